@@ -1,0 +1,99 @@
+"""The Starlette application: `create_app(settings)` wires store, collector and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from . import beacon
+from . import settings as settingsmod
+from .clock import Clock
+from .collector import Collector, preflight
+from .errors import ApiError
+from .geo import GeoLookup
+from .settings import Settings
+from .store.sqlite import SQLiteStore
+
+log = logging.getLogger("analytics")
+HOUSEKEEPING_SECONDS = 60.0
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body(), exc.status, headers=exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # Never echo the exception: it could carry request data.
+    log.error("unhandled %s on %s", type(exc).__name__, request.url.path[:200])
+    return JSONResponse({"error": "Internal error"}, 500)
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
+    settings = settings or settingsmod.load()
+    clock = clock or Clock()
+    store = SQLiteStore(
+        settings.db_path,
+        clock=clock,
+        batch_size=settings.batch_size,
+        batch_ms=settings.batch_ms,
+        queue_size=settings.queue_size,
+    )
+    geo = GeoLookup(settings.geoip_db or None)
+    collector = Collector(store, clock, geo, settings.proxy_networks)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        keeper = asyncio.create_task(_housekeeping(store, clock, settings.retention_months))
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            await store.close()  # commits every accepted event before exit
+            geo.close()
+
+    routes: list[BaseRoute] = [
+        Route("/api/event", collector.handle, methods=["POST"]),
+        Route("/api/event", preflight, methods=["OPTIONS"]),
+        Route("/api/health", health),
+        *beacon.routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={ApiError: _api_error, Exception: _server_error},
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.clock = clock
+    app.state.collector = collector
+    return app
+
+
+async def _housekeeping(store: SQLiteStore, clock: Clock, retention_months: int) -> None:
+    """Rotate salts at UTC midnight and enforce retention, once a minute."""
+    while True:
+        try:
+            await store.housekeeping(clock.now(), retention_months)
+        except Exception as exc:  # keep serving; the next round retries
+            log.warning("housekeeping failed: %s", type(exc).__name__)
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+
+def app_from_env() -> Starlette:
+    """Factory for uvicorn worker processes: settings come from ANALYTICS_* variables."""
+    return create_app(settingsmod.load())

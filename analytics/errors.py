@@ -1,0 +1,35 @@
+"""Errors carry their HTTP status; one handler renders them as JSON or HTML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """A client error with the status it deserves and a message naming the problem."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message}
+
+
+class BadRequest(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
+
+
+class NotFound(ApiError):
+    def __init__(self, message: str = "Not found") -> None:
+        super().__init__(404, message)
+
+
+class Unavailable(ApiError):
+    """The ingest queue is full: the client should retry, nothing was stored."""
+
+    def __init__(self, message: str = "Server busy, retry later", retry_after: int = 1) -> None:
+        super().__init__(503, message, {"Retry-After": str(retry_after)})

@@ -1,0 +1,447 @@
+"""SQLite store: WAL, one writer fed by a bounded queue, separate readers.
+
+The writer closes a batch after `batch_size` events or `batch_ms`, writes the
+events, their sessions and the rollup deltas in one IMMEDIATE transaction, and
+only then resolves the callers' futures: a 2xx means committed (group commit).
+Sessions are read and written inside that transaction, so several worker
+processes can share one database and count exactly the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import aiosqlite
+
+from .. import salts as saltmod
+from ..clock import Clock
+from ..sessions import SESSION_ATTRS, Deltas, Interned, Session, apply
+from .base import Event, QueueFull, Site
+from .migrate import migrate
+
+if TYPE_CHECKING:
+    from ..stats.query import Query, QueryResult
+
+log = logging.getLogger("analytics.store")
+T = TypeVar("T")
+
+_STOP = object()
+
+
+class _Job:
+    __slots__ = ("fn", "transaction")
+
+    def __init__(self, fn: Callable[[aiosqlite.Connection], Awaitable[Any]], transaction: bool) -> None:
+        self.fn = fn
+        self.transaction = transaction
+
+_SESSION_COLS = (
+    "id", "site_id", "visitor_id", "start", "last", "entry_page", "exit_page", "pageviews",
+    "events", "interactive", *SESSION_ATTRS, "state",
+)  # fmt: skip
+_COUNTERS = ("visitors", "visits", "pageviews", "bounces", "duration", "events",
+             "time_total", "time_visits", "scroll_total", "scroll_visits")  # fmt: skip
+ROLLUP_KEYS: dict[str, tuple[str, ...]] = {
+    "rollup_totals": (),
+    "rollup_sources": ("channel", "source", "referrer", "utm_source", "utm_medium", "utm_campaign",
+                       "utm_content", "utm_term"),
+    "rollup_locations": ("country",),
+    "rollup_devices": ("device", "screen"),
+    "rollup_browsers": ("browser", "browser_version"),
+    "rollup_os": ("os", "os_version"),
+    "rollup_entry_pages": ("entry_page",),
+    "rollup_exit_pages": ("exit_page",),
+    "rollup_pages": ("hostname", "page"),
+    "rollup_events": ("name", "link_url", "path"),
+}  # fmt: skip
+_LINK_EVENTS = ("Outbound Link: Click", "File Download")
+
+
+async def connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    await conn.execute("PRAGMA busy_timeout = 15000")
+    if readonly:
+        await conn.execute("PRAGMA query_only = 1")
+    else:
+        await conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: a commit is on disk before the 202 goes out, even across power loss.
+        await conn.execute("PRAGMA synchronous = FULL")
+        # Deleted rows (old salts, pruned events) are overwritten, not left in free pages.
+        await conn.execute("PRAGMA secure_delete = ON")
+        await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA cache_size = -32000")
+    await conn.execute("PRAGMA temp_store = MEMORY")
+    return conn
+
+
+class SQLiteStore:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Clock | None = None,
+        batch_size: int = 256,
+        batch_ms: float = 2.0,
+        queue_size: int = 20000,
+        readers: int = 2,
+    ) -> None:
+        self.path = Path(path)
+        self.clock = clock or Clock()
+        self.batch_size = batch_size
+        self.batch_ms = batch_ms
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._reader_count = readers
+        self._task: asyncio.Task[None] | None = None
+        self._strings: dict[str, int] = {"": 0}
+        self._salts: dict[int, bytes] = {}
+        self._sites: dict[str, tuple[float, Site | None]] = {}
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await connect(self.path)
+        await migrate(self._writer)
+        for _ in range(self._reader_count):
+            self._readers.put_nowait(await connect(self.path, readonly=True))
+        self._task = asyncio.create_task(self._write_loop(), name="analytics-writer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            await self._queue.put(_STOP)  # after everything already accepted
+            await self._task
+            self._task = None
+        while not self._readers.empty():
+            await self._readers.get_nowait().close()
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+
+    # -- writes ----------------------------------------------------------------
+
+    async def submit(self, events: list[Event]) -> list[bool]:
+        loop = asyncio.get_running_loop()
+        futures = []
+        for event in events:
+            fut: asyncio.Future[bool] = loop.create_future()
+            try:
+                self._queue.put_nowait((event, fut))
+            except asyncio.QueueFull:
+                for f in futures:
+                    f.cancel()  # never half-accept a multi-site event
+                raise QueueFull() from None
+            futures.append(fut)
+        return list(await asyncio.gather(*futures))
+
+    async def write(self, job: Callable[[aiosqlite.Connection], Awaitable[T]], transaction: bool = True) -> T:
+        """Run `job` on the writer connection between batches, in its own IMMEDIATE transaction."""
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        await self._queue.put((_Job(job, transaction), fut))
+        return await fut
+
+    async def _write_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            item = await self._queue.get()
+            if item is _STOP:
+                break
+            batch = [item]
+            waited = False
+            while len(batch) < self.batch_size:
+                try:
+                    nxt = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    if waited or self.batch_ms <= 0:
+                        break
+                    waited = True
+                    await asyncio.sleep(self.batch_ms / 1000)
+                    continue
+                if nxt is _STOP:
+                    stopping = True
+                    break
+                batch.append(nxt)
+            events = [(e, f) for e, f in batch if isinstance(e, Event)]
+            jobs = [(j, f) for j, f in batch if not isinstance(j, Event)]
+            if events:
+                await self._commit_events(events)
+            for job, fut in jobs:
+                await self._run_job(job, fut)
+
+    async def _run_job(self, job: _Job, fut: asyncio.Future[Any]) -> None:
+        assert self._writer is not None
+        try:
+            if not job.transaction:
+                result = await job.fn(self._writer)
+            else:
+                await self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    result = await job.fn(self._writer)
+                    await self._writer.execute("COMMIT")
+                except BaseException:
+                    await self._writer.execute("ROLLBACK")
+                    raise
+        except Exception as exc:  # handed to the caller, who decides how to report it
+            if not fut.done():
+                fut.set_exception(exc)
+            return
+        if not fut.done():
+            fut.set_result(result)
+
+    async def _commit_events(self, items: list[tuple[Event, asyncio.Future[bool]]]) -> None:
+        conn = self._writer
+        assert conn is not None
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                stored = await self._write_batch(conn, [e for e, _ in items])
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+        except Exception as exc:
+            log.error("batch of %d events not committed: %s", len(items), type(exc).__name__)
+            self._strings = {"": 0}  # ids from the rolled-back transaction are void
+            for _, fut in items:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        for (_, fut), ok in zip(items, stored, strict=True):
+            if not fut.done():
+                fut.set_result(ok)
+
+    async def _intern(self, conn: aiosqlite.Connection, values: Iterable[str]) -> None:
+        missing = sorted({v for v in values if v not in self._strings})
+        for i in range(0, len(missing), 500):
+            chunk = missing[i : i + 500]
+            await conn.executemany("INSERT OR IGNORE INTO strings (value) VALUES (?)", [(v,) for v in chunk])
+            marks = ",".join("?" * len(chunk))
+            async with conn.execute(f"SELECT value, id FROM strings WHERE value IN ({marks})", chunk) as cur:
+                for value, id_ in await cur.fetchall():
+                    self._strings[value] = id_
+        if len(self._strings) > 200_000:  # bound memory; ids are stable, so just forget
+            self._strings = {"": 0}
+
+    async def _write_batch(self, conn: aiosqlite.Connection, events: list[Event]) -> list[bool]:
+        strings: set[str] = set()
+        for e in events:
+            strings.update((e.name, e.hostname, e.path, _link_url(e)))
+            strings.update(v for n, v in zip(SESSION_ATTRS, _attr_values(e), strict=True) if n != "country")
+        await self._intern(conn, strings)
+        s = self._strings
+
+        visitor_ids = {e.visitor_id for e in events} | {e.prev_visitor_id for e in events if e.prev_visitor_id}
+        by_visitor: dict[tuple[int, int], list[Session]] = {}
+        horizon = min(e.ts for e in events) - 2 * saltmod.DAY
+        ids = list(visitor_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT {', '.join(_SESSION_COLS)} FROM sessions WHERE visitor_id IN ({marks}) AND start >= ?"
+            async with conn.execute(sql, (*chunk, horizon)) as cur:
+                for row in await cur.fetchall():
+                    sess = _session_from_row(row)
+                    by_visitor.setdefault((sess.site_id, sess.visitor_id), []).append(sess)
+        async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM sessions") as cur:
+            row = await cur.fetchone()
+        next_id = [row[0] if row else 0]
+
+        def new_id() -> int:
+            next_id[0] += 1
+            return next_id[0]
+
+        def sessions_of(site_id: int, visitor_id: int) -> list[Session]:
+            return by_visitor.setdefault((site_id, visitor_id), [])
+
+        deltas = Deltas()
+        touched: dict[int, Session] = {}
+        event_rows = []
+        stored = []
+        for e in events:
+            attrs: tuple[Hashable, ...] = tuple(
+                v if n == "country" else s[v] for n, v in zip(SESSION_ATTRS, _attr_values(e), strict=True)
+            )
+            interned = Interned(
+                name=s[e.name], hostname=s[e.hostname], page=s[e.path], attrs=attrs,
+                link_url=s[_link_url(e)], goal_path=0,
+            )  # fmt: skip
+            session = apply(e, interned, sessions_of, new_id, deltas)
+            stored.append(session is not None)
+            if session is None:
+                continue
+            touched[session.id] = session
+            event_rows.append((
+                e.site_id, e.ts, session.id, interned.name, interned.hostname, interned.page,
+                json.dumps(dict(e.props), ensure_ascii=False) if e.props else None,
+                e.scroll_depth, e.engaged_ms, int(e.interactive),
+                e.revenue[0] if e.revenue else None, e.revenue[1] if e.revenue else None,
+            ))  # fmt: skip
+
+        if touched:
+            marks = ",".join("?" * len(_SESSION_COLS))
+            await conn.executemany(
+                f"INSERT OR REPLACE INTO sessions ({', '.join(_SESSION_COLS)}) VALUES ({marks})",
+                [_session_row(x) for x in touched.values()],
+            )
+        if event_rows:
+            await conn.executemany(
+                "INSERT INTO events (site_id, ts, session_id, name, hostname, page, props, scroll_depth,"
+                " engaged_ms, interactive, revenue, currency) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                event_rows,
+            )
+        await write_deltas(conn, deltas)
+        return stored
+
+    # -- salts and housekeeping ------------------------------------------------
+
+    async def salts(self, day: int) -> dict[int, bytes]:
+        if day not in self._salts:
+
+            async def ensure(conn: aiosqlite.Connection) -> dict[int, bytes]:
+                await conn.execute("INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)", (day, saltmod.new_salt()))
+                async with conn.execute("SELECT day, salt FROM salts WHERE day IN (?, ?)", (day, day - 1)) as cur:
+                    return {d: bytes(s) for d, s in await cur.fetchall()}
+
+            self._salts = await self.write(ensure)
+            await self.rotate(day)
+        return dict(self._salts)
+
+    async def rotate(self, day: int) -> int:
+        """Destroy salts older than yesterday: delete with secure_delete, then truncate the WAL."""
+
+        async def delete(conn: aiosqlite.Connection) -> int:
+            cur = await conn.execute("DELETE FROM salts WHERE day < ?", (day - 1,))
+            return cur.rowcount
+
+        deleted = await self.write(delete)
+        if deleted:
+            await self.checkpoint()
+        return deleted
+
+    async def checkpoint(self) -> bool:
+        """TRUNCATE the WAL so deleted bytes leave the file; True when complete.
+
+        Readers holding an old snapshot make it return busy; retry briefly.
+        """
+
+        async def run(conn: aiosqlite.Connection) -> bool:
+            async with conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+                row = await cur.fetchone()
+            return bool(row and row[0] == 0)
+
+        for _ in range(40):
+            if await self.write(run, transaction=False):
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    async def housekeeping(self, now: float, retention_months: int = 25) -> None:
+        await self.salts(saltmod.utc_day(now))
+        await self.prune(now, retention_months)
+
+    async def prune(self, now: float, retention_months: int) -> int:
+        """Delete raw events and sessions older than the retention period. Rollups stay."""
+        cutoff = int(now - retention_months * 30.44 * saltmod.DAY)
+
+        async def delete(conn: aiosqlite.Connection) -> int:
+            cur = await conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,))
+            n = cur.rowcount
+            await conn.execute("DELETE FROM sessions WHERE last < ?", (cutoff,))
+            return n
+
+        return await self.write(delete)
+
+    # -- reads -----------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def reader(self) -> Any:
+        conn = await self._readers.get()
+        try:
+            yield conn
+        finally:
+            self._readers.put_nowait(conn)
+
+    async def fetchall(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self.reader() as conn:
+            async with conn.execute(sql, params) as cur:
+                return [tuple(r) for r in await cur.fetchall()]
+
+    async def site_by_domain(self, domain: str) -> Site | None:
+        """Sites are cached for a few seconds: `sites add` in another process shows up quickly."""
+        now = self.clock.now()
+        hit = self._sites.get(domain)
+        if hit is not None and now - hit[0] < 5:
+            return hit[1]
+        rows = await self.fetchall(f"SELECT {SITE_COLS} FROM sites WHERE domain = ?", (domain,))
+        site = site_from_row(rows[0]) if rows else None
+        if len(self._sites) > 10_000:
+            self._sites.clear()
+        self._sites[domain] = (now, site)
+        return site
+
+    async def query(self, query: Query) -> QueryResult:
+        from .sqlite_query import run_query
+
+        return await run_query(self, query)
+
+
+SITE_COLS = "id, domain, timezone, honor_signals, allowed_params, excluded_paths, share_token, share_password_hash"
+
+
+def site_from_row(row: tuple[Any, ...]) -> Site:
+    return Site(
+        id=row[0],
+        domain=row[1],
+        timezone=row[2],
+        honor_signals=bool(row[3]),
+        allowed_params=tuple(p for p in row[4].split(",") if p),
+        excluded_paths=tuple(p for p in row[5].split(",") if p),
+        share_token=row[6],
+        share_password_hash=row[7],
+    )
+
+
+def _attr_values(e: Event) -> tuple[str, ...]:
+    return tuple(getattr(e.attrs, n) for n in SESSION_ATTRS)
+
+
+def _link_url(e: Event) -> str:
+    if e.name in _LINK_EVENTS:
+        return dict(e.props).get("url", "")
+    return ""
+
+
+def _session_from_row(row: tuple[Any, ...]) -> Session:
+    n = len(SESSION_ATTRS)
+    sess = Session(*row[:10], attrs=tuple(row[10 : 10 + n]))
+    sess.load_state(row[10 + n])
+    return sess
+
+
+def _session_row(s: Session) -> tuple[Any, ...]:
+    return (
+        s.id, s.site_id, s.visitor_id, s.start, s.last, s.entry_page, s.exit_page, s.pageviews,
+        s.events, s.interactive, *s.attrs, s.state_json(),
+    )  # fmt: skip
+
+
+async def write_deltas(conn: aiosqlite.Connection, deltas: Deltas) -> None:
+    """Upsert summed counter increments into each rollup table."""
+    for table, rows in deltas.rows.items():
+        keys = ROLLUP_KEYS[table]
+        used = sorted({c for counters in rows.values() for c in counters}, key=_COUNTERS.index)
+        if not used:
+            continue
+        cols = ("site_id", "bucket", *keys, *used)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
+            f"ON CONFLICT DO UPDATE SET {', '.join(f'{c} = {c} + excluded.{c}' for c in used)}"
+        )
+        await conn.executemany(sql, [(*k, *(c.get(u, 0) for u in used)) for k, c in rows.items()])

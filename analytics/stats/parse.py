@@ -1,0 +1,204 @@
+"""Parse a Stats API v2 request body (reference §3) into a `Query`.
+
+Each problem raises BadRequest with a message naming the bad part, so a client
+sees e.g. `Unknown metric "visitorz"` rather than a generic error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any, Literal, cast
+
+from ..errors import BadRequest
+from ..store.base import Site
+from . import dates
+from .query import (
+    METRICS,
+    OPERATORS,
+    And,
+    Condition,
+    Filter,
+    Not,
+    Or,
+    Query,
+    is_dimension,
+)
+
+MAX_LIMIT = 10000
+_KEYS = {"site_id", "metrics", "date_range", "dimensions", "filters", "order_by", "include", "pagination", "date"}
+
+
+def parse_metrics(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise BadRequest("metrics must be a non-empty list")
+    for m in value:
+        if not isinstance(m, str) or m not in METRICS:
+            raise BadRequest(f"Unknown metric {_show(m)}; valid metrics: {', '.join(METRICS)}")
+    if len(set(value)) != len(value):
+        raise BadRequest("metrics must not repeat")
+    return tuple(value)
+
+
+def parse_dimensions(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise BadRequest("dimensions must be a list")
+    for d in value:
+        if not isinstance(d, str) or not is_dimension(d):
+            raise BadRequest(f"Unknown dimension {_show(d)}")
+    if len(set(value)) != len(value):
+        raise BadRequest("dimensions must not repeat")
+    if sum(1 for d in value if d.startswith("time")) > 1:
+        raise BadRequest("only one time dimension may be used")
+    return tuple(value)
+
+
+def parse_filter(value: Any) -> Filter:
+    if not isinstance(value, list) or not value or not isinstance(value[0], str):
+        raise BadRequest(f"Invalid filter {_show(value)}")
+    op = value[0]
+    if op in ("and", "or"):
+        if len(value) != 2 or not isinstance(value[1], list) or not value[1]:
+            raise BadRequest(f'Invalid filter {_show(value)}: "{op}" takes a non-empty list of filters')
+        items = tuple(parse_filter(v) for v in value[1])
+        return And(items) if op == "and" else Or(items)
+    if op == "not":
+        if len(value) != 2:
+            raise BadRequest(f'Invalid filter {_show(value)}: "not" takes one filter')
+        return Not(parse_filter(value[1]))
+    if op not in OPERATORS:
+        raise BadRequest(f"Unknown filter operator {_show(op)}; valid: {', '.join(OPERATORS)}, and, or, not")
+    if len(value) not in (3, 4):
+        raise BadRequest(f"Invalid filter {_show(value)}: expected [operator, dimension, [values]]")
+    dim, values = value[1], value[2]
+    if not isinstance(dim, str) or not is_dimension(dim) or dim.startswith("time"):
+        raise BadRequest(f"Invalid filter dimension {_show(dim)}")
+    if not isinstance(values, list) or not values:
+        raise BadRequest(f"Invalid filter {_show(value)}: values must be a non-empty list")
+    clean = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, str | int | float):
+            raise BadRequest(f"Invalid filter value {_show(v)} for {dim}")
+        clean.append(str(v))
+    case_sensitive = True
+    if len(value) == 4:
+        mods = value[3]
+        if not isinstance(mods, dict) or set(mods) - {"case_sensitive"}:
+            raise BadRequest(f'Invalid filter modifiers {_show(mods)}; only "case_sensitive" is known')
+        if not isinstance(mods.get("case_sensitive", True), bool):
+            raise BadRequest("case_sensitive must be true or false")
+        case_sensitive = mods.get("case_sensitive", True)
+    if op in ("matches", "matches_not"):
+        import re
+
+        for v in clean:
+            if len(v) > 500:
+                raise BadRequest("a matches pattern may have at most 500 characters")
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise BadRequest(f"Invalid regular expression {_show(v)}: {exc}") from None
+    return Condition(op, dim, tuple(clean), case_sensitive)
+
+
+def parse_filters(value: Any) -> Filter | None:
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list):
+        raise BadRequest("filters must be a list")
+    items = tuple(parse_filter(v) for v in value)
+    return items[0] if len(items) == 1 else And(items)
+
+
+def parse(body: Mapping[str, Any], site: Site, now: datetime, earliest: date | None = None) -> Query:
+    """Build a Query from a v2 body whose site_id was already resolved to `site`."""
+    unknown = set(body) - _KEYS
+    if unknown:
+        raise BadRequest(f"Unknown key {_show(sorted(unknown)[0])} in query")
+    metrics = parse_metrics(body.get("metrics"))
+    dimensions = parse_dimensions(body.get("dimensions"))
+    filters = parse_filters(body.get("filters"))
+    if "date_range" not in body:
+        raise BadRequest("date_range is missing")
+    start, end, first, last = dates.resolve(body["date_range"], site.timezone, now, earliest)
+
+    if "conversion_rate" in metrics and "event:goal" not in dimensions and not _has_goal_filter(filters):
+        raise BadRequest("Metric conversion_rate needs the event:goal dimension or an event:goal filter")
+    if "percentage" in metrics and not dimensions:
+        raise BadRequest("Metric percentage needs at least one dimension")
+    if {"time_on_page", "scroll_depth"} & set(metrics) and any(d.startswith("visit:") for d in dimensions):
+        raise BadRequest("Metrics time_on_page and scroll_depth cannot be broken down by a visit: dimension")
+
+    order_by = _order_by(body.get("order_by"), metrics, dimensions)
+    include = body.get("include") or {}
+    if not isinstance(include, dict):
+        raise BadRequest("include must be an object")
+    for key in include:
+        if key not in ("imports", "time_labels", "total_rows"):
+            raise BadRequest(f"Unknown include option {_show(key)}")
+        if not isinstance(include[key], bool):
+            raise BadRequest(f"include.{key} must be true or false")
+    if include.get("time_labels") and not any(d.startswith("time") for d in dimensions):
+        raise BadRequest("include.time_labels needs a time dimension")
+
+    pagination = body.get("pagination") or {}
+    if not isinstance(pagination, dict) or set(pagination) - {"limit", "offset"}:
+        raise BadRequest("pagination must be an object with limit and offset")
+    limit, offset = pagination.get("limit", MAX_LIMIT), pagination.get("offset", 0)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"pagination.limit must be between 1 and {MAX_LIMIT}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise BadRequest("pagination.offset must be a non-negative integer")
+
+    return Query(
+        site=site,
+        metrics=metrics,
+        start=start,
+        end=end,
+        first_day=first,
+        last_day=last,
+        dimensions=dimensions,
+        filters=filters,
+        order_by=order_by,
+        limit=limit,
+        offset=offset,
+        include_imports=bool(include.get("imports")),
+        time_labels=bool(include.get("time_labels")),
+        total_rows=bool(include.get("total_rows")),
+        time_granularity=dates.granularity(first, last),
+    )
+
+
+def _has_goal_filter(f: Filter | None) -> bool:
+    from .query import filter_dimensions
+
+    return "event:goal" in filter_dimensions(f)
+
+
+def _order_by(
+    value: Any, metrics: tuple[str, ...], dimensions: tuple[str, ...]
+) -> tuple[tuple[str, Literal["asc", "desc"]], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise BadRequest("order_by must be a list of [name, direction] pairs")
+    out = []
+    for item in value:
+        if not (isinstance(item, list) and len(item) == 2 and item[1] in ("asc", "desc")):
+            raise BadRequest(f"Invalid order_by entry {_show(item)}: expected [name, \"asc\" or \"desc\"]")
+        if item[0] not in metrics and item[0] not in dimensions:
+            raise BadRequest(f"order_by {_show(item[0])} is not one of the query's metrics or dimensions")
+        out.append((item[0], cast(Literal["asc", "desc"], item[1])))
+    return tuple(out)
+
+
+def _show(value: Any) -> str:
+    import json
+
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import beacon
+from . import api, beacon, web
 from . import settings as settingsmod
 from .clock import Clock
 from .collector import Collector, preflight
@@ -71,6 +71,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Route("/api/event", preflight, methods=["OPTIONS"]),
         Route("/api/health", health),
         *beacon.routes(),
+        *api.routes(),
+        *web.routes(),
     ]
     app = Starlette(
         routes=routes,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -34,8 +35,8 @@ def _settings(**overrides: Any) -> Settings:
 def _run(settings: Settings, fn: Callable[[SQLiteStore], Awaitable[T]]) -> T:
     async def main() -> T:
         store = SQLiteStore(settings.db_path, readers=1)
-        await store.open()
         try:
+            await store.open()
             return await fn(store)
         finally:
             await store.close()
@@ -44,6 +45,10 @@ def _run(settings: Settings, fn: Callable[[SQLiteStore], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except admin.AdminError as exc:
         raise CliError(str(exc)) from None
+    except OSError as exc:  # e.g. --data-dir names a file: a message, not a traceback
+        raise CliError(f"data dir {settings.data_dir!r} is not usable: {exc.strerror or exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise CliError(f"database {str(settings.db_path)!r} is not usable: {exc}") from None
 
 
 def data_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,7 +76,8 @@ def _serve_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 @main.command()
 @_serve_options
-def serve(**options: Any) -> None:
+@click.option("--demo", "with_demo", is_flag=True, help="Start with a demo site, demo.example, full of synthetic traffic.")
+def serve(with_demo: bool = False, **options: Any) -> None:
     """Run the collector, dashboard and API with uvicorn."""
     import uvicorn
 
@@ -80,6 +86,8 @@ def serve(**options: Any) -> None:
         _run(settings, lambda store: asyncio.sleep(0))  # create and migrate the database first
     except OSError as exc:
         raise CliError(f"data dir {settings.data_dir!r} is not usable: {exc.strerror}") from None
+    if with_demo:
+        _seed_demo_site(settings)
     # Worker processes read their settings from the environment.
     os.environ.update(settings.to_env())
     click.echo(f"analytics: serving on http://{settings.host}:{settings.port} (data in {settings.data_dir})", err=True)
@@ -136,7 +144,12 @@ def sites() -> None:
 @data_dir_option
 def sites_add(domain: str, timezone: str, data_dir: str | None) -> None:
     """Register DOMAIN so its events are counted."""
-    site = _run(_settings(data_dir=data_dir), lambda store: admin.add_site(store, domain, timezone))
+    async def add(store: SQLiteStore) -> admin.Site:
+        # Sites added here belong to the admin (the first user), if one exists yet;
+        # otherwise the first user created becomes their owner.
+        return await admin.add_site(store, domain, timezone, owner=await admin.first_user(store))
+
+    site = _run(_settings(data_dir=data_dir), add)
     click.echo(f"added {site.domain} ({site.timezone})")
 
 
@@ -189,3 +202,155 @@ def keys_add(email: str, name: str, data_dir: str | None) -> None:
     """Create a Stats API key for EMAIL. It is printed once; only its hash is stored."""
     key = _run(_settings(data_dir=data_dir), lambda store: admin.add_key(store, email, name))
     click.echo(key)
+
+
+def _day(value: str | None, option: str) -> Any:
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"{option} {value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _progress_bar(total: int, desc: str, **options: Any) -> Any:
+    """A tqdm bar on stderr, shown only when stderr is a terminal (disable=None)."""
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    return tqdm(total=total, desc=desc, disable=None, file=sys.stderr, **options)
+
+
+@main.command("export")
+@click.argument("domain")
+@click.option("--from", "first", default=None, help="First day, YYYY-MM-DD, site time zone [default: first with data].")
+@click.option("--to", "last", default=None, help="Last day, YYYY-MM-DD, inclusive [default: last day with data].")
+@click.option("-o", "--output", default=None, help="Output file; - is standard output [default: DOMAIN-export.zip].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["zip", "ndjson"]),
+    default="zip",
+    show_default=True,
+    help="zip: Plausible's CSV export layout; ndjson: one JSON object per daily row.",
+)
+@data_dir_option
+def export_cmd(
+    domain: str, first: str | None, last: str | None, output: str | None, fmt: str, data_dir: str | None
+) -> None:
+    """Export DOMAIN's daily aggregates: a Plausible-compatible CSV zip, or NDJSON."""
+    import datetime as dt
+    import zoneinfo
+    from pathlib import Path
+
+    from . import export
+
+    start, end = _day(first, "--from"), _day(last, "--to")
+    target = output or f"{domain}-export.{fmt}"
+
+    async def job(store: SQLiteStore) -> tuple[Any, Any]:
+        site = await admin.get_site(store, domain)
+        known = await export.data_range(store, site)
+        today = dt.datetime.now(zoneinfo.ZoneInfo(site.timezone)).date()
+        lo = start or (known[0] if known else end or today)
+        hi = end or (known[1] if known else today)
+        if hi < lo:
+            raise CliError(f"--to {hi} is before --from {lo}")
+        part = None if target == "-" else Path(target + ".part")
+        sink = sys.stdout.buffer if part is None else open(part, "wb")
+        bar = _progress_bar(export.steps(lo, hi), "export", unit="step")
+        try:
+            if fmt == "zip":
+                await export.write_zip(store, site, lo, hi, sink, progress=bar.update)
+            else:
+                async for chunk in export.iter_ndjson(store, site, lo, hi, progress=bar.update):
+                    sink.write(chunk)
+            sink.flush()
+        except BaseException:
+            if part is not None:
+                sink.close()
+                part.unlink(missing_ok=True)
+            raise
+        finally:
+            bar.close()
+        if part is not None:
+            sink.close()
+            os.replace(part, target)  # a complete file or none: never a half-written export
+        return lo, hi
+
+    lo, hi = _run(_settings(data_dir=data_dir), job)
+    if target != "-":
+        click.echo(f"exported {domain} {lo}..{hi} to {target}", err=True)
+
+
+@main.command("import")
+@click.argument("domain")
+@click.argument("file", type=click.Path(exists=True, dir_okay=True, readable=True))
+@data_dir_option
+def import_cmd(domain: str, file: str, data_dir: str | None) -> None:
+    """Import a Plausible CSV export (FILE.zip, or a directory of its CSV files) into DOMAIN.
+
+    Imported days replace earlier imports of the same days; a bad file imports nothing.
+    """
+    from . import imports
+
+    async def job(store: SQLiteStore) -> imports.ImportSummary:
+        site = await admin.get_site(store, domain)
+        try:
+            total = imports.total_bytes(file)
+            with _progress_bar(total, "import", unit="B", unit_scale=True) as bar:
+                return await imports.import_csv(store, site, file, progress=bar.update)
+        except imports.ImportFileError as exc:
+            raise CliError(f"import failed, nothing was imported: {exc.message}") from None
+
+    summary = _run(_settings(data_dir=data_dir), job)
+    span = f" {summary.first}..{summary.last}" if summary.first else ""
+    click.echo(f"imported {summary.total_rows} rows{span} into {domain}", err=True)
+
+
+DEMO_DOMAIN = "demo.example"
+
+
+def _seed_demo_site(settings: Settings) -> None:
+    """`serve --demo`: create demo.example with 30 days of traffic, unless it exists already."""
+    from . import demo
+
+    async def exists(store: SQLiteStore) -> bool:
+        return await store.site_by_domain(DEMO_DOMAIN) is not None
+
+    if _run(settings, exists):
+        return
+    click.echo(f"analytics: writing 30 days of demo traffic for {DEMO_DOMAIN}...", err=True)
+    demo.generate(settings.db_path, DEMO_DOMAIN, 200_000, 30)
+
+
+@main.command("demo")
+@click.argument("domain")
+@click.option("--events", type=click.IntRange(min=0), default=100_000, show_default=True, help="Events to write.")
+@click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True, help="Days before now to fill.")
+@click.option("--seed", type=int, default=1, show_default=True, help="The same seed writes the same traffic.")
+@click.option("--timezone", default="Europe/Berlin", show_default=True, help="Time zone of a site created here.")
+@data_dir_option
+def demo_cmd(domain: str, events: int, days: int, seed: int, timezone: str, data_dir: str | None) -> None:
+    """Write synthetic traffic for DOMAIN straight into the store; the site is created if missing.
+
+    A European communications blog: articles with a long tail, search, LinkedIn, Xing,
+    Instagram and newsletter visits, bounces and longer visits, a day/night rhythm.
+    """
+    from . import demo
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        result = demo.generate(settings.db_path, domain, events, days, seed=seed, timezone=timezone)
+    except admin.AdminError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"data dir {settings.data_dir!r} is not usable: {exc.strerror or exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise CliError(f"database {str(settings.db_path)!r} is not usable: {exc}") from None
+    rate = result.events / result.seconds if result.seconds else 0
+    click.echo(
+        f"wrote {result.events:,} events ({result.sessions:,} visits) for {result.domain} over {days} days"
+        f" in {result.seconds:.1f} s ({rate:,.0f} events/s)"
+    )

@@ -7,6 +7,7 @@ then dropped. The 202 goes out after the event's batch is committed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from .geo import GeoLookup
 from .proxies import Network, client_ip
 from .store.base import Event, QueueFull, SessionAttrs, Store
 
+log = logging.getLogger("analytics.collector")
 DROPPED_HEADER = "X-Analytics-Dropped"
 CORS = {"Access-Control-Allow-Origin": "*"}
 
@@ -31,6 +33,7 @@ class Collector:
         self.clock = clock
         self.geo = geo
         self.proxies = proxies
+        self._day = -1
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -59,6 +62,10 @@ class Collector:
         )
         now = int(self.clock.now())
         day = salts.utc_day(now)
+        if day != self._day:
+            # The parse caches hold raw user-agent strings in memory; drop them daily with the salt.
+            useragents.cache_clear()
+            self._day = day
         day_salts = await self.store.salts(day)
         device = useragents.parse(user_agent)
         country = self.geo.country(ip)
@@ -94,6 +101,9 @@ class Collector:
             stored = await self.store.submit(events)
         except QueueFull:
             raise Unavailable() from None
+        except Exception as exc:  # the database refused the write: nothing was stored, say so
+            log.error("event not stored: %s", type(exc).__name__)
+            raise Unavailable("The event could not be stored; retry later") from None
         if not any(stored):
             return _dropped()  # e.g. an engagement event with no visit to update
         return PlainTextResponse("ok", 202, headers=CORS)

@@ -78,11 +78,24 @@ def decode(raw: bytes) -> Mapping[str, Any]:
     return data
 
 
+def _text(value: str) -> str:
+    # JSON may escape lone surrogates ("\\ud800"); they are not UTF-8, and SQLite
+    # would fail the whole batch on them. Make them U+FFFD instead.
+    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def _get(body: Mapping[str, Any], field: str) -> Any:
     for key in _ALIASES[field]:
         if key in body and body[key] is not None:
-            return body[key]
+            return _text(body[key]) if isinstance(body[key], str) else body[key]
     return None
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float, e.g. 10**400 from json.loads
+        return False
 
 
 def _int(value: Any, field: str) -> int | None:
@@ -95,7 +108,7 @@ def _int(value: Any, field: str) -> int | None:
             value = float(value)
         except ValueError:
             raise BadRequest(f"{field} must be a number") from None
-    if not isinstance(value, int | float) or not math.isfinite(value):
+    if not isinstance(value, int | float) or not _finite(value):
         raise BadRequest(f"{field} must be a number")
     return int(value)
 
@@ -113,7 +126,7 @@ def _flag(value: Any, field: str, default: bool) -> bool:
 def _scalar(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float) and math.isfinite(value):
+    if isinstance(value, int | float) and _finite(value):
         return str(value)
     if isinstance(value, str):
         return value
@@ -132,7 +145,8 @@ def _props(value: Any) -> tuple[tuple[str, str], ...]:
         raise BadRequest("props must be a JSON object")
     pairs: list[tuple[str, str]] = []
     for key, raw in value.items():
-        text = _scalar(raw)
+        key, text = _text(key), _scalar(raw)
+        text = _text(text) if text is not None else None
         if text is None or key == "" or text == "":
             continue
         if len(key) > MAX_PROP_KEY:
@@ -164,7 +178,7 @@ def _revenue(value: Any) -> tuple[float, str] | None:
             amount = float(amount)
         except ValueError:
             raise BadRequest("revenue.amount must be a number") from None
-    if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount):
+    if isinstance(amount, bool) or not isinstance(amount, int | float) or not _finite(amount):
         raise BadRequest("revenue.amount must be a number")
     return float(amount), currency.upper()
 

@@ -25,8 +25,6 @@ TIMEOUT = 30 * 60
 BUCKET = 15 * 60
 
 Key = tuple[Hashable, ...]
-# (visitors, visits, pageviews, bounces, duration)
-Vector = tuple[int, int, int, int, int]
 
 
 @dataclass(slots=True)
@@ -42,7 +40,8 @@ class Session:
     site_id: int
     visitor_id: int
     start: int
-    last: int
+    last: int  # any event, engagement included: keeps the visit open
+    last_action: int  # pageviews and custom events only: ends the visit's duration
     entry_page: int
     exit_page: int
     pageviews: int
@@ -58,7 +57,8 @@ class Session:
 
     @property
     def duration(self) -> int:
-        return self.last - self.start
+        # Reference §2: a bounce counts as 0 even if engagement events followed it.
+        return 0 if self.is_bounce else self.last_action - self.start
 
     def state_json(self) -> str:
         pages = {str(p): [int(m.viewed), m.scroll, int(m.timed)] for p, m in self.pages.items()}
@@ -77,26 +77,32 @@ SESSION_ATTRS = (
 _A = {name: i for i, name in enumerate(SESSION_ATTRS)}
 
 
-def _attrs(*names: str) -> Callable[[Session], Key]:
-    idx = [_A[n] for n in names]
-    return lambda s: tuple(s.attrs[i] for i in idx)
+def _attr(name: str) -> Callable[[Session], Hashable]:
+    i = _A[name]
+    return lambda s: s.attrs[i]
 
 
-# Session-level rollup tables: their key, and whether they carry per-visit pageviews.
-# rollup_totals carries pageviews at the event's own bucket instead (see apply()).
-SESSION_TABLES: dict[str, tuple[Callable[[Session], Key], bool]] = {
-    "rollup_totals": (lambda s: (), False),
+# Session-level rollup tables: their key columns (with a getter each), and whether
+# they carry per-visit pageviews. rollup_totals carries pageviews at the event's own
+# bucket instead (see apply()).
+SESSION_TABLES: dict[str, tuple[tuple[tuple[str, Callable[[Session], Hashable]], ...], bool]] = {
+    "rollup_totals": ((), False),
     "rollup_sources": (
-        _attrs("channel", "source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"),
+        tuple((n, _attr(n)) for n in ("channel", "source", "referrer", "utm_source", "utm_medium",
+                                       "utm_campaign", "utm_content", "utm_term")),
         True,
-    ),
-    "rollup_locations": (_attrs("country"), True),
-    "rollup_devices": (_attrs("device", "screen"), True),
-    "rollup_browsers": (_attrs("browser", "browser_version"), True),
-    "rollup_os": (_attrs("os", "os_version"), True),
-    "rollup_entry_pages": (lambda s: (s.entry_page,), True),
-    "rollup_exit_pages": (lambda s: (s.exit_page,), True),
+    ),  # fmt: skip
+    "rollup_locations": ((("country", _attr("country")),), True),
+    "rollup_devices": ((("device", _attr("device")), ("screen", _attr("screen"))), True),
+    "rollup_browsers": ((("browser", _attr("browser")), ("browser_version", _attr("browser_version"))), True),
+    "rollup_os": ((("os", _attr("os")), ("os_version", _attr("os_version"))), True),
+    "rollup_entry_pages": ((("entry_page", lambda s: s.entry_page),), True),
+    "rollup_exit_pages": ((("exit_page", lambda s: s.exit_page),), True),
 }
+
+
+def table_key(table: str, session: Session) -> Key:
+    return tuple(get(session) for _, get in SESSION_TABLES[table][0])
 
 
 class Deltas:
@@ -112,45 +118,45 @@ class Deltas:
                 row[name] += value
 
 
-def _credit(session: Session, table: str, others: list[Session]) -> int:
-    keyf = SESSION_TABLES[table][0]
-    key = keyf(session)
+def _first(session: Session, others: list[Session], key: Callable[[Session], Key | Hashable]) -> int:
+    """1 if no earlier visit of the same visitor id had the same value of `key`."""
+    value = key(session)
     for o in others:
-        if o is not session and (o.start, o.id) < (session.start, session.id) and keyf(o) == key:
+        if o is not session and (o.start, o.id) < (session.start, session.id) and key(o) == value:
             return 0
     return 1
 
 
-def _contribution(session: Session, others: list[Session]) -> dict[str, tuple[Key, Vector]]:
+Contribution = dict[str, tuple[Key, dict[str, int]]]
+
+
+def _contribution(session: Session, others: list[Session]) -> Contribution:
     out = {}
-    for table, (keyf, with_pageviews) in SESSION_TABLES.items():
-        vector = (
-            _credit(session, table, others),
-            1,
-            session.pageviews if with_pageviews else 0,
-            int(session.is_bounce),
-            session.duration,
-        )
-        out[table] = (keyf(session), vector)
+    for table, (columns, with_pageviews) in SESSION_TABLES.items():
+        counters = {
+            "visitors": _first(session, others, lambda s, t=table: table_key(t, s)),  # type: ignore[misc]
+            "visits": 1,
+            "pageviews": session.pageviews if with_pageviews else 0,
+            "bounces": int(session.is_bounce),
+            "duration": session.duration,
+        }
+        if len(columns) > 1:
+            for name, get in columns:
+                counters[f"v_{name}"] = _first(session, others, get)
+        out[table] = (table_key(table, session), counters)
     return out
 
 
-def _add_contribution_delta(
-    deltas: Deltas,
-    session: Session,
-    before: dict[str, tuple[Key, Vector]] | None,
-    after: dict[str, tuple[Key, Vector]],
-) -> None:
+def _add_contribution_delta(deltas: Deltas, session: Session, before: Contribution | None, after: Contribution) -> None:
     bucket = session.start // BUCKET
-    names = ("visitors", "visits", "pageviews", "bounces", "duration")
-    for table, (key, vec) in after.items():
-        old_key, old_vec = before[table] if before else (key, (0, 0, 0, 0, 0))
+    for table, (key, counters) in after.items():
+        old_key, old = before[table] if before else (key, {})
         if old_key == key:
-            diff = {n: new - old for n, new, old in zip(names, vec, old_vec, strict=True)}
+            diff = {n: v - old.get(n, 0) for n, v in counters.items()}
             deltas.add(table, session.site_id, bucket, key, **diff)
         else:
-            deltas.add(table, session.site_id, bucket, old_key, **{n: -v for n, v in zip(names, old_vec, strict=True)})
-            deltas.add(table, session.site_id, bucket, key, **dict(zip(names, vec, strict=True)))
+            deltas.add(table, session.site_id, bucket, old_key, **{n: -v for n, v in old.items()})
+            deltas.add(table, session.site_id, bucket, key, **counters)
 
 
 def find_session(event: Event, candidates: list[Session]) -> Session | None:
@@ -204,6 +210,7 @@ def apply(
             visitor_id=event.visitor_id,
             start=event.ts,
             last=event.ts,
+            last_action=event.ts,
             entry_page=ids.page,
             exit_page=ids.page,
             pageviews=0,
@@ -220,6 +227,8 @@ def apply(
     bucket = event.ts // BUCKET
     site = event.site_id
     session.last = max(session.last, event.ts)
+    if kind != "engagement":
+        session.last_action = max(session.last_action, event.ts)
     mark = session.pages.get(ids.page)
 
     if kind == "pageview":
@@ -256,12 +265,13 @@ def apply(
     else:
         session.events += 1
         session.interactive += int(event.interactive)
-        goal = f"{ids.name}:{ids.link_url}:{ids.goal_path}"
+        goal, name = f"{ids.name}:{ids.link_url}:{ids.goal_path}", f"n{ids.name}"
         first_for_visitor = not any(goal in o.goals for o in visitor_sessions)
-        session.goals.add(goal)
+        first_of_name = not any(name in o.goals for o in visitor_sessions)
+        session.goals.update((goal, name))
         deltas.add(
             "rollup_events", site, bucket, (ids.name, ids.link_url, ids.goal_path),
-            events=1, visitors=int(first_for_visitor),
+            events=1, visitors=int(first_for_visitor), v_name=int(first_of_name),
         )  # fmt: skip
         deltas.add("rollup_totals", site, bucket, (), events=1)
 

@@ -51,6 +51,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("queue_size", int, 20000, "Accepted events waiting for commit before ingest answers 503."),
     Setting("base_url", str, "", "Public URL of this service, used in snippets; empty derives it from requests."),
     Setting("log_level", str, "info", "Log level: debug, info, warning or error."),
+    Setting("api_rate_limit", int, 600, "Stats API requests allowed per key per hour; 0 turns the limit off."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -74,6 +75,7 @@ class Settings:
     queue_size: int = 20000
     base_url: str = ""
     log_level: str = "info"
+    api_rate_limit: int = 600
     # Not a user setting: lets tests and the demo inject a clock.
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 

@@ -26,6 +26,11 @@ from .query import (
 )
 
 MAX_LIMIT = 10000
+# Filters compile to nested SQL; SQLite refuses expressions deeper than 1000
+# nodes and parentheses nested more than ~35 levels. These bounds keep every
+# accepted filter well inside both, and name the limit instead of failing later.
+MAX_FILTER_DEPTH = 10  # nesting of and / or / not
+MAX_FILTER_CLAUSES = 200  # conditions, counting each contains / matches value as one
 _KEYS = {"site_id", "metrics", "date_range", "dimensions", "filters", "order_by", "include", "pagination", "date"}
 
 
@@ -55,19 +60,21 @@ def parse_dimensions(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse_filter(value: Any) -> Filter:
+def parse_filter(value: Any, depth: int = 0) -> Filter:
     if not isinstance(value, list) or not value or not isinstance(value[0], str):
         raise BadRequest(f"Invalid filter {_show(value)}")
     op = value[0]
+    if op in ("and", "or", "not") and depth >= MAX_FILTER_DEPTH:
+        raise BadRequest(f"filters are nested too deeply: at most {MAX_FILTER_DEPTH} levels of and, or, not")
     if op in ("and", "or"):
         if len(value) != 2 or not isinstance(value[1], list) or not value[1]:
             raise BadRequest(f'Invalid filter {_show(value)}: "{op}" takes a non-empty list of filters')
-        items = tuple(parse_filter(v) for v in value[1])
+        items = tuple(parse_filter(v, depth + 1) for v in value[1])
         return And(items) if op == "and" else Or(items)
     if op == "not":
         if len(value) != 2:
             raise BadRequest(f'Invalid filter {_show(value)}: "not" takes one filter')
-        return Not(parse_filter(value[1]))
+        return Not(parse_filter(value[1], depth + 1))
     if op not in OPERATORS:
         raise BadRequest(f"Unknown filter operator {_show(op)}; valid: {', '.join(OPERATORS)}, and, or, not")
     if len(value) not in (3, 4):
@@ -109,7 +116,20 @@ def parse_filters(value: Any) -> Filter | None:
     if not isinstance(value, list):
         raise BadRequest("filters must be a list")
     items = tuple(parse_filter(v) for v in value)
+    if sum(_clauses(i) for i in items) > MAX_FILTER_CLAUSES:
+        raise BadRequest(
+            f"filters are too complex: at most {MAX_FILTER_CLAUSES} conditions,"
+            " counting each contains or matches value as one"
+        )
     return items[0] if len(items) == 1 else And(items)
+
+
+def _clauses(f: Filter) -> int:
+    if isinstance(f, Condition):
+        return 1 if f.op in ("is", "is_not") else len(f.values)
+    if isinstance(f, Not):
+        return _clauses(f.item)
+    return sum(_clauses(i) for i in f.items)
 
 
 def parse(body: Mapping[str, Any], site: Site, now: datetime, earliest: date | None = None) -> Query:
@@ -117,11 +137,15 @@ def parse(body: Mapping[str, Any], site: Site, now: datetime, earliest: date | N
     unknown = set(body) - _KEYS
     if unknown:
         raise BadRequest(f"Unknown key {_show(sorted(unknown)[0])} in query")
+    for key in ("dimensions", "filters", "order_by", "include", "pagination"):
+        if key in body and body[key] is None:
+            raise BadRequest(f"{key} must not be null; leave it out instead")
     metrics = parse_metrics(body.get("metrics"))
     dimensions = parse_dimensions(body.get("dimensions"))
     filters = parse_filters(body.get("filters"))
     if "date_range" not in body:
         raise BadRequest("date_range is missing")
+    _check_custom_range(body["date_range"])
     start, end, first, last = dates.resolve(body["date_range"], site.timezone, now, earliest)
 
     if "conversion_rate" in metrics and "event:goal" not in dimensions and not _has_goal_filter(filters):
@@ -132,7 +156,7 @@ def parse(body: Mapping[str, Any], site: Site, now: datetime, earliest: date | N
         raise BadRequest("Metrics time_on_page and scroll_depth cannot be broken down by a visit: dimension")
 
     order_by = _order_by(body.get("order_by"), metrics, dimensions)
-    include = body.get("include") or {}
+    include = body.get("include", {})
     if not isinstance(include, dict):
         raise BadRequest("include must be an object")
     for key in include:
@@ -143,7 +167,7 @@ def parse(body: Mapping[str, Any], site: Site, now: datetime, earliest: date | N
     if include.get("time_labels") and not any(d.startswith("time") for d in dimensions):
         raise BadRequest("include.time_labels needs a time dimension")
 
-    pagination = body.get("pagination") or {}
+    pagination = body.get("pagination", {})
     if not isinstance(pagination, dict) or set(pagination) - {"limit", "offset"}:
         raise BadRequest("pagination must be an object with limit and offset")
     limit, offset = pagination.get("limit", MAX_LIMIT), pagination.get("offset", 0)
@@ -169,6 +193,14 @@ def parse(body: Mapping[str, Any], site: Site, now: datetime, earliest: date | N
         total_rows=bool(include.get("total_rows")),
         time_granularity=dates.granularity(first, last),
     )
+
+
+def _check_custom_range(spec: Any) -> None:
+    """A custom range is two plain dates: a date-time would silently be cut to its day."""
+    if isinstance(spec, list) and len(spec) == 2 and all(isinstance(x, str) for x in spec):
+        for x in spec:
+            if len(x) != 10:
+                raise BadRequest(f"date_range {spec!r} has an invalid date; use YYYY-MM-DD")
 
 
 def _has_goal_filter(f: Filter | None) -> bool:
@@ -199,6 +231,6 @@ def _show(value: Any) -> str:
 
     try:
         text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
+    except (TypeError, ValueError, RecursionError):  # deeply nested input: name its type only
+        text = type(value).__name__
     return text if len(text) <= 80 else text[:77] + "..."

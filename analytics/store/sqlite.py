@@ -42,11 +42,9 @@ class _Job:
         self.transaction = transaction
 
 _SESSION_COLS = (
-    "id", "site_id", "visitor_id", "start", "last", "entry_page", "exit_page", "pageviews",
+    "id", "site_id", "visitor_id", "start", "last", "last_action", "entry_page", "exit_page", "pageviews",
     "events", "interactive", *SESSION_ATTRS, "state",
 )  # fmt: skip
-_COUNTERS = ("visitors", "visits", "pageviews", "bounces", "duration", "events",
-             "time_total", "time_visits", "scroll_total", "scroll_visits")  # fmt: skip
 ROLLUP_KEYS: dict[str, tuple[str, ...]] = {
     "rollup_totals": (),
     "rollup_sources": ("channel", "source", "referrer", "utm_source", "utm_medium", "utm_campaign",
@@ -65,18 +63,22 @@ _LINK_EVENTS = ("Outbound Link: Click", "File Download")
 
 async def connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
-    await conn.execute("PRAGMA busy_timeout = 15000")
-    if readonly:
-        await conn.execute("PRAGMA query_only = 1")
-    else:
-        await conn.execute("PRAGMA journal_mode = WAL")
-        # FULL: a commit is on disk before the 202 goes out, even across power loss.
-        await conn.execute("PRAGMA synchronous = FULL")
-        # Deleted rows (old salts, pruned events) are overwritten, not left in free pages.
-        await conn.execute("PRAGMA secure_delete = ON")
-        await conn.execute("PRAGMA foreign_keys = ON")
-    await conn.execute("PRAGMA cache_size = -32000")
-    await conn.execute("PRAGMA temp_store = MEMORY")
+    try:
+        await conn.execute("PRAGMA busy_timeout = 15000")
+        if readonly:
+            await conn.execute("PRAGMA query_only = 1")
+        else:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: a commit is on disk before the 202 goes out, even across power loss.
+            await conn.execute("PRAGMA synchronous = FULL")
+            # Deleted rows (old salts, pruned events) are overwritten, not left in free pages.
+            await conn.execute("PRAGMA secure_delete = ON")
+            await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA cache_size = -32000")
+        await conn.execute("PRAGMA temp_store = MEMORY")
+    except BaseException:
+        await conn.close()  # its thread would keep the process alive (e.g. "file is not a database")
+        raise
     return conn
 
 
@@ -129,7 +131,7 @@ class SQLiteStore:
 
     async def submit(self, events: list[Event]) -> list[bool]:
         loop = asyncio.get_running_loop()
-        futures = []
+        futures: list[asyncio.Future[bool]] = []
         for event in events:
             fut: asyncio.Future[bool] = loop.create_future()
             try:
@@ -178,16 +180,7 @@ class SQLiteStore:
     async def _run_job(self, job: _Job, fut: asyncio.Future[Any]) -> None:
         assert self._writer is not None
         try:
-            if not job.transaction:
-                result = await job.fn(self._writer)
-            else:
-                await self._writer.execute("BEGIN IMMEDIATE")
-                try:
-                    result = await job.fn(self._writer)
-                    await self._writer.execute("COMMIT")
-                except BaseException:
-                    await self._writer.execute("ROLLBACK")
-                    raise
+            result = await (self._transaction(job.fn) if job.transaction else job.fn(self._writer))
         except Exception as exc:  # handed to the caller, who decides how to report it
             if not fut.done():
                 fut.set_exception(exc)
@@ -196,26 +189,34 @@ class SQLiteStore:
             fut.set_result(result)
 
     async def _commit_events(self, items: list[tuple[Event, asyncio.Future[bool]]]) -> None:
-        conn = self._writer
-        assert conn is not None
         try:
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                stored = await self._write_batch(conn, [e for e, _ in items])
-                await conn.execute("COMMIT")
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
+            stored = await self._transaction(lambda conn: self._write_batch(conn, [e for e, _ in items]))
         except Exception as exc:
-            log.error("batch of %d events not committed: %s", len(items), type(exc).__name__)
-            self._strings = {"": 0}  # ids from the rolled-back transaction are void
-            for _, fut in items:
-                if not fut.done():
-                    fut.set_exception(exc)
+            if len(items) > 1:
+                # Isolate the event that failed: its batch-mates are committed one by one.
+                for item in items:
+                    await self._commit_events([item])
+                return
+            log.error("event not committed: %s", type(exc).__name__)
+            if not items[0][1].done():
+                items[0][1].set_exception(exc)
             return
         for (_, fut), ok in zip(items, stored, strict=True):
             if not fut.done():
                 fut.set_result(ok)
+
+    async def _transaction(self, fn: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        conn = self._writer
+        assert conn is not None
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = await fn(conn)
+            await conn.execute("COMMIT")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            self._strings = {"": 0}  # ids interned by the rolled-back transaction are void
+            raise
+        return result
 
     async def _intern(self, conn: aiosqlite.Connection, values: Iterable[str]) -> None:
         missing = sorted({v for v in values if v not in self._strings})
@@ -247,11 +248,11 @@ class SQLiteStore:
             sql = f"SELECT {', '.join(_SESSION_COLS)} FROM sessions WHERE visitor_id IN ({marks}) AND start >= ?"
             async with conn.execute(sql, (*chunk, horizon)) as cur:
                 for row in await cur.fetchall():
-                    sess = _session_from_row(row)
+                    sess = _session_from_row(tuple(row))
                     by_visitor.setdefault((sess.site_id, sess.visitor_id), []).append(sess)
         async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM sessions") as cur:
-            row = await cur.fetchone()
-        next_id = [row[0] if row else 0]
+            max_row = await cur.fetchone()
+        next_id = [max_row[0] if max_row else 0]
 
         def new_id() -> int:
             next_id[0] += 1
@@ -389,7 +390,8 @@ class SQLiteStore:
     async def query(self, query: Query) -> QueryResult:
         from .sqlite_query import run_query
 
-        return await run_query(self, query)
+        result: QueryResult = await run_query(self, query)
+        return result
 
 
 SITE_COLS = "id, domain, timezone, honor_signals, allowed_params, excluded_paths, share_token, share_password_hash"
@@ -420,14 +422,19 @@ def _link_url(e: Event) -> str:
 
 def _session_from_row(row: tuple[Any, ...]) -> Session:
     n = len(SESSION_ATTRS)
-    sess = Session(*row[:10], attrs=tuple(row[10 : 10 + n]))
-    sess.load_state(row[10 + n])
+    id_, site_id, visitor_id, start, last, last_action, entry, exit_, pageviews, events, interactive = row[:11]
+    sess = Session(
+        id=id_, site_id=site_id, visitor_id=visitor_id, start=start, last=last, last_action=last_action,
+        entry_page=entry, exit_page=exit_, pageviews=pageviews, events=events, interactive=interactive,
+        attrs=tuple(row[11 : 11 + n]),
+    )  # fmt: skip
+    sess.load_state(row[11 + n])
     return sess
 
 
 def _session_row(s: Session) -> tuple[Any, ...]:
     return (
-        s.id, s.site_id, s.visitor_id, s.start, s.last, s.entry_page, s.exit_page, s.pageviews,
+        s.id, s.site_id, s.visitor_id, s.start, s.last, s.last_action, s.entry_page, s.exit_page, s.pageviews,
         s.events, s.interactive, *s.attrs, s.state_json(),
     )  # fmt: skip
 
@@ -436,7 +443,7 @@ async def write_deltas(conn: aiosqlite.Connection, deltas: Deltas) -> None:
     """Upsert summed counter increments into each rollup table."""
     for table, rows in deltas.rows.items():
         keys = ROLLUP_KEYS[table]
-        used = sorted({c for counters in rows.values() for c in counters}, key=_COUNTERS.index)
+        used = sorted({c for counters in rows.values() for c in counters})
         if not used:
             continue
         cols = ("site_id", "bucket", *keys, *used)

@@ -9,11 +9,14 @@ turns sums into metrics, so the two plans cannot disagree on formulas.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
 from ..stats import dates
 from ..stats.query import PROPS_PREFIX, And, Condition, Filter, Not, Or, Query, filter_dimensions, needed_sums
+from . import sqlite_imports as imports
+from .sqlite import ROLLUP_KEYS
 
 if TYPE_CHECKING:
     from .sqlite import SQLiteStore
@@ -38,7 +41,6 @@ ROLLUP_DIMS: dict[str, tuple[str, str]] = {
     "visit:entry_page": ("rollup_entry_pages", "entry_page"),
     "visit:exit_page": ("rollup_exit_pages", "exit_page"),
     "event:page": ("rollup_pages", "page"),
-    "event:hostname": ("rollup_pages", "hostname"),
     "event:goal": ("rollup_events", "name"),
 }  # fmt: skip
 _SESSION_SUMS = ("visitors", "visits", "pageviews", "bounces", "duration")
@@ -48,9 +50,11 @@ _TABLE_SUMS: dict[str, tuple[str, ...]] = {
     "rollup_events": ("visitors", "events"),
 }
 _TEXT_COLUMNS = {"visit:country"}
-_VISIT_COL = {f"visit:{c}": f"s.{c}" for c in (
+_VISIT_COLUMNS = (
     "entry_page", "exit_page", "source", "referrer", "channel", "utm_source", "utm_medium", "utm_campaign",
-    "utm_content", "utm_term", "device", "screen", "browser", "browser_version", "os", "os_version", "country")}  # fmt: skip
+    "utm_content", "utm_term", "device", "screen", "browser", "browser_version", "os", "os_version", "country",
+)  # fmt: skip
+_VISIT_COL = {f"visit:{c}": f"s.{c}" for c in _VISIT_COLUMNS}
 _EVENT_COL = {"event:page": "e.page", "event:hostname": "e.hostname", "event:name": "e.name", "event:goal": "e.name"}
 
 
@@ -67,6 +71,8 @@ def rollup_table(query: Query) -> str | None:
         return None
     table = tables.pop()
     assert table is not None
+    if visitors_column(table, dims) is None:
+        return None
     have = set(_TABLE_SUMS[table]) | ({"page_visits"} if table == "rollup_pages" else set())
     return table if sums <= have else None
 
@@ -115,19 +121,24 @@ class Compiler:
     def condition(self, c: Condition) -> str:
         positive = c.op in ("is", "contains", "matches")
         interned = c.dimension not in _TEXT_COLUMNS and not c.dimension.startswith(PROPS_PREFIX)
-        target = "value" if interned else self.raw_dim(c.dimension)
-        value = target if c.case_sensitive else f"lower({target})"
+
+        def target() -> str:
+            # A fresh expression per use: a props path is a bound parameter, bound each time.
+            return "value" if interned else self.raw_dim(c.dimension)
+
+        def value() -> str:
+            return target() if c.case_sensitive else f"lower({target()})"
 
         def v(x: str) -> str:
             return self.p(x if c.case_sensitive else x.lower())
 
         if c.op in ("is", "is_not"):
-            match = f"{value} IN ({', '.join(v(x) for x in c.values)})"
+            match = f"{value()} IN ({', '.join(v(x) for x in c.values)})"
         elif c.op in ("contains", "contains_not"):
-            match = "(" + " OR ".join(f"instr({value}, {v(x)}) > 0" for x in c.values) + ")"
+            match = "(" + " OR ".join(f"instr({value()}, {v(x)}) > 0" for x in c.values) + ")"
         else:
             flags = "" if c.case_sensitive else "(?i)"
-            match = "(" + " OR ".join(f"regexp({self.p(flags + x)}, {target})" for x in c.values) + ")"
+            match = "(" + " OR ".join(f"regexp({self.p(flags + x)}, {target()})" for x in c.values) + ")"
         if interned:
             column = self.raw_dim(c.dimension)
             sql = f"{column} IN (SELECT id FROM strings WHERE {match})"
@@ -152,18 +163,38 @@ class Compiler:
             where += " AND " + self.filter_sql(self.q.filters)
         if "event:goal" in self.q.dimensions:
             where += f" AND e.name NOT IN ({self.pv}, {self.eng})"
+        elif "event:name" in self.q.dimensions:
+            where += f" AND e.name != {self.eng}"  # engagement events are bookkeeping, not a name to list
         return where
 
     def raw_statements(self, sums: set[str]) -> list[tuple[str, list[Any], tuple[str, ...]]]:
+        """The raw plan. It counts exactly what the rollups count:
+
+        - visitors, visits, bounces and duration belong to the visit's start, so a
+          visit crossing midnight counts on the day it began; with an event:
+          dimension (page, goal...) visitors are counted where the event happened;
+        - pageviews are counted at the event, except when broken down by a visit
+          dimension only, where they are the visit's pageviews (as in the rollups).
+        """
         dims = self.q.dimensions
         frm = "FROM events e JOIN sessions s ON s.id = e.session_id"
-        out = []
+        event_dims = any(d.startswith("event:") for d in dims)
+        event_filters = any(d.startswith("event:") for d in filter_dimensions(self.q.filters))
+        visit_pageviews = any(d.startswith("visit:") for d in dims) and not event_dims and not event_filters
+        session_visitors = not event_dims
+        out: list[tuple[str, list[Any], tuple[str, ...]]] = []
 
         def stmt(sql: str, names: tuple[str, ...]) -> None:
             out.append((sql, self.params, names))
             self.params = []
 
-        event_sums = tuple(x for x in ("visitors", "pageviews", "events") if x in sums)
+        event_sums = tuple(
+            x
+            for x in ("visitors", "pageviews", "events")
+            if x in sums
+            and not (x == "visitors" and session_visitors)
+            and not (x == "pageviews" and visit_pageviews)
+        )
         if event_sums:
             exprs = {
                 "visitors": "COUNT(DISTINCT s.visitor_id)",
@@ -175,15 +206,24 @@ class Compiler:
             select = ", ".join([*cols, *(exprs[x] for x in event_sums)])
             stmt(f"SELECT {select} {frm} WHERE {where}{_group(len(cols))}", event_sums)
 
-        session_sums = tuple(x for x in ("visits", "bounces", "duration") if x in sums)
+        session_sums = tuple(
+            x
+            for x in ("visitors", "visits", "bounces", "duration", "pageviews")
+            if x in sums
+            and (x != "visitors" or session_visitors)
+            and (x != "pageviews" or visit_pageviews)
+        )
         if session_sums:
             inner_cols = [f"{self.raw_dim(d, session_level=True)} AS d{i}" for i, d in enumerate(dims)]
             where = self.raw_where() + f" AND {self.bounds('s.start')}"
             inner = f"SELECT DISTINCT {', '.join([*inner_cols, 'e.session_id AS sid'])} {frm} WHERE {where}"
             exprs = {
+                "visitors": "COUNT(DISTINCT s.visitor_id)",
                 "visits": "COUNT(*)",
                 "bounces": "SUM(s.pageviews <= 1 AND s.interactive = 0)",
-                "duration": "SUM(s.last - s.start)",
+                "duration": "SUM(CASE WHEN s.pageviews <= 1 AND s.interactive = 0 THEN 0"
+                " ELSE s.last_action - s.start END)",
+                "pageviews": "SUM(s.pageviews)",
             }
             cols = [f"x.d{i}" for i in range(len(dims))]
             select = ", ".join([*cols, *(exprs[x] for x in session_sums)])
@@ -215,26 +255,43 @@ class Compiler:
 
     def rollup_statements(self, table: str, sums: set[str]) -> list[tuple[str, list[Any], tuple[str, ...]]]:
         dims = self.q.dimensions
+        groups: list[tuple[str, tuple[str, ...]]]
         cols = [
             self.time_label("bucket * 900", d) if d.startswith("time") else ROLLUP_DIMS[d][1] for d in dims
         ]
         where = f"site_id = {self.p(self.q.site.id)} AND {self.bounds('bucket', 900)}"
-        out = []
+        out: list[tuple[str, list[Any], tuple[str, ...]]] = []
         if table == "rollup_totals":
             main = tuple(x for x in ("visitors", "visits", "pageviews", "bounces", "duration", "events") if x in sums)
             page = tuple(x for x in ("time_total", "page_visits", "scroll_total", "scroll_visits") if x in sums)
             groups = [("rollup_totals", main), ("rollup_pages", page)]
         else:
             groups = [(table, tuple(x for x in (*_TABLE_SUMS[table], "page_visits") if x in sums))]
+        visitors = visitors_column(table, [d for d in dims if not d.startswith("time")]) or "visitors"
         params = self.params
         for tbl, names in groups:
             if not names:
                 continue
-            exprs = ["SUM(visits)" if n == "page_visits" else f"SUM({n})" for n in names]
+            column = {"page_visits": "visits", "visitors": visitors if tbl == table else "visitors"}
+            exprs = [f"SUM({column.get(n, n)})" for n in names]
             select = ", ".join([*cols, *exprs])
             out.append((f"SELECT {select} FROM {tbl} WHERE {where}{_group(len(cols))}", list(params), names))
         self.params = []
         return out
+
+
+def visitors_column(table: str, dims: list[str]) -> str | None:
+    """The column that counts each visitor once for this breakdown, if the table has one.
+
+    `visitors` credits the table's full key; `v_<col>` one key column alone.
+    """
+    keys = ROLLUP_KEYS[table]
+    cols = [ROLLUP_DIMS[d][1] for d in dims]
+    if len(keys) <= 1 or set(cols) == set(keys) or table == "rollup_pages":
+        return "visitors"
+    if len(cols) == 1:
+        return f"v_{cols[0]}"
+    return None
 
 
 def _group(n: int) -> str:
@@ -259,19 +316,29 @@ async def run_sums(store: SQLiteStore, query: Query, sums: set[str]) -> tuple[di
     """Group key (dimension values, strings resolved) -> sums, and whether rollups answered."""
     table = rollup_table(query)
     compiler = Compiler(query, await _name_ids(store))
-    statements = compiler.rollup_statements(table, sums) if table else compiler.raw_statements(sums)
+    native = compiler.rollup_statements(table, sums) if table else compiler.raw_statements(sums)
+    statements = [(*s, False) for s in native]
+    if query.include_imports and imports.skip_reason(query) is None:
+        statements += [(*s, True) for s in imports.ImportCompiler(query).statements(sums)]
     ndims = len(query.dimensions)
     groups: dict[Key, Sums] = {}
+    imported: dict[Key, Sums] = {}  # keyed by text already, merged after ids are resolved
     async with store.reader() as conn:
         await conn.create_function("regexp", 2, _regexp, deterministic=True)
-        for sql, params, names in statements:
+        for sql, params, names, from_imports in statements:
+            target = imported if from_imports else groups
             async with conn.execute(sql, params) as cur:
                 for row in await cur.fetchall():
                     key, values = tuple(row[:ndims]), row[ndims:]
-                    bucket = groups.setdefault(key, {})
+                    bucket = target.setdefault(key, {})
                     for name, value in zip(names, values, strict=True):
                         bucket[name] = bucket.get(name, 0) + (value or 0)
-    return await _resolve_strings(store, query, groups), table is not None
+    groups = await _resolve_strings(store, query, groups)
+    for key, extra in imported.items():
+        bucket = groups.setdefault(key, {})
+        for name, value in extra.items():
+            bucket[name] = bucket.get(name, 0) + value
+    return groups, table is not None
 
 
 async def _resolve_strings(store: SQLiteStore, query: Query, groups: dict[Key, Sums]) -> dict[Key, Sums]:
@@ -304,4 +371,12 @@ def uses_only(query: Query, prefixes: tuple[str, ...]) -> bool:
 async def run_query(store: SQLiteStore, query: Query) -> Any:
     from ..stats.shape import shape
 
-    return await shape(lambda q, sums: run_sums(store, q, sums), query)
+    # Decide once for the whole query, so percentage and conversion bases agree with the rows.
+    reason = imports.skip_reason(query) if query.include_imports else None
+    run = dataclasses.replace(query, include_imports=False) if reason else query
+    result = await shape(lambda q, sums: run_sums(store, q, sums), run)
+    if query.include_imports:
+        result.meta["imports_included"] = reason is None
+        if reason:
+            result.meta["imports_skip_reason"] = reason
+    return result

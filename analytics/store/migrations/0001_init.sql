@@ -53,7 +53,8 @@ CREATE TABLE sessions (
     site_id INTEGER NOT NULL,
     visitor_id INTEGER NOT NULL,
     start INTEGER NOT NULL,
-    last INTEGER NOT NULL,
+    last INTEGER NOT NULL,             -- last event of any kind: the 30-minute timeout runs from here
+    last_action INTEGER NOT NULL,      -- last pageview or custom event: the visit duration ends here
     entry_page INTEGER NOT NULL,
     exit_page INTEGER NOT NULL,
     pageviews INTEGER NOT NULL,
@@ -99,6 +100,9 @@ CREATE INDEX events_site_ts ON events (site_id, ts);
 -- Rollups, written in the same transaction as the events, in 15-minute UTC
 -- buckets (bucket = ts / 900) so any time zone re-buckets exactly.
 -- Session-level figures sit at the bucket of the session's start.
+-- `visitors` credits a visitor once per full key; in tables keyed by several
+-- columns, `v_<column>` credits them once per value of that column alone, so a
+-- breakdown by one column never counts a visitor twice.
 CREATE TABLE rollup_totals (
     site_id INTEGER NOT NULL, bucket INTEGER NOT NULL,
     visitors INTEGER NOT NULL DEFAULT 0, visits INTEGER NOT NULL DEFAULT 0,
@@ -114,6 +118,7 @@ CREATE TABLE rollup_sources (
     channel INTEGER NOT NULL, source INTEGER NOT NULL, referrer INTEGER NOT NULL,
     utm_source INTEGER NOT NULL, utm_medium INTEGER NOT NULL, utm_campaign INTEGER NOT NULL,
     utm_content INTEGER NOT NULL, utm_term INTEGER NOT NULL,
+    v_channel INTEGER NOT NULL DEFAULT 0, v_source INTEGER NOT NULL DEFAULT 0, v_referrer INTEGER NOT NULL DEFAULT 0, v_utm_source INTEGER NOT NULL DEFAULT 0, v_utm_medium INTEGER NOT NULL DEFAULT 0, v_utm_campaign INTEGER NOT NULL DEFAULT 0, v_utm_content INTEGER NOT NULL DEFAULT 0, v_utm_term INTEGER NOT NULL DEFAULT 0, 
     visitors INTEGER NOT NULL DEFAULT 0, visits INTEGER NOT NULL DEFAULT 0,
     pageviews INTEGER NOT NULL DEFAULT 0, bounces INTEGER NOT NULL DEFAULT 0,
     duration INTEGER NOT NULL DEFAULT 0,
@@ -130,6 +135,7 @@ CREATE TABLE rollup_locations (
 
 CREATE TABLE rollup_devices (
     site_id INTEGER NOT NULL, bucket INTEGER NOT NULL, device INTEGER NOT NULL, screen INTEGER NOT NULL,
+    v_device INTEGER NOT NULL DEFAULT 0, v_screen INTEGER NOT NULL DEFAULT 0, 
     visitors INTEGER NOT NULL DEFAULT 0, visits INTEGER NOT NULL DEFAULT 0,
     pageviews INTEGER NOT NULL DEFAULT 0, bounces INTEGER NOT NULL DEFAULT 0,
     duration INTEGER NOT NULL DEFAULT 0,
@@ -138,6 +144,7 @@ CREATE TABLE rollup_devices (
 
 CREATE TABLE rollup_browsers (
     site_id INTEGER NOT NULL, bucket INTEGER NOT NULL, browser INTEGER NOT NULL, browser_version INTEGER NOT NULL,
+    v_browser INTEGER NOT NULL DEFAULT 0, v_browser_version INTEGER NOT NULL DEFAULT 0, 
     visitors INTEGER NOT NULL DEFAULT 0, visits INTEGER NOT NULL DEFAULT 0,
     pageviews INTEGER NOT NULL DEFAULT 0, bounces INTEGER NOT NULL DEFAULT 0,
     duration INTEGER NOT NULL DEFAULT 0,
@@ -146,6 +153,7 @@ CREATE TABLE rollup_browsers (
 
 CREATE TABLE rollup_os (
     site_id INTEGER NOT NULL, bucket INTEGER NOT NULL, os INTEGER NOT NULL, os_version INTEGER NOT NULL,
+    v_os INTEGER NOT NULL DEFAULT 0, v_os_version INTEGER NOT NULL DEFAULT 0, 
     visitors INTEGER NOT NULL DEFAULT 0, visits INTEGER NOT NULL DEFAULT 0,
     pageviews INTEGER NOT NULL DEFAULT 0, bounces INTEGER NOT NULL DEFAULT 0,
     duration INTEGER NOT NULL DEFAULT 0,
@@ -181,6 +189,7 @@ CREATE TABLE rollup_pages (
 CREATE TABLE rollup_events (
     site_id INTEGER NOT NULL, bucket INTEGER NOT NULL, name INTEGER NOT NULL,
     link_url INTEGER NOT NULL, path INTEGER NOT NULL,
+    v_name INTEGER NOT NULL DEFAULT 0, 
     visitors INTEGER NOT NULL DEFAULT 0, events INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (site_id, bucket, name, link_url, path)
 ) WITHOUT ROWID;

@@ -1,0 +1,262 @@
+"""Stats API v2: `POST /api/v2/query` (reference §3) and its OpenAPI document.
+
+A request goes through, in order: the Bearer key (401), the key's rate limit
+(429), the body (413 / 400), the site (404), then `stats.parse` (400). Every
+answer is JSON; errors are `{"error": "<message naming the bad part>"}`,
+rendered by the app's one ApiError handler.
+
+The response has Plausible's shape, so existing scripts work unchanged:
+`{"results": [{"dimensions": [...], "metrics": [...]}], "meta": {...},
+"query": {...}}` where `query` echoes the query as it was run: the date range
+resolved to ISO 8601 date-times in the site's time zone, and the order used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.resources
+import json
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from . import admin, ratelimit
+from .errors import ApiError, BadRequest
+from .stats.parse import parse
+from .stats.query import And, Condition, Filter, Not, Or, Query, QueryResult
+from .store import sqlite_imports
+from .store.base import Site
+from .store.sqlite import SITE_COLS, SQLiteStore, site_from_row
+
+MAX_BODY = 64 * 1024
+_SITE_COLS = ", ".join(f"s.{c.strip()}" for c in SITE_COLS.split(","))
+
+
+class Unauthorized(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(401, message, {"WWW-Authenticate": "Bearer"})
+
+
+class BodyTooLarge(ApiError):
+    def __init__(self) -> None:
+        super().__init__(413, f"Request body is larger than {MAX_BODY} bytes")
+
+
+# -- authentication -------------------------------------------------------------
+
+
+def bearer_token(request: Request) -> str:
+    """The key from `Authorization: Bearer <key>`; 401 when missing or malformed."""
+    header = request.headers.get("authorization")
+    if header is None or not header.strip():
+        raise Unauthorized("Missing API key: send the header Authorization: Bearer <key>")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token or len(token) > 200:
+        raise Unauthorized("Malformed Authorization header: expected Authorization: Bearer <key>")
+    return token
+
+
+async def authenticate(store: SQLiteStore, token: str) -> tuple[int, int]:
+    """(key id, user id) for a key; 401 when no such key exists. Only hashes are compared."""
+    rows = await store.fetchall("SELECT id, user_id FROM api_keys WHERE key_hash = ?", (admin.hash_key(token),))
+    if not rows:
+        raise Unauthorized("Invalid API key")
+    return int(rows[0][0]), int(rows[0][1])
+
+
+# -- request body and site ---------------------------------------------------------
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    """The body as a JSON object of at most MAX_BODY bytes, whatever the Content-Type said."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.strip().isdigit() or int(length) > MAX_BODY):
+        raise BodyTooLarge()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise BodyTooLarge()
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise BadRequest("Request body is empty; send a JSON query object")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise BadRequest("Request body is not valid JSON") from None
+    except RecursionError:
+        raise BadRequest("Request body is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise BadRequest("Request body must be a JSON object")
+    return data
+
+
+async def resolve_site(store: SQLiteStore, user_id: int, site_id: Any) -> Site:
+    """The site named by `site_id` if the key's user has a role on it.
+
+    Unknown sites and other users' sites get the same 404, so a key cannot
+    probe which domains exist.
+    """
+    if site_id is None:
+        raise BadRequest("site_id is missing")
+    if not isinstance(site_id, str) or not site_id.strip():
+        raise BadRequest("site_id must be the site's domain, e.g. example.com")
+    not_found = ApiError(404, f"Site {_show(site_id)} not found")
+    try:
+        domain = admin.normalize_domain(site_id)
+    except admin.AdminError:
+        raise not_found from None
+    rows = await store.fetchall(
+        f"SELECT {_SITE_COLS} FROM sites s JOIN site_roles r ON r.site_id = s.id WHERE r.user_id = ? AND s.domain = ?",
+        (user_id, domain),
+    )
+    if not rows:
+        raise not_found
+    return site_from_row(rows[0])
+
+
+async def earliest_day(store: SQLiteStore, site: Site, imports: bool = False) -> date | None:
+    """The first local day with data, for `date_range: "all"` (rollups outlive raw events).
+
+    With `include.imports`, imported history counts too: "all" then reaches back to it.
+    """
+    days = []
+    rows = await store.fetchall("SELECT MIN(bucket) FROM rollup_totals WHERE site_id = ?", (site.id,))
+    if rows and rows[0][0] is not None:
+        tz = zoneinfo.ZoneInfo(site.timezone)
+        days.append(datetime.fromtimestamp(int(rows[0][0]) * 900, UTC).astimezone(tz).date())
+    if imports:
+        imported = await sqlite_imports.imported_range(store, site.id)
+        if imported is not None:
+            days.append(imported[0])
+    return min(days, default=None)
+
+
+# -- the endpoint ----------------------------------------------------------------
+
+
+Order = tuple[tuple[str, Literal["asc", "desc"]], ...]
+
+
+def default_order(query: Query) -> Order:
+    """Plausible's default: the time dimension ascending, then the first metric descending."""
+    time_dim = next((d for d in query.dimensions if d.startswith("time")), None)
+    first: Order = ((time_dim, "asc"),) if time_dim else ()
+    return (*first, (query.metrics[0], "desc"))
+
+
+async def query_endpoint(request: Request) -> Response:
+    if request.method != "POST":
+        raise ApiError(405, f"Method {request.method} not allowed; use POST", {"Allow": "POST"})
+    app = request.app.state
+    store: SQLiteStore = app.store
+    key_id, user_id = await authenticate(store, bearer_token(request))
+    await ratelimit.check(store, key_id, app.settings.api_rate_limit, app.clock.now())
+
+    body = await read_body(request)
+    site = await resolve_site(store, user_id, body.get("site_id"))
+    if "date" in body:  # stats.parse lets the dashboard pass it; Plausible's v2 API has no such key
+        raise BadRequest('Unknown key "date" in query')
+    now = datetime.fromtimestamp(app.clock.now(), UTC)
+    earliest = None
+    if body.get("date_range") == "all":
+        include = body.get("include")
+        earliest = await earliest_day(store, site, isinstance(include, dict) and include.get("imports") is True)
+    query = parse(body, site, now, earliest)
+    if not query.order_by:
+        query = dataclasses.replace(query, order_by=default_order(query))
+    result = await store.query(query)
+    return JSONResponse(render(query, result, body.get("include") or {}))
+
+
+def render(query: Query, result: QueryResult, include: dict[str, Any]) -> dict[str, Any]:
+    """The Plausible-shaped response body."""
+    results = [
+        {"dimensions": [_dimension_value(v) for v in dims], "metrics": list(metrics)} for dims, metrics in result.rows
+    ]
+    meta: dict[str, Any] = {}
+    if query.include_imports:
+        meta.update(result.meta)
+        meta.setdefault("imports_included", False)
+    if query.time_labels:
+        meta["time_labels"] = result.time_labels or []
+    if query.total_rows:
+        meta["total_rows"] = result.total_rows if result.total_rows is not None else len(results)
+    return {"results": results, "meta": meta, "query": echo(query, include)}
+
+
+def echo(query: Query, include: dict[str, Any]) -> dict[str, Any]:
+    """The query as it ran: resolved dates in the site's zone, effective order and paging."""
+    tz = zoneinfo.ZoneInfo(query.site.timezone)
+    last = query.end - timedelta(seconds=1)  # the range is end-exclusive; show the last second
+    return {
+        "site_id": query.site.domain,
+        "metrics": list(query.metrics),
+        "date_range": [
+            query.start.astimezone(tz).isoformat(timespec="seconds"),
+            last.astimezone(tz).isoformat(timespec="seconds"),
+        ],
+        "dimensions": list(query.dimensions),
+        "filters": _filters_json(query.filters),
+        "order_by": [list(pair) for pair in query.order_by],
+        "include": dict(include),
+        "pagination": {"limit": query.limit, "offset": query.offset},
+    }
+
+
+def _filters_json(f: Filter | None) -> list[Any]:
+    if f is None:
+        return []
+    if isinstance(f, And):
+        return [_filter_json(i) for i in f.items]  # the top level is an implicit "and"
+    return [_filter_json(f)]
+
+
+def _filter_json(f: Filter) -> list[Any]:
+    if isinstance(f, Condition):
+        out: list[Any] = [f.op, f.dimension, list(f.values)]
+        if not f.case_sensitive:
+            out.append({"case_sensitive": False})
+        return out
+    if isinstance(f, Not):
+        return ["not", _filter_json(f.item)]
+    assert isinstance(f, And | Or)
+    return ["and" if isinstance(f, And) else "or", [_filter_json(i) for i in f.items]]
+
+
+def _dimension_value(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _show(value: str) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# -- OpenAPI -----------------------------------------------------------------------
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of this API, shipped as analytics/data/openapi.json."""
+    text = importlib.resources.files("analytics.data").joinpath("openapi.json").read_text("utf-8")
+    doc: dict[str, Any] = json.loads(text)
+    return doc
+
+
+async def openapi_endpoint(request: Request) -> Response:
+    return JSONResponse(openapi_document())
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/api/v2/query", query_endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/api/openapi.json", openapi_endpoint, methods=["GET"]),
+    ]

@@ -1,0 +1,358 @@
+"""Import a Plausible CSV export (reference §4) into the `imported_*` tables.
+
+The whole import is one write transaction: a bad cell anywhere rolls back every
+row, and the error names the file and line. Each import gets an id; when it
+commits, older imports' rows of the same report are deleted for the dates the new
+file covers, so importing the same file twice, or overlapping ranges, never
+double-counts.
+
+Accepted input: a zip (Plausible's own, whose members may be called
+`imported_pages_20240101_20241231.csv`, or ours, `imported_pages.csv`) or a
+directory of such CSV files. Unknown files and unknown columns are ignored, and
+missing known columns count as empty or zero, so older and newer Plausible
+exports both load.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
+
+import aiosqlite
+
+from . import referrers
+from .errors import BadRequest
+from .export import FORMULA_START, REPORTS, Report
+
+if TYPE_CHECKING:
+    from .store.base import Site
+    from .store.sqlite import SQLiteStore
+
+BATCH = 1000
+MAX_TEXT = 2000
+MAX_INT = 2**53
+_NAME = re.compile(r"^(imported_[a-z_]+?)(?:_(\d{8})_(\d{8}))?\.csv$")
+_INT = re.compile(r"^\s*\d{1,16}\s*$")
+_TEXT_COLUMNS = {"region"}  # text columns that are not report keys
+_INT_COLUMNS = {"city"}
+REPORTS_BY_TABLE = {f"imported_{r.name}": r for r in REPORTS}
+IMPORTED_TABLES = tuple(REPORTS_BY_TABLE)
+Progress = Callable[[int], None]  # called with the number of bytes just read
+
+
+class ImportFileError(BadRequest):
+    """A file in the import is unusable: `.file`, `.line` (1-based, or None) and `.reason`."""
+
+    def __init__(self, file: str, line: int | None, reason: str) -> None:
+        where = f"{file}, line {line}" if line is not None else file
+        super().__init__(f"{where}: {reason}")
+        self.file = file
+        self.line = line
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class Member:
+    """One CSV file of the import."""
+
+    name: str
+    table: str
+    size: int
+    span: tuple[date, date] | None  # from a Plausible file name, e.g. _20240101_20241231
+    open: Callable[[], IO[bytes]]
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    import_id: int
+    rows: dict[str, int] = field(default_factory=dict)  # table -> rows read
+    first: date | None = None
+    last: date | None = None
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+def unneutralise(value: str) -> str:
+    """Undo `export.neutralise`: drop the apostrophe it put before a formula character."""
+    if value.startswith("'") and value[1:].lstrip("'").startswith(FORMULA_START):
+        return value[1:]
+    return value
+
+
+@lru_cache(maxsize=4096)
+def channel_for(source: str, utm_medium: str, utm_campaign: str) -> str:
+    """The channel of an imported source row, derived as at ingest (click ids are not in the CSV)."""
+    query = {"utm_medium": utm_medium, "utm_campaign": utm_campaign}
+    if source and source != referrers.DIRECT:
+        query["utm_source"] = source
+    return referrers.attribute({k: v for k, v in query.items() if v}, None, "").channel
+
+
+def _member(name: str, size: int, opener: Callable[[], IO[bytes]]) -> Member | None:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    m = _NAME.match(base)
+    if name.startswith("__MACOSX/") or not m or m.group(1) not in REPORTS_BY_TABLE:
+        return None
+    span = None
+    if m.group(2):
+        try:
+            a, b = (date(int(x[:4]), int(x[4:6]), int(x[6:])) for x in (m.group(2), m.group(3)))
+        except ValueError:
+            raise ImportFileError(base, None, "the dates in the file name are not valid") from None
+        span = (min(a, b), max(a, b))
+    return Member(base, m.group(1), size, span, opener)
+
+
+def members(source: str | Path | BinaryIO, label: str | None = None) -> tuple[list[Member], Callable[[], None]]:
+    """The importable CSV files of a zip or a directory, and a function that closes the zip."""
+    if isinstance(source, str | Path) and Path(source).is_dir():
+        found = [
+            _member(p.name, p.stat().st_size, lambda p=p: open(p, "rb"))  # type: ignore[misc]
+            for p in sorted(Path(source).iterdir())
+            if p.is_file()
+        ]
+        out, close = [m for m in found if m is not None], lambda: None
+    else:
+        shown = label or (Path(source).name if isinstance(source, str | Path) else "upload")
+        try:
+            zf = zipfile.ZipFile(source)
+        except (zipfile.BadZipFile, OSError) as exc:
+            reason = "not a zip file" if isinstance(exc, zipfile.BadZipFile) else f"cannot be read ({exc.strerror})"
+            raise ImportFileError(shown, None, reason) from None
+        found = [
+            _member(i.filename, i.file_size, lambda i=i: zf.open(i))  # type: ignore[misc]
+            for i in zf.infolist()
+            if not i.is_dir()
+        ]
+        out, close = [m for m in found if m is not None], zf.close
+        label = shown
+    if not out:
+        close()  # type: ignore[no-untyped-call]
+        names = ", ".join(r.file for r in REPORTS[:3])
+        raise ImportFileError(label or str(source), None, f"holds no Plausible CSV export files ({names}, ...)")
+    return out, close
+
+
+class _Counting(io.RawIOBase):
+    def __init__(self, raw: IO[bytes], progress: Progress | None) -> None:
+        self.raw = raw
+        self.progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        if self.progress is not None and n:
+            self.progress(n)
+        return n
+
+
+@dataclass(slots=True)
+class _Plan:
+    """How one report's CSV columns become one table row."""
+
+    report: Report
+    header: list[str]
+    date_index: int
+    text: list[tuple[str, int | None]]  # (table column, CSV index or None when absent)
+    ints: list[tuple[str, int | None]]
+
+    @classmethod
+    def build(cls, member: Member, header: list[str]) -> _Plan:
+        report = REPORTS_BY_TABLE[member.table]
+        clean = [h.strip().lstrip("\ufeff") for h in header]
+        if "date" not in clean:
+            raise ImportFileError(member.name, 1, f"the header has no date column: {','.join(clean)[:200]}")
+        index = {h: i for i, h in enumerate(clean)}
+        text: list[tuple[str, int | None]] = []
+        ints: list[tuple[str, int | None]] = []
+        for c in report.columns:
+            is_text = c.kind in ("interned", "text") or c.name in _TEXT_COLUMNS
+            (text if is_text else ints).append((c.name, index.get(c.name)))
+        return cls(report, clean, index["date"], text, ints)
+
+    def columns(self) -> list[str]:
+        cols = ["site_id", "import_id", "date", *(n for n, _ in self.text), *(n for n, _ in self.ints)]
+        return cols + (["channel"] if self.report.name == "sources" else [])
+
+
+def _parse_row(plan: _Plan, member: Member, line: int, row: list[str]) -> tuple[date, list[Any]]:
+    if len(row) != len(plan.header):
+        raise ImportFileError(member.name, line, f"expected {len(plan.header)} fields, found {len(row)}")
+    raw_date = row[plan.date_index].strip()
+    try:
+        day = date.fromisoformat(raw_date)
+        if len(raw_date) != 10:
+            raise ValueError
+    except ValueError:
+        raise ImportFileError(member.name, line, f"date {raw_date[:40]!r} is not YYYY-MM-DD") from None
+    values: list[Any] = []
+    for name, i in plan.text:
+        value = unneutralise(row[i]) if i is not None else ""
+        if plan.report.name == "sources" and name == "source" and value == "":
+            value = referrers.DIRECT  # Plausible writes no source as empty
+        values.append(value[:MAX_TEXT])
+    for name, i in plan.ints:
+        cell = row[i] if i is not None else ""
+        if cell.strip() == "":
+            values.append(0)
+            continue
+        if not _INT.match(cell) or int(cell) > MAX_INT:
+            raise ImportFileError(member.name, line, f"{name} {cell[:40]!r} is not a non-negative whole number")
+        values.append(int(cell))
+    if plan.report.name == "sources":
+        by = dict(zip((n for n, _ in plan.text), values, strict=False))
+        values.append(channel_for(by["source"], by["utm_medium"], by["utm_campaign"]))
+    return day, values
+
+
+def _lines(member: Member, stream: io.BufferedReader) -> Iterator[str]:
+    """Decode line by line, so a bad byte is reported on its own line."""
+    for number, raw in enumerate(stream, 1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ImportFileError(member.name, number, "is not UTF-8 text") from None
+        yield text.removeprefix("\ufeff") if number == 1 else text
+
+
+async def _load(
+    conn: aiosqlite.Connection, site_id: int, import_id: int, member: Member, progress: Progress | None
+) -> tuple[int, date | None, date | None]:
+    """Insert one file's rows; returns (rows, first date, last date)."""
+    count, lo, hi = 0, None, None
+    with member.open() as raw:
+        reader = csv.reader(_lines(member, io.BufferedReader(_Counting(raw, progress))), strict=True)
+        plan: _Plan | None = None
+        sql = ""
+        batch: list[tuple[Any, ...]] = []
+        try:
+            for row in reader:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if plan is None:
+                    plan = _Plan.build(member, row)
+                    cols = plan.columns()
+                    sql = f"INSERT INTO {member.table} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})"
+                    continue
+                day, values = _parse_row(plan, member, reader.line_num, row)
+                lo = day if lo is None or day < lo else lo
+                hi = day if hi is None or day > hi else hi
+                batch.append((site_id, import_id, day.isoformat(), *values))
+                count += 1
+                if len(batch) >= BATCH:
+                    await conn.executemany(sql, batch)
+                    batch = []
+        except csv.Error as exc:
+            # line_num counts the lines read so far: the one where the parser gave up.
+            raise ImportFileError(member.name, max(reader.line_num, 1), f"is not valid CSV ({exc})") from None
+        except zipfile.BadZipFile as exc:
+            raise ImportFileError(member.name, None, f"is damaged in the zip ({exc})") from None
+        if plan is None:
+            raise ImportFileError(member.name, 1, "the file is empty; expected a header line")
+        if batch:
+            await conn.executemany(sql, batch)
+    return count, lo, hi
+
+
+async def import_csv(
+    store: SQLiteStore,
+    site: Site,
+    source: str | Path | BinaryIO,
+    *,
+    label: str | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import a Plausible CSV export zip (path or binary file) or directory into `site`, all or nothing.
+
+    Raises ImportFileError (a 400 BadRequest) naming the file and line; nothing is then imported.
+    """
+    found, close = members(source, label)
+    shown = label or (Path(source).name if isinstance(source, str | Path) else "upload")
+    try:
+
+        async def job(conn: aiosqlite.Connection) -> ImportSummary:
+            cur = await conn.execute(
+                "INSERT INTO site_imports (site_id, created_at, source) VALUES (?, ?, ?)",
+                (site.id, int(store.clock.now()), shown[:200]),
+            )
+            assert cur.lastrowid is not None
+            summary = ImportSummary(cur.lastrowid)
+            for m in found:
+                rows, lo, hi = await _load(conn, site.id, summary.import_id, m, progress)
+                summary.rows[m.table] = summary.rows.get(m.table, 0) + rows
+                span = [d for d in (lo, hi, *(m.span or ())) if d is not None]
+                if not span:
+                    continue
+                first, last = min(span), max(span)
+                summary.first = first if summary.first is None else min(first, summary.first)
+                summary.last = last if summary.last is None else max(last, summary.last)
+                # The newest import wins for the days its file covers.
+                await conn.execute(
+                    f"DELETE FROM {m.table} WHERE site_id = ? AND import_id <> ? AND date BETWEEN ? AND ?",
+                    (site.id, summary.import_id, first.isoformat(), last.isoformat()),
+                )
+            await conn.execute(
+                "UPDATE site_imports SET first_day = ?, last_day = ?, rows = ? WHERE id = ?",
+                (
+                    summary.first.isoformat() if summary.first else None,
+                    summary.last.isoformat() if summary.last else None,
+                    summary.total_rows,
+                    summary.import_id,
+                ),
+            )
+            # Forget earlier imports whose every row was replaced.
+            unused = " AND ".join(f"NOT EXISTS (SELECT 1 FROM {t} WHERE import_id = i.id)" for t in IMPORTED_TABLES)
+            await conn.execute(
+                f"DELETE FROM site_imports WHERE id IN (SELECT id FROM site_imports i WHERE i.site_id = ?"
+                f" AND i.id <> ? AND {unused})",
+                (site.id, summary.import_id),
+            )
+            return summary
+
+        return await store.write(job)
+    finally:
+        close()
+
+
+def total_bytes(source: str | Path | BinaryIO, label: str | None = None) -> int:
+    """The uncompressed size of the importable files: the total for a progress bar."""
+    found, close = members(source, label)
+    close()
+    return sum(m.size for m in found)
+
+
+async def list_imports(store: SQLiteStore, site: Site) -> list[dict[str, Any]]:
+    """The site's imports, newest first: id, created_at, source, first_day, last_day, rows."""
+    rows = await store.fetchall(
+        "SELECT id, created_at, source, first_day, last_day, rows FROM site_imports WHERE site_id = ? ORDER BY id DESC",
+        (site.id,),
+    )
+    keys = ("id", "created_at", "source", "first_day", "last_day", "rows")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+async def remove_imports(store: SQLiteStore, site: Site, import_id: int | None = None) -> int:
+    """Delete one import, or all of the site's imports; returns how many were deleted."""
+
+    async def job(conn: aiosqlite.Connection) -> int:
+        sql, params = "DELETE FROM site_imports WHERE site_id = ?", [site.id]
+        if import_id is not None:
+            sql, params = sql + " AND id = ?", [site.id, import_id]
+        cur = await conn.execute(sql, params)
+        return cur.rowcount
+
+    return await store.write(job)

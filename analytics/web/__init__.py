@@ -1,0 +1,40 @@
+"""The dashboard: sign-in, sites, reports, sharing and the disclosure page.
+
+Modules: `auth` (sessions, rate limit), `csrf`, `render` (templates, headers),
+`state` (URL state), `reports` (panels as stats queries, k-suppression),
+`chart` (SVG geometry), `dashboard`, `pages` (accounts and sites), `settings`,
+`share` and `disclosure`.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from . import dashboard, disclosure, pages, settings, share
+
+
+def routes() -> list[BaseRoute]:
+    d = "/sites/{domain}"
+    return [
+        Route("/", pages.index),
+        Route("/setup", pages.setup, methods=["GET", "POST"]),
+        Route("/login", pages.login, methods=["GET", "POST"]),
+        Route("/logout", pages.logout, methods=["POST"]),
+        Route("/sites", pages.sites),
+        Route("/sites/new", pages.new_site, methods=["GET", "POST"]),
+        Route(d, dashboard.site_dashboard),
+        Route(d + "/realtime", dashboard.site_realtime),
+        Route(d + "/export", dashboard.site_export),
+        Route(d + "/snippet", pages.snippet),
+        Route(d + "/settings", settings.settings_page),
+        Route(d + "/settings", settings.save_settings, methods=["POST"]),
+        Route(d + "/share", settings.save_share, methods=["POST"]),
+        Route(d + "/members", settings.save_members, methods=["POST"]),
+        Route(d + "/imports", settings.save_imports, methods=["POST"]),
+        Route("/share/{token}", share.shared_dashboard),
+        Route("/share/{token}/realtime", share.shared_realtime),
+        Route("/share/{token}/unlock", share.shared_unlock, methods=["POST"]),
+        Route("/privacy/{domain}", disclosure.disclosure),
+        Mount("/static", StaticFiles(packages=[("analytics.dashboards", "static")]), name="static"),
+    ]

@@ -1,0 +1,271 @@
+"""A site's dashboard: top stats, the chart, the report panels and realtime.
+
+The same view serves signed-in users (`/sites/{domain}`) and public share
+links (`/share/{token}`). On a share link with k-suppression on, rows, chart
+points and totals below k visitors are hidden (see `reports.suppress`), and
+filters are off, so no combination of views on one page rebuilds a hidden row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from .. import admin
+from ..store.base import Site
+from . import chart as chartmod
+from . import csrf
+from .auth import store_of
+from .pages import now_dt, site_access
+from .render import HEADERS, page, render
+from .reports import (
+    ROWS_MORE,
+    ROWS_SHOWN,
+    TOP_STATS,
+    Panel,
+    Stats,
+    Tab,
+    change,
+    fmt,
+    panels,
+    selected_tab,
+    suppress,
+)
+from .state import (
+    CHART_METRICS,
+    INTERVALS,
+    PERIODS,
+    Range,
+    State,
+    default_interval,
+    intervals_for,
+    resolve_range,
+)
+
+ALL_ROWS = 10000
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Who is looking: a member of the site, or a public share link with its k."""
+
+    site: Site
+    base: str  # path of this dashboard, e.g. /sites/blog.example.org or /share/<token>
+    public: bool
+    k: int  # suppress groups below k visitors; 0 = off
+    role: str | None = None
+
+    @property
+    def filters_allowed(self) -> bool:
+        return not (self.public and self.k > 0)
+
+
+def hidden_text(k: int) -> str:
+    return f"< {k} visitors"
+
+
+async def build(request: Request, view: View) -> dict[str, Any]:
+    """Everything the dashboard template shows, from the pipeline only."""
+    store = store_of(request)
+    site = view.site
+    state = State(request.query_params, view.base, allow_filters=view.filters_allowed)
+    now = now_dt(request)
+    stats = Stats(store, site, now, state.filters_body())
+    earliest = None
+    if state.period == "all":
+        earliest = await stats.earliest(await admin.site_created_at(store, site.id))
+    r = resolve_range(state.period, site.timezone, now, earliest, state.get("from"), state.get("to"))
+    prev = r.previous()
+    compare = state.get("compare") != "off"
+    intervals = intervals_for(r)
+    interval = state.get("interval") if state.get("interval") in intervals else default_interval(r)
+    metric = state.get("metric") if state.get("metric") in CHART_METRICS else "visitors"
+    options = await admin.dashboard_options(store, site.id)
+    k = view.k
+
+    metrics = [m for m, _ in TOP_STATS]
+    cur_totals, prev_totals, cur_series, prev_series, realtime = await asyncio.gather(
+        stats.totals(r, metrics),
+        stats.totals(prev, metrics),
+        stats.series(r, interval, metric),
+        stats.series(prev, interval, metric),
+        stats.realtime(),
+    )
+
+    # Top stats, each with its change. A public view hides everything below k.
+    cur_hidden = k > 0 and 0 < (cur_totals["visitors"] or 0) < k
+    prev_hidden = k > 0 and 0 < (prev_totals["visitors"] or 0) < k
+    top = []
+    for name, title in TOP_STATS:
+        value, before = cur_totals[name], prev_totals[name]
+        delta, tone = change(name, value, before) if compare and not cur_hidden and not prev_hidden else (None, "none")
+        top.append({
+            "metric": name, "title": title, "hidden": cur_hidden,
+            "value": hidden_text(k) if cur_hidden else fmt(name, value),
+            "previous": None if not compare else hidden_text(k) if prev_hidden else fmt(name, before),
+            "delta": delta, "tone": tone, "url": state.url(metric=name), "selected": name == metric,
+            "unit": "pp" if name == "bounce_rate" else "%",
+        })  # fmt: skip
+
+    chart = chartmod.build(
+        metric, interval, _points(cur_series, k, now, site.timezone),
+        _points(prev_series, k, None, site.timezone) if compare else None, hidden_text(k),
+    )  # fmt: skip
+
+    # Report panels, one query per selected tab, run together.
+    shown_panels = panels(state, options.prop_keys)
+    tabs = [_tab_for(p, state) for p in shown_panels]
+    limits = [ROWS_MORE if state.get("more") == p.key else ROWS_SHOWN for p in shown_panels]
+    results = await asyncio.gather(*(
+        stats.breakdown(r, t, ALL_ROWS if k > 0 else lim) for t, lim in zip(tabs, limits, strict=True)
+    ))  # fmt: skip
+    rendered = [
+        _panel(p, t, rows, total, lim, state, view)
+        for p, t, (rows, total), lim in zip(shown_panels, tabs, results, limits, strict=True)
+    ]
+
+    realtime_hidden = k > 0 and 0 < realtime < k
+    filter_chips = [
+        {"label": f.label, "value": f.value, "remove": state.without_filter(f.param)} for f in state.filters
+    ]
+    return {
+        "site": site,
+        "view": view,
+        "state": state,
+        "range": r,
+        "previous_range": prev,
+        "periods": [(key, title, state.with_period(key)) for key, title in PERIODS.items() if key != "custom"],
+        "period_title": PERIODS[state.period],
+        "compare": compare,
+        "compare_url": state.url(compare=None if not compare else "off"),
+        "interval": interval,
+        "intervals": [(i, state.url(interval=i)) for i in INTERVALS if i in intervals],
+        "metric": metric,
+        "metric_title": dict(TOP_STATS)[metric],
+        "top": top,
+        "chart": chart,
+        "panels": rendered,
+        "filters": filter_chips,
+        "clear_filters": state.without_filters(),
+        "realtime": hidden_text(k) if realtime_hidden else str(realtime),
+        "realtime_url": view.base + "/realtime" + (state.url()[len(view.base):] if view.filters_allowed else ""),
+        "k": k,
+        "hidden_note": hidden_text(k),
+        "custom_inputs": state.hidden_inputs(exclude=("period", "from", "to", "interval", "more")),
+        "prop_inputs": state.hidden_inputs(exclude=("prop_key", "tab_goals", "more")),
+    }
+
+
+def _tab_for(panel: Panel, state: State) -> Tab:
+    if panel.key == "goals" and not state.get("tab_goals") and state.get("prop_key"):
+        want = "prop:" + state.get("prop_key")
+        return next((t for t in panel.tabs if t.key == want), panel.tabs[0])
+    return selected_tab(panel, state)
+
+
+def _points(series: list[tuple[str, Any, Any]], k: int, now: datetime | None, tz: str) -> list[chartmod.Point]:
+    """Chart points; future buckets are not drawn, buckets below k are hidden on public links."""
+    hide = suppress([v for _, _, v in series], k) if k > 0 else [False] * len(series)
+    local_now = now.astimezone(zoneinfo.ZoneInfo(tz)).replace(tzinfo=None) if now else None
+    out = []
+    for (label, value, _), hidden in zip(series, hide, strict=True):
+        if local_now is not None and chartmod.parse_label(label) > local_now:
+            out.append(chartmod.Point(label, None))
+        elif hidden:
+            out.append(chartmod.Point(label, None, hidden=True))
+        else:
+            out.append(chartmod.Point(label, value))
+    return out
+
+
+def _panel(
+    panel: Panel, tab: Tab, rows: list[Any], total: int, limit: int, state: State, view: View
+) -> dict[str, Any]:
+    hidden_rows = 0
+    if view.k > 0:
+        hide = suppress([metrics[0] for _, metrics in rows], view.k)
+        hidden_rows = sum(hide)
+        rows = [row for row, h in zip(rows, hide, strict=True) if not h]
+        total = len(rows)
+    rows = rows[:limit]
+    metrics = ["visitors", *[c.metric for c in tab.columns if c.metric != "visitors"]]
+    columns = [c for c in tab.columns]
+    top = max((r[1][0] or 0 for r in rows), default=0) or 1
+    out_rows = []
+    for dims, values in rows:
+        value = dims[0]
+        text = str(value) if value != "" else tab.empty_label
+        by_metric = dict(zip(metrics, values, strict=True))
+        link = None
+        if view.filters_allowed and tab.param is not None:
+            link = state.with_filter(tab.param, str(value), *((p, v) for p, _, v in tab.fixed_filters))
+        out_rows.append({
+            "label": text, "link": link, "bar": round(100 * (by_metric["visitors"] or 0) / top, 1),
+            "cells": [fmt(c.metric, by_metric.get(c.metric)) for c in columns],
+        })  # fmt: skip
+    return {
+        "key": panel.key,
+        "title": panel.title,
+        "tab": tab,
+        "tabs": [(t.key, t.title, state.url(**{f"tab_{panel.key}": t.key, "more": None})) for t in panel.tabs],
+        "columns": columns,
+        "rows": out_rows,
+        "more_url": state.url(more=panel.key) + f"#panel-{panel.key}" if total > len(out_rows) and limit < ROWS_MORE else None,
+        "less_url": state.url(more=None) + f"#panel-{panel.key}" if limit == ROWS_MORE else None,
+        "hidden_rows": hidden_rows,
+    }
+
+
+# -- routes --------------------------------------------------------------------------------
+
+
+@page
+async def site_dashboard(request: Request) -> Response:
+    site, role = await site_access(request, request.path_params["domain"])
+    view = View(site, f"/sites/{site.domain}", public=False, k=0, role=role)
+    context = await build(request, view)
+    await csrf.prepare(request)
+    return render(request, "dashboard.html", context)
+
+
+async def realtime_json(request: Request, view: View) -> Response:
+    state = State(request.query_params, view.base, allow_filters=view.filters_allowed)
+    stats = Stats(store_of(request), view.site, now_dt(request), state.filters_body())
+    visitors = await stats.realtime()
+    body: dict[str, Any] = {"visitors": visitors, "text": str(visitors)}
+    if view.k > 0 and 0 < visitors < view.k:
+        body = {"visitors": None, "text": hidden_text(view.k)}
+    return JSONResponse(body, headers={**HEADERS, "Referrer-Policy": "no-referrer"})
+
+
+@page
+async def site_realtime(request: Request) -> Response:
+    site, role = await site_access(request, request.path_params["domain"])
+    return await realtime_json(request, View(site, f"/sites/{site.domain}", public=False, k=0, role=role))
+
+
+@page
+async def site_export(request: Request) -> Response:
+    """The current range as Plausible's CSV zip (aggregates only)."""
+    from .. import export
+
+    site, _ = await site_access(request, request.path_params["domain"])
+    state = State(request.query_params, "")
+    now = now_dt(request)
+    store = store_of(request)
+    earliest = None
+    if state.period == "all":
+        earliest = await Stats(store, site, now).earliest(await admin.site_created_at(store, site.id))
+    r: Range = resolve_range(state.period, site.timezone, now, earliest, state.get("from"), state.get("to"))
+    name = export.filename(site, r.first, r.last)
+    return StreamingResponse(
+        export.iter_zip(store, site, r.first, r.last),
+        media_type="application/zip",
+        headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'},
+    )

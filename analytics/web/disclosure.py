@@ -1,0 +1,33 @@
+"""The public, plain-language disclosure page of a site, generated from its live settings.
+
+A site owner links to `/privacy/{domain}` from their privacy notice. Every
+statement on it follows from the settings in force right now, so it cannot
+drift from what the collector actually does.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import admin
+from ..admin import AdminError
+from .auth import store_of
+from .render import WebError, page, render
+
+
+@page
+async def disclosure(request: Request) -> Response:
+    store = store_of(request)
+    try:
+        site = await admin.get_site(store, request.path_params["domain"])
+    except AdminError:
+        raise WebError(404, "This site is not measured by this service.") from None
+    options = await admin.dashboard_options(store, site.id)
+    context = {
+        "site": site,
+        "retention_months": request.app.state.settings.retention_months,
+        "public_link": bool(site.share_token),
+        "k": options.share_min_visitors,
+    }
+    return render(request, "disclosure.html", context, headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,196 @@
+"""Accounts and sites: setup, sign-in, sign-out, the site list, adding a site, the snippet page."""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import admin
+from ..admin import AdminError
+from ..store.base import Site
+from . import csrf
+from .auth import check_password, current_user, end_session, now_of, require_user, start_session, store_of
+from .render import WebError, page, redirect, render, safe_next
+from .reports import Stats
+from .state import resolve_range
+
+MAX_FIELD = 2000
+
+
+async def read_form(request: Request, signed_in: bool) -> FormData:
+    """The posted form, after its CSRF token was checked (403 otherwise)."""
+    form = await request.form(max_files=0, max_fields=100, max_part_size=64 * 1024)
+    await csrf.verify(request, form, signed_in)
+    return form
+
+
+def field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value[:MAX_FIELD] if isinstance(value, str) else ""
+
+
+@functools.cache
+def timezones() -> list[str]:
+    return sorted(
+        tz for tz in zoneinfo.available_timezones()
+        if "/" in tz and not tz.startswith(("posix/", "right/", "Etc/", "SystemV/"))
+    ) + ["UTC"]  # fmt: skip
+
+
+async def site_access(request: Request, domain: str, owner: bool = False) -> tuple[Site, str]:
+    """The site and the signed-in user's role on it. Unknown or foreign sites are 404, alike."""
+    user = await require_user(request)
+    try:
+        site = await admin.get_site(store_of(request), domain)
+    except AdminError:
+        raise WebError(404, "No such site.") from None
+    role = await admin.site_role(store_of(request), site.id, user.id)
+    if role is None:
+        raise WebError(404, "No such site.")
+    if owner and role != "owner":
+        raise WebError(403, "Only an owner of this site can do that.")
+    return site, role
+
+
+def now_dt(request: Request) -> datetime:
+    return datetime.fromtimestamp(now_of(request), UTC)
+
+
+def base_url(request: Request) -> str:
+    configured: str = request.app.state.settings.base_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+# -- accounts ---------------------------------------------------------------------------
+
+
+@page
+async def index(request: Request) -> Response:
+    if await admin.count_users(store_of(request)) == 0:
+        return redirect("/setup")
+    if await current_user(request) is None:
+        return redirect("/login")
+    return redirect("/sites")
+
+
+@page
+async def setup(request: Request) -> Response:
+    """First run: create the admin account. Gone once any user exists."""
+    store = store_of(request)
+    if await admin.count_users(store) > 0:
+        if request.method == "POST":
+            raise WebError(403, "Setup is already done. Sign in instead.")
+        return redirect("/login")
+    error, email = "", ""
+    if request.method == "POST":
+        form = await read_form(request, signed_in=False)
+        email, password = field(form, "email").strip(), field(form, "password")
+        if password != field(form, "password2"):
+            error = "The two passwords differ."
+        else:
+            try:
+                user = await admin.add_first_user(store, email, password)
+            except AdminError as exc:
+                error = str(exc)
+            else:
+                response = redirect("/sites/new")
+                await start_session(request, response, user)
+                return response
+    await csrf.prepare(request)
+    return render(request, "setup.html", {"error": error, "email": email}, 400 if error else 200)
+
+
+@page
+async def login(request: Request) -> Response:
+    store = store_of(request)
+    target = safe_next(request.query_params.get("next"))
+    if request.method == "GET":
+        if await admin.count_users(store) == 0:
+            return redirect("/setup")
+        if await current_user(request) is not None:
+            return redirect(target)
+        await csrf.prepare(request)
+        return render(request, "login.html", {"next": target, "email": "", "error": ""})
+    form = await read_form(request, signed_in=False)
+    email = field(form, "email").strip()
+    target = safe_next(field(form, "next"))
+    try:
+        user = await check_password(request, email, field(form, "password"))
+    except WebError as exc:
+        await csrf.prepare(request)
+        return render(request, "login.html", {"next": target, "email": email, "error": exc.message},
+                      exc.status, exc.headers)  # fmt: skip
+    response = redirect(target)
+    await start_session(request, response, user)
+    return response
+
+
+@page
+async def logout(request: Request) -> Response:
+    await read_form(request, signed_in=await current_user(request) is not None)
+    response = redirect("/login")
+    await end_session(request, response)
+    return response
+
+
+# -- sites ------------------------------------------------------------------------------
+
+
+@page
+async def sites(request: Request) -> Response:
+    user = await require_user(request)
+    store = store_of(request)
+    listed = []
+    for site in await admin.list_sites(store, user.id):
+        role = await admin.site_role(store, site.id, user.id)
+        listed.append({"site": site, "role": role})
+    await csrf.prepare(request)
+    return render(request, "sites.html", {"sites": listed})
+
+
+@page
+async def new_site(request: Request) -> Response:
+    user = await require_user(request)
+    error, domain, tz = "", "", "UTC"
+    if request.method == "POST":
+        form = await read_form(request, signed_in=True)
+        domain, tz = field(form, "domain"), field(form, "timezone") or "UTC"
+        try:
+            site = await admin.add_site(store_of(request), domain, tz, owner=user.id)
+        except AdminError as exc:
+            error = str(exc)
+        else:
+            return redirect(f"/sites/{site.domain}/snippet")
+    await csrf.prepare(request)
+    return render(
+        request, "new_site.html", {"error": error, "domain": domain, "tz": tz, "timezones": timezones()},
+        400 if error else 200,
+    )  # fmt: skip
+
+
+def snippet_for(domain: str, base: str) -> tuple[str, str]:
+    """The embed snippet and its SRI hash, from the beacon module."""
+    from .. import beacon
+
+    return beacon.snippet(domain, base), beacon.sri_hash()
+
+
+@page
+async def snippet(request: Request) -> Response:
+    site, role = await site_access(request, request.path_params["domain"])
+    store = store_of(request)
+    code, sri = snippet_for(site.domain, base_url(request))
+    stats = Stats(store, site, now_dt(request))
+    earliest = await stats.earliest(await admin.site_created_at(store, site.id))
+    totals = await stats.totals(resolve_range("all", site.timezone, stats.now, earliest), ["visitors", "pageviews", "events"])
+    received = bool(totals["pageviews"] or totals["events"])
+    await csrf.prepare(request)
+    context: dict[str, Any] = {"site": site, "role": role, "code": code, "sri": sri, "received": received,
+                               "totals": totals, "base": base_url(request)}  # fmt: skip
+    return render(request, "snippet.html", context)

@@ -1,0 +1,319 @@
+"""Report panels as stats queries, and the privacy guard for public views.
+
+Every number on the dashboard comes from `stats.parse` + `store.query`, the
+same pipeline the Stats API runs: a panel is only a Stats API body. Nothing
+here reads events or rollups with SQL of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from ..stats.parse import parse
+from ..stats.query import Query, QueryResult
+from ..store.base import Site
+from ..store.sqlite import SQLiteStore
+from .state import Range, State
+
+Row = tuple[tuple[Any, ...], tuple[Any, ...]]
+
+TOP_STATS: tuple[tuple[str, str], ...] = (
+    ("visitors", "Unique visitors"),
+    ("visits", "Total visits"),
+    ("pageviews", "Total pageviews"),
+    ("views_per_visit", "Views per visit"),
+    ("bounce_rate", "Bounce rate"),
+    ("visit_duration", "Visit duration"),
+    ("time_on_page", "Time on page"),
+    ("scroll_depth", "Scroll depth"),
+)
+# Metrics where a fall is good news (colours the change).
+LOWER_IS_BETTER = {"bounce_rate"}
+OUTBOUND = "Outbound Link: Click"
+DOWNLOAD = "File Download"
+ROWS_SHOWN = 10
+ROWS_MORE = 100
+REALTIME_SECONDS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    metric: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tab:
+    key: str
+    title: str
+    dimension: str
+    param: str | None  # URL parameter a click sets; None: rows are not clickable
+    columns: tuple[Column, ...]
+    fixed_filters: tuple[tuple[str, str, str], ...] = ()  # (param, dimension, value), added to the query
+    hide_empty: bool = False  # UTM tabs: a visit without the tag is not a row
+    empty_label: str = "(none)"
+
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    key: str
+    title: str
+    tabs: tuple[Tab, ...]
+
+
+V = Column("visitors", "Visitors")
+_VISIT_COLS = (V, Column("bounce_rate", "Bounce"), Column("visit_duration", "Duration"))
+_SHARE_COLS = (V, Column("percentage", "%"))
+
+
+def _utm(name: str, title: str) -> Tab:
+    return Tab(name, title, f"visit:{name}", name, _VISIT_COLS, hide_empty=True)
+
+
+def panels(state: State, prop_keys: Sequence[str]) -> tuple[Panel, ...]:
+    """The report panels for a view. Some tabs drill down when their own filter is set."""
+    source = state.filter_value("source")
+    browser = state.filter_value("browser")
+    os_name = state.filter_value("os")
+    goal = state.filter_value("goal")
+    sources_tab = (
+        Tab("sources", "Referrers", "visit:referrer", "referrer", _VISIT_COLS, empty_label="Direct / None")
+        if source is not None
+        else Tab("sources", "Sources", "visit:source", "source", _VISIT_COLS)
+    )
+    browser_tab = (
+        Tab("browsers", "Browser versions", "visit:browser_version", "browser_version", _SHARE_COLS, empty_label="(unknown)")
+        if browser is not None
+        else Tab("browsers", "Browsers", "visit:browser", "browser", _SHARE_COLS, empty_label="(unknown)")
+    )
+    os_tab = (
+        Tab("os", "OS versions", "visit:os_version", "os_version", _SHARE_COLS, empty_label="(unknown)")
+        if os_name is not None
+        else Tab("os", "Operating systems", "visit:os", "os", _SHARE_COLS, empty_label="(unknown)")
+    )
+    goal_cols = (V, Column("events", "Events"), Column("conversion_rate", "CR"))
+    link_cols = (V, Column("events", "Clicks"))
+    goal_tabs = [
+        Tab("goals", "Goals", "event:goal", "goal", goal_cols),
+        Tab("outbound", "Outbound links", "event:props:url", "prop.url", link_cols,
+            fixed_filters=(("goal", "event:goal", OUTBOUND),)),
+        Tab("downloads", "Downloads", "event:props:url", "prop.url", link_cols,
+            fixed_filters=(("goal", "event:goal", DOWNLOAD),)),
+    ]  # fmt: skip
+    keys = list(prop_keys)
+    chosen = state.get("prop_key")
+    if chosen and chosen not in keys:
+        keys.append(chosen)
+    for key in keys:
+        prop_cols = (V, Column("events", "Events"), *((Column("conversion_rate", "CR"),) if goal else ()))
+        goal_tabs.append(Tab(f"prop:{key}", f"Property: {key}", f"event:props:{key}", f"prop.{key}", prop_cols))
+    return (
+        Panel("sources", "Top sources", (
+            Tab("channels", "Channels", "visit:channel", "channel", _VISIT_COLS),
+            sources_tab,
+            _utm("utm_medium", "UTM medium"),
+            _utm("utm_source", "UTM source"),
+            _utm("utm_campaign", "UTM campaign"),
+            _utm("utm_content", "UTM content"),
+            _utm("utm_term", "UTM term"),
+        )),
+        Panel("pages", "Top pages", (
+            Tab("pages", "Top pages", "event:page", "page",
+                (V, Column("pageviews", "Views"), Column("time_on_page", "Time"), Column("scroll_depth", "Scroll"))),
+            Tab("entry", "Entry pages", "visit:entry_page", "entry",
+                (V, Column("visits", "Entrances"), Column("bounce_rate", "Bounce"))),
+            Tab("exit", "Exit pages", "visit:exit_page", "exit", (V, Column("visits", "Exits"))),
+        )),
+        Panel("locations", "Locations", (
+            Tab("countries", "Countries", "visit:country", "country", _SHARE_COLS, empty_label="(unknown)"),
+        )),
+        Panel("devices", "Devices", (
+            browser_tab,
+            os_tab,
+            Tab("devices", "Devices", "visit:device", "device", _SHARE_COLS, empty_label="(unknown)"),
+            Tab("screens", "Screen sizes", "visit:screen", "screen", _SHARE_COLS, empty_label="(unknown)"),
+        )),
+        Panel("goals", "Goals and events", tuple(goal_tabs)),
+    )  # fmt: skip
+
+
+def selected_tab(panel: Panel, state: State) -> Tab:
+    want = state.get(f"tab_{panel.key}")
+    return next((t for t in panel.tabs if t.key == want), panel.tabs[0])
+
+
+# -- running queries ------------------------------------------------------------------
+
+
+@dataclass
+class Stats:
+    """Runs Stats API bodies for one site and view through the shared pipeline."""
+
+    store: SQLiteStore
+    site: Site
+    now: datetime
+    filters: list[list[Any]] = field(default_factory=list)
+
+    async def run(self, body: dict[str, Any]) -> QueryResult:
+        body = {"site_id": self.site.domain, "include": {"imports": True}, **body}
+        filters = [*self.filters, *body.pop("extra_filters", [])]
+        if filters:
+            body["filters"] = filters
+        query = parse(body, self.site, self.now)
+        return await self.store.query(query)
+
+    async def totals(self, r: Range, metrics: Sequence[str]) -> dict[str, Any]:
+        result = await self.run({"metrics": list(metrics), "date_range": r.body()})
+        values = result.rows[0][1] if result.rows else (None,) * len(metrics)
+        return dict(zip(metrics, values, strict=True))
+
+    async def breakdown(self, r: Range, tab: Tab, limit: int) -> tuple[list[Row], int]:
+        metrics = [c.metric for c in tab.columns]
+        if "visitors" not in metrics:
+            metrics.insert(0, "visitors")
+        body: dict[str, Any] = {
+            "metrics": metrics,
+            "date_range": r.body(),
+            "dimensions": [tab.dimension],
+            "order_by": [["visitors", "desc"]],
+            # One extra row: a UTM tab drops the "no tag" row, which is often the biggest.
+            "pagination": {"limit": limit + 1 if tab.hide_empty else limit},
+            "include": {"imports": True, "total_rows": True},
+            "extra_filters": [["is", dim, [value]] for _, dim, value in tab.fixed_filters],
+        }
+        result = await self.run(body)
+        rows, total = result.rows, result.total_rows or len(result.rows)
+        if tab.hide_empty:
+            kept = [r for r in rows if r[0][0] != ""]
+            total -= len(rows) - len(kept)
+            rows = kept[:limit]
+        return rows, total
+
+    async def series(self, r: Range, interval: str, metric: str) -> list[tuple[str, Any, Any]]:
+        """(label, metric value, visitors) for every bucket of the range, zeros included."""
+        metrics = [metric] if metric == "visitors" else [metric, "visitors"]
+        result = await self.run({
+            "metrics": metrics,
+            "date_range": r.body(),
+            "dimensions": [f"time:{interval}"],
+            "include": {"imports": True, "time_labels": True},
+        })  # fmt: skip
+        found = {str(dims[0]): values for dims, values in result.rows}
+        out = []
+        for label in result.time_labels or []:
+            values = found.get(label)
+            if values is None:
+                out.append((label, 0 if metric not in ("scroll_depth",) else None, 0))
+            else:
+                out.append((label, values[0], values[-1]))
+        return out
+
+    async def realtime(self) -> int:
+        """Visitors in the last five minutes (a window in UTC, not local days)."""
+        start = self.now - timedelta(seconds=REALTIME_SECONDS)
+        base = parse(
+            {"site_id": self.site.domain, "metrics": ["visitors"], "date_range": "day",
+             **({"filters": self.filters} if self.filters else {})},
+            self.site, self.now,
+        )  # fmt: skip
+        query: Query = dataclasses.replace(
+            base, start=start, end=self.now + timedelta(seconds=1), first_day=start.date(), last_day=self.now.date()
+        )
+        result = await self.store.query(query)
+        return int(result.rows[0][1][0] or 0) if result.rows else 0
+
+    async def earliest(self, created_at: int) -> date:
+        """The first local day with data (imports included), or the site's creation day."""
+        created = datetime.fromtimestamp(created_at, UTC)
+        today = self.now.date()
+        days = [created.date()]
+        far = Range("all", today - timedelta(days=366 * 20), today)
+        months = await Stats(self.store, self.site, self.now).run(
+            {"metrics": ["visitors"], "date_range": far.body(), "dimensions": ["time:month"]}
+        )
+        if months.rows:
+            first_month = date.fromisoformat(str(min(str(d[0]) for d, _ in months.rows))[:10])
+            month_end = (first_month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+            in_month = await Stats(self.store, self.site, self.now).run({
+                "metrics": ["visitors"], "date_range": [first_month.isoformat(), month_end.isoformat()],
+                "dimensions": ["time:day"],
+            })  # fmt: skip
+            if in_month.rows:
+                days.append(date.fromisoformat(min(str(d[0]) for d, _ in in_month.rows)))
+        return min(days)
+
+
+# -- k-suppression for public views ------------------------------------------------------
+
+
+def suppress(values: Sequence[int | float | None], k: int) -> list[bool]:
+    """Which entries to hide so that no group of fewer than k visitors can be read or rebuilt.
+
+    Entries with 0 < visitors < k are hidden. If the hidden ones together hold
+    fewer than k visitors, the total minus the shown entries would reveal them,
+    so the smallest shown entries are hidden too until the hidden sum reaches k
+    (or nothing is left). Thus `total - sum(shown)` is always 0 or at least k.
+    """
+    hidden = [k > 0 and v is not None and 0 < v < k for v in values]
+    if k <= 0:
+        return hidden
+    hidden_sum = sum(v or 0 for v, h in zip(values, hidden, strict=True) if h)
+    if 0 < hidden_sum < k:
+        order = sorted((i for i, h in enumerate(hidden) if not h and (values[i] or 0) > 0), key=lambda i: values[i] or 0)
+        for i in order:
+            hidden[i] = True
+            hidden_sum += values[i] or 0
+            if hidden_sum >= k:
+                break
+    return hidden
+
+
+def change(metric: str, current: Any, previous: Any) -> tuple[int | None, str]:
+    """Change against the previous period: (rounded value, 'up'/'down'/'flat' as good/bad class)."""
+    if current is None or previous is None:
+        return None, "none"
+    if metric == "bounce_rate":
+        delta = round(current - previous)  # percentage points
+    elif not previous:
+        return None, "none"
+    else:
+        delta = round((current - previous) / previous * 100)
+    if delta == 0:
+        return 0, "flat"
+    good = (delta < 0) if metric in LOWER_IS_BETTER else (delta > 0)
+    return delta, "good" if good else "bad"
+
+
+def fmt(metric: str, value: Any) -> str:
+    """A metric value as the dashboard shows it."""
+    if value is None:
+        return "–"
+    if metric in ("bounce_rate", "scroll_depth", "percentage", "conversion_rate"):
+        return f"{value:g}%"
+    if metric in ("visit_duration", "time_on_page"):
+        return duration(int(value))
+    if metric == "views_per_visit":
+        return f"{value:.2f}"
+    return compact(int(value))
+
+
+def compact(n: int) -> str:
+    if n < 10_000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k".replace(".0k", "k")
+    return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+
+
+def duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, s = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {s:02d}s"
+    hours, m = divmod(minutes, 60)
+    return f"{hours}h {m:02d}m"

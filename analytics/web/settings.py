@@ -1,0 +1,178 @@
+"""Per-site settings: tracking options, the share link, people and imports. Owners only."""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import admin
+from ..admin import AdminError, DashboardOptions
+from ..errors import ApiError
+from ..passwords import MIN_LENGTH, hash_password
+from . import csrf
+from .auth import store_of
+from .pages import base_url, field, read_form, site_access, timezones
+from .render import WebError, page, redirect, render
+
+MAX_UPLOAD = 512 * 1024 * 1024
+
+
+def new_token() -> str:
+    """192 random bits: unguessable, and URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
+async def _context(request: Request, domain: str, notice: str = "", error: str = "") -> dict[str, Any]:
+    site, role = await site_access(request, domain, owner=True)
+    store = store_of(request)
+    options = await admin.dashboard_options(store, site.id)
+    imports: list[dict[str, Any]] = []
+    try:
+        from .. import imports as importsmod
+
+        imports = await importsmod.list_imports(store, site)
+    except ImportError:  # pragma: no cover - the import module ships with the package
+        imports = []
+    await csrf.prepare(request)
+    return {
+        "site": site,
+        "role": role,
+        "options": options,
+        "members": await admin.site_members(store, site.id),
+        "timezones": timezones(),
+        "share_url": f"{base_url(request)}/share/{site.share_token}" if site.share_token else "",
+        "imports": imports,
+        "notice": notice,
+        "error": error,
+        "min_password": MIN_LENGTH,
+    }
+
+
+@page
+async def settings_page(request: Request) -> Response:
+    domain = request.path_params["domain"]
+    notice = {"saved": "Saved.", "imported": "Imported."}.get(request.query_params.get("done", ""), "")
+    return render(request, "settings.html", await _context(request, domain, notice=notice))
+
+
+async def _fail(request: Request, domain: str, message: str) -> Response:
+    return render(request, "settings.html", await _context(request, domain, error=message), 400)
+
+
+@page
+async def save_settings(request: Request) -> Response:
+    domain = request.path_params["domain"]
+    site, _ = await site_access(request, domain, owner=True)
+    form = await read_form(request, signed_in=True)
+    store = store_of(request)
+    try:
+        await admin.update_site_settings(
+            store,
+            site,
+            timezone=field(form, "timezone") or site.timezone,
+            honor_signals=field(form, "honor_signals") == "on",
+            allowed_params=admin.parse_list(field(form, "allowed_params"), "param"),
+            excluded_paths=admin.parse_list(field(form, "excluded_paths"), "path"),
+        )
+        options = await admin.dashboard_options(store, site.id)
+        await admin.set_dashboard_options(
+            store, site.id, DashboardOptions(options.share_min_visitors, admin.parse_list(field(form, "prop_keys"), "prop"))
+        )
+    except AdminError as exc:
+        return await _fail(request, domain, str(exc))
+    return redirect(f"/sites/{site.domain}/settings?done=saved")
+
+
+@page
+async def save_share(request: Request) -> Response:
+    """Create, rotate or turn off the share link; set its password and k."""
+    domain = request.path_params["domain"]
+    site, _ = await site_access(request, domain, owner=True)
+    form = await read_form(request, signed_in=True)
+    store = store_of(request)
+    action = field(form, "action")
+    if action in ("create", "rotate"):
+        await admin.set_share(store, site, new_token(), site.share_password_hash)
+    elif action == "delete":
+        await admin.set_share(store, site, None, None)
+    elif action == "password":
+        password = field(form, "password")
+        if len(password) < MIN_LENGTH:
+            return await _fail(request, domain, f"The share password needs at least {MIN_LENGTH} characters.")
+        if not site.share_token:
+            return await _fail(request, domain, "Create the share link first.")
+        await admin.set_share(store, site, site.share_token, hash_password(password))
+    elif action == "clear_password":
+        await admin.set_share(store, site, site.share_token, None)
+    elif action == "k":
+        raw = field(form, "k").strip()
+        if not raw.isdigit():
+            return await _fail(request, domain, "The minimum visitors per row must be a whole number (0 turns hiding off).")
+        options = await admin.dashboard_options(store, site.id)
+        try:
+            await admin.set_dashboard_options(store, site.id, DashboardOptions(int(raw), options.prop_keys))
+        except AdminError as exc:
+            return await _fail(request, domain, str(exc))
+    else:
+        raise WebError(400, "Unknown action.")
+    return redirect(f"/sites/{site.domain}/settings?done=saved#share")
+
+
+@page
+async def save_members(request: Request) -> Response:
+    domain = request.path_params["domain"]
+    site, _ = await site_access(request, domain, owner=True)
+    form = await read_form(request, signed_in=True)
+    store = store_of(request)
+    email = field(form, "email").strip()
+    try:
+        if field(form, "action") == "remove":
+            user = await admin.get_user(store, email)
+            await admin.remove_role(store, site.id, user.id)
+        else:
+            try:
+                user = await admin.get_user(store, email)
+            except AdminError:
+                password = field(form, "password")
+                if not password:
+                    raise AdminError(f"{email} has no account yet: give an initial password to create it") from None
+                user = await admin.add_user(store, email, password)
+            await admin.set_role(store, site.id, user.id, field(form, "role") or "viewer")
+    except AdminError as exc:
+        return await _fail(request, domain, str(exc))
+    return redirect(f"/sites/{site.domain}/settings?done=saved#people")
+
+
+@page
+async def save_imports(request: Request) -> Response:
+    """Upload a Plausible CSV export (zip) into this site, or remove an earlier import."""
+    from .. import imports as importsmod
+
+    domain = request.path_params["domain"]
+    site, _ = await site_access(request, domain, owner=True)
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_UPLOAD:
+        raise WebError(413, "The upload is too large.")
+    async with request.form(max_files=1, max_fields=10) as form:
+        await csrf.verify(request, form, signed_in=True)
+        store = store_of(request)
+        if field(form, "action") == "remove":
+            raw = field(form, "import_id")
+            await importsmod.remove_imports(store, site, int(raw) if raw.isdigit() else None)
+            return redirect(f"/sites/{site.domain}/settings?done=saved#imports")
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            return await _fail(request, domain, "Choose a Plausible CSV export (.zip) to upload.")
+        with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+            while chunk := await upload.read(1024 * 1024):
+                spool.write(chunk)
+            spool.seek(0)
+            try:
+                await importsmod.import_csv(store, site, spool, label=(upload.filename or "upload.zip")[:200])  # type: ignore[arg-type]
+            except ApiError as exc:
+                return await _fail(request, domain, exc.message)
+    return redirect(f"/sites/{site.domain}/settings?done=imported#imports")

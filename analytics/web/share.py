@@ -1,0 +1,100 @@
+"""Public share links: `/share/{token}`, read-only, one site's aggregates and nothing else.
+
+The token is looked up only here. It is not a credential anywhere else: no
+other route reads it from a path, query, cookie or header, so it can never
+reach another site, a settings form or any write endpoint (the hole behind
+Umami's GHSA-8www-cffh-4q98). A password, when set, is checked once and then
+remembered in a cookie scoped to this link's path, keyed to the current
+password hash: changing the password or the token revokes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import re
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import admin
+from ..passwords import verify_password
+from ..store.base import Site
+from . import csrf
+from .auth import ClientThrottle, keyed, now_of, server_secret, store_of
+from .dashboard import View, build, realtime_json
+from .pages import field, read_form
+from .render import WebError, page, redirect, render, set_cookie
+
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+COOKIE = "analytics_share"
+COOKIE_SECONDS = 7 * 86400
+MAX_PASSWORD_FAILURES = 10
+SHARE_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
+
+
+async def _site(request: Request) -> tuple[Site, str]:
+    token = request.path_params["token"]
+    site = await admin.site_by_share_token(store_of(request), token) if TOKEN.match(token) else None
+    if site is None:
+        raise WebError(404, "This shared link does not exist or was turned off.", SHARE_HEADERS)
+    return site, token
+
+
+async def _cookie_value(request: Request, site: Site, token: str) -> str:
+    return keyed(await server_secret(request, "share"), f"{site.id}|{token}|{site.share_password_hash}")
+
+
+async def _unlocked(request: Request, site: Site, token: str) -> bool:
+    if not site.share_password_hash:
+        return True
+    sent = request.cookies.get(COOKIE, "")
+    return bool(sent) and hmac.compare_digest(sent.encode(), (await _cookie_value(request, site, token)).encode())
+
+
+async def _view(request: Request) -> View | None:
+    site, token = await _site(request)
+    if not await _unlocked(request, site, token):
+        return None
+    options = await admin.dashboard_options(store_of(request), site.id)
+    return View(site, f"/share/{token}", public=True, k=options.share_min_visitors)
+
+
+@page
+async def shared_dashboard(request: Request) -> Response:
+    view = await _view(request)
+    if view is None:
+        site, token = await _site(request)
+        await csrf.prepare(request)
+        return render(request, "share_password.html", {"token": token, "error": ""}, 401, SHARE_HEADERS)
+    context = await build(request, view)
+    return render(request, "dashboard.html", context, headers=SHARE_HEADERS)
+
+
+@page
+async def shared_realtime(request: Request) -> Response:
+    view = await _view(request)
+    if view is None:
+        raise WebError(401, "This shared link needs its password.", SHARE_HEADERS)
+    return await realtime_json(request, view)
+
+
+@page
+async def shared_unlock(request: Request) -> Response:
+    site, token = await _site(request)
+    form = await read_form(request, signed_in=False)
+    if not site.share_password_hash:
+        return redirect(f"/share/{token}")
+    throttle: ClientThrottle = request.app.state.__dict__.setdefault("_share_throttle", ClientThrottle())
+    client = request.client.host if request.client else ""
+    now = now_of(request)
+    if throttle.count(client, now) >= MAX_PASSWORD_FAILURES:
+        raise WebError(429, "Too many wrong passwords. Wait a few minutes.", {"Retry-After": "900", **SHARE_HEADERS})
+    ok = await asyncio.to_thread(verify_password, field(form, "password")[:1024], site.share_password_hash)
+    if not ok:
+        throttle.add(client, now)
+        await csrf.prepare(request)
+        return render(request, "share_password.html", {"token": token, "error": "Wrong password."}, 401, SHARE_HEADERS)
+    response = redirect(f"/share/{token}")
+    set_cookie(request, response, COOKIE, await _cookie_value(request, site, token), COOKIE_SECONDS, f"/share/{token}")
+    return response

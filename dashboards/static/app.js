@@ -1,0 +1,133 @@
+/* Dashboard enhancements. Everything works without this file; it adds the
+ * realtime refresh, the chart tooltip (mouse and keyboard), label placement,
+ * copy buttons and a time-zone guess. It never builds HTML from data: values
+ * go in through textContent only. */
+(function () {
+  'use strict';
+
+  function realtime() {
+    var out = document.querySelector('[data-realtime]');
+    if (!out || !window.fetch) return;
+    var every = parseInt(out.getAttribute('data-interval'), 10) || 15000;
+    function tick() {
+      if (document.hidden) return;
+      fetch(out.getAttribute('data-realtime'), {credentials: 'same-origin', headers: {Accept: 'application/json'}})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) { if (body && typeof body.text === 'string') out.textContent = body.text; })
+        .catch(function () {});
+    }
+    setInterval(tick, every);
+    document.addEventListener('visibilitychange', tick);
+  }
+
+  function placeLabels(wrap) {
+    var xs = wrap.querySelector('.x-labels');
+    if (xs) {
+      xs.classList.add('placed');
+      Array.prototype.forEach.call(xs.children, function (span) {
+        span.style.left = (parseFloat(span.getAttribute('data-x')) * 100).toFixed(2) + '%';
+      });
+    }
+  }
+
+  function chart(wrap) {
+    var svg = wrap.querySelector('svg.chart');
+    var tip = wrap.querySelector('.tooltip');
+    var cursor = svg && svg.querySelector('.cursor');
+    if (!svg || !tip) return;
+    var hits = svg.querySelectorAll('.hits rect');
+    var current = -1;
+
+    function line(cls, text) {
+      var div = document.createElement('div');
+      div.className = cls;
+      div.textContent = text;
+      tip.appendChild(div);
+    }
+
+    function show(i) {
+      if (i < 0 || i >= hits.length) return;
+      current = i;
+      var r = hits[i];
+      while (tip.firstChild) tip.removeChild(tip.firstChild);
+      line('tt-label', r.getAttribute('data-label'));
+      line('tt-value', r.getAttribute('data-value'));
+      if (r.getAttribute('data-prev-label')) {
+        line('tt-prev', r.getAttribute('data-prev-label') + ': ' + (r.getAttribute('data-prev-value') || '–'));
+      }
+      tip.hidden = false;
+      var cx = parseFloat(r.getAttribute('data-cx'));
+      if (cursor) {
+        cursor.setAttribute('x1', cx);
+        cursor.setAttribute('x2', cx);
+        cursor.classList.add('on');
+      }
+      var width = wrap.clientWidth;
+      var px = cx / 720 * width;
+      var left = Math.max(0, Math.min(px + 12, width - tip.offsetWidth));
+      if (px + 12 + tip.offsetWidth > width) left = Math.max(0, px - 12 - tip.offsetWidth);
+      tip.style.left = left + 'px';
+    }
+
+    function hide() {
+      tip.hidden = true;
+      current = -1;
+      if (cursor) cursor.classList.remove('on');
+    }
+
+    Array.prototype.forEach.call(hits, function (r, i) {
+      r.addEventListener('mouseenter', function () { show(i); });
+      var title = r.querySelector('title');
+      if (title) r.removeChild(title); // our tooltip replaces the browser's
+      r.setAttribute('aria-hidden', 'true');
+    });
+    svg.addEventListener('mouseleave', hide);
+    svg.addEventListener('blur', hide);
+    svg.addEventListener('focus', function () { if (current < 0) show(hits.length - 1); });
+    svg.addEventListener('keydown', function (e) {
+      var next = current;
+      if (e.key === 'ArrowRight') next = Math.min(hits.length - 1, current + 1);
+      else if (e.key === 'ArrowLeft') next = Math.max(0, current - 1);
+      else if (e.key === 'Home') next = 0;
+      else if (e.key === 'End') next = hits.length - 1;
+      else if (e.key === 'Escape') { hide(); return; }
+      else return;
+      e.preventDefault();
+      show(next);
+    });
+  }
+
+  function copyButtons() {
+    Array.prototype.forEach.call(document.querySelectorAll('[data-copy]'), function (button) {
+      button.addEventListener('click', function () {
+        var source = document.getElementById(button.getAttribute('data-copy'));
+        if (!source || !navigator.clipboard) return;
+        navigator.clipboard.writeText(source.textContent).then(function () {
+          button.textContent = 'Copied';
+        }, function () {});
+      });
+    });
+  }
+
+  function guessTimezone() {
+    var select = document.querySelector('select[data-guess-tz]');
+    if (!select || select.value !== 'UTC' || !window.Intl) return;
+    var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    for (var i = 0; i < select.options.length; i++) {
+      if (select.options[i].value === tz) { select.value = tz; return; }
+    }
+  }
+
+  function init() {
+    realtime();
+    Array.prototype.forEach.call(document.querySelectorAll('.chart-wrap'), function (wrap) {
+      placeLabels(wrap);
+      chart(wrap);
+    });
+    copyButtons();
+    guessTimezone();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+}());

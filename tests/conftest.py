@@ -1,0 +1,148 @@
+"""Shared fixtures: real SQLite files, the in-process ASGI app, and real uvicorn processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from analytics import admin
+from analytics.app import create_app
+from analytics.clock import FrozenClock
+from analytics.settings import Settings
+
+CHROME_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+ARTIFACTS = Path(os.environ.get("ANALYTICS_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Instance:
+    """An app with its lifespan running, a frozen clock and a real SQLite file."""
+
+    app: Any
+    clock: FrozenClock
+    data_dir: Path
+
+    @property
+    def store(self) -> Any:
+        return self.app.state.store
+
+    def client(self, ip: str = "203.0.113.7") -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app, client=(ip, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+    async def send(self, body: dict[str, Any], ip: str = "203.0.113.7", ua: str = CHROME_UA, **headers: str) -> httpx.Response:
+        async with self.client(ip) as c:
+            return await c.post("/api/event", json=body, headers={"User-Agent": ua, **headers})
+
+
+@pytest.fixture
+async def instance(tmp_path: Path) -> AsyncIterator[Instance]:
+    clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    app = create_app(Settings(data_dir=str(tmp_path / "data"), batch_ms=0.5), clock)
+    async with app.router.lifespan_context(app):
+        yield Instance(app, clock, tmp_path / "data")
+
+
+@pytest.fixture
+async def site(instance: Instance) -> Any:
+    return await admin.add_site(instance.store, "blog.example.org", "Europe/Zurich")
+
+
+def cli(*args: str, data_dir: Path | None = None, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the real `analytics` CLI in a subprocess."""
+    cmd = [sys.executable, "-m", "analytics", *args]
+    if data_dir is not None:
+        cmd += ["--data-dir", str(data_dir)]
+    proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=60)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({proc.returncode}): {proc.stderr}")
+    return proc
+
+
+@dataclass
+class LiveServer:
+    proc: subprocess.Popen[bytes]
+    port: int
+    data_dir: Path
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, sig: int | None = None) -> int:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig or signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        return self.proc.returncode
+
+
+def start_server(data_dir: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None) -> LiveServer:
+    """Start `analytics serve` as a real uvicorn process on loopback and wait until it answers."""
+    port = port or free_port()
+    log = data_dir.parent / f"server-{port}.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "analytics", "serve", "--data-dir", str(data_dir), "--port", str(port), *extra],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early: {log.read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                return LiveServer(proc, port, data_dir, log)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"server did not start: {log.read_text()}")
+
+
+@pytest.fixture
+def live_server_factory(tmp_path: Path) -> Iterator[Any]:
+    """Start real servers; each is stopped (by its own PID) at the end of the test."""
+    servers: list[LiveServer] = []
+
+    def factory(*extra: str, data_dir: Path | None = None, **kw: Any) -> LiveServer:
+        server = start_server(data_dir or tmp_path / "data", *extra, **kw)
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)

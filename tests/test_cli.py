@@ -1,0 +1,320 @@
+"""The `analytics` command, run for real: every command, and every wrong argument exits 2 cleanly."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from analytics import cli as climod
+from analytics.store.migrate import migrations
+
+from conftest import cli
+
+PASSWORD = "correct horse battery"
+
+
+def run(*args: str, data_dir: Path | None = None, input: str | None = None, code: int = 0) -> subprocess.CompletedProcess[str]:
+    proc = cli(*args, data_dir=data_dir, input=input, check=False)
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr + proc.stdout
+    return proc
+
+
+def error(*args: str, data_dir: Path | None = None, input: str | None = None) -> str:
+    """Run a command that must fail with exit 2; return its one-line message."""
+    proc = run(*args, data_dir=data_dir, input=input, code=2)
+    assert proc.stdout == ""
+    return proc.stderr.strip().splitlines()[-1]
+
+
+def db(data_dir: Path) -> sqlite3.Connection:
+    return sqlite3.connect(data_dir / "analytics.db")
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+# -- migrate ---------------------------------------------------------------------------
+
+
+def test_migrate_creates_database_and_is_idempotent(data: Path) -> None:
+    assert run("migrate", data_dir=data).stdout == f"database at {data / 'analytics.db'} is up to date\n"
+    run("migrate", data_dir=data)
+    with db(data) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations())
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"sites", "users", "api_keys", "salts", "events", "sessions", "rollup_totals"} <= tables
+
+
+def test_data_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANALYTICS_DATA_DIR", str(tmp_path / "from-env"))
+    run("migrate")
+    assert (tmp_path / "from-env" / "analytics.db").exists()
+
+
+# -- sites -----------------------------------------------------------------------------
+
+
+def test_sites_add_list_remove(data: Path) -> None:
+    assert run("sites", "add", "blog.example.org", "--timezone", "Europe/Zurich", data_dir=data).stdout == (
+        "added blog.example.org (Europe/Zurich)\n"
+    )
+    # URLs and www. are reduced to the bare domain; the time zone defaults to UTC.
+    assert run("sites", "add", "https://www.Shop.Example.org/", data_dir=data).stdout == "added shop.example.org (UTC)\n"
+    assert run("sites", "add", "localhost:8080", "--timezone", "Asia/Kolkata", data_dir=data).returncode == 0
+    assert run("sites", "list", data_dir=data).stdout == (
+        "blog.example.org\tEurope/Zurich\nlocalhost:8080\tAsia/Kolkata\nshop.example.org\tUTC\n"
+    )
+    assert run("sites", "remove", "shop.example.org", data_dir=data).stdout == "removed shop.example.org\n"
+    assert run("sites", "list", data_dir=data).stdout == "blog.example.org\tEurope/Zurich\nlocalhost:8080\tAsia/Kolkata\n"
+
+
+def test_sites_list_empty(data: Path) -> None:
+    assert run("sites", "list", data_dir=data).stdout == ""
+
+
+def test_sites_remove_deletes_its_events(data: Path) -> None:
+    run("sites", "add", "a.example.org", data_dir=data)
+    run("sites", "add", "b.example.org", data_dir=data)
+    with db(data) as conn:
+        ids = dict(conn.execute("SELECT domain, id FROM sites"))
+        for site_id in ids.values():
+            conn.execute(
+                "INSERT INTO events (site_id, ts, session_id, name, hostname, page, interactive) VALUES (?, 1, 1, 0, 0, 0, 1)",
+                (site_id,),
+            )
+    run("sites", "remove", "a.example.org", data_dir=data)
+    with db(data) as conn:
+        assert conn.execute("SELECT site_id FROM events").fetchall() == [(ids["b.example.org"],)]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("sites", "add", "not a domain"), "Error: 'not a domain' is not a valid domain, e.g. blog.example.org"),
+        (("sites", "add", "bad-.org"), "Error: 'bad-.org' is not a valid domain, e.g. blog.example.org"),
+        (("sites", "add", "a.org", "--timezone", "Mars/Olympus"), "Error: 'Mars/Olympus' is not a known time zone, e.g. Europe/Zurich"),
+        (("sites", "add", "a.org", "--timezone", "../../etc/passwd"), "Error: '../../etc/passwd' is not a known time zone, e.g. Europe/Zurich"),
+        (("sites", "remove", "nope.org"), "Error: no site 'nope.org'; `analytics sites list` shows the registered ones"),
+        (("sites", "add"), "Error: Missing argument 'DOMAIN'."),
+        (("sites", "frobnicate"), "Error: No such command 'frobnicate'."),
+    ],
+)
+def test_sites_wrong_arguments(data: Path, args: tuple[str, ...], message: str) -> None:
+    assert error(*args, data_dir=data) == message
+
+
+def test_duplicate_site(data: Path) -> None:
+    run("sites", "add", "blog.example.org", data_dir=data)
+    assert error("sites", "add", "www.blog.example.org", data_dir=data) == "Error: site blog.example.org already exists"
+
+
+# -- users -----------------------------------------------------------------------------
+
+
+def test_users_add_password_stdin_stores_scrypt_hash(data: Path) -> None:
+    run("sites", "add", "blog.example.org", data_dir=data)
+    out = run("users", "add", "ana@example.org", "--password-stdin", data_dir=data, input=PASSWORD + "\n")
+    assert out.stdout == "added user ana@example.org\n"
+    assert PASSWORD not in out.stdout + out.stderr
+    with db(data) as conn:
+        (stored,) = conn.execute("SELECT password_hash FROM users").fetchone()
+        roles = conn.execute("SELECT role FROM site_roles").fetchall()
+    assert stored.startswith("scrypt$") and PASSWORD not in stored
+    assert roles == [("owner",)]  # the first user owns the existing sites
+    assert (data / "analytics.db").read_bytes().find(PASSWORD.encode()) == -1
+
+
+def test_users_add_prompt_with_confirmation(data: Path) -> None:
+    runner = CliRunner()
+    args = ["users", "add", "bo@example.org", "--data-dir", str(data)]
+    result = runner.invoke(climod.main, args, input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert "added user bo@example.org" in result.output
+    assert PASSWORD not in result.output  # hidden input is not echoed
+    # A mismatched confirmation asks again; then it works.
+    result = runner.invoke(
+        climod.main, ["users", "add", "cy@example.org", "--data-dir", str(data)], input=f"{PASSWORD}\nother-pass\n{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Error: The two entered values do not match." in result.output
+    with db(data) as conn:
+        assert [r[0] for r in conn.execute("SELECT email FROM users ORDER BY id")] == ["bo@example.org", "cy@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("not-an-email", PASSWORD, "Error: 'not-an-email' is not an email address"),
+        ("ana@example.org", "short", "Error: the password must have at least 8 characters"),
+        ("ana@example.org", "", "Error: the password must have at least 8 characters"),
+    ],
+)
+def test_users_add_wrong_arguments(data: Path, email: str, password: str, message: str) -> None:
+    assert error("users", "add", email, "--password-stdin", data_dir=data, input=password + "\n") == message
+
+
+def test_duplicate_user(data: Path) -> None:
+    run("users", "add", "ana@example.org", "--password-stdin", data_dir=data, input=PASSWORD)
+    assert error("users", "add", "ANA@example.org", "--password-stdin", data_dir=data, input=PASSWORD) == (
+        "Error: user ANA@example.org already exists"
+    )
+
+
+# -- keys ------------------------------------------------------------------------------
+
+
+def test_keys_add_prints_key_once_and_stores_only_its_hash(data: Path) -> None:
+    run("users", "add", "ana@example.org", "--password-stdin", data_dir=data, input=PASSWORD)
+    first = run("keys", "add", "ana@example.org", "--name", "ci", data_dir=data).stdout
+    second = run("keys", "add", "ana@example.org", data_dir=data).stdout
+    key1, key2 = first.strip(), second.strip()
+    assert first == key1 + "\n"  # the key and nothing else: scriptable
+    assert key1.startswith("ak_") and len(key1) >= 40 and key1 != key2
+    with db(data) as conn:
+        rows = conn.execute("SELECT name, key_hash, prefix FROM api_keys ORDER BY id").fetchall()
+    assert rows == [
+        ("ci", hashlib.sha256(key1.encode()).digest(), key1[:8]),
+        ("default", hashlib.sha256(key2.encode()).digest(), key2[:8]),
+    ]
+    raw = b"".join(p.read_bytes() for p in data.iterdir() if p.is_file())
+    for key in (key1, key2):
+        assert key.encode() not in raw
+    # Listing sites or users never prints keys again.
+    assert key1 not in run("sites", "list", data_dir=data).stdout
+
+
+def test_keys_add_unknown_user(data: Path) -> None:
+    assert error("keys", "add", "nobody@example.org", data_dir=data) == (
+        "Error: no user 'nobody@example.org'; create one with `analytics users add`"
+    )
+
+
+# -- prune -----------------------------------------------------------------------------
+
+
+def test_prune_deletes_events_older_than_retention(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run("sites", "add", "blog.example.org", data_dir=data)
+    now = int(time.time())
+    day = 86400
+    ages = {"ancient": 400 * day, "old": 45 * day, "edge": 29 * day, "fresh": 2 * day, "now": 0}
+    with db(data) as conn:
+        conn.execute("INSERT INTO strings (id, value) VALUES (900, 'pageview')")
+        for i, (label, age) in enumerate(ages.items(), start=1):
+            conn.execute(
+                "INSERT INTO events (site_id, ts, session_id, name, hostname, page, props, interactive)"
+                " VALUES (1, ?, ?, 900, 0, 0, ?, 1)",
+                (now - age, i, f'{{"label": "{label}"}}'),
+            )
+        # An old salt that prune must destroy; yesterday's must survive.
+        conn.execute("INSERT INTO salts (day, salt) VALUES (?, ?)", (now // day - 5, b"\x01" * 16))
+        conn.execute("INSERT INTO salts (day, salt) VALUES (?, ?)", (now // day - 1, b"\x02" * 16))
+    monkeypatch.setenv("ANALYTICS_RETENTION_MONTHS", "1")
+    assert run("prune", data_dir=data).stdout == "deleted 2 events older than 1 months\n"
+    with db(data) as conn:
+        left = sorted(r[0] for r in conn.execute("SELECT json_extract(props, '$.label') FROM events"))
+        days = sorted(r[0] for r in conn.execute("SELECT day FROM salts"))
+    assert left == ["edge", "fresh", "now"]
+    assert days == [now // day - 1, now // day]
+    # Default retention (25 months) keeps the rest.
+    monkeypatch.delenv("ANALYTICS_RETENTION_MONTHS")
+    assert run("prune", data_dir=data).stdout == "deleted 0 events older than 25 months\n"
+
+
+def test_prune_bad_retention(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANALYTICS_RETENTION_MONTHS", "0")
+    assert error("prune", data_dir=data) == "Error: retention_months: must be a positive number, got 0"
+    monkeypatch.setenv("ANALYTICS_RETENTION_MONTHS", "two")
+    assert error("prune", data_dir=data) == "Error: ANALYTICS_RETENTION_MONTHS: 'two' is not a valid int"
+
+
+# -- wrong arguments everywhere --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("frobnicate",), "Error: No such command 'frobnicate'."),
+        (("serve", "--port", "abc"), "Error: Invalid value for '--port': 'abc' is not a valid integer."),
+        (("serve", "--port", "70000"), "Error: port: 70000 is above 65535"),
+        (("serve", "--workers", "-1"), "Error: workers: must be a positive number, got -1"),
+        (("serve", "--workers", "0"), "Error: workers: must be a positive number, got 0"),
+        (("serve", "--batch-ms", "fast"), "Error: Invalid value for '--batch-ms': 'fast' is not a valid float."),
+        (("serve", "--log-level", "loud"), "Error: log_level: 'loud' is not one of debug, info, warning, error"),
+        (("serve", "--trusted-proxies", "10.0.0.0/33"), "Error: trusted_proxies: '10.0.0.0/33' is not a CIDR such as 10.0.0.0/8"),
+        (("serve", "--no-such-option"), "Error: No such option '--no-such-option'."),
+        (("keys", "add"), "Error: Missing argument 'EMAIL'."),
+        (("users", "add"), "Error: Missing argument 'EMAIL'."),
+    ],
+)
+def test_wrong_arguments_exit_2_with_a_clear_message(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    assert error(*args, data_dir=tmp_path / "d") == message
+
+
+def test_bad_environment_value_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANALYTICS_PORT", "eighty")
+    assert error("serve", data_dir=tmp_path / "d") == "Error: ANALYTICS_PORT: 'eighty' is not a valid int"
+
+
+def test_unusable_data_dir_exits_2(tmp_path: Path) -> None:
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    assert error("sites", "list", data_dir=afile) == f"Error: data dir {str(afile)!r} is not usable: File exists"
+    assert error("serve", data_dir=afile).startswith(f"Error: data dir {str(afile)!r} is not usable")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "analytics.db").write_bytes(b"this is not an SQLite database, just some text. " * 4)
+    assert error("migrate", data_dir=broken) == (
+        f"Error: database {str(broken / 'analytics.db')!r} is not usable: file is not a database"
+    )
+
+
+def test_help_and_version() -> None:
+    out = run("--help").stdout
+    for command in ("serve", "sites", "users", "keys", "migrate", "prune"):
+        assert command in out
+    assert run("--version").stdout.strip().endswith("0.1.0")
+    serve_help = run("serve", "--help").stdout
+    assert "--data-dir" in serve_help and "ANALYTICS_DATA_DIR" in serve_help
+
+
+def test_entry_point_script_exists() -> None:
+    script = Path(sys.executable).with_name("analytics")
+    assert script.exists()
+    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "serve" in proc.stdout
+
+
+def test_serve_is_the_default_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without a command, `analytics` runs `serve` (uvicorn.run is captured, not started)."""
+    import os
+
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
+    saved = dict(os.environ)
+    try:
+        monkeypatch.setenv("ANALYTICS_DATA_DIR", str(tmp_path / "d"))
+        result = CliRunner().invoke(climod.main, [])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 1
+    kw = calls[0]
+    assert kw["app"] == "analytics.app:app_from_env" and kw["factory"] is True
+    assert (kw["host"], kw["port"], kw["workers"]) == ("127.0.0.1", 8000, None)
+    assert kw["access_log"] is False and kw["proxy_headers"] is False
+    assert (tmp_path / "d" / "analytics.db").exists()  # created and migrated before serving

@@ -1,0 +1,237 @@
+"""The demo generator: exact counts, rows the ingest path agrees with, rollups == raw, seeds."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sqlite3
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analytics import admin, demo
+from analytics.stats.parse import parse
+from analytics.store.base import Event, SessionAttrs
+from analytics.store.sqlite import ROLLUP_KEYS, SQLiteStore
+
+from conftest import cli
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DOMAIN = "blog.example.org"
+_ATTRS = tuple(f.name for f in dataclasses.fields(SessionAttrs))
+_SESSION_COLS = ("visitor_id", "start", "last", "last_action", "entry_page", "exit_page", "pageviews", "events",
+                 "interactive", *_ATTRS, "state")  # fmt: skip
+
+
+def _generate(tmp_path: Path, events: int, days: int, seed: int = 1, name: str = "a") -> Path:
+    db = tmp_path / name / "analytics.db"
+    result = demo.generate(db, DOMAIN, events, days, seed=seed, now=NOW.timestamp(), progress=False)
+    assert result.events == events
+    return db
+
+
+def _strings(conn: sqlite3.Connection) -> dict[int, str]:
+    return dict(conn.execute("SELECT id, value FROM strings").fetchall())
+
+
+def _rollups(db: Path) -> dict[str, dict[tuple[Any, ...], tuple[int, ...]]]:
+    """Every rollup table with ids resolved to strings; rows whose counters are all 0 left out."""
+    conn = sqlite3.connect(db)
+    s = _strings(conn)
+    out: dict[str, dict[tuple[Any, ...], tuple[int, ...]]] = {}
+    for table, keys in ROLLUP_KEYS.items():
+        cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+        sums = [c for c in cols if c not in ("site_id", "bucket", *keys)]
+        rows: dict[tuple[Any, ...], tuple[int, ...]] = {}
+        for row in conn.execute(f"SELECT bucket, {', '.join(keys) or '0'}, {', '.join(sums)} FROM {table}"):
+            nk = max(1, len(keys))
+            key = (row[0], *(k if c == "country" else s.get(k, k) for c, k in zip(keys, row[1 : 1 + nk])))
+            values = tuple(row[1 + nk :])
+            if any(values):
+                rows[key] = values
+        out[table] = rows
+    conn.close()
+    return out
+
+
+def _sessions(db: Path) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """Sessions by (visitor, start), strings resolved, the state's page and goal ids too."""
+    conn = sqlite3.connect(db)
+    s = _strings(conn)
+
+    def name(i: Any, col: str) -> Any:
+        return s[i] if col in ("entry_page", "exit_page") or (col in _ATTRS and col != "country") else i
+
+    def goal(mark: str) -> str:
+        if mark.startswith("n"):
+            return "n" + s[int(mark[1:])]
+        return ":".join(s[int(x)] for x in mark.split(":"))
+
+    out = {}
+    for row in conn.execute(f"SELECT {', '.join(_SESSION_COLS)} FROM sessions"):
+        values = [name(v, c) for c, v in zip(_SESSION_COLS, row, strict=True)]
+        state = json.loads(values[-1])
+        values[-1] = ({s[int(p)]: m for p, m in state["p"].items()}, sorted(goal(g) for g in state["g"]))
+        out[(row[0], row[1])] = tuple(values)
+    conn.close()
+    return out
+
+
+def _events_as_ingest_input(db: Path, site_id: int) -> list[Event]:
+    """The demo's events as the collector would have handed them to the store, in arrival order."""
+    conn = sqlite3.connect(db)
+    s = _strings(conn)
+    attr_cols = ", ".join(f"s.{a}" for a in _ATTRS)
+    rows = conn.execute(
+        "SELECT e.ts, s.visitor_id, e.name, e.hostname, e.page, e.props, e.interactive, e.scroll_depth,"
+        f" e.engaged_ms, {attr_cols} FROM events e JOIN sessions s ON s.id = e.session_id ORDER BY e.ts, e.id"
+    ).fetchall()
+    conn.close()
+    events = []
+    for ts, visitor, name, host, page, props, interactive, sd, ems, *attrs in rows:
+        values = {a: (v if a == "country" else s[v]) for a, v in zip(_ATTRS, attrs, strict=True)}
+        events.append(
+            Event(
+                site_id=site_id, ts=ts, visitor_id=visitor, prev_visitor_id=None, name=s[name], hostname=s[host],
+                path=s[page], attrs=SessionAttrs(**values),
+                props=tuple(json.loads(props).items()) if props else (), interactive=bool(interactive),
+                scroll_depth=sd, engaged_ms=ems,
+            )
+        )  # fmt: skip
+    return events
+
+
+def test_exact_event_counts(tmp_path: Path) -> None:
+    for n, days in ((0, 1), (1, 1), (999, 2), (12_345, 7)):
+        db = _generate(tmp_path, n, days, name=f"n{n}")
+        conn = sqlite3.connect(db)
+        (events,) = conn.execute("SELECT COUNT(*) FROM events").fetchone()
+        (pageviews,) = conn.execute(
+            "SELECT COUNT(*) FROM events WHERE name = (SELECT id FROM strings WHERE value = 'pageview')"
+        ).fetchone()
+        (session_pv, sessions) = conn.execute("SELECT COALESCE(SUM(pageviews), 0), COUNT(*) FROM sessions").fetchone()
+        (orphans,) = conn.execute("SELECT COUNT(*) FROM events WHERE session_id NOT IN (SELECT id FROM sessions)").fetchone()
+        (rollup_pv,) = conn.execute("SELECT COALESCE(SUM(pageviews), 0) FROM rollup_totals").fetchone()
+        (first, last) = conn.execute("SELECT MIN(ts), MAX(ts) FROM events").fetchone()
+        conn.close()
+        assert events == n
+        assert pageviews == session_pv == rollup_pv
+        assert orphans == 0
+        assert (sessions > 0) == (n > 0)
+        if n:
+            assert NOW.timestamp() - days * 86400 <= first <= last < NOW.timestamp()
+
+
+def test_rows_match_what_the_ingest_path_writes(tmp_path: Path) -> None:
+    db = _generate(tmp_path, 4000, 3, seed=5)
+    site_id = sqlite3.connect(db).execute("SELECT id FROM sites").fetchone()[0]
+    events = _events_as_ingest_input(db, site_id)
+    ref = tmp_path / "ingest" / "analytics.db"
+
+    async def ingest() -> None:
+        store = SQLiteStore(ref, queue_size=len(events) + 1, batch_size=256)
+        await store.open()
+        try:
+            site = await admin.add_site(store, DOMAIN, demo.DEFAULT_TIMEZONE)
+            assert site.id == site_id
+            assert all(await store.submit(events))
+        finally:
+            await store.close()
+
+    asyncio.run(ingest())
+    assert _sessions(db) == _sessions(ref)
+    expected, actual = _rollups(ref), _rollups(db)
+    for table in ROLLUP_KEYS:
+        assert actual[table] == expected[table], table
+
+
+QUERIES: list[dict[str, Any]] = [
+    {"metrics": ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events",
+                 "time_on_page", "scroll_depth"]},
+    {"metrics": ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"], "dimensions": ["time:day"]},
+    {"metrics": ["visitors", "visits", "pageviews", "time_on_page", "scroll_depth"], "dimensions": ["event:page"]},
+    {"metrics": ["visitors", "visits", "bounce_rate", "visit_duration"], "dimensions": ["visit:entry_page"]},
+    {"metrics": ["visitors", "visits", "bounce_rate"], "dimensions": ["visit:exit_page"]},
+    {"metrics": ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"], "dimensions": ["visit:source"]},
+    {"metrics": ["visitors", "visits", "bounce_rate"], "dimensions": ["visit:channel", "time:day"]},
+    {"metrics": ["visitors", "visits"], "dimensions": ["visit:utm_campaign"]},
+    {"metrics": ["visitors", "visits", "pageviews"], "dimensions": ["visit:country"]},
+    {"metrics": ["visitors", "visits", "bounce_rate"], "dimensions": ["visit:browser"]},
+    {"metrics": ["visitors", "visits"], "dimensions": ["visit:browser_version"]},
+    {"metrics": ["visitors", "visits"], "dimensions": ["visit:os"]},
+    {"metrics": ["visitors", "visits", "percentage"], "dimensions": ["visit:device"]},
+    {"metrics": ["visitors", "events"], "dimensions": ["event:goal"]},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("date_range", ["30d", "day", "12mo"])
+def test_rollup_plan_equals_raw_plan(tmp_path: Path, date_range: str) -> None:
+    db = _generate(tmp_path, 20_000, 35, seed=3)
+
+    async def check() -> None:
+        store = SQLiteStore(db, readers=1)
+        await store.open()
+        try:
+            site = await admin.get_site(store, DOMAIN)
+            for body in QUERIES:
+                q = parse({**body, "date_range": date_range, "site_id": DOMAIN}, site, NOW)
+                fast = await store.query(q)
+                raw = await store.query(dataclasses.replace(q, force_raw=True))
+                assert fast.used_rollups and not raw.used_rollups, body
+                assert fast.rows == raw.rows, body
+                assert fast.rows, body
+        finally:
+            await store.close()
+
+    asyncio.run(check())
+
+
+def _dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    conn = sqlite3.connect(db)
+    out = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3").fetchall() for t in ("events", "sessions", *ROLLUP_KEYS)}
+    conn.close()
+    return out
+
+
+def test_same_seed_same_rows(tmp_path: Path) -> None:
+    a = _dump(_generate(tmp_path, 3000, 4, seed=9, name="a"))
+    b = _dump(_generate(tmp_path, 3000, 4, seed=9, name="b"))
+    c = _dump(_generate(tmp_path, 3000, 4, seed=10, name="c"))
+    assert a == b
+    assert a["events"] != c["events"]
+
+
+def test_realistic_mix(tmp_path: Path) -> None:
+    db = _generate(tmp_path, 30_000, 14)
+    conn = sqlite3.connect(db)
+    s = _strings(conn)
+    sessions = conn.execute("SELECT source, country, device, pageviews, interactive FROM sessions").fetchall()
+    names = defaultdict(int)
+    for (name,) in conn.execute("SELECT name FROM events"):
+        names[s[name]] += 1
+    conn.close()
+    sources = {s[r[0]] for r in sessions}
+    assert {"Google", "LinkedIn", "Xing", "Instagram", "newsletter", "Direct / None"} <= sources
+    assert len({r[1] for r in sessions}) > 10
+    assert {s[r[2]] for r in sessions} == {"Desktop", "Mobile", "Tablet"}
+    bounce_rate = sum(r[3] <= 1 and r[4] == 0 for r in sessions) / len(sessions)
+    assert 0.35 < bounce_rate < 0.75
+    assert names["Outbound Link: Click"] and names["File Download"] and names["engagement"]
+
+
+def test_cli_is_quiet_in_a_pipe(tmp_path: Path) -> None:
+    proc = cli("demo", DOMAIN, "--events", "2000", "--days", "2", data_dir=tmp_path / "data")
+    assert "2,000 events" in proc.stdout or "2000 events" in proc.stdout
+    assert "\r" not in proc.stderr and "ev/s" not in proc.stderr
+    conn = sqlite3.connect(tmp_path / "data" / "analytics.db")
+    assert conn.execute("SELECT COUNT(*) FROM events").fetchone() == (2000,)
+    conn.close()
+
+
+def test_progress_bar_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    demo.generate(tmp_path / "analytics.db", DOMAIN, 500, 1, now=NOW.timestamp(), progress=True)
+    assert "500" in capsys.readouterr().err

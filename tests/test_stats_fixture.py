@@ -1,0 +1,223 @@
+"""The scripted fixture (issue 3 item 8): sessions sent through /api/event, checked
+against numbers computed by hand in the comments below.
+
+Site blog.example.org, Europe/Zurich (UTC+1 in March 2026). Times are local.
+
+Visitors (IP + user agent):
+  A  Chrome 131 / Windows, 195.186.0.1 (CH), width 1280 (Laptop)
+  B  Safari 18 / iOS, 217.0.0.1 (DE), width 390 (Mobile)
+  C  Safari 18 / macOS, 8.8.8.8 (US), width 1600 (Desktop)
+  D  Chrome 131 / Android, 90.0.0.1 (FR), width 412 (Mobile)
+
+Visits (a visit and its visitor belong to the day the visit started):
+  A1 Mar 2 10:00  /posts/a (LinkedIn) -> engagement sd 80, 30 s -> SPA /posts/b at 10:01
+                  -> engagement sd 40, 20 s at 10:03.     2 pv, duration 60, no bounce
+  B1 Mar 2 10:05  /posts/a ?utm_source=newsletter&utm_medium=email&utm_campaign=march
+                  -> engagement sd 100, 50 s.             1 pv, bounce, duration 0
+  A2 Mar 2 11:00  /posts/c (Google), 57 min after A's last event -> new visit;
+                  Signup (interactive, plan=pro) at 11:00:30. 1 pv, duration 30, no bounce
+  C1 Mar 2 23:50  /posts/a (direct) -> Outbound Link: Click 00:15 -> /posts/b 00:40
+                  -> /posts/c 01:05 (= 00:05 UTC, after the salt rotated: continues on
+                  yesterday's id). Crosses both midnights. 3 pv, duration 4500, no bounce
+  B2 Mar 3 09:00  /posts/b (Xing) -> /posts/a 09:02 -> engagement sd 60, 10 s.
+                  New day, new salt: B is a new visitor. 2 pv, duration 120, no bounce
+  D1 Mar 3 12:00  /posts/a (t.co -> Twitter). 1 pv, bounce
+  D2 Mar 3 12:40  /posts/a (direct), 40 min later -> new visit. 1 pv, bounce
+Dropped: a Googlebot pageview, a DNT: 1 pageview, a spam-referrer pageview, and an
+engagement event for a visitor without a visit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from analytics import admin
+from analytics.stats.parse import parse
+
+from conftest import Instance
+
+UA = {
+    "A": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "B": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.6 Mobile/15E148 Safari/604.1",
+    "C": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+    "D": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+}
+IP = {"A": "195.186.0.1", "B": "217.0.0.1", "C": "8.8.8.8", "D": "90.0.0.1"}
+WIDTH = {"A": 1280, "B": 390, "C": 1600, "D": 412}
+BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+HOST = "https://blog.example.org"
+SPAM = "01casino-x.ru"  # first entry of the shipped spam list
+
+
+def local(day: int, hh: int, mm: int, ss: int = 0) -> datetime:
+    """March `day`, local Zurich time (UTC+1) as a UTC datetime."""
+    return datetime(2026, 3, day, hh - 1, mm, ss, tzinfo=UTC) if hh >= 1 else datetime(2026, 3, day - 1, 23, mm, ss, tzinfo=UTC)
+
+
+async def hit(inst: Instance, when: datetime, who: str, name: str, path: str, ref: str | None = None, status: int = 202, dropped: bool = False, headers: dict[str, str] | None = None, ua: str | None = None, **extra: Any) -> None:
+    inst.clock.set(when)
+    body: dict[str, Any] = {"n": name, "u": HOST + path, "d": "blog.example.org", "r": ref, "w": WIDTH[who], **extra}
+    r = await inst.send(body, ip=IP[who], ua=ua or UA[who], **(headers or {}))
+    assert r.status_code == status, r.text
+    assert (r.headers.get("x-analytics-dropped") == "1") is dropped, (path, r.headers)
+
+
+async def ingest(inst: Instance) -> None:
+    await hit(inst, local(2, 10, 0), "A", "pageview", "/posts/a", "https://www.linkedin.com/feed/")
+    await hit(inst, local(2, 10, 0, 40), "A", "engagement", "/posts/a", sd=80, e=30000)
+    await hit(inst, local(2, 10, 1), "A", "pageview", "/posts/b", "https://www.linkedin.com/feed/")
+    await hit(inst, local(2, 10, 3), "A", "engagement", "/posts/b", sd=40, e=20000)
+    await hit(inst, local(2, 10, 5), "B", "pageview", "/posts/a?utm_source=newsletter&utm_medium=email&utm_campaign=march")
+    await hit(inst, local(2, 10, 5, 50), "B", "engagement", "/posts/a", sd=100, e=50000)
+    await hit(inst, local(2, 11, 0), "A", "pageview", "/posts/c", "https://www.google.com/")
+    await hit(inst, local(2, 11, 0, 30), "A", "Signup", "/posts/c", p={"plan": "pro"})
+    # Dropped on purpose: a crawler, an opt-out signal, a spam referrer, an orphan engagement.
+    await hit(inst, local(2, 12, 0), "A", "pageview", "/posts/a", dropped=True, ua=BOT)
+    await hit(inst, local(2, 12, 1), "C", "pageview", "/posts/a", dropped=True, headers={"DNT": "1"})
+    await hit(inst, local(2, 12, 2), "C", "pageview", "/posts/a", "https://" + SPAM + "/", dropped=True)
+    await hit(inst, local(2, 12, 3), "D", "engagement", "/posts/a", dropped=True, sd=10, e=1000)
+    await hit(inst, local(2, 23, 50), "C", "pageview", "/posts/a")
+    await hit(inst, local(3, 0, 15), "C", "Outbound Link: Click", "/posts/a", p={"url": "https://example.com/x"})
+    await hit(inst, local(3, 0, 40), "C", "pageview", "/posts/b")
+    await hit(inst, local(3, 1, 5), "C", "pageview", "/posts/c")
+    await hit(inst, local(3, 9, 0), "B", "pageview", "/posts/b", "https://www.xing.com/")
+    await hit(inst, local(3, 9, 2), "B", "pageview", "/posts/a", "https://www.xing.com/")
+    await hit(inst, local(3, 9, 3), "B", "engagement", "/posts/a", sd=60, e=10000)
+    await hit(inst, local(3, 12, 0), "D", "pageview", "/posts/a", "https://t.co/abc")
+    await hit(inst, local(3, 12, 40), "D", "pageview", "/posts/a")
+
+
+@pytest.fixture
+async def fixture(instance: Instance) -> Instance:
+    await admin.add_site(instance.store, "blog.example.org", "Europe/Zurich")
+    await ingest(instance)
+    instance.clock.set(local(3, 18, 0))
+    return instance
+
+
+async def query(inst: Instance, raw: bool, **body: Any) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+    site = await admin.get_site(inst.store, "blog.example.org")
+    body.setdefault("date_range", ["2026-03-02", "2026-03-03"])
+    q = parse(body, site, inst.clock.utcnow())
+    result = await inst.store.query(dataclasses.replace(q, force_raw=raw))
+    if not raw and not q.filters and not any(d.startswith(("event:props", "event:name")) for d in q.dimensions):
+        assert result.used_rollups, f"unfiltered query did not use rollups: {body}"
+    return result.rows
+
+
+both_plans = pytest.mark.parametrize("raw", [False, True], ids=["rollups", "raw"])
+
+
+@both_plans
+async def test_top_stats(fixture: Instance, raw: bool) -> None:
+    metrics = ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration",
+               "events", "time_on_page", "scroll_depth"]  # fmt: skip
+    rows = await query(fixture, raw, metrics=metrics)
+    # visitors A, B(day 1), C, B(day 2), D = 5; visits 7; pageviews 2+1+1+3+2+1+1 = 11;
+    # 11/7 = 1.57; bounces B1, D1, D2 = 3/7 = 43 %; duration (60+0+30+4500+120+0+0)/7 = 673;
+    # events Signup + Outbound = 2; engaged 30+20+50+10 = 110 s over 11 page visits = 10 s;
+    # scroll (80+40+100+60)/4 = 70.
+    assert rows == [((), (5, 7, 11, 1.57, 43, 673, 2, 10, 70))]
+
+
+@both_plans
+async def test_per_day(fixture: Instance, raw: bool) -> None:
+    rows = await query(fixture, raw, metrics=["visitors", "visits", "pageviews", "bounce_rate"], dimensions=["time:day"])
+    # Mar 2: A, B, C; A1 B1 A2 C1; pageviews 2+1+1+1; B1 bounced -> 25 %.
+    # Mar 3: B(new id), D (C's visit began on Mar 2); B2 D1 D2; C1's 2 late + 2 + 1 + 1; 2/3 -> 67 %.
+    assert rows == [(("2026-03-02",), (3, 4, 5, 25)), (("2026-03-03",), (2, 3, 6, 67))]
+
+
+@both_plans
+async def test_top_pages(fixture: Instance, raw: bool) -> None:
+    rows = await query(fixture, raw, metrics=["visitors", "visits", "pageviews", "time_on_page", "scroll_depth"],
+                       dimensions=["event:page"])  # fmt: skip
+    # /posts/a: viewed in A1 B1 C1 B2 D1 D2; visitors A B C B' D; engaged 30+50+10 = 90 s / 6 = 15;
+    #           scroll (80+100+60)/3 = 80
+    # /posts/b: A1 C1 B2; 20 s / 3 = 7; scroll 40.  /posts/c: A2 C1; no engagement.
+    assert rows == [
+        (("/posts/a",), (5, 6, 6, 15, 80)),
+        (("/posts/b",), (3, 3, 3, 7, 40)),
+        (("/posts/c",), (2, 2, 2, 0, None)),
+    ]
+
+
+@both_plans
+async def test_entry_and_exit_pages(fixture: Instance, raw: bool) -> None:
+    entry = await query(fixture, raw, metrics=["visitors", "visits"], dimensions=["visit:entry_page"])
+    # entries: /a in A1 B1 C1 D1 D2 (visitors A B C D), /b in B2, /c in A2
+    assert entry == [(("/posts/a",), (4, 5)), (("/posts/b",), (1, 1)), (("/posts/c",), (1, 1))]
+    exits = await query(fixture, raw, metrics=["visitors", "visits"], dimensions=["visit:exit_page"])
+    # exits: /a in B1 B2 D1 D2 (visitors B B' D), /c in A2 C1, /b in A1
+    assert exits == [(("/posts/a",), (3, 4)), (("/posts/c",), (2, 2)), (("/posts/b",), (1, 1))]
+
+
+@both_plans
+async def test_sources_and_channels(fixture: Instance, raw: bool) -> None:
+    sources = await query(fixture, raw, metrics=["visitors", "visits", "bounce_rate"], dimensions=["visit:source"])
+    assert sources == [
+        (("Direct / None",), (2, 2, 50)),  # C1, D2 (bounced)
+        (("Google",), (1, 1, 0)),
+        (("LinkedIn",), (1, 1, 0)),
+        (("Twitter",), (1, 1, 100)),
+        (("Xing",), (1, 1, 0)),
+        (("newsletter",), (1, 1, 100)),
+    ]
+    channels = await query(fixture, raw, metrics=["visitors", "visits"], dimensions=["visit:channel"])
+    assert channels == [
+        (("Organic Social",), (3, 3)),  # A1 LinkedIn, B2 Xing, D1 Twitter
+        (("Direct",), (2, 2)),
+        (("Email",), (1, 1)),
+        (("Organic Search",), (1, 1)),
+    ]
+    campaigns = await query(fixture, raw, metrics=["visitors"], dimensions=["visit:utm_campaign"])
+    assert campaigns == [(("",), (4,)), (("march",), (1,))]
+
+
+@both_plans
+async def test_countries_browsers_devices(fixture: Instance, raw: bool) -> None:
+    countries = await query(fixture, raw, metrics=["visitors", "visits"], dimensions=["visit:country"])
+    assert countries == [(("DE",), (2, 2)), (("CH",), (1, 2)), (("FR",), (1, 2)), (("US",), (1, 1))]
+    browsers = await query(fixture, raw, metrics=["visitors", "visits"], dimensions=["visit:browser"])
+    assert browsers == [(("Safari",), (3, 3)), (("Chrome",), (2, 4))]
+    devices = await query(fixture, raw, metrics=["visitors", "visits"], dimensions=["visit:device"])
+    assert devices == [(("Mobile",), (3, 4)), (("Desktop",), (2, 3))]
+    screens = await query(fixture, raw, metrics=["visitors", "visits"], dimensions=["visit:screen"])
+    assert screens == [(("Mobile",), (3, 4)), (("Desktop",), (1, 1)), (("Laptop",), (1, 2))]
+    oses = await query(fixture, raw, metrics=["visitors"], dimensions=["visit:os", "visit:os_version"])
+    assert oses == [(("iOS", "18.6"), (2,)), (("Android", "14"), (1,)), (("Windows", "10"), (1,)), (("macOS", "10.15"), (1,))]
+
+
+@both_plans
+async def test_goals(fixture: Instance, raw: bool) -> None:
+    goals = await query(fixture, raw, metrics=["visitors", "events", "conversion_rate"], dimensions=["event:goal"])
+    # each goal: 1 visitor of 5 -> 20 %
+    assert goals == [(("Outbound Link: Click",), (1, 1, 20.0)), (("Signup",), (1, 1, 20.0))]
+
+
+async def test_filtered_views(fixture: Instance) -> None:
+    linkedin = await query(fixture, False, metrics=["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"],
+                           filters=[["is", "visit:source", ["LinkedIn"]]])  # fmt: skip
+    assert linkedin == [((), (1, 1, 2, 0, 60))]
+    page_b = await query(fixture, False, metrics=["visitors", "visits", "pageviews"],
+                         filters=[["is", "event:page", ["/posts/b"]]])  # fmt: skip
+    assert page_b == [((), (3, 3, 3))]  # A1, C1, B2
+    social = await query(fixture, False, metrics=["visitors"], dimensions=["visit:source"],
+                         filters=[["is", "visit:channel", ["Organic Social"]]])  # fmt: skip
+    assert social == [(("LinkedIn",), (1,)), (("Twitter",), (1,)), (("Xing",), (1,))]
+    plan = await query(fixture, False, metrics=["visitors", "events"], dimensions=["event:props:plan"],
+                       filters=[["is", "event:goal", ["Signup"]]])  # fmt: skip
+    assert plan == [(("pro",), (1, 1))]
+    not_direct = await query(fixture, False, metrics=["visits"],
+                             filters=[["not", ["is", "visit:source", ["Direct / None"]]], ["contains", "event:page", ["POSTS/C"], {"case_sensitive": False}]])  # fmt: skip
+    assert not_direct == [((), (1,))]  # A2 only: C1 also saw /posts/c but is direct
+
+
+async def test_single_days(fixture: Instance) -> None:
+    day1 = await query(fixture, False, metrics=["visitors", "visits", "pageviews"], date_range=["2026-03-02", "2026-03-02"])
+    day2 = await query(fixture, False, metrics=["visitors", "visits", "pageviews"], date_range=["2026-03-03", "2026-03-03"])
+    assert (day1, day2) == ([((), (3, 4, 5))], [((), (2, 3, 6))])

@@ -1,0 +1,234 @@
+"""Accounts: first-run setup, sign-in and sign-out, cookies, the rate limit and per-site roles."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from analytics import admin
+from analytics.app import create_app
+from analytics.settings import Settings
+
+from conftest import Instance, cli
+from web_support import EMAIL, PASSWORD, get_token, post_form, setup_admin, sign_in
+
+
+def cookie_attrs(response: httpx.Response, name: str) -> dict[str, str]:
+    for header in response.headers.get_list("set-cookie"):
+        parsed: SimpleCookie = SimpleCookie()
+        parsed.load(header)
+        if name in parsed:
+            morsel = parsed[name]
+            attrs = {k.lower(): str(v) for k, v in morsel.items() if v}
+            attrs["value"] = morsel.value
+            attrs["raw"] = header
+            return attrs
+    raise AssertionError(f"no Set-Cookie for {name}")
+
+
+async def test_first_run_setup_creates_the_admin_once(instance: Instance) -> None:
+    async with instance.client() as client:
+        r = await client.get("/")
+        assert r.status_code == 303 and r.headers["location"] == "/setup"
+        assert (await client.get("/login")).headers["location"] == "/setup"
+        bad = await post_form(client, "/setup", {"email": EMAIL, "password": PASSWORD, "password2": "other one"})
+        assert bad.status_code == 400 and "differ" in bad.text
+        short = await post_form(client, "/setup", {"email": EMAIL, "password": "short", "password2": "short"})
+        assert short.status_code == 400 and "at least 8" in short.text
+        token = await get_token(client, "/setup")
+        r = await client.post("/setup", data={"email": EMAIL, "password": PASSWORD, "password2": PASSWORD, "csrf": token})
+        assert r.status_code == 303 and r.headers["location"] == "/sites/new"
+        session = cookie_attrs(r, "analytics_session")
+        assert session["httponly"] and session["samesite"].lower() == "lax" and "secure" not in session
+        assert (await client.get("/sites")).status_code == 200
+
+        # Setup is gone: the form redirects, and a replayed post is refused.
+        assert (await client.get("/setup")).headers["location"] == "/login"
+        again = await client.post("/setup", data={"email": "b@example.org", "password": PASSWORD, "password2": PASSWORD, "csrf": token})
+        assert again.status_code == 403
+    assert await admin.count_users(instance.store) == 1
+
+
+async def test_the_cookie_is_secure_over_https(instance: Instance) -> None:
+    transport = httpx.ASGITransport(app=instance.app, client=("203.0.113.9", 1234))
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+        token = await get_token(client, "/setup")
+        r = await client.post("/setup", data={"email": EMAIL, "password": PASSWORD, "password2": PASSWORD, "csrf": token})
+        attrs = cookie_attrs(r, "analytics_session")
+        assert "secure" in attrs and attrs["httponly"] and attrs["samesite"].lower() == "lax"
+
+
+async def test_sign_in_sign_out_and_server_side_sessions(instance: Instance) -> None:
+    async with instance.client() as first:
+        await setup_admin(first)
+    async with instance.client() as client:
+        assert (await client.get("/sites")).headers["location"].startswith("/login?next=")
+        wrong = await sign_in(client, EMAIL, "not the password")
+        assert wrong.status_code == 401 and "Wrong email or password" in wrong.text
+        unknown = await sign_in(client, "nobody@example.org", PASSWORD)
+        assert unknown.status_code == 401 and "Wrong email or password" in unknown.text  # same answer
+        r = await sign_in(client, EMAIL, PASSWORD)
+        assert r.status_code == 303 and r.headers["location"] == "/sites"
+        cookie = cookie_attrs(r, "analytics_session")["value"]
+
+        # Only a hash of the cookie is stored.
+        rows = await instance.store.fetchall("SELECT token_hash FROM web_sessions")
+        assert hashlib.sha256(cookie.encode()).digest() in [bytes(r[0]) for r in rows]
+        db = (instance.data_dir / "analytics.db").read_bytes() + _wal(instance.data_dir)
+        assert cookie.encode() not in db
+
+        assert (await client.get("/sites")).status_code == 200
+        out = await post_form(client, "/logout", {}, token_page="/sites")
+        assert out.status_code == 303 and out.headers["location"] == "/login"
+        assert cookie_attrs(out, "analytics_session")["value"] == ""
+    # The old cookie is dead on the server, not just deleted in the browser.
+    transport = httpx.ASGITransport(app=instance.app, client=("203.0.113.7", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", cookies={"analytics_session": cookie}) as replay:
+        assert (await replay.get("/sites")).status_code == 303
+
+
+def _wal(data_dir: Path) -> bytes:
+    wal = data_dir / "analytics.db-wal"
+    return wal.read_bytes() if wal.exists() else b""
+
+
+async def test_sign_in_follows_only_local_next(instance: Instance) -> None:
+    async with instance.client() as client:
+        await setup_admin(client)
+    async with instance.client() as client:
+        for target, expected in (("/sites/new", "/sites/new"), ("//evil.example", "/sites"),
+                                 ("https://evil.example/", "/sites"), ("/\t/evil.example", "/sites")):  # fmt: skip
+            token = await get_token(client, "/login")
+            r = await client.post("/login", data={"email": EMAIL, "password": PASSWORD, "next": target, "csrf": token})
+            assert r.headers["location"] == expected, target
+            client.cookies.delete("analytics_session")
+
+
+async def test_sign_in_rate_limit_per_account(instance: Instance) -> None:
+    async with instance.client() as client:
+        await setup_admin(client)
+    async with instance.client(ip="198.51.100.1") as client:
+        for _ in range(5):
+            assert (await sign_in(client, EMAIL, "wrong password")).status_code == 401
+        # Even the right password is refused while the account is throttled, from any address.
+        limited = await sign_in(client, EMAIL, PASSWORD)
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    async with instance.client(ip="198.51.100.2") as other:
+        assert (await sign_in(other, EMAIL, PASSWORD)).status_code == 429
+        instance.clock.advance(15 * 60 + 1)
+        assert (await sign_in(other, EMAIL, PASSWORD)).status_code == 303
+    # No address was written: the throttle keeps a keyed hash in memory only.
+    db = (instance.data_dir / "analytics.db").read_bytes() + _wal(instance.data_dir)
+    assert b"198.51.100" not in db
+
+
+async def test_sign_in_rate_limit_per_client(instance: Instance) -> None:
+    async with instance.client() as client:
+        await setup_admin(client)
+    async with instance.client(ip="198.51.100.9") as client:
+        for i in range(20):
+            assert (await sign_in(client, f"guess{i}@example.org", "wrong password")).status_code == 401
+        assert (await sign_in(client, EMAIL, PASSWORD)).status_code == 429
+    async with instance.client(ip="198.51.100.10") as elsewhere:
+        assert (await sign_in(elsewhere, EMAIL, PASSWORD)).status_code == 303
+
+
+@pytest.fixture
+async def two_users(instance: Instance) -> Any:
+    """An owner of blog.example.org and a viewer the owner added (with a new account)."""
+    owner = instance.client(ip="10.0.0.1")
+    await setup_admin(owner)
+    r = await post_form(owner, "/sites/new", {"domain": "blog.example.org", "timezone": "Europe/Zurich"})
+    assert r.status_code == 303 and r.headers["location"] == "/sites/blog.example.org/snippet"
+    r = await post_form(owner, "/sites/blog.example.org/members",
+                        {"action": "add", "email": "viewer@example.org", "role": "viewer", "password": "viewer password"},
+                        token_page="/sites/blog.example.org/settings")  # fmt: skip
+    assert r.status_code == 303
+    viewer = instance.client(ip="10.0.0.2")
+    assert (await sign_in(viewer, "viewer@example.org", "viewer password")).status_code == 303
+    yield owner, viewer
+    await owner.aclose()
+    await viewer.aclose()
+
+
+async def test_viewer_sees_the_dashboard_but_cannot_change_anything(instance: Instance, two_users: Any) -> None:
+    owner, viewer = two_users
+    assert (await viewer.get("/sites")).text.count("blog.example.org") >= 1
+    assert (await viewer.get("/sites/blog.example.org")).status_code == 200
+    assert (await viewer.get("/sites/blog.example.org/snippet")).status_code == 200
+    assert (await viewer.get("/sites/blog.example.org/settings")).status_code == 403
+    token = await get_token(viewer, "/sites")
+    for path, data in (
+        ("/sites/blog.example.org/settings", {"timezone": "UTC", "honor_signals": "on"}),
+        ("/sites/blog.example.org/share", {"action": "create"}),
+        ("/sites/blog.example.org/members", {"action": "add", "email": "viewer@example.org", "role": "owner"}),
+        ("/sites/blog.example.org/imports", {"action": "remove"}),
+    ):
+        r = await viewer.post(path, data={**data, "csrf": token})
+        assert r.status_code == 403, path
+    site = await admin.get_site(instance.store, "blog.example.org")
+    assert site.share_token is None and site.timezone == "Europe/Zurich"
+    assert await admin.site_role(instance.store, site.id, (await admin.get_user(instance.store, "viewer@example.org")).id) == "viewer"
+
+
+async def test_users_see_only_their_own_sites(two_users: Any) -> None:
+    owner, viewer = two_users
+    r = await post_form(viewer, "/sites/new", {"domain": "viewer.example.net", "timezone": "UTC"})
+    assert r.status_code == 303
+    assert "viewer.example.net" not in (await owner.get("/sites")).text
+    for path in ("/sites/viewer.example.net", "/sites/viewer.example.net/snippet", "/sites/viewer.example.net/settings",
+                 "/sites/viewer.example.net/realtime", "/sites/viewer.example.net/export",
+                 "/sites/no-such.example.org"):  # fmt: skip
+        assert (await owner.get(path)).status_code == 404, path
+    # The viewer owns their own site.
+    assert (await viewer.get("/sites/viewer.example.net/settings")).status_code == 200
+
+
+async def test_the_last_owner_cannot_leave(two_users: Any) -> None:
+    owner, viewer = two_users
+    r = await post_form(owner, "/sites/blog.example.org/members", {"action": "remove", "email": EMAIL},
+                        token_page="/sites/blog.example.org/settings")  # fmt: skip
+    assert r.status_code == 400 and "at least one owner" in r.text
+    r = await post_form(owner, "/sites/blog.example.org/members", {"action": "remove", "email": "viewer@example.org"},
+                        token_page="/sites/blog.example.org/settings")  # fmt: skip
+    assert r.status_code == 303
+    assert (await viewer.get("/sites/blog.example.org")).status_code == 404
+
+
+def test_cli_users_add_signs_in_on_the_dashboard(tmp_path: Path) -> None:
+    import asyncio
+
+    data = tmp_path / "data"
+    cli("users", "add", "ops@example.org", "--password-stdin", data_dir=data, input="cli password\n")
+
+    async def main() -> None:
+        app = create_app(Settings(data_dir=str(data), batch_ms=0.5))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=("10.0.0.5", 1))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                assert (await client.get("/")).headers["location"] == "/login"  # no setup page: a user exists
+                assert (await sign_in(client, "ops@example.org", "cli password")).status_code == 303
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("table", ["web_sessions", "signin_failures", "web_secrets", "site_dashboard"])
+async def test_dashboard_tables_hold_no_addresses_or_agents(instance: Instance, table: str) -> None:
+    async with instance.client(ip="192.0.2.77") as client:
+        await setup_admin(client)
+    async with instance.client(ip="192.0.2.77") as client:
+        assert (await sign_in(client, EMAIL, "a wrong password")).status_code == 401
+    conn = sqlite3.connect(instance.data_dir / "analytics.db")
+    try:
+        columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+        rows: list[Any] = conn.execute(f"SELECT * FROM {table}").fetchall()
+    finally:
+        conn.close()
+    assert not {"ip", "user_agent", "ua", "address"} & set(columns)
+    assert "192.0.2.77" not in repr(rows)

@@ -1,0 +1,157 @@
+/*
+ * The beacon: a cookieless tracker that speaks Plausible's Events API.
+ *
+ * This is the readable source. analytics/beacon.py minifies it once, at first
+ * use, with calmjs.parse (ES5 parser, local names mangled) and serves the
+ * result at /js/script.js and /js/script.v1.js. It is plain ES5 because that
+ * is what the minifier parses; the few newer APIs it calls (fetch, closest,
+ * Object.assign, URL) exist in every browser that has `fetch` with keepalive.
+ *
+ * Size is a feature (tests/test_beacon_build.py holds the budget). Local
+ * names are mangled but property names and strings are not, so the code
+ * leans on a few idioms, each explained where it is used:
+ *   - one function, check(), drives pageviews, SPA navigation and engagement;
+ *   - one loop wires every listener and both History API wrappers;
+ *   - send(name, options) *is* window.plausible, so the public API, the queue
+ *     replay and internal events share one code path.
+ *
+ * Configuration, on the <script> tag:
+ *   data-domain     site domain as registered; a comma list sends one request
+ *                   that counts for each site (the collector splits it)
+ *   data-api        endpoint, e.g. a same-origin proxy path (default: the
+ *                   script's own origin + /api/event)
+ *   data-exclude    comma list of path patterns: `*` = any characters within
+ *                   one path segment, `**` = anything; a trailing / is optional
+ *   data-hash       hash routing: the #fragment is part of the page
+ *   data-webdriver  TEST ONLY: send even when navigator.webdriver is true
+ *
+ * Privacy: no cookie, no storage write, no request to any host but the API.
+ * The only storage access is a read of the owner's opt-out flag,
+ * localStorage.plausible_ignore === "true".
+ */
+(function (w, d, loc, nav, history) {
+  var script = d.currentScript,
+    data = script.dataset,
+    api = data.api || new URL('/api/event', script.src).href,
+    hashMode = 'hash' in data,
+    // data-exclude as one anchored regex source. '' + undefined is the
+    // string "undefined", which can never match a path (paths start with /).
+    // `**` becomes `.{0,}` first so the single-`*` pass leaves it alone.
+    exclude = '^(' + ('' + data.exclude).replace(/\*\*/g, '.{0,}').replace(/\*/g, '[^/]*').replace(/ *, */g, '|') + ')/?$',
+    queue = w.plausible,
+    // Per page: its path (the dedupe key for SPA navigation) and full URL,
+    // which its engagement events report even after the URL has changed.
+    path, url,
+    // Engagement: engaged ms not yet sent, when the current engaged stretch
+    // began (0 while hidden or blurred), max scroll depth %, depth last sent.
+    // They start undefined on purpose: before the first pageview resets them
+    // the arithmetic yields NaN/false, so nothing is sent.
+    engaged, since, depth, sentDepth;
+
+  // Why nothing is sent: a local page (localhost, 127.*, [::1], any port, or
+  // no host at all, i.e. file:), an automated browser without the test switch, or the owner's
+  // opt-out flag. Any of them turns `exclude` into '', the regex that matches
+  // every path, so one test in send() covers all the reasons. Reading
+  // localStorage throws when storage is blocked: then the flag is unset.
+  try {
+    if (/^(localhost|127\.|\[::1|$)/.test(loc.host) ||
+        nav.webdriver && !('webdriver' in data) ||
+        localStorage.plausible_ignore == 'true') exclude = '';
+  } catch (e) {}
+  exclude = RegExp(exclude);
+
+  // Send one event. This is window.plausible(name, options): the options
+  // props, revenue and interactive go out under those names, which the Events
+  // API accepts as well as p, $ and i; callback (a function) is left out by
+  // JSON.stringify. Internal events pass short fields (u, sd, e, p) instead.
+  function send(name, body, callback) {
+    body = Object.assign({n: name, u: loc.href, d: data.domain, r: d.referrer, w: w.innerWidth, h: hashMode}, body);
+    callback = body.callback;
+    if (exclude.test(path)) return callback && callback();
+    body = JSON.stringify(body);
+    // keepalive lets the request outlive the page, so a link click navigates
+    // at once. A string body is sent as text/plain: a simple request, no CORS
+    // preflight. The callback gets the Response (its .status, as Plausible).
+    try {
+      fetch(api, {method: 'POST', keepalive: !0, body: body}).then(callback, callback);
+    } catch (e) {
+      nav.sendBeacon(api, body);
+    }
+  }
+
+  // Runs on load, on every History API change, and on focus, blur,
+  // visibilitychange, popstate, hashchange, scroll and pagehide.
+  function check(event) {
+    var p = loc.pathname + (hashMode ? loc.hash : ''),
+      now = Date.now(),
+      root = d.documentElement,
+      x = (w.scrollY + root.clientHeight) * 100 / root.scrollHeight | 0;
+    if (x > depth) depth = x;
+    // Engaged time accrues only while the page is visible and focused.
+    engaged += since && now - since;
+    since = event.type != 'pagehide' && !d.hidden && d.hasFocus() && now;
+    // Leaving (hidden, blurred, unloading) or navigating: report the page,
+    // the first time always (sentDepth is -1), later only if the reader
+    // scrolled further or engaged for 3 s more since the last report.
+    if ((!since || p != path) && (depth > sentDepth || engaged >= 3e3)) {
+      send('engagement', {u: url, sd: sentDepth = depth, e: engaged});
+      engaged = 0;
+    }
+    // A pageview when the path changed. Never while hidden, which also covers
+    // prerendering (a prerendered page is hidden until it is activated, and
+    // activation fires visibilitychange).
+    if (!d.hidden && p != path) {
+      path = p;
+      url = loc.href;
+      engaged = depth = 0;
+      sentDepth = -1;
+      send('pageview');
+    }
+  }
+
+  // Clicks (left, middle via auxclick, with or without ctrl/meta) on links and
+  // tagged elements, and submits of tagged forms. Never preventDefault: the
+  // keepalive request survives the navigation it precedes.
+  function act(event) {
+    var el = event.target.closest('a,[class*=plausible-event-]'), props = {}, name;
+    // A form (it has .action) counts on submit only; anything else on click.
+    // event.type < 's' is true for click and auxclick, false for submit.
+    // Buttons: 0 left, 1 middle (auxclick); 2 is a right click. A submit
+    // event has no button at all, hence !(> 1) rather than < 2.
+    if (el && !el.action == event.type < 's' && !(event.button > 1)) {
+      // class="plausible-event-name=Sign+up plausible-event-plan=pro":
+      // `+` stands for a space, as in Plausible.
+      ('' + el.className).replace(/plausible-event-(.+?)=(\S+)/g, function (m, key, value) {
+        value = value.replace(/\+/g, ' ');
+        key == 'name' ? name = value : props[key] = value;
+      });
+      name = name || (/\.(pdf|xlsx|docx|txt|rtf|csv|exe|key|pps|pptx?|7z|pkg|rar|gz|zip|avi|mov|mp4|mpeg|wmv|midi|mp3|wav|wma|dmg)$/i.test(el.pathname)
+        ? 'File Download'
+        : el.host && el.host != loc.host && 'Outbound Link: Click');
+      props.url = el.href; // undefined, so dropped, for elements other than links
+      name && send(name, {p: props});
+    }
+  }
+
+  // The first two names are History API methods to wrap (SPA navigation);
+  // the rest are events: those before `click` drive check(), the last three
+  // act(). popstate covers back/forward, hashchange hash routing.
+  'pushState replaceState focus blur visibilitychange popstate hashchange scroll pagehide click auxclick submit'.split(' ').forEach(function (name, i) {
+    var original = history[name];
+    i < 2
+      ? history[name] = function () {
+        original.apply(history, arguments);
+        check(history);
+      }
+      : w.addEventListener(name, i > 8 ? act : check);
+  });
+
+  w.plausible = send;
+  check(history); // any object without .type stands for "not pagehide"
+  // Replay calls queued by the standard stub before this script loaded:
+  // window.plausible = window.plausible || function () {
+  //   (window.plausible.q = window.plausible.q || []).push(arguments) }
+  (queue && queue.q || []).forEach(function (args) {
+    send.apply(0, args);
+  });
+})(window, document, location, navigator, history);

@@ -354,3 +354,40 @@ def demo_cmd(domain: str, events: int, days: int, seed: int, timezone: str, data
         f"wrote {result.events:,} events ({result.sessions:,} visits) for {result.domain} over {days} days"
         f" in {result.seconds:.1f} s ({rate:,.0f} events/s)"
     )
+
+
+@main.command("bench")
+@click.option("--events", default="1000000,10000000", show_default=True,
+              help="Comma-separated demo sizes to time queries on, e.g. 1m,10m.")  # fmt: skip
+@click.option("--quick", is_flag=True, help="A small, fast run (20k events, 2 s of load): checks the setup.")
+@click.option("--json", "json_path", default="bench-results.json", show_default=True, help="Where to write the results.")
+@click.option("--duration", type=click.FloatRange(1, 600), default=None, help="Seconds of load per ingest target [15].")
+@click.option("--connections", type=click.IntRange(1, 10000), default=None, help="wrk connections [64].")
+@click.option("--workdir", default=None, help="Keep the benchmark's databases and logs here [a temporary dir].")
+def bench_cmd(
+    events: str, quick: bool, json_path: str, duration: float | None, connections: int | None, workdir: str | None
+) -> None:
+    """Measure this machine: ingest (wrk against a bare ASGI app and `serve`), queries, storage, export.
+
+    Needs `wrk` from the OS packages for the ingest figures. Prints a table and writes JSON.
+    """
+    import json
+    from pathlib import Path
+
+    from . import bench
+
+    opts = bench.Options.quick_run() if quick else bench.Options()
+    if not quick or events != "1000000,10000000":
+        try:
+            opts.events = bench.parse_sizes(events)
+        except ValueError as exc:
+            raise CliError(f"--events: {exc}") from None
+    if duration is not None:
+        opts.duration = duration
+    if connections is not None:
+        opts.connections = connections
+    opts.workdir = Path(workdir) if workdir else None
+    results = bench.run(opts)
+    Path(json_path).write_text(json.dumps(results, indent=2) + "\n")
+    click.echo(bench.table(results))
+    click.echo(f"results written to {json_path}", err=True)

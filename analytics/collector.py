@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from . import payload as payloadmod
 from . import referrers, salts, urls, useragents
+from .stats import dates
 from .clock import Clock
 from .errors import ApiError, BadRequest, Unavailable
 from .geo import GeoLookup
@@ -81,6 +82,7 @@ class Collector:
                 Event(
                     site_id=site.id,
                     ts=now,
+                    day=dates.local_day(now, site.timezone),
                     visitor_id=salts.visitor_id(day_salts[day], site.domain, ip, user_agent),
                     prev_visitor_id=salts.visitor_id(prev_salt, site.domain, ip, user_agent) if prev_salt else None,
                     name=p.name,

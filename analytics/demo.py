@@ -344,8 +344,8 @@ class Generator:
             self._source_pools[key] = _pool(range(len(SOURCES)), weights)
         return self._source_pools[key]
 
-    def visitor(self, day: _Day, start: int, window_end: int, limit: int, sources: list[int]) -> int:
-        """One visitor's visits on one day, from `start`; returns the number of events written (<= limit)."""
+    def visitor(self, day: _Day, local_day: int, start: int, window_end: int, limit: int, sources: list[int]) -> int:
+        """One visitor's visits on one local day, from `start`; returns the number of events written (<= limit)."""
         gb = self.rng.getrandbits
         visitor_id = gb(64) - (1 << 63)
         country = self.country_pool[gb(_POOL_BITS)]
@@ -354,25 +354,27 @@ class Generator:
         dev = (self.social_device_pool if social else self.device_pool)[gb(_POOL_BITS)]
         visits = self.visits_pool[gb(_POOL_BITS)]
         if visits == 1:
-            return self.visit(day, visitor_id, start, window_end, limit, src, dev, country, None)
+            return self.visit(day, local_day, visitor_id, start, window_end, limit, src, dev, country, None)
         memory = _Memory()
         written = 0
         t = start
         for n in range(visits):
             if n:
-                t = day.sessions[-1][3] + TIMEOUT + 1 + self.gap[gb(_POOL_BITS)]
+                t = day.sessions[-1][4] + TIMEOUT + 1 + self.gap[gb(_POOL_BITS)]
                 if t >= window_end:
                     break
                 if gb(1):
                     src = 0  # returning visitors often come back directly
-            written += self.visit(day, visitor_id, t, window_end, limit - written, src, dev, country, memory)
+            written += self.visit(
+                day, local_day, visitor_id, t, window_end, limit - written, src, dev, country, memory
+            )
             memory.visits += 1
             if written >= limit:
                 break
         return written
 
     def visit(
-        self, day: _Day, visitor_id: int, start: int, window_end: int, limit: int, src: int, dev: int,
+        self, day: _Day, local_day: int, visitor_id: int, start: int, window_end: int, limit: int, src: int, dev: int,
         country: str, memory: _Memory | None,
     ) -> int:  # fmt: skip
         """One visit: its events, session row and rollup sums. Returns the number of events (<= limit)."""
@@ -411,7 +413,7 @@ class Generator:
                 break
             dwell = dwells[gb(bits)]
             if rnd() < 0.12:  # maybe a goal: an outbound click or download, a signup, a contact form
-                done = self.goal(day, sid, t, dwell, page, window_end, goals, memory)
+                done = self.goal(day, local_day, sid, t, dwell, page, window_end, goals, memory)
                 if done:
                     n += 1
                     customs += 1
@@ -464,12 +466,15 @@ class Generator:
 
         bounce = int(pageviews <= 1 and customs == 0)  # every demo goal is interactive
         duration = 0 if bounce else last_action - start  # a bounce lasts 0 s (reference §2)
-        # The state as Session.state_json() writes it.
+        # The state as Session.state_json() writes it: page marks, and what was reached that day.
         p_text = ",".join([f'"{p}":[1,{"null" if m[1] is None else m[1]},{m[2]}]' for p, m in marks.items()])
-        g_text = ",".join([f'"{g}"' for g in sorted(goals)]) if goals else ""
-        state = f'{{"p":{{{p_text}}},"g":[{g_text}]}}'
+        seen = [f"p{p}@{local_day}" for p in marks]
+        if goals:
+            seen += goals
+        s_text = ",".join([f'"{x}"' for x in sorted(seen)])
+        state = f'{{"p":{{{p_text}}},"s":[{s_text}]}}'
         day.sessions.append(
-            (sid, visitor_id, start, last, last_action, entry, page, pageviews, customs, customs,
+            (sid, visitor_id, local_day, start, last, last_action, entry, page, pageviews, customs, customs,
              *source.ids, country, *self.devices[dev].ids, state)
         )  # fmt: skip
         # Session-level sums at the start bucket. A visitor earns `visitors` once per key and
@@ -500,7 +505,7 @@ class Generator:
         return n
 
     def goal(
-        self, day: _Day, sid: int, t: int, dwell: int, page: int, window_end: int, goals: list[str],
+        self, day: _Day, local_day: int, sid: int, t: int, dwell: int, page: int, window_end: int, goals: list[str],
         memory: _Memory | None,
     ) -> int:  # fmt: skip
         """Maybe a custom event on `page` while it is read; returns its time, or 0 for none."""
@@ -531,8 +536,8 @@ class Generator:
             row = day.goals[key] = [0, 1, 0]
         else:
             row[1] += 1
-        # The marks sessions.apply keeps: "name:link:path" for the goal, "n<name>" for its name.
-        for text, col in ((f"{name}:{link}:0", 0), (f"n{name}", 2)):
+        # The marks sessions.apply keeps: "g<name>:<link>:<path>@<day>" for the goal, "n<name>@<day>" for its name.
+        for text, col in ((f"g{name}:{link}:0@{local_day}", 0), (f"n{name}@{local_day}", 2)):
             if text not in goals:
                 goals.append(text)
                 if memory is None or _credit(memory.goals, text):
@@ -663,6 +668,18 @@ def midnights(start: int, end: int, timezone: str) -> list[int]:
     return sorted(out)
 
 
+def local_days(start: int, end: int, timezone: str) -> tuple[list[int], list[int]]:
+    """The local midnights around [start, end) and their days (date ordinals), for bisecting."""
+    tz = zoneinfo.ZoneInfo(timezone)
+    d = datetime.fromtimestamp(start, tz).date() - timedelta(days=1)
+    starts, ordinals = [], []
+    while not starts or starts[-1] < end:
+        starts.append(int(datetime(d.year, d.month, d.day, tzinfo=tz).timestamp()))
+        ordinals.append(d.toordinal())
+        d += timedelta(days=1)
+    return starts, ordinals
+
+
 # -- writing -------------------------------------------------------------------
 
 # Event rows are (ts, session, name, page, props, scroll_depth, engaged_ms): the site, host and
@@ -672,10 +689,10 @@ _EVENT_SQL = (
     " interactive, revenue, currency) VALUES ({site},?,?,?,{host},?,?,?,?,1,NULL,NULL)"
 )
 _SESSION_SQL = (
-    "INSERT INTO sessions (id, site_id, visitor_id, start, last, last_action, entry_page, exit_page, pageviews,"
+    "INSERT INTO sessions (id, site_id, visitor_id, day, start, last, last_action, entry_page, exit_page, pageviews,"
     " events, interactive, channel, source, referrer, utm_source, utm_medium, utm_campaign, utm_content, utm_term,"
     " country, device, browser, browser_version, os, os_version, screen, state)"
-    " VALUES (?,{site}," + ",".join("?" * 25) + ")"
+    " VALUES (?,{site}," + ",".join("?" * 26) + ")"
 )
 _SESSION_SUMS = ("visitors", "visits", "pageviews", "bounces", "duration")
 _TOTALS = ("visitors", "visits", "pageviews", "bounces", "duration", "events", "time_total", "time_visits",
@@ -792,6 +809,7 @@ def generate(
         gen = Generator(site_id, domain, tz, ids, seed)
         hours = hourly_counts(events, start, end, tz, gen.rng)
         bounds = midnights(start, end, tz)
+        day_starts, days = local_days(start, end, tz)
         tzinfo = zoneinfo.ZoneInfo(tz)
         sessions = 0
         show = sys.stderr.isatty() if progress is None else progress
@@ -815,7 +833,8 @@ def generate(
                         while left > 0:
                             t = lo + gen.rng.getrandbits(12) % (hi - lo)
                             window_end = bounds[bisect.bisect_right(bounds, t)]
-                            left -= gen.visitor(day, t, window_end, left, pool)
+                            local_day = days[bisect.bisect_right(day_starts, t) - 1]
+                            left -= gen.visitor(day, local_day, t, window_end, left, pool)
                     _write_day(conn, gen, day)
                     conn.execute("COMMIT")
                 except BaseException:

@@ -8,8 +8,10 @@ Rollups stay exact by construction:
 - session-level figures (visits, bounces, duration, per-session pageviews) sit
   at the bucket of the session's start, and an event adds the *difference*
   between the session's contribution before and after it;
-- a visitor counts once per rollup key: a session earns the visitor credit for
-  a key only if no earlier session of the same (day-scoped) visitor id had it.
+- a visitor counts once per rollup key and calendar day of the site: a visit
+  earns the visitor credit for a key only if no earlier visit of the same
+  visitor id that day had it; a page or goal only if the visitor did not reach
+  it earlier that day. Over a range, visitors are the sum of daily visitors.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Session:
     id: int
     site_id: int
     visitor_id: int
+    day: int  # the site-local calendar day the visit started on: it belongs to that day
     start: int
     last: int  # any event, engagement included: keeps the visit open
     last_action: int  # pageviews and custom events only: ends the visit's duration
@@ -49,7 +52,7 @@ class Session:
     interactive: int
     attrs: tuple[Hashable, ...]  # interned SessionAttrs, in SESSION_ATTRS order
     pages: dict[int, PageMark] = field(default_factory=dict)
-    goals: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)  # "<kind><id>@<day>": pages and goals reached, per day
 
     @property
     def is_bounce(self) -> bool:
@@ -62,12 +65,12 @@ class Session:
 
     def state_json(self) -> str:
         pages = {str(p): [int(m.viewed), m.scroll, int(m.timed)] for p, m in self.pages.items()}
-        return json.dumps({"p": pages, "g": sorted(self.goals)}, separators=(",", ":"))
+        return json.dumps({"p": pages, "s": sorted(self.seen)}, separators=(",", ":"))
 
     def load_state(self, text: str) -> None:
         data = json.loads(text)
         self.pages = {int(p): PageMark(bool(v), s, bool(t)) for p, (v, s, t) in data["p"].items()}
-        self.goals = set(data["g"])
+        self.seen = set(data["s"])
 
 
 SESSION_ATTRS = (
@@ -119,10 +122,12 @@ class Deltas:
 
 
 def _first(session: Session, others: list[Session], key: Callable[[Session], Key | Hashable]) -> int:
-    """1 if no earlier visit of the same visitor id had the same value of `key`."""
+    """1 if no earlier visit of the same visitor id on the same day had the same value of `key`."""
     value = key(session)
     for o in others:
-        if o is not session and (o.start, o.id) < (session.start, session.id) and key(o) == value:
+        if o is session or o.day != session.day:
+            continue
+        if (o.start, o.id) < (session.start, session.id) and key(o) == value:
             return 0
     return 1
 
@@ -208,6 +213,7 @@ def apply(
             id=new_session_id(),
             site_id=event.site_id,
             visitor_id=event.visitor_id,
+            day=event.day,
             start=event.ts,
             last=event.ts,
             last_action=event.ts,
@@ -235,9 +241,9 @@ def apply(
         session.pageviews += 1
         session.exit_page = ids.page
         first_in_visit = mark is None or not mark.viewed
-        first_for_visitor = first_in_visit and not any(
-            o is not session and (m := o.pages.get(ids.page)) is not None and m.viewed for o in visitor_sessions
-        )
+        seen = f"p{ids.page}@{event.day}"
+        first_for_visitor = not any(seen in o.seen for o in visitor_sessions)
+        session.seen.add(seen)
         if mark is None:
             mark = session.pages[ids.page] = PageMark()
         mark.viewed = True
@@ -265,10 +271,11 @@ def apply(
     else:
         session.events += 1
         session.interactive += int(event.interactive)
-        goal, name = f"{ids.name}:{ids.link_url}:{ids.goal_path}", f"n{ids.name}"
-        first_for_visitor = not any(goal in o.goals for o in visitor_sessions)
-        first_of_name = not any(name in o.goals for o in visitor_sessions)
-        session.goals.update((goal, name))
+        goal = f"g{ids.name}:{ids.link_url}:{ids.goal_path}@{event.day}"
+        name = f"n{ids.name}@{event.day}"
+        first_for_visitor = not any(goal in o.seen for o in visitor_sessions)
+        first_of_name = not any(name in o.seen for o in visitor_sessions)
+        session.seen.update((goal, name))
         deltas.add(
             "rollup_events", site, bucket, (ids.name, ids.link_url, ids.goal_path),
             events=1, visitors=int(first_for_visitor), v_name=int(first_of_name),

@@ -122,13 +122,15 @@ CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]], dict[str, Any]]] = 
     ),  # fmt: skip
     (
         "event-hostname", {"metrics": ["visitors", "visits"], **ALL, "dimensions": ["event:hostname"]},
-        rows((["blog.example.org"], [5, 5]), (["shop.example.org"], [1, 1])), {},
+        # D's pageviews fall on Mar 1 (23:50) and Mar 2 (00:10): per page or host, a reader
+        # counts once per local day, so D counts twice; D's visit counts once (it began Mar 1)
+        rows((["blog.example.org"], [6, 5]), (["shop.example.org"], [1, 1])), {},
     ),
     (
         # every visitor has pageviews; engagement events come from B (V2) and C (V3)
         "event-name", {"metrics": ["visitors", "events"], **ALL, "dimensions": ["event:name"]},
         # engagement events are bookkeeping for time on page and scroll depth, not a name
-        rows((["pageview"], [6, 0]), (["Signup"], [2, 2]),
+        rows((["pageview"], [7, 0]), (["Signup"], [2, 2]),  # D counts on Mar 1 and Mar 2
              (["Outbound Link: Click"], [1, 1]), (["Video Play"], [1, 1])),
         {},
     ),  # fmt: skip
@@ -139,13 +141,13 @@ CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]], dict[str, Any]]] = 
     (
         # events without a plan: Video Play, Outbound Link: Click (and every pageview/engagement)
         "event-props", {"metrics": ["visitors", "events"], **ALL, "dimensions": ["event:props:plan"]},
-        rows((["(none)"], [6, 2]), (["free"], [1, 1]), (["pro"], [1, 1])), {},
+        rows((["(none)"], [7, 2]), (["free"], [1, 1]), (["pro"], [1, 1])), {},  # D on two days
     ),
     (
         # author=ana is a pageview prop of E; E's Signup has no author, so E is in both rows
         "event-props-on-pageviews",
         {"metrics": ["visitors", "visits", "pageviews", "events"], **ALL, "dimensions": ["event:props:author"]},
-        rows((["(none)"], [6, 6, 7, 4]), (["ana"], [1, 1, 1, 0])), {},
+        rows((["(none)"], [7, 6, 7, 4]), (["ana"], [1, 1, 1, 0])), {},  # D on two days
     ),
     # -- visit dimensions --------------------------------------------------------------
     (

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from analytics import admin, demo
+from analytics.stats.dates import local_day
 from analytics.stats.parse import parse
 from analytics.store.base import Event, SessionAttrs
 from analytics.store.sqlite import ROLLUP_KEYS, SQLiteStore
@@ -23,7 +24,7 @@ from conftest import cli
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DOMAIN = "blog.example.org"
 _ATTRS = tuple(f.name for f in dataclasses.fields(SessionAttrs))
-_SESSION_COLS = ("visitor_id", "start", "last", "last_action", "entry_page", "exit_page", "pageviews", "events",
+_SESSION_COLS = ("visitor_id", "day", "start", "last", "last_action", "entry_page", "exit_page", "pageviews", "events",
                  "interactive", *_ATTRS, "state")  # fmt: skip
 
 
@@ -66,16 +67,15 @@ def _sessions(db: Path) -> dict[tuple[int, int], tuple[Any, ...]]:
     def name(i: Any, col: str) -> Any:
         return s[i] if col in ("entry_page", "exit_page") or (col in _ATTRS and col != "country") else i
 
-    def goal(mark: str) -> str:
-        if mark.startswith("n"):
-            return "n" + s[int(mark[1:])]
-        return ":".join(s[int(x)] for x in mark.split(":"))
+    def mark(text: str) -> str:
+        ids, day = text[1:].split("@")
+        return text[0] + ":".join(s[int(x)] for x in ids.split(":")) + "@" + day
 
     out = {}
     for row in conn.execute(f"SELECT {', '.join(_SESSION_COLS)} FROM sessions"):
         values = [name(v, c) for c, v in zip(_SESSION_COLS, row, strict=True)]
         state = json.loads(values[-1])
-        values[-1] = ({s[int(p)]: m for p, m in state["p"].items()}, sorted(goal(g) for g in state["g"]))
+        values[-1] = ({s[int(p)]: m for p, m in state["p"].items()}, sorted(mark(x) for x in state["s"]))
         out[(row[0], row[1])] = tuple(values)
     conn.close()
     return out
@@ -97,7 +97,7 @@ def _events_as_ingest_input(db: Path, site_id: int) -> list[Event]:
         events.append(
             Event(
                 site_id=site_id, ts=ts, visitor_id=visitor, prev_visitor_id=None, name=s[name], hostname=s[host],
-                path=s[page], attrs=SessionAttrs(**values),
+                path=s[page], attrs=SessionAttrs(**values), day=local_day(ts, demo.DEFAULT_TIMEZONE),
                 props=tuple(json.loads(props).items()) if props else (), interactive=bool(interactive),
                 scroll_depth=sd, engaged_ms=ems,
             )

@@ -137,17 +137,18 @@ SESSION = ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"]
 
 
 async def test_totals_and_days(pair: tuple[Instance, Instance]) -> None:
-    # 10 day-scoped visitors (A B C E F on Mar 2, B' D C' on Mar 3, A'' G on Mar 4), 13 visits,
+    # 11 visitors, one per person and local day (A B C E on Mar 2, E F B' D C' on Mar 3, A'' G on Mar 4), 13 visits,
     # 20 pageviews, 7 bounces (54 %), (300 + 720 + 1800 + 60 + 180 + 600) / 13 = 282 s.
-    assert await same(pair, metrics=[*SESSION, "views_per_visit"]) == [((), (10, 13, 20, 54, 282, 1.54))]
+    assert await same(pair, metrics=[*SESSION, "views_per_visit"]) == [((), (11, 13, 20, 54, 282, 1.54))]
     # Visits (and their visitor) count where they start, pageviews where they happen.
     # Mar 2 local: A1 B1 C1 A2 E1; 8 pageviews; B1 A2 E1 bounced; (300 + 720) / 5 = 204 s.
-    # Mar 3 local (from 23:00 UTC): E2 F1 B2 D1 D2 C2; visitors F B' D C' (E was counted on
-    #   Mar 2 under the same day-scoped id); 9 pageviews; E2 D1 D2 bounced; (1800 + 60 + 180) / 6 = 340 s.
+    # Mar 3 local (from 23:00 UTC): E2 F1 B2 D1 D2 C2; visitors E F B' D C' (a visitor counts once
+    #   per local day, so E counts again although the salt day is the same); 9 pageviews;
+    #   E2 D1 D2 bounced; (1800 + 60 + 180) / 6 = 340 s.
     # Mar 4 local: A3 G1; G1 bounced; 600 / 2 = 300 s.
     assert await same(pair, metrics=SESSION, dimensions=["time:day"]) == [
         (("2026-03-02",), (4, 5, 8, 60, 204)),
-        (("2026-03-03",), (4, 6, 9, 50, 340)),
+        (("2026-03-03",), (5, 6, 9, 50, 340)),
         (("2026-03-04",), (2, 2, 3, 50, 300)),
     ]
     await same(pair, metrics=SESSION, dimensions=["time"])

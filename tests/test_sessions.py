@@ -9,7 +9,7 @@ ATTRS = ("Organic Social", "LinkedIn", "", "", "", "", "", "", "CH", "Desktop", 
 
 
 def ev(ts: int, name: str = "pageview", page: int = 1, visitor: int = 7, prev: int | None = None, **kw: object) -> tuple[Event, Interned]:
-    event = Event(site_id=1, ts=ts, visitor_id=visitor, prev_visitor_id=prev, name=name, hostname="h",
+    event = Event(site_id=1, ts=ts, day=ts // 86400, visitor_id=visitor, prev_visitor_id=prev, name=name, hostname="h",
                   path=f"/{page}", attrs=SessionAttrs(), **kw)  # type: ignore[arg-type]
     attrs = ATTRS if ts < 10_000 else ("Direct", "Direct / None", *ATTRS[2:])
     return event, Interned(name=hash(name) % 1000, hostname=1, page=page, attrs=attrs, link_url=0, goal_path=0)

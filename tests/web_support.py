@@ -20,7 +20,6 @@ Yesterday, Mar 1:
 
 from __future__ import annotations
 
-import asyncio
 import re
 import threading
 import time
@@ -84,8 +83,8 @@ def event(name: str, path: str, ref: str | None = None, **extra: Any) -> dict[st
     return {"n": name, "u": HOST + path, "d": DOMAIN, "r": ref, **extra}
 
 
-async def seed(send: Send) -> None:
-    """The hand-counted data set described in the module docstring."""
+def seed_steps() -> list[tuple[datetime, dict[str, Any], str, str]]:
+    """The hand-counted data set described in the module docstring: (when, body, ip, user agent)."""
     g, li = "https://www.google.com/", "https://www.linkedin.com/"
     steps: list[tuple[datetime, dict[str, Any], str, str]] = [
         (local(1, 12, 0), event("pageview", "/", w=1280), IP["CH"], UA["win"]),
@@ -101,7 +100,11 @@ async def seed(send: Send) -> None:
         (local(2, 8, 31), event("Outbound Link: Click", "/blog/b", p={"url": "https://example.com/x"}),
          IP["FR"], UA["android"]),
     ]  # fmt: skip
-    for when, body, ip, ua in steps:
+    return steps
+
+
+async def seed(send: Send) -> None:
+    for when, body, ip, ua in seed_steps():
         await send(when, body, ip, ua)
 
 
@@ -155,10 +158,8 @@ def http_send(base: str, clock: Any) -> Callable[[datetime, dict[str, Any], str,
 
 
 def seed_sync(send: Callable[[datetime, dict[str, Any], str, str], None]) -> None:
-    async def asend(when: datetime, body: dict[str, Any], ip: str, ua: str) -> None:
+    for when, body, ip, ua in seed_steps():
         send(when, body, ip, ua)
-
-    asyncio.run(seed(asend))
 
 
 def artifact_dir(root: Path) -> Path:

@@ -6,12 +6,23 @@ whole runs of the 15-minute UTC rollup buckets.
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
 from ..errors import BadRequest
 
 PRESETS = ("day", "24h", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all")
+
+
+@functools.lru_cache(maxsize=256)
+def zone(tz_name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(tz_name)
+
+
+def local_day(ts: float, tz_name: str) -> int:
+    """The calendar day (proleptic ordinal) of instant `ts` in `tz_name`: a visitor counts once per such day."""
+    return datetime.fromtimestamp(ts, zone(tz_name)).date().toordinal()
 
 
 def local_midnight(day: date, tz: zoneinfo.ZoneInfo) -> datetime:

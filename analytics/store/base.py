@@ -41,6 +41,7 @@ class Event:
 
     site_id: int
     ts: int
+    day: int  # the event's calendar day in the site's time zone (date ordinal)
     visitor_id: int
     prev_visitor_id: int | None
     name: str

@@ -42,7 +42,7 @@ class _Job:
         self.transaction = transaction
 
 _SESSION_COLS = (
-    "id", "site_id", "visitor_id", "start", "last", "last_action", "entry_page", "exit_page", "pageviews",
+    "id", "site_id", "visitor_id", "day", "start", "last", "last_action", "entry_page", "exit_page", "pageviews",
     "events", "interactive", *SESSION_ATTRS, "state",
 )  # fmt: skip
 ROLLUP_KEYS: dict[str, tuple[str, ...]] = {
@@ -422,19 +422,19 @@ def _link_url(e: Event) -> str:
 
 def _session_from_row(row: tuple[Any, ...]) -> Session:
     n = len(SESSION_ATTRS)
-    id_, site_id, visitor_id, start, last, last_action, entry, exit_, pageviews, events, interactive = row[:11]
+    id_, site_id, visitor_id, day, start, last, last_action, entry, exit_, pageviews, events, interactive = row[:12]
     sess = Session(
-        id=id_, site_id=site_id, visitor_id=visitor_id, start=start, last=last, last_action=last_action,
+        id=id_, site_id=site_id, visitor_id=visitor_id, day=day, start=start, last=last, last_action=last_action,
         entry_page=entry, exit_page=exit_, pageviews=pageviews, events=events, interactive=interactive,
-        attrs=tuple(row[11 : 11 + n]),
+        attrs=tuple(row[12 : 12 + n]),
     )  # fmt: skip
-    sess.load_state(row[11 + n])
+    sess.load_state(row[12 + n])
     return sess
 
 
 def _session_row(s: Session) -> tuple[Any, ...]:
     return (
-        s.id, s.site_id, s.visitor_id, s.start, s.last, s.last_action, s.entry_page, s.exit_page, s.pageviews,
+        s.id, s.site_id, s.visitor_id, s.day, s.start, s.last, s.last_action, s.entry_page, s.exit_page, s.pageviews,
         s.events, s.interactive, *s.attrs, s.state_json(),
     )  # fmt: skip
 

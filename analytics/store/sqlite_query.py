@@ -196,8 +196,12 @@ class Compiler:
             and not (x == "pageviews" and visit_pageviews)
         )
         if event_sums:
+            # Once per visitor and site-local day, as the rollups count; per page, readers
+            # are those who viewed it, and engagement events never make a visitor.
+            counted = f"e.name = {self.pv}" if {"event:page", "event:hostname"} & set(dims) else f"e.name != {self.eng}"
+            visitor_day = f"s.visitor_id || '@' || {self.time_label('e.ts', 'time:day')}"
             exprs = {
-                "visitors": "COUNT(DISTINCT s.visitor_id)",
+                "visitors": f"COUNT(DISTINCT CASE WHEN {counted} THEN {visitor_day} END)",
                 "pageviews": f"SUM(e.name = {self.pv})",
                 "events": f"COALESCE(SUM(e.name NOT IN ({self.pv}, {self.eng})), 0)",
             }
@@ -218,7 +222,7 @@ class Compiler:
             where = self.raw_where() + f" AND {self.bounds('s.start')}"
             inner = f"SELECT DISTINCT {', '.join([*inner_cols, 'e.session_id AS sid'])} {frm} WHERE {where}"
             exprs = {
-                "visitors": "COUNT(DISTINCT s.visitor_id)",
+                "visitors": "COUNT(DISTINCT s.visitor_id || '@' || s.day)",
                 "visits": "COUNT(*)",
                 "bounces": "SUM(s.pageviews <= 1 AND s.interactive = 0)",
                 "duration": "SUM(CASE WHEN s.pageviews <= 1 AND s.interactive = 0 THEN 0"

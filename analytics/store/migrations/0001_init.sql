@@ -52,6 +52,7 @@ CREATE TABLE sessions (
     id INTEGER PRIMARY KEY,
     site_id INTEGER NOT NULL,
     visitor_id INTEGER NOT NULL,
+    day INTEGER NOT NULL,              -- site-local calendar day (date ordinal) the visit started on
     start INTEGER NOT NULL,
     last INTEGER NOT NULL,             -- last event of any kind: the 30-minute timeout runs from here
     last_action INTEGER NOT NULL,      -- last pageview or custom event: the visit duration ends here

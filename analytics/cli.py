@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
@@ -91,6 +92,9 @@ def serve(with_demo: bool = False, **options: Any) -> None:
     # Worker processes read their settings from the environment.
     os.environ.update(settings.to_env())
     click.echo(f"analytics: serving on http://{settings.host}:{settings.port} (data in {settings.data_dir})", err=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown, which would end the
+    # process with status 143; a requested, clean stop exits 0 instead.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "analytics.app:app_from_env",
         factory=True,

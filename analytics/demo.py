@@ -365,9 +365,7 @@ class Generator:
                     break
                 if gb(1):
                     src = 0  # returning visitors often come back directly
-            written += self.visit(
-                day, local_day, visitor_id, t, window_end, limit - written, src, dev, country, memory
-            )
+            written += self.visit(day, local_day, visitor_id, t, window_end, limit - written, src, dev, country, memory)
             memory.visits += 1
             if written >= limit:
                 break
@@ -481,8 +479,11 @@ class Generator:
         # `v_<column>` once per value of a column, per day-scoped visitor id.
         bucket = start // BUCKET
         if memory is None:
-            for d, k in ((day.devices, (bucket, dev)), (day.countries, (bucket, country)), (day.sources, (bucket, src)),
-                         (day.entry, (bucket, entry)), (day.exit, (bucket, page))):  # fmt: skip
+            targets: tuple[tuple[dict[Any, list[int]], tuple[int, Any]], ...] = (
+                (day.devices, (bucket, dev)), (day.countries, (bucket, country)), (day.sources, (bucket, src)),
+                (day.entry, (bucket, entry)), (day.exit, (bucket, page)),
+            )  # fmt: skip
+            for d, k in targets:
                 row = d.get(k)
                 if row is None:
                     d[k] = [1, 1, pageviews, bounce, duration]
@@ -672,7 +673,8 @@ def local_days(start: int, end: int, timezone: str) -> tuple[list[int], list[int
     """The local midnights around [start, end) and their days (date ordinals), for bisecting."""
     tz = zoneinfo.ZoneInfo(timezone)
     d = datetime.fromtimestamp(start, tz).date() - timedelta(days=1)
-    starts, ordinals = [], []
+    starts: list[int] = []
+    ordinals: list[int] = []
     while not starts or starts[-1] < end:
         starts.append(int(datetime(d.year, d.month, d.day, tzinfo=tz).timestamp()))
         ordinals.append(d.toordinal())
@@ -788,7 +790,7 @@ def generate(
     """
     if events < 0 or days < 1:
         raise ValueError("events must be >= 0 and days >= 1")
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]
 
     began = time.perf_counter()
     end = int(time.time() if now is None else now)
@@ -809,7 +811,7 @@ def generate(
         gen = Generator(site_id, domain, tz, ids, seed)
         hours = hourly_counts(events, start, end, tz, gen.rng)
         bounds = midnights(start, end, tz)
-        day_starts, days = local_days(start, end, tz)
+        day_starts, ordinals = local_days(start, end, tz)
         tzinfo = zoneinfo.ZoneInfo(tz)
         sessions = 0
         show = sys.stderr.isatty() if progress is None else progress
@@ -831,9 +833,9 @@ def generate(
                         lo, hi = max(h, start), min(h + HOUR, end)
                         left = count
                         while left > 0:
-                            t = lo + gen.rng.getrandbits(12) % (hi - lo)
+                            t = lo + gen.rng.getrandbits(24) % (hi - lo)
                             window_end = bounds[bisect.bisect_right(bounds, t)]
-                            local_day = days[bisect.bisect_right(day_starts, t) - 1]
+                            local_day = ordinals[bisect.bisect_right(day_starts, t) - 1]
                             left -= gen.visitor(day, local_day, t, window_end, left, pool)
                     _write_day(conn, gen, day)
                     conn.execute("COMMIT")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import ipaddress
 import os
@@ -34,7 +35,8 @@ def event(path: str, name: str = "pageview", **extra: Any) -> dict[str, Any]:
 
 def stored_paths(data_dir: Path) -> list[str]:
     """Page paths of every committed event, read straight from the SQLite file."""
-    with sqlite3.connect(data_dir / "analytics.db", timeout=15) as conn:
+    # closing(): a sqlite3 connection left to the garbage collector would keep the WAL alive.
+    with contextlib.closing(sqlite3.connect(data_dir / "analytics.db", timeout=15)) as conn:
         rows = conn.execute("SELECT s.value FROM events e JOIN strings s ON s.id = e.page").fetchall()
     return [r[0] for r in rows]
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,11 @@ def error(*args: str, data_dir: Path | None = None, input: str | None = None) ->
     return proc.stderr.strip().splitlines()[-1]
 
 
-def db(data_dir: Path) -> sqlite3.Connection:
-    return sqlite3.connect(data_dir / "analytics.db")
+@contextlib.contextmanager
+def db(data_dir: Path) -> Iterator[sqlite3.Connection]:
+    """A connection that commits and closes (sqlite3's own context manager only commits)."""
+    with contextlib.closing(sqlite3.connect(data_dir / "analytics.db")) as conn, conn:
+        yield conn
 
 
 @pytest.fixture

@@ -21,20 +21,25 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from conftest import ARTIFACTS, free_port
+from web_support import DOMAIN, EMAIL, HOST, NOW, PASSWORD, UA, start_threaded, token_of
 
 from analytics.app import create_app
 from analytics.clock import FrozenClock
 from analytics.settings import Settings
-
-from conftest import ARTIFACTS, free_port
-from web_support import DOMAIN, EMAIL, HOST, NOW, PASSWORD, UA, start_threaded, token_of
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '"><img src=x onerror="window.__xss=2">'
@@ -50,13 +55,15 @@ def hostile_events() -> list[tuple[dict[str, Any], str]]:
         ("utm_source", SVG), ("utm_medium", RTL), ("utm_campaign", LONG[:1200]), ("utm_content", JS), ("utm_term", IMG),
     ))  # fmt: skip
     return [
-        ({"n": "pageview", "u": HOST + "/" + quote(SCRIPT), "d": DOMAIN, "r": "https://evil.example/" + quote(IMG)}, "1.0.0.1"),
+        ({"n": "pageview", "u": HOST + "/" + quote(SCRIPT), "d": DOMAIN,
+          "r": "https://evil.example/" + quote(IMG)}, "1.0.0.1"),
         ({"n": "pageview", "u": HOST + "/" + quote(IMG) + "?" + utm, "d": DOMAIN, "r": JS}, "1.0.0.2"),
         ({"n": "pageview", "u": HOST + "/" + quote(RTL) + "/" + "x" * 1500, "d": DOMAIN,
           "r": "https://" + "long" * 40 + ".example/" + quote(SVG)}, "1.0.0.3"),
         ({"n": IMG[:120], "u": HOST + "/a", "d": DOMAIN, "p": {SCRIPT: IMG, "url": JS, "k": LONG[:2000]}}, "1.0.0.4"),
         ({"n": "Outbound Link: Click", "u": HOST + "/a", "d": DOMAIN, "p": {"url": JS}}, "1.0.0.5"),
-        ({"n": "File Download", "u": HOST + "/a", "d": DOMAIN, "p": {"url": "https://x.example/" + quote(SVG)}}, "1.0.0.6"),
+        ({"n": "File Download", "u": HOST + "/a", "d": DOMAIN,
+          "p": {"url": "https://x.example/" + quote(SVG)}}, "1.0.0.6"),
         ({"n": SCRIPT, "u": HOST + "/b?ref=" + quote(SCRIPT), "d": DOMAIN, "p": {"k": RTL}}, "1.0.0.7"),
         ({"n": "pageview", "u": HOST + "/c?utm_source=" + quote(JS) + "&utm_campaign=" + quote(RTL), "d": DOMAIN,
           "r": "https://t.co/" + quote(SCRIPT)}, "1.0.0.8"),
@@ -71,7 +78,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     server = start_threaded(app, free_port())
     with httpx.Client(base_url=server.url) as client:
         r = client.get("/setup")
-        client.post("/setup", data={"email": EMAIL, "password": PASSWORD, "password2": PASSWORD, "csrf": token_of(r.text)})
+        client.post(
+            "/setup", data={"email": EMAIL, "password": PASSWORD, "password2": PASSWORD, "csrf": token_of(r.text)}
+        )
         r = client.get("/sites/new")
         client.post("/sites/new", data={"domain": DOMAIN, "timezone": "UTC", "csrf": token_of(r.text)})
         r = client.get(f"/sites/{DOMAIN}/settings")
@@ -101,7 +110,10 @@ def page(hostile: dict[str, Any]) -> Iterator[tuple[Page, list[str]]]:
         alarms: list[str] = []
         pg.on("dialog", lambda d: (alarms.append("dialog " + d.message), d.dismiss()))
         pg.on("pageerror", lambda e: alarms.append(f"page error {e}"))
-        pg.on("request", lambda req: None if req.url.startswith(hostile["url"] + "/") else alarms.append("request " + req.url))
+        pg.on(
+            "request",
+            lambda req: None if req.url.startswith(hostile["url"] + "/") else alarms.append("request " + req.url),
+        )
         yield pg, alarms
         ctx.close()
         browser.close()
@@ -114,14 +126,16 @@ CHECK = """() => {
     for (const attr of el.attributes) {
       const v = attr.value.trim().toLowerCase();
       if (attr.name.startsWith('on')) bad.push('handler ' + el.tagName + ' ' + attr.name);
-      if (['href', 'src', 'action', 'formaction', 'xlink:href'].includes(attr.name) && v.replace(/[\\s\\u0000-\\u001f]/g, '').startsWith('javascript:'))
-        bad.push('javascript url on ' + el.tagName);
+      const url = ['href', 'src', 'action', 'formaction', 'xlink:href'].includes(attr.name);
+      const scheme = v.replace(/[\\s\\u0000-\\u001f]/g, '');
+      if (url && scheme.startsWith('javascript:')) bad.push('javascript url on ' + el.tagName);
     }
   }
   const scripts = [...document.scripts].map(s => s.getAttribute('src') || 'inline');
   if (scripts.length !== 1 || !scripts[0].startsWith('/static/app.js')) bad.push('scripts ' + scripts.join(','));
   if (document.querySelector('img[src="x"], svg svg[onload]')) bad.push('injected element');
-  if (document.documentElement.scrollWidth > window.innerWidth) bad.push('too wide ' + document.documentElement.scrollWidth);
+  const width = document.documentElement.scrollWidth;
+  if (width > window.innerWidth) bad.push('too wide ' + width);
   return bad;
 }"""
 
@@ -180,7 +194,10 @@ def test_filtering_by_hostile_values_and_the_share_view(hostile: dict[str, Any],
     assert pg.locator(".chip").count() == 3
     for tab in ("tab_pages=entry", "tab_sources=utm_campaign", "tab_goals=downloads", f"prop_key={quote(SCRIPT)}"):
         visit(pg, f"{hostile['share']}?period=today&{tab}", alarms)
-    realtime = pg.evaluate("async (u) => (await fetch(u)).headers.get('content-type')", f"/share/{hostile['share'].rsplit('/', 1)[1]}/realtime")
+    realtime = pg.evaluate(
+        "async (u) => (await fetch(u)).headers.get('content-type')",
+        f"/share/{hostile['share'].rsplit('/', 1)[1]}/realtime",
+    )
     assert realtime.startswith("application/json")
 
 

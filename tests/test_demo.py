@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import cli
 
 from analytics import admin, demo
 from analytics.stats.dates import local_day
 from analytics.stats.parse import parse
 from analytics.store.base import Event, SessionAttrs
 from analytics.store.sqlite import ROLLUP_KEYS, SQLiteStore
-
-from conftest import cli
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DOMAIN = "blog.example.org"
@@ -50,7 +49,7 @@ def _rollups(db: Path) -> dict[str, dict[tuple[Any, ...], tuple[int, ...]]]:
         rows: dict[tuple[Any, ...], tuple[int, ...]] = {}
         for row in conn.execute(f"SELECT bucket, {', '.join(keys) or '0'}, {', '.join(sums)} FROM {table}"):
             nk = max(1, len(keys))
-            key = (row[0], *(k if c == "country" else s.get(k, k) for c, k in zip(keys, row[1 : 1 + nk])))
+            key = (row[0], *(k if c == "country" else s.get(k, k) for c, k in zip(keys, row[1 : 1 + nk], strict=False)))
             values = tuple(row[1 + nk :])
             if any(values):
                 rows[key] = values
@@ -114,7 +113,9 @@ def test_exact_event_counts(tmp_path: Path) -> None:
             "SELECT COUNT(*) FROM events WHERE name = (SELECT id FROM strings WHERE value = 'pageview')"
         ).fetchone()
         (session_pv, sessions) = conn.execute("SELECT COALESCE(SUM(pageviews), 0), COUNT(*) FROM sessions").fetchone()
-        (orphans,) = conn.execute("SELECT COUNT(*) FROM events WHERE session_id NOT IN (SELECT id FROM sessions)").fetchone()
+        (orphans,) = conn.execute(
+            "SELECT COUNT(*) FROM events WHERE session_id NOT IN (SELECT id FROM sessions)"
+        ).fetchone()
         (rollup_pv,) = conn.execute("SELECT COALESCE(SUM(pageviews), 0) FROM rollup_totals").fetchone()
         (first, last) = conn.execute("SELECT MIN(ts), MAX(ts) FROM events").fetchone()
         conn.close()
@@ -192,7 +193,8 @@ def test_rollup_plan_equals_raw_plan(tmp_path: Path, date_range: str) -> None:
 
 def _dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     conn = sqlite3.connect(db)
-    out = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3").fetchall() for t in ("events", "sessions", *ROLLUP_KEYS)}
+    tables = ("events", "sessions", *ROLLUP_KEYS)
+    out = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3").fetchall() for t in tables}
     conn.close()
     return out
 

@@ -10,13 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import Instance, cli
+from web_support import EMAIL, PASSWORD, get_token, post_form, setup_admin, sign_in, token_of
 
 from analytics import admin
 from analytics.app import create_app
 from analytics.settings import Settings
-
-from conftest import Instance, cli
-from web_support import EMAIL, PASSWORD, get_token, post_form, setup_admin, sign_in
 
 
 def cookie_attrs(response: httpx.Response, name: str) -> dict[str, str]:
@@ -42,7 +41,9 @@ async def test_first_run_setup_creates_the_admin_once(instance: Instance) -> Non
         short = await post_form(client, "/setup", {"email": EMAIL, "password": "short", "password2": "short"})
         assert short.status_code == 400 and "at least 8" in short.text
         token = await get_token(client, "/setup")
-        r = await client.post("/setup", data={"email": EMAIL, "password": PASSWORD, "password2": PASSWORD, "csrf": token})
+        r = await client.post(
+            "/setup", data={"email": EMAIL, "password": PASSWORD, "password2": PASSWORD, "csrf": token}
+        )
         assert r.status_code == 303 and r.headers["location"] == "/sites/new"
         session = cookie_attrs(r, "analytics_session")
         assert session["httponly"] and session["samesite"].lower() == "lax" and "secure" not in session
@@ -50,7 +51,9 @@ async def test_first_run_setup_creates_the_admin_once(instance: Instance) -> Non
 
         # Setup is gone: the form redirects, and a replayed post is refused.
         assert (await client.get("/setup")).headers["location"] == "/login"
-        again = await client.post("/setup", data={"email": "b@example.org", "password": PASSWORD, "password2": PASSWORD, "csrf": token})
+        again = await client.post(
+            "/setup", data={"email": "b@example.org", "password": PASSWORD, "password2": PASSWORD, "csrf": token}
+        )
         assert again.status_code == 403
     assert await admin.count_users(instance.store) == 1
 
@@ -59,7 +62,9 @@ async def test_the_cookie_is_secure_over_https(instance: Instance) -> None:
     transport = httpx.ASGITransport(app=instance.app, client=("203.0.113.9", 1234))
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
         token = await get_token(client, "/setup")
-        r = await client.post("/setup", data={"email": EMAIL, "password": PASSWORD, "password2": PASSWORD, "csrf": token})
+        r = await client.post(
+            "/setup", data={"email": EMAIL, "password": PASSWORD, "password2": PASSWORD, "csrf": token}
+        )
         attrs = cookie_attrs(r, "analytics_session")
         assert "secure" in attrs and attrs["httponly"] and attrs["samesite"].lower() == "lax"
 
@@ -89,7 +94,9 @@ async def test_sign_in_sign_out_and_server_side_sessions(instance: Instance) -> 
         assert cookie_attrs(out, "analytics_session")["value"] == ""
     # The old cookie is dead on the server, not just deleted in the browser.
     transport = httpx.ASGITransport(app=instance.app, client=("203.0.113.7", 1))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", cookies={"analytics_session": cookie}) as replay:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", cookies={"analytics_session": cookie}
+    ) as replay:
         assert (await replay.get("/sites")).status_code == 303
 
 
@@ -147,7 +154,8 @@ async def two_users(instance: Instance) -> Any:
     r = await post_form(owner, "/sites/new", {"domain": "blog.example.org", "timezone": "Europe/Zurich"})
     assert r.status_code == 303 and r.headers["location"] == "/sites/blog.example.org/snippet"
     r = await post_form(owner, "/sites/blog.example.org/members",
-                        {"action": "add", "email": "viewer@example.org", "role": "viewer", "password": "viewer password"},
+                        {"action": "add", "email": "viewer@example.org", "role": "viewer",
+                         "password": "viewer password"},
                         token_page="/sites/blog.example.org/settings")  # fmt: skip
     assert r.status_code == 303
     viewer = instance.client(ip="10.0.0.2")
@@ -174,7 +182,10 @@ async def test_viewer_sees_the_dashboard_but_cannot_change_anything(instance: In
         assert r.status_code == 403, path
     site = await admin.get_site(instance.store, "blog.example.org")
     assert site.share_token is None and site.timezone == "Europe/Zurich"
-    assert await admin.site_role(instance.store, site.id, (await admin.get_user(instance.store, "viewer@example.org")).id) == "viewer"
+    assert (
+        await admin.site_role(instance.store, site.id, (await admin.get_user(instance.store, "viewer@example.org")).id)
+        == "viewer"
+    )
 
 
 async def test_users_see_only_their_own_sites(two_users: Any) -> None:
@@ -232,3 +243,27 @@ async def test_dashboard_tables_hold_no_addresses_or_agents(instance: Instance, 
         conn.close()
     assert not {"ip", "user_agent", "ua", "address"} & set(columns)
     assert "192.0.2.77" not in repr(rows)
+
+
+@pytest.mark.parametrize(
+    ("trusted", "peer", "secure"),
+    [("10.0.0.0/8", "10.1.2.3", True), ("", "10.1.2.3", False), ("10.0.0.0/8", "192.0.2.1", False)],
+)
+async def test_secure_cookie_behind_a_trusted_tls_proxy(tmp_path: Path, trusted: str, peer: str, secure: bool) -> None:
+    """uvicorn runs without proxy headers, so X-Forwarded-Proto counts only from a trusted proxy."""
+    app = create_app(Settings(data_dir=str(tmp_path / "d"), batch_ms=0.5, trusted_proxies=trusted))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=(peer, 1))
+        headers = {"X-Forwarded-Proto": "https"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers) as client:
+            page = await client.get("/setup")
+            anon = cookie_attrs(page, "analytics_csrf")
+            assert ("secure" in anon) is secure
+            client.cookies.set("analytics_csrf", anon["value"])  # httpx would not send a Secure cookie over http
+            data = {"email": EMAIL, "password": PASSWORD, "password2": PASSWORD, "csrf": token_of(page.text)}
+            session = cookie_attrs(await client.post("/setup", data=data), "analytics_session")
+            assert ("secure" in session) is secure
+            client.cookies.set("analytics_session", session["value"])
+            await admin.add_site(app.state.store, "blog.example.org", owner=1)
+            snippet = (await client.get("/sites/blog.example.org/snippet")).text
+            assert ("https://testserver/js/" in snippet) is secure

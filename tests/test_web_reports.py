@@ -14,14 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import Instance
+from web_support import DOMAIN, NOW, DashboardPage, get_token, local, post_form, seed, setup_admin
 
 from analytics import admin
 from analytics.stats.parse import parse
 from analytics.web import chart, reports
 from analytics.web.state import Range, State, intervals_for, resolve_range
-
-from conftest import Instance
-from web_support import DOMAIN, NOW, DashboardPage, local, seed, setup_admin
 
 DASH = f"/sites/{DOMAIN}"
 
@@ -77,13 +76,22 @@ async def test_every_panel_shows_exact_rows(seeded: httpx.AsyncClient) -> None:
                                      ["newsletter", "1", "0%", "1m 00s"]]  # fmt: skip
     assert page.table("entry") == [["/", "2", "2", "0%"], ["/blog/a", "1", "1", "100%"], ["/blog/b", "1", "1", "0%"]]
     assert page.table("countries") == [["CH", "1", "25%"], ["DE", "1", "25%"], ["FR", "1", "25%"], ["US", "1", "25%"]]
-    assert page.table("os") == [["Android", "1", "25%"], ["Linux", "1", "25%"], ["Windows", "1", "25%"], ["iOS", "1", "25%"]]
+    assert page.table("os") == [
+        ["Android", "1", "25%"],
+        ["Linux", "1", "25%"],
+        ["Windows", "1", "25%"],
+        ["iOS", "1", "25%"],
+    ]
     assert page.table("outbound") == [["https://example.com/x", "1", "1"]]
 
     page = await dashboard(seeded, "period=today")
     assert page.table("channels") == [["Organic Search", "2", "0%", "1m 00s"], ["Email", "1", "0%", "1m 00s"],
                                       ["Organic Social", "1", "100%", "0s"]]  # fmt: skip
-    assert page.table("pages") == [["/", "2", "2", "0s", "–"], ["/blog/a", "2", "2", "10s", "50%"], ["/blog/b", "1", "1", "0s", "–"]]
+    assert page.table("pages") == [
+        ["/", "2", "2", "0s", "–"],
+        ["/blog/a", "2", "2", "10s", "50%"],
+        ["/blog/b", "1", "1", "0s", "–"],
+    ]
     assert page.table("browsers") == [["Chrome", "2", "50%"], ["Firefox", "1", "25%"], ["Safari", "1", "25%"]]
     assert page.table("goals") == [["Outbound Link: Click", "1", "1", "25%"], ["Signup", "1", "1", "25%"]]
 
@@ -146,7 +154,9 @@ async def test_ranges_and_custom_range(seeded: httpx.AsyncClient) -> None:
 async def test_chart_series_and_previous_overlay(seeded: httpx.AsyncClient) -> None:
     r = await seeded.get(f"{DASH}?period=custom&from=2026-03-01&to=2026-03-02&metric=pageviews")
     assert r.status_code == 200
-    values = re.findall(r'data-label="([^"]+)" data-value="([^"]*)" data-prev-label="([^"]*)" data-prev-value="([^"]*)"', r.text)
+    values = re.findall(
+        r'data-label="([^"]+)" data-value="([^"]*)" data-prev-label="([^"]*)" data-prev-value="([^"]*)"', r.text
+    )
     assert values == [
         ("Sun, Mar 1, 2026", "2", "Fri, Feb 27, 2026", "0"),
         ("Mon, Mar 2, 2026", "5", "Sat, Feb 28, 2026", "0"),
@@ -185,7 +195,9 @@ async def test_export_button_streams_the_ranges_csv_zip(seeded: httpx.AsyncClien
 # -- one source of numbers -----------------------------------------------------------------------
 
 
-async def test_dashboard_numbers_equal_the_stats_pipeline(instance: Instance, site: Any, seeded: httpx.AsyncClient) -> None:
+async def test_dashboard_numbers_equal_the_stats_pipeline(
+    instance: Instance, site: Any, seeded: httpx.AsyncClient
+) -> None:
     site = await admin.get_site(instance.store, DOMAIN)
     now = NOW
 
@@ -217,7 +229,10 @@ def test_the_web_module_has_no_sql_over_events_or_rollups() -> None:
 
 async def test_half_hour_zone_days_and_hours(instance: Instance) -> None:
     await admin.add_site(instance.store, "india.example.org", "Asia/Kolkata")  # UTC+5:30
-    for when, ip in ((datetime(2026, 3, 1, 18, 29, tzinfo=UTC), "1.1.1.1"), (datetime(2026, 3, 1, 18, 31, tzinfo=UTC), "1.1.1.2")):
+    for when, ip in (
+        (datetime(2026, 3, 1, 18, 29, tzinfo=UTC), "1.1.1.1"),
+        (datetime(2026, 3, 1, 18, 31, tzinfo=UTC), "1.1.1.2"),
+    ):
         instance.clock.set(when)  # 23:59 and 00:01 local
         r = await instance.send({"n": "pageview", "u": "https://india.example.org/", "d": "india.example.org"}, ip=ip)
         assert r.status_code == 202
@@ -304,3 +319,26 @@ def test_chart_geometry() -> None:
     assert [t for _, t in c.y_ticks] == ["0", "1", "2", "3", "4"]
     assert c.hits[0]["title"] == "Sun, Mar 1, 2026: 2 (previous period, Thu, Feb 26, 2026: 1)"
     assert chart.build("visitors", "day", [], None).empty
+
+
+async def test_import_form_loads_an_export_into_another_site(instance: Instance, seeded: httpx.AsyncClient) -> None:
+    exported = (await seeded.get(f"{DASH}/export?period=custom&from=2026-03-01&to=2026-03-02")).content
+    r = await post_form(seeded, "/sites/new", {"domain": "copy.example.org", "timezone": "Europe/Zurich"})
+    assert r.status_code == 303
+    token = await get_token(seeded, "/sites/copy.example.org/settings")
+    files = {"file": ("blog-export.zip", exported, "application/zip")}
+    r = await seeded.post("/sites/copy.example.org/imports", data={"csrf": token}, files=files)
+    assert r.status_code == 303 and r.headers["location"].endswith("done=imported#imports")
+    settings_page = await seeded.get("/sites/copy.example.org/settings")
+    assert "blog-export.zip" in settings_page.text
+    original = await dashboard(seeded, "period=custom&from=2026-03-01&to=2026-03-02")
+    r = await seeded.get("/sites/copy.example.org?period=custom&from=2026-03-01&to=2026-03-02")
+    copy = DashboardPage(r.text)
+    for metric in ("visitors", "visits", "pageviews", "bounce_rate", "visit_duration"):
+        assert copy.value(metric) == original.value(metric), metric
+    bad = await seeded.post(
+        "/sites/copy.example.org/imports",
+        data={"csrf": token},
+        files={"file": ("x.zip", b"not a zip", "application/zip")},
+    )
+    assert bad.status_code == 400

@@ -10,13 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import Instance
 from starlette.routing import Route
+from web_support import DOMAIN, NOW, DashboardPage, get_token, post_form, seed, setup_admin, sign_in, token_of
 
 from analytics import admin
 from analytics.web.render import CSP
-
-from conftest import Instance
-from web_support import DOMAIN, NOW, DashboardPage, get_token, post_form, seed, setup_admin, sign_in, token_of
 
 OTHER = "other.example.net"
 
@@ -41,7 +40,9 @@ async def world(instance: Instance) -> Any:
     other_user = await admin.add_user(instance.store, "b@example.org", "b password 123")
     await admin.add_site(instance.store, OTHER, "UTC", owner=other_user.id)
     for domain, client in ((DOMAIN, owner),):
-        r = await post_form(client, f"/sites/{domain}/share", {"action": "create"}, token_page=f"/sites/{domain}/settings")
+        r = await post_form(
+            client, f"/sites/{domain}/share", {"action": "create"}, token_page=f"/sites/{domain}/settings"
+        )
         assert r.status_code == 303
     site_b = await admin.get_site(instance.store, OTHER)
     await admin.set_share(instance.store, site_b, "B" * 32, None)
@@ -111,7 +112,8 @@ async def test_setup_and_share_password_forms_need_tokens(instance: Instance) ->
 async def test_every_page_sends_csp_and_has_no_inline_script_or_style(world: Any) -> None:
     owner, token = world["owner"], world["token"]
     pages = ["/sites", "/sites/new", f"/sites/{DOMAIN}?period=today", f"/sites/{DOMAIN}/snippet",
-             f"/sites/{DOMAIN}/settings", f"/privacy/{DOMAIN}", f"/share/{token}?period=all", "/sites/nope"]  # fmt: skip
+             f"/sites/{DOMAIN}/settings", f"/privacy/{DOMAIN}", f"/share/{token}?period=all",
+             "/sites/nope"]  # fmt: skip
     async with world["instance"].client() as anon:
         pages_anon = [await anon.get("/login"), await anon.get(f"/share/{token}")]
     responses = [await owner.get(p) for p in pages] + pages_anon
@@ -164,11 +166,15 @@ async def test_share_token_is_refused_everywhere_but_its_own_read_views(world: A
                     transport = httpx.ASGITransport(app=instance.app, client=("10.7.7.8", 1))
                     async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
                                                  cookies=carrier.get("cookies")) as client:  # fmt: skip
-                        r = await client.request(method, path, params=carrier.get("params"), headers=carrier.get("headers"))
+                        r = await client.request(
+                            method, path, params=carrier.get("params"), headers=carrier.get("headers")
+                        )
                     # The token adds nothing: the answer is the one a stranger without it gets.
                     assert r.status_code == baseline.status_code, (method, path, carrier, r.status_code)
                     if method != "GET" or path not in own:
-                        assert not (200 <= r.status_code < 300 and method != "GET" and path.startswith(("/sites", "/share"))), (method, path)
+                        assert not (
+                            200 <= r.status_code < 300 and method != "GET" and path.startswith(("/sites", "/share"))
+                        ), (method, path)
                     checked += 1
                 if path in own and method == "GET":
                     assert baseline.status_code == 200
@@ -176,7 +182,8 @@ async def test_share_token_is_refused_everywhere_but_its_own_read_views(world: A
     # Nor is it an API key, for its own site or another.
     async with instance.client() as client:
         for site_id in (DOMAIN, OTHER):
-            r = await client.post("/api/v2/query", json={"site_id": site_id, "metrics": ["visitors"], "date_range": "all"},
+            body = {"site_id": site_id, "metrics": ["visitors"], "date_range": "all"}
+            r = await client.post("/api/v2/query", json=body,
                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
             assert r.status_code in (401, 403), r.text
 
@@ -220,9 +227,13 @@ async def test_rotating_or_deleting_the_link_revokes_it(world: Any) -> None:
 async def test_share_password(world: Any) -> None:
     instance, owner, token = world["instance"], world["owner"], world["token"]
     settings = f"/sites/{DOMAIN}/settings"
-    r = await post_form(owner, f"/sites/{DOMAIN}/share", {"action": "password", "password": "short"}, token_page=settings)
+    r = await post_form(
+        owner, f"/sites/{DOMAIN}/share", {"action": "password", "password": "short"}, token_page=settings
+    )
     assert r.status_code == 400
-    r = await post_form(owner, f"/sites/{DOMAIN}/share", {"action": "password", "password": "open sesame"}, token_page=settings)
+    r = await post_form(
+        owner, f"/sites/{DOMAIN}/share", {"action": "password", "password": "open sesame"}, token_page=settings
+    )
     assert r.status_code == 303
     async with instance.client(ip="10.3.3.3") as anon:
         locked = await anon.get(f"/share/{token}?period=today")
@@ -230,10 +241,14 @@ async def test_share_password(world: Any) -> None:
         assert (await anon.get(f"/share/{token}/realtime")).status_code == 401
         wrong = await anon.post(f"/share/{token}/unlock", data={"password": "nope", "csrf": token_of(locked.text)})
         assert wrong.status_code == 401
-        right = await anon.post(f"/share/{token}/unlock", data={"password": "open sesame", "csrf": token_of(wrong.text)})
+        right = await anon.post(
+            f"/share/{token}/unlock", data={"password": "open sesame", "csrf": token_of(wrong.text)}
+        )
         assert right.status_code == 303
         cookie = right.headers["set-cookie"]
-        assert f"Path=/share/{token}" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+        assert (
+            f"Path=/share/{token}" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+        )
         assert (await anon.get(f"/share/{token}?period=today")).status_code == 200
         # The cookie opens this link only, and only until the password changes.
         await admin.set_share(instance.store, await admin.get_site(instance.store, OTHER), "B" * 32,
@@ -242,7 +257,9 @@ async def test_share_password(world: Any) -> None:
         assert value
         anon.cookies.set("analytics_share", value.group(1), path=f"/share/{'B' * 32}")
         assert (await anon.get(f"/share/{'B' * 32}")).status_code == 401
-        await post_form(owner, f"/sites/{DOMAIN}/share", {"action": "password", "password": "a new secret"}, token_page=settings)
+        await post_form(
+            owner, f"/sites/{DOMAIN}/share", {"action": "password", "password": "a new secret"}, token_page=settings
+        )
         assert (await anon.get(f"/share/{token}")).status_code == 401
 
 
@@ -258,7 +275,9 @@ async def test_public_links_hide_small_rows_without_subtraction(world: Any) -> N
         assert 'data-value="4"' not in page.text  # the 08:00 chart point is hidden too
         assert (await anon.get(f"/share/{token}?period=today&source=Google")).status_code == 400  # no filters
 
-    r = await post_form(owner, f"/sites/{DOMAIN}/share", {"action": "k", "k": "2"}, token_page=f"/sites/{DOMAIN}/settings")
+    r = await post_form(
+        owner, f"/sites/{DOMAIN}/share", {"action": "k", "k": "2"}, token_page=f"/sites/{DOMAIN}/settings"
+    )
     assert r.status_code == 303
     async with instance.client() as anon:
         today = DashboardPage((await anon.get(f"/share/{token}?period=today&tab_sources=sources")).text)
@@ -271,7 +290,9 @@ async def test_public_links_hide_small_rows_without_subtraction(world: Any) -> N
         assert parsed.value("visitors") == "5"
         assert parsed.table("entry") == [["/", "3", "3", "33%"]]
         assert "2 rows hidden" in all_time.text
-        assert not [href for _, href in parsed.links if "entry=" in href or href.startswith("/sites")]  # rows are no links
+        assert not [
+            href for _, href in parsed.links if "entry=" in href or href.startswith("/sites")
+        ]  # rows are no links
         rt = await anon.get(f"/share/{token}/realtime")
         assert rt.json() == {"visitors": 0, "text": "0"}
     instance.clock.set(NOW.replace(hour=7, minute=33))  # 08:33 local: one visitor in the last 5 minutes
@@ -301,7 +322,9 @@ async def test_settings_drive_the_collector_and_the_disclosure_page(world: Any) 
                         {"timezone": "Asia/Kolkata", "allowed_params": "lang, page", "excluded_paths": "/admin/**",
                          "prop_keys": "plan"}, token_page=f"/sites/{DOMAIN}/settings")  # fmt: skip
     assert r.status_code == 303
-    bad = await post_form(owner, f"/sites/{DOMAIN}/settings", {"timezone": "Mars/Olympus"}, token_page=f"/sites/{DOMAIN}/settings")
+    bad = await post_form(
+        owner, f"/sites/{DOMAIN}/settings", {"timezone": "Mars/Olympus"}, token_page=f"/sites/{DOMAIN}/settings"
+    )
     assert bad.status_code == 400 and "time zone" in bad.text
     bad = await post_form(owner, f"/sites/{DOMAIN}/settings", {"timezone": "UTC", "excluded_paths": "admin"},
                           token_page=f"/sites/{DOMAIN}/settings")  # fmt: skip

@@ -14,8 +14,9 @@ Today, Mar 2 (local):
   => visitors 4, visits 4, pageviews 5, views/visit 1.25, bounce 25 %, duration 45 s.
 Yesterday, Mar 1:
   V5 CH Chrome/Windows  12:00 / (direct). bounce
-  V6 CH Chrome/Windows  13:00 /blog/a (google.com). bounce (V1's device, but a new day: a new visitor)
-  => visitors 2, visits 2, pageviews 2, bounce 100 %, duration 0 s.
+  V5 again              13:00 /blog/a (google.com), an hour later: a second visit. bounce
+  => visitors 1, visits 2, pageviews 2, bounce 100 %, duration 0 s.
+Mar 1 to 2 together: visitors 5 (a person counts once per day), pageviews 7.
 """
 
 from __future__ import annotations
@@ -36,10 +37,13 @@ EMAIL, PASSWORD = "admin@example.org", "correct horse battery"
 DOMAIN = "blog.example.org"
 HOST = "https://blog.example.org"
 UA = {
-    "win": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-    "ios": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.6 Mobile/15E148 Safari/604.1",
+    "win": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36",
+    "ios": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/18.6 Mobile/15E148 Safari/604.1",
     "linux": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
-    "android": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+    "android": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36",
 }
 IP = {"CH": "195.186.0.1", "DE": "217.0.0.1", "US": "8.8.8.8", "FR": "90.0.0.1"}
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -59,7 +63,9 @@ async def get_token(client: httpx.AsyncClient, path: str) -> str:
     return token_of(r.text)
 
 
-async def post_form(client: httpx.AsyncClient, path: str, data: dict[str, str], token_page: str | None = None) -> httpx.Response:
+async def post_form(
+    client: httpx.AsyncClient, path: str, data: dict[str, str], token_page: str | None = None
+) -> httpx.Response:
     """POST a form with the CSRF token taken from `token_page` (default: the same path)."""
     token = await get_token(client, token_page or path)
     return await client.post(path, data={**data, "csrf": token})
@@ -133,7 +139,9 @@ class ThreadedServer:
 def start_threaded(app: Any, port: int) -> ThreadedServer:
     import uvicorn
 
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on", ws="none")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on", ws="none"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

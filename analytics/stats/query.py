@@ -23,12 +23,12 @@ class Metric:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("visitors", "event", "Unique visitors; with the daily salt a person counts once per day."),
+        Metric("visitors", "event", "Unique visitors, counted once per day in the site's time zone (daily salt)."),
         Metric("visits", "session", "Sessions: visits that end after 30 minutes without activity."),
         Metric("pageviews", "event", "Number of pageview events."),
         Metric("views_per_visit", "session", "Pageviews divided by visits."),
         Metric("bounce_rate", "session", "Percent of visits with one pageview and no interactive event."),
-        Metric("visit_duration", "session", "Mean seconds from a visit's first to last event; bounces count 0."),
+        Metric("visit_duration", "session", "Mean seconds from a visit's first to last page view or event; bounces count 0."),
         Metric("events", "event", "Number of custom events."),
         Metric("scroll_depth", "page", "Mean over visits of the deepest scroll on the page, in percent."),
         Metric("time_on_page", "page", "Engaged seconds on the page per visit that viewed it."),

@@ -25,7 +25,7 @@ from ..admin import User
 from ..passwords import hash_password, verify_password
 from ..proxies import client_ip
 from ..store.sqlite import SQLiteStore
-from .render import SignInRequired, WebError, set_cookie
+from .render import SignInRequired, WebError, is_https, set_cookie
 
 SESSION_COOKIE = "analytics_session"
 SESSION_SECONDS = 30 * 86400
@@ -127,7 +127,7 @@ async def end_session(request: Request, response: Response) -> None:
             await conn.execute("DELETE FROM web_sessions WHERE token_hash = ?", (hash_token(token),))
 
         await store_of(request).write(job)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=is_https(request))
 
 
 # -- sign-in ------------------------------------------------------------------------------
@@ -162,7 +162,8 @@ def _throttle(request: Request) -> ClientThrottle:
     return throttle
 
 
-def _client(request: Request) -> str:
+def client_address(request: Request) -> str:
+    """The client's address (X-Forwarded-For only from trusted proxies), for in-memory throttles."""
     return client_ip(
         request.client.host if request.client else None,
         request.headers.get("x-forwarded-for"),
@@ -182,7 +183,7 @@ async def check_password(request: Request, email: str, password: str) -> User:
     """Verify a sign-in, throttled per account and per client. Raises WebError 401 or 429."""
     store = store_of(request)
     now = now_of(request)
-    ip = _client(request)
+    ip = client_address(request)
     throttle = _throttle(request)
     if throttle.count(ip, now) >= MAX_CLIENT_FAILURES:
         raise _too_many(FAIL_WINDOW)
@@ -212,4 +213,3 @@ async def check_password(request: Request, email: str, password: str) -> User:
 
     await store.write(clear)
     return found[0]
-

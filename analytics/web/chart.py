@@ -60,7 +60,11 @@ def nice_max(value: float, ticks: int = 4) -> float:
 
 
 def parse_label(label: str) -> datetime:
-    return datetime.fromisoformat(label) if " " in label else datetime.combine(date.fromisoformat(label[:10]), datetime.min.time())
+    return (
+        datetime.fromisoformat(label)
+        if " " in label
+        else datetime.combine(date.fromisoformat(label[:10]), datetime.min.time())
+    )
 
 
 def short_label(label: str, interval: str, multi_day: bool = False) -> str:
@@ -128,7 +132,9 @@ def build(
     for run in _runs([(x_of(i), y_of(p.value)) for i, p in enumerate(current)]):
         chart.current.append(_path(run))
         if len(run) > 1:
-            chart.area.append(_path(run) + f" L{run[-1][0]:.1f},{chart.baseline:.1f} L{run[0][0]:.1f},{chart.baseline:.1f} Z")
+            chart.area.append(
+                _path(run) + f" L{run[-1][0]:.1f},{chart.baseline:.1f} L{run[0][0]:.1f},{chart.baseline:.1f} Z"
+            )
         else:
             chart.dots.append(run[0])
     if previous is not None:
@@ -137,7 +143,9 @@ def build(
 
     for j in range(5):
         value = top * j / 4
-        chart.y_ticks.append((chart.baseline - plot_h * j / 4, fmt(metric, round(value, 2) if value % 1 else int(value))))
+        chart.y_ticks.append(
+            (chart.baseline - plot_h * j / 4, fmt(metric, round(value, 2) if value % 1 else int(value)))
+        )
     multi_day = interval == "hour" and current[0].label[:10] != current[-1].label[:10]
     every = max(1, math.ceil(n / X_LABELS))
     chart.x_ticks = [(x_of(i), short_label(current[i].label, interval, multi_day)) for i in range(0, n, every)]

@@ -104,7 +104,8 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     top = []
     for name, title in TOP_STATS:
         value, before = cur_totals[name], prev_totals[name]
-        delta, tone = change(name, value, before) if compare and not cur_hidden and not prev_hidden else (None, "none")
+        comparable = compare and not cur_hidden and not prev_hidden and bool(prev_totals["visits"])
+        delta, tone = change(name, value, before) if comparable else (None, "none")
         top.append({
             "metric": name, "title": title, "hidden": cur_hidden,
             "value": hidden_text(k) if cur_hidden else fmt(name, value),
@@ -154,7 +155,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         "filters": filter_chips,
         "clear_filters": state.without_filters(),
         "realtime": hidden_text(k) if realtime_hidden else str(realtime),
-        "realtime_url": view.base + "/realtime" + (state.url()[len(view.base):] if view.filters_allowed else ""),
+        "realtime_url": view.base + "/realtime" + (state.url()[len(view.base) :] if view.filters_allowed else ""),
         "k": k,
         "hidden_note": hidden_text(k),
         "custom_inputs": state.hidden_inputs(exclude=("period", "from", "to", "interval", "more")),
@@ -184,9 +185,7 @@ def _points(series: list[tuple[str, Any, Any]], k: int, now: datetime | None, tz
     return out
 
 
-def _panel(
-    panel: Panel, tab: Tab, rows: list[Any], total: int, limit: int, state: State, view: View
-) -> dict[str, Any]:
+def _panel(panel: Panel, tab: Tab, rows: list[Any], total: int, limit: int, state: State, view: View) -> dict[str, Any]:
     hidden_rows = 0
     if view.k > 0:
         hide = suppress([metrics[0] for _, metrics in rows], view.k)
@@ -216,7 +215,9 @@ def _panel(
         "tabs": [(t.key, t.title, state.url(**{f"tab_{panel.key}": t.key, "more": None})) for t in panel.tabs],
         "columns": columns,
         "rows": out_rows,
-        "more_url": state.url(more=panel.key) + f"#panel-{panel.key}" if total > len(out_rows) and limit < ROWS_MORE else None,
+        "more_url": state.url(more=panel.key) + f"#panel-{panel.key}"
+        if total > len(out_rows) and limit < ROWS_MORE
+        else None,
         "less_url": state.url(more=None) + f"#panel-{panel.key}" if limit == ROWS_MORE else None,
         "hidden_rows": hidden_rows,
     }

@@ -16,7 +16,7 @@ from ..admin import AdminError
 from ..store.base import Site
 from . import csrf
 from .auth import check_password, current_user, end_session, now_of, require_user, start_session, store_of
-from .render import WebError, page, redirect, render, safe_next
+from .render import WebError, is_https, page, redirect, render, safe_next
 from .reports import Stats
 from .state import resolve_range
 
@@ -63,8 +63,14 @@ def now_dt(request: Request) -> datetime:
 
 
 def base_url(request: Request) -> str:
+    """This service's public URL, for snippets and share links: configured, else from the request."""
     configured: str = request.app.state.settings.base_url
-    return (configured or str(request.base_url)).rstrip("/")
+    if configured:
+        return configured.rstrip("/")
+    url = str(request.base_url).rstrip("/")
+    if is_https(request) and url.startswith("http://"):
+        url = "https://" + url[len("http://") :]
+    return url
 
 
 # -- accounts ---------------------------------------------------------------------------
@@ -188,7 +194,9 @@ async def snippet(request: Request) -> Response:
     code, sri = snippet_for(site.domain, base_url(request))
     stats = Stats(store, site, now_dt(request))
     earliest = await stats.earliest(await admin.site_created_at(store, site.id))
-    totals = await stats.totals(resolve_range("all", site.timezone, stats.now, earliest), ["visitors", "pageviews", "events"])
+    totals = await stats.totals(
+        resolve_range("all", site.timezone, stats.now, earliest), ["visitors", "pageviews", "events"]
+    )
     received = bool(totals["pageviews"] or totals["events"])
     await csrf.prepare(request)
     context: dict[str, Any] = {"site": site, "role": role, "code": code, "sri": sri, "received": received,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.resources
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -92,6 +93,24 @@ def render(
     return response
 
 
+def is_https(request: Request) -> bool:
+    """Whether the browser reached us over HTTPS: directly, per the configured base URL,
+    or per X-Forwarded-Proto from a trusted proxy (uvicorn runs without proxy headers)."""
+    if request.url.scheme == "https":
+        return True
+    settings = request.app.state.settings
+    if settings.base_url.startswith("https://"):
+        return True
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    if proto != "https" or request.client is None:
+        return False
+    try:
+        peer = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return False
+    return any(peer in net for net in settings.proxy_networks)
+
+
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int, path: str = "/") -> None:
     """Every dashboard cookie: HttpOnly, SameSite=Lax, Secure when reached over HTTPS."""
     response.set_cookie(
@@ -101,7 +120,7 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
         path=path,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=is_https(request),
     )
 
 

@@ -86,7 +86,14 @@ def panels(state: State, prop_keys: Sequence[str]) -> tuple[Panel, ...]:
         else Tab("sources", "Sources", "visit:source", "source", _VISIT_COLS)
     )
     browser_tab = (
-        Tab("browsers", "Browser versions", "visit:browser_version", "browser_version", _SHARE_COLS, empty_label="(unknown)")
+        Tab(
+            "browsers",
+            "Browser versions",
+            "visit:browser_version",
+            "browser_version",
+            _SHARE_COLS,
+            empty_label="(unknown)",
+        )
         if browser is not None
         else Tab("browsers", "Browsers", "visit:browser", "browser", _SHARE_COLS, empty_label="(unknown)")
     )
@@ -203,11 +210,11 @@ class Stats:
             "include": {"imports": True, "time_labels": True},
         })  # fmt: skip
         found = {str(dims[0]): values for dims, values in result.rows}
-        out = []
+        out: list[tuple[str, Any, Any]] = []
         for label in result.time_labels or []:
             values = found.get(label)
             if values is None:
-                out.append((label, 0 if metric not in ("scroll_depth",) else None, 0))
+                out.append((label, None if metric == "scroll_depth" else 0, 0))
             else:
                 out.append((label, values[0], values[-1]))
         return out
@@ -263,7 +270,9 @@ def suppress(values: Sequence[int | float | None], k: int) -> list[bool]:
         return hidden
     hidden_sum = sum(v or 0 for v, h in zip(values, hidden, strict=True) if h)
     if 0 < hidden_sum < k:
-        order = sorted((i for i, h in enumerate(hidden) if not h and (values[i] or 0) > 0), key=lambda i: values[i] or 0)
+        order = sorted(
+            (i for i, h in enumerate(hidden) if not h and (values[i] or 0) > 0), key=lambda i: values[i] or 0
+        )
         for i in order:
             hidden[i] = True
             hidden_sum += values[i] or 0

@@ -80,7 +80,9 @@ async def save_settings(request: Request) -> Response:
         )
         options = await admin.dashboard_options(store, site.id)
         await admin.set_dashboard_options(
-            store, site.id, DashboardOptions(options.share_min_visitors, admin.parse_list(field(form, "prop_keys"), "prop"))
+            store,
+            site.id,
+            DashboardOptions(options.share_min_visitors, admin.parse_list(field(form, "prop_keys"), "prop")),
         )
     except AdminError as exc:
         return await _fail(request, domain, str(exc))
@@ -111,7 +113,9 @@ async def save_share(request: Request) -> Response:
     elif action == "k":
         raw = field(form, "k").strip()
         if not raw.isdigit():
-            return await _fail(request, domain, "The minimum visitors per row must be a whole number (0 turns hiding off).")
+            return await _fail(
+                request, domain, "The minimum visitors per row must be a whole number (0 turns hiding off)."
+            )
         options = await admin.dashboard_options(store, site.id)
         try:
             await admin.set_dashboard_options(store, site.id, DashboardOptions(int(raw), options.prop_keys))

@@ -21,7 +21,7 @@ from .. import admin
 from ..passwords import verify_password
 from ..store.base import Site
 from . import csrf
-from .auth import ClientThrottle, keyed, now_of, server_secret, store_of
+from .auth import ClientThrottle, client_address, keyed, now_of, server_secret, store_of
 from .dashboard import View, build, realtime_json
 from .pages import field, read_form
 from .render import WebError, page, redirect, render, set_cookie
@@ -66,7 +66,7 @@ async def shared_dashboard(request: Request) -> Response:
     if view is None:
         site, token = await _site(request)
         await csrf.prepare(request)
-        return render(request, "share_password.html", {"token": token, "error": ""}, 401, SHARE_HEADERS)
+        return render(request, "share_password.html", {"token": token, "error": "", "public": True}, 401, SHARE_HEADERS)
     context = await build(request, view)
     return render(request, "dashboard.html", context, headers=SHARE_HEADERS)
 
@@ -86,7 +86,7 @@ async def shared_unlock(request: Request) -> Response:
     if not site.share_password_hash:
         return redirect(f"/share/{token}")
     throttle: ClientThrottle = request.app.state.__dict__.setdefault("_share_throttle", ClientThrottle())
-    client = request.client.host if request.client else ""
+    client = client_address(request)
     now = now_of(request)
     if throttle.count(client, now) >= MAX_PASSWORD_FAILURES:
         raise WebError(429, "Too many wrong passwords. Wait a few minutes.", {"Retry-After": "900", **SHARE_HEADERS})
@@ -94,7 +94,13 @@ async def shared_unlock(request: Request) -> Response:
     if not ok:
         throttle.add(client, now)
         await csrf.prepare(request)
-        return render(request, "share_password.html", {"token": token, "error": "Wrong password."}, 401, SHARE_HEADERS)
+        return render(
+            request,
+            "share_password.html",
+            {"token": token, "error": "Wrong password.", "public": True},
+            401,
+            SHARE_HEADERS,
+        )
     response = redirect(f"/share/{token}")
     set_cookie(request, response, COOKIE, await _cookie_value(request, site, token), COOKIE_SECONDS, f"/share/{token}")
     return response

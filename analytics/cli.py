@@ -15,6 +15,7 @@ import click
 from . import admin
 from . import settings as settingsmod
 from .settings import SETTINGS, Settings, SettingsError
+from .store.base import Site
 from .store.sqlite import SQLiteStore
 
 T = TypeVar("T")
@@ -148,7 +149,7 @@ def sites() -> None:
 @data_dir_option
 def sites_add(domain: str, timezone: str, data_dir: str | None) -> None:
     """Register DOMAIN so its events are counted."""
-    async def add(store: SQLiteStore) -> admin.Site:
+    async def add(store: SQLiteStore) -> Site:
         # Sites added here belong to the admin (the first user), if one exists yet;
         # otherwise the first user created becomes their owner.
         return await admin.add_site(store, domain, timezone, owner=await admin.first_user(store))

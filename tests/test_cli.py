@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import shutil
 import sqlite3
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -295,8 +297,11 @@ def test_help_and_version() -> None:
 
 
 def test_entry_point_script_exists() -> None:
-    script = Path(sys.executable).with_name("analytics")
-    assert script.exists()
+    # Next to the interpreter in a venv; in /usr/local/bin after a system-wide pip install.
+    candidates = [Path(sysconfig.get_path("scripts")) / "analytics", Path(sys.executable).with_name("analytics")]
+    found = [p for p in candidates if p.exists()] or [Path(w) for w in [shutil.which("analytics")] if w]
+    assert found, candidates
+    script = found[0]
     proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "serve" in proc.stdout
 

@@ -9,8 +9,6 @@ from the file bytes.
 from __future__ import annotations
 
 import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,13 +32,9 @@ from server_support import (
     stored_paths,
 )
 
-# conftest.start_server leaves its log file object to the garbage collector.
-server_test = [
-    pytest.mark.server,
-    pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"),
-]
-
 PRIVATE_IPS = ("198.51.100.77", "2001:db8::77")
+# The server tests below ignore ResourceWarning: conftest.start_server leaves its
+# log file object to the garbage collector.
 
 
 def add_site(data: Path) -> None:

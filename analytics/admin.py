@@ -117,13 +117,18 @@ async def remove_site(store: SQLiteStore, domain: str) -> None:
     await store.write(job)
 
 
-async def add_user(store: SQLiteStore, email: str, password: str) -> User:
+def _credentials(email: str, password: str) -> tuple[str, str]:
+    """A checked email and the password's scrypt hash."""
     email = email.strip()
     if not _EMAIL.match(email):
         raise AdminError(f"{email!r} is not an email address")
     if len(password) < MIN_LENGTH:
         raise AdminError(f"the password must have at least {MIN_LENGTH} characters")
-    hashed = hash_password(password)
+    return email, hash_password(password)
+
+
+async def add_user(store: SQLiteStore, email: str, password: str) -> User:
+    email, hashed = _credentials(email, password)
 
     async def job(conn: aiosqlite.Connection) -> int:
         async with conn.execute("SELECT 1 FROM users WHERE email = ?", (email,)) as cur:
@@ -195,12 +200,7 @@ async def count_users(store: SQLiteStore) -> int:
 
 async def add_first_user(store: SQLiteStore, email: str, password: str) -> User:
     """Create the admin from the setup page; refuses once any user exists (checked in the same transaction)."""
-    email = email.strip()
-    if not _EMAIL.match(email):
-        raise AdminError(f"{email!r} is not an email address")
-    if len(password) < MIN_LENGTH:
-        raise AdminError(f"the password must have at least {MIN_LENGTH} characters")
-    hashed = hash_password(password)
+    email, hashed = _credentials(email, password)
 
     async def job(conn: aiosqlite.Connection) -> int:
         async with conn.execute("SELECT COUNT(*) FROM users") as cur:

@@ -355,9 +355,10 @@ def demo_cmd(domain: str, events: int, days: int, seed: int, timezone: str, data
     except sqlite3.DatabaseError as exc:
         raise CliError(f"database {str(settings.db_path)!r} is not usable: {exc}") from None
     rate = result.events / result.seconds if result.seconds else 0
+    cpu_rate = result.events / result.cpu_seconds if result.cpu_seconds else 0
     click.echo(
         f"wrote {result.events:,} events ({result.sessions:,} visits) for {result.domain} over {days} days"
-        f" in {result.seconds:.1f} s ({rate:,.0f} events/s)"
+        f" in {result.seconds:.1f} s ({rate:,.0f} events/s, {cpu_rate:,.0f} per CPU-second)"
     )
 
 

@@ -360,12 +360,12 @@ def test_tagged_elements(visit: Visit, blog: Blog, collector: Collector) -> None
     page.goto(f"{blog.origin}/tagged.html")
     ready(page)
     page.click("#signup-label")  # a child of the tagged button
-    page.click("#email")  # inside the tagged form, but not a submit: nothing
+    page.click("#email")  # inside a tagged form: forms themselves never count
     page.click("#docs")  # a tagged link: counted with its url, and it navigates
     page.wait_for_url(f"{blog.origin}/posts/hello.html")
     page.go_back()
     page.wait_for_url(f"{blog.origin}/tagged.html")
-    page.click("#subscribe")  # submits the tagged form, which navigates
+    page.click("#subscribe")  # the tagged submit button counts, and the form submits
     page.wait_for_url(f"{blog.origin}/posts/third.html?email=reader%40example.org")
     rows = collector.wait(mark, lambda rows: bool(named(rows, "Newsletter")))
     custom = [(r.name, r.props) for r in rows if r.name not in ("pageview", "engagement")]
@@ -404,8 +404,8 @@ SCROLL = """y => new Promise(r => {
 def test_engagement_reports_scroll_depth_and_engaged_time_without_hidden_time(
     visit: Visit, blog: Blog, collector: Collector
 ) -> None:
-    # Time is Playwright's fake clock, paused: engaged milliseconds are exact.
-    # Visibility is simulated the way a tab switch looks to the page.
+    # Time is Playwright's fake clock, paused, so engaged milliseconds are
+    # exact; visibility is simulated the way a tab switch looks to the page.
     page = visit.page
     page.clock.install(time=1_700_000_000_000)
     page.clock.pause_at(1_700_000_001_000)
@@ -414,20 +414,24 @@ def test_engagement_reports_scroll_depth_and_engaged_time_without_hidden_time(
     ready(page)
     collector.wait(mark, lambda rows: bool(named(rows, "pageview")))
 
+    # Whether the pause took hold before the beacon's first tick is up to the
+    # browser, so start from a report: the first always goes, and resets the count.
+    page.evaluate(HIDE, True)
+    page.evaluate(HIDE, False)
+    (first,) = named(collector.wait(mark, lambda rows: bool(named(rows, "engagement"))), "engagement")
+    assert first.scroll_depth == 20 and 0 <= (first.engaged_ms or 0) <= 1_000  # (0 + 800) / 4000
+
     page.evaluate(SCROLL, 1200)  # (1200 + 800) / 4000: 50 %
     page.clock.run_for(4_000)  # 4 s visible and focused
     page.evaluate(HIDE, True)  # tab hidden: engagement goes
-    first = named(collector.wait(mark, lambda rows: bool(named(rows, "engagement"))), "engagement")
-    assert [(r.scroll_depth, r.engaged_ms) for r in first] == [(50, 4_000)]
-
     page.clock.run_for(60_000)  # a minute hidden: not engaged
     page.evaluate(HIDE, False)
     page.evaluate(SCROLL, 3000)  # (3000 + 800) / 4000: 95 %
     page.evaluate(SCROLL, 0)  # back up: the maximum stays
     page.clock.run_for(2_500)
     page.evaluate("document.hasFocus = () => false; dispatchEvent(new Event('blur'))")  # window blurred
-    rows = named(collector.wait(mark, lambda rows: len(named(rows, "engagement")) >= 2), "engagement")
-    assert [(r.page, r.scroll_depth, r.engaged_ms) for r in rows] == [
+    rows = named(collector.wait(mark, lambda rows: len(named(rows, "engagement")) >= 3), "engagement")
+    assert sorted((r.page, r.scroll_depth, r.engaged_ms) for r in rows[1:]) == [
         ("/long.html", 50, 4_000),
         ("/long.html", 95, 2_500),
     ]

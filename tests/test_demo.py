@@ -27,9 +27,11 @@ _SESSION_COLS = ("visitor_id", "day", "start", "last", "last_action", "entry_pag
                  "interactive", *_ATTRS, "state")  # fmt: skip
 
 
-def _generate(tmp_path: Path, events: int, days: int, seed: int = 1, name: str = "a") -> Path:
+def _generate(
+    tmp_path: Path, events: int, days: int, seed: int = 1, name: str = "a", tz: str = demo.DEFAULT_TIMEZONE
+) -> Path:
     db = tmp_path / name / "analytics.db"
-    result = demo.generate(db, DOMAIN, events, days, seed=seed, now=NOW.timestamp(), progress=False)
+    result = demo.generate(db, DOMAIN, events, days, seed=seed, now=NOW.timestamp(), timezone=tz, progress=False)
     assert result.events == events
     return db
 
@@ -80,7 +82,7 @@ def _sessions(db: Path) -> dict[tuple[int, int], tuple[Any, ...]]:
     return out
 
 
-def _events_as_ingest_input(db: Path, site_id: int) -> list[Event]:
+def _events_as_ingest_input(db: Path, site_id: int, tz: str) -> list[Event]:
     """The demo's events as the collector would have handed them to the store, in arrival order."""
     conn = sqlite3.connect(db)
     s = _strings(conn)
@@ -96,7 +98,7 @@ def _events_as_ingest_input(db: Path, site_id: int) -> list[Event]:
         events.append(
             Event(
                 site_id=site_id, ts=ts, visitor_id=visitor, prev_visitor_id=None, name=s[name], hostname=s[host],
-                path=s[page], attrs=SessionAttrs(**values), day=local_day(ts, demo.DEFAULT_TIMEZONE),
+                path=s[page], attrs=SessionAttrs(**values), day=local_day(ts, tz),
                 props=tuple(json.loads(props).items()) if props else (), interactive=bool(interactive),
                 scroll_depth=sd, engaged_ms=ems,
             )
@@ -127,17 +129,21 @@ def test_exact_event_counts(tmp_path: Path) -> None:
             assert NOW.timestamp() - days * 86400 <= first <= last < NOW.timestamp()
 
 
-def test_rows_match_what_the_ingest_path_writes(tmp_path: Path) -> None:
-    db = _generate(tmp_path, 4000, 3, seed=5)
-    site_id = sqlite3.connect(db).execute("SELECT id FROM sites").fetchone()[0]
-    events = _events_as_ingest_input(db, site_id)
+# Half-hour zones too: a visitor's day ends at the next UTC or local midnight.
+@pytest.mark.parametrize("tz", [demo.DEFAULT_TIMEZONE, "Asia/Kolkata", "America/St_Johns"])
+def test_rows_match_what_the_ingest_path_writes(tmp_path: Path, tz: str) -> None:
+    db = _generate(tmp_path, 4000, 3, seed=5, tz=tz)
+    conn = sqlite3.connect(db)
+    (site_id,) = conn.execute("SELECT id FROM sites").fetchone()
+    conn.close()
+    events = _events_as_ingest_input(db, site_id, tz)
     ref = tmp_path / "ingest" / "analytics.db"
 
     async def ingest() -> None:
         store = SQLiteStore(ref, queue_size=len(events) + 1, batch_size=256)
         await store.open()
         try:
-            site = await admin.add_site(store, DOMAIN, demo.DEFAULT_TIMEZONE)
+            site = await admin.add_site(store, DOMAIN, tz)
             assert site.id == site_id
             assert all(await store.submit(events))
         finally:
@@ -212,7 +218,7 @@ def test_realistic_mix(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     s = _strings(conn)
     sessions = conn.execute("SELECT source, country, device, pageviews, interactive FROM sessions").fetchall()
-    names = defaultdict(int)
+    names: defaultdict[str, int] = defaultdict(int)
     for (name,) in conn.execute("SELECT name FROM events"):
         names[s[name]] += 1
     conn.close()
@@ -237,3 +243,23 @@ def test_cli_is_quiet_in_a_pipe(tmp_path: Path) -> None:
 def test_progress_bar_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     demo.generate(tmp_path / "analytics.db", DOMAIN, 500, 1, now=NOW.timestamp(), progress=True)
     assert "500" in capsys.readouterr().err
+
+
+@pytest.mark.server
+def test_serve_demo_starts_with_a_full_site_once(tmp_path: Path, live_server_factory: Any) -> None:
+    data = tmp_path / "data"
+    server = live_server_factory("--demo", data_dir=data)
+    server.stop()
+
+    def count() -> tuple[Any, ...]:
+        conn = sqlite3.connect(data / "analytics.db")
+        row = conn.execute(
+            "SELECT s.domain, COUNT(*), COUNT(DISTINCT e.ts / 86400) FROM events e JOIN sites s ON s.id = e.site_id"
+        ).fetchone()
+        conn.close()
+        return tuple(row)
+
+    assert count()[:2] == ("demo.example", 200_000)
+    assert count()[2] >= 30
+    live_server_factory("--demo", data_dir=data).stop()  # the site exists: nothing is added
+    assert count()[:2] == ("demo.example", 200_000)

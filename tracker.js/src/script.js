@@ -1,5 +1,6 @@
 /*
  * The beacon: a cookieless tracker that speaks Plausible's Events API.
+ * Budget: at most 1,000 bytes minified and gzip -9 (tests/test_beacon_build.py).
  *
  * This is the readable source. analytics/beacon.py minifies it once, at first
  * use, with calmjs.parse (ES5 parser, local names mangled) and serves the
@@ -20,8 +21,8 @@
  *                   that counts for each site (the collector splits it)
  *   data-api        endpoint, e.g. a same-origin proxy path (default: the
  *                   script's own origin + /api/event)
- *   data-exclude    comma list of path patterns: `*` = any characters within
- *                   one path segment, `**` = anything; a trailing / is optional
+ *   data-exclude    comma list of path patterns; `*` (and `**`) = any
+ *                   characters, across segments too; a trailing / is optional
  *   data-hash       hash routing: the #fragment is part of the page
  *   data-webdriver  TEST ONLY: send even when navigator.webdriver is true
  *
@@ -32,12 +33,11 @@
 (function (w, d, loc, nav, history) {
   var script = d.currentScript,
     data = script.dataset,
-    api = data.api || new URL('/api/event', script.src).href,
+    api = data.api || new URL('/api/event', script.src),
     hashMode = 'hash' in data,
-    // data-exclude as one anchored regex source. '' + undefined is the
-    // string "undefined", which can never match a path (paths start with /).
-    // `**` becomes `.{0,}` first so the single-`*` pass leaves it alone.
-    exclude = '^(' + ('' + data.exclude).replace(/\*\*/g, '.{0,}').replace(/\*/g, '[^/]*').replace(/ *, */g, '|') + ')/?$',
+    // data-exclude as one anchored regex. '' + undefined is the string
+    // "undefined", which can never match a path (paths start with /).
+    exclude = RegExp('^(' + ('' + data.exclude).replace(/\*+/g, '.*').replace(/ *, */g, '|') + ')/?$'),
     queue = w.plausible,
     // Per page: its path (the dedupe key for SPA navigation) and full URL,
     // which its engagement events report even after the URL has changed.
@@ -46,19 +46,18 @@
     // began (0 while hidden or blurred), max scroll depth %, depth last sent.
     // They start undefined on purpose: before the first pageview resets them
     // the arithmetic yields NaN/false, so nothing is sent.
-    engaged, since, depth, sentDepth;
+    engaged, since, depth, sentDepth, off;
 
-  // Why nothing is sent: a local page (localhost, 127.*, [::1], any port, or
-  // no host at all, i.e. file:), an automated browser without the test switch, or the owner's
-  // opt-out flag. Any of them turns `exclude` into '', the regex that matches
-  // every path, so one test in send() covers all the reasons. Reading
-  // localStorage throws when storage is blocked: then the flag is unset.
+  // Why nothing is sent at all: a local page (localhost, 127.*, any port, or
+  // no host, i.e. file:), an automated browser without the test switch
+  // (true > false: webdriver set and no data-webdriver), or the owner's
+  // opt-out flag. Reading localStorage throws when storage is blocked: then
+  // the flag counts as unset.
   try {
-    if (/^(localhost|127\.|\[::1|$)/.test(loc.host) ||
-        nav.webdriver && !('webdriver' in data) ||
-        localStorage.plausible_ignore == 'true') exclude = '';
+    off = /^(localhost|127\.|$)/.test(loc.host) ||
+      nav.webdriver > ('webdriver' in data) ||
+      localStorage.plausible_ignore == 'true';
   } catch (e) {}
-  exclude = RegExp(exclude);
 
   // Send one event. This is window.plausible(name, options): the options
   // props, revenue and interactive go out under those names, which the Events
@@ -67,29 +66,27 @@
   function send(name, body, callback) {
     body = Object.assign({n: name, u: loc.href, d: data.domain, r: d.referrer, w: w.innerWidth, h: hashMode}, body);
     callback = body.callback;
-    if (exclude.test(path)) return callback && callback();
+    if (off || exclude.test(path)) return callback && callback();
     body = JSON.stringify(body);
     // keepalive lets the request outlive the page, so a link click navigates
     // at once. A string body is sent as text/plain: a simple request, no CORS
     // preflight. The callback gets the Response (its .status, as Plausible).
-    try {
-      fetch(api, {method: 'POST', keepalive: !0, body: body}).then(callback, callback);
-    } catch (e) {
-      nav.sendBeacon(api, body);
-    }
+    // Without fetch, sendBeacon still delivers the event (no callback result).
+    w.fetch ? fetch(api, {method: 'POST', keepalive: 1, body: body}).then(callback, callback) : nav.sendBeacon(api, body);
   }
 
   // Runs on load, on every History API change, and on focus, blur,
-  // visibilitychange, popstate, hashchange, scroll and pagehide.
-  function check(event) {
+  // visibilitychange, popstate and scroll. Leaving the page needs no listener
+  // of its own: browsers fire visibilitychange (hidden) before unloading.
+  function check() {
     var p = loc.pathname + (hashMode ? loc.hash : ''),
-      now = Date.now(),
-      root = d.documentElement,
-      x = (w.scrollY + root.clientHeight) * 100 / root.scrollHeight | 0;
+      now = +new Date,
+      // body, not documentElement: it measures the document in quirks mode too.
+      x = (w.scrollY + w.innerHeight) * 100 / d.body.scrollHeight | 0;
     if (x > depth) depth = x;
     // Engaged time accrues only while the page is visible and focused.
     engaged += since && now - since;
-    since = event.type != 'pagehide' && !d.hidden && d.hasFocus() && now;
+    since = !d.hidden && d.hasFocus() && now;
     // Leaving (hidden, blurred, unloading) or navigating: report the page,
     // the first time always (sentDepth is -1), later only if the reader
     // scrolled further or engaged for 3 s more since the last report.
@@ -109,23 +106,23 @@
     }
   }
 
-  // Clicks (left, middle via auxclick, with or without ctrl/meta) on links and
-  // tagged elements, and submits of tagged forms. Never preventDefault: the
-  // keepalive request survives the navigation it precedes.
+  // Clicks (left, or middle via auxclick; ctrl/meta-clicks are clicks too) on
+  // links and tagged elements. Never preventDefault: the keepalive request
+  // survives the navigation it precedes. Tagged forms are skipped, so a click
+  // into a form's fields never counts: tag the form's submit button instead.
   function act(event) {
-    var el = event.target.closest('a,[class*=plausible-event-]'), props = {}, name;
-    // A form (it has .action) counts on submit only; anything else on click.
-    // event.type < 's' is true for click and auxclick, false for submit.
-    // Buttons: 0 left, 1 middle (auxclick); 2 is a right click. A submit
-    // event has no button at all, hence !(> 1) rather than < 2.
-    if (el && !el.action == event.type < 's' && !(event.button > 1)) {
+    var el = event.target.closest('a,[class*=plausible-event-]:not(form)'), props = {}, name;
+    // Buttons: 0 left, 1 middle; 2 is a right click (auxclick), not counted.
+    if (el && event.button < 2) {
       // class="plausible-event-name=Sign+up plausible-event-plan=pro":
       // `+` stands for a space, as in Plausible.
       ('' + el.className).replace(/plausible-event-(.+?)=(\S+)/g, function (m, key, value) {
         value = value.replace(/\+/g, ' ');
         key == 'name' ? name = value : props[key] = value;
       });
-      name = name || (/\.(pdf|xlsx|docx|txt|rtf|csv|exe|key|pps|pptx?|7z|pkg|rar|gz|zip|avi|mov|mp4|mpeg|wmv|midi|mp3|wav|wma|dmg)$/i.test(el.pathname)
+      // A download is a link to a file: its path ends in an extension of 2-4
+      // characters that is not a web page's (pdf, docx, xlsx, zip, mp4, ...).
+      name = name || (/\.(?!html?$|php$)\w{2,4}$/.test(el.pathname)
         ? 'File Download'
         : el.host && el.host != loc.host && 'Outbound Link: Click');
       props.url = el.href; // undefined, so dropped, for elements other than links
@@ -134,20 +131,21 @@
   }
 
   // The first two names are History API methods to wrap (SPA navigation);
-  // the rest are events: those before `click` drive check(), the last three
-  // act(). popstate covers back/forward, hashchange hash routing.
-  'pushState replaceState focus blur visibilitychange popstate hashchange scroll pagehide click auxclick submit'.split(' ').forEach(function (name, i) {
+  // the rest are events: those before `click` drive check(), the last two
+  // act(). popstate covers back/forward and, since fragment navigation fires
+  // it too, hash routing.
+  'pushState replaceState focus blur visibilitychange popstate scroll click auxclick'.split(' ').forEach(function (name, i) {
     var original = history[name];
     i < 2
       ? history[name] = function () {
         original.apply(history, arguments);
-        check(history);
+        check();
       }
-      : w.addEventListener(name, i > 8 ? act : check);
+      : w.addEventListener(name, i > 6 ? act : check);
   });
 
   w.plausible = send;
-  check(history); // any object without .type stands for "not pagehide"
+  check();
   // Replay calls queued by the standard stub before this script loaded:
   // window.plausible = window.plausible || function () {
   //   (window.plausible.q = window.plausible.q || []).push(arguments) }

@@ -215,3 +215,9 @@ async def test_pixel_drops_bots(instance: Instance, site: Any) -> None:
         )
     assert r.content == beacon.PIXEL_GIF
     assert _stored(instance) == []
+
+
+def test_readme_shows_the_served_sri_hash() -> None:
+    readme = (REPO_SOURCE.parents[2] / "README.md").read_text("utf-8")
+    hashes = set(re.findall(r'integrity="(sha384-[^"]+)"', readme))
+    assert hashes == {beacon.sri_hash()}, "README's snippet must carry script.v1.js's current SRI hash"

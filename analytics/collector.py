@@ -16,11 +16,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from . import payload as payloadmod
 from . import referrers, salts, urls, useragents
-from .stats import dates
 from .clock import Clock
 from .errors import ApiError, BadRequest, Unavailable
 from .geo import GeoLookup
 from .proxies import Network, client_ip
+from .stats import dates
 from .store.base import Event, QueueFull, SessionAttrs, Store
 
 log = logging.getLogger("analytics.collector")

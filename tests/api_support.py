@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from conftest import Instance
 
 from analytics import admin, api
 from analytics.app import create_app
 from analytics.clock import FrozenClock
 from analytics.settings import Settings
-
-from conftest import Instance
 
 SITE = "blog.example.org"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # conftest's frozen clock: Monday, 10:00 in Zurich

@@ -29,6 +29,23 @@ CHROME_UA = (
 ARTIFACTS = Path(os.environ.get("ANALYTICS_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
 
 
+CHROMIUM = "/usr/bin/chromium"  # the OS package; Playwright never downloads a browser here
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+)
+
+
+def launch_chromium(playwright: Any, *extra_args: str) -> Any:
+    """Headless Chromium from the OS. Missing is a failure, never a skip."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (tests/run.sh does)")
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -51,7 +68,9 @@ class Instance:
         transport = httpx.ASGITransport(app=self.app, client=(ip, 40000))
         return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
-    async def send(self, body: dict[str, Any], ip: str = "203.0.113.7", ua: str = CHROME_UA, **headers: str) -> httpx.Response:
+    async def send(
+        self, body: dict[str, Any], ip: str = "203.0.113.7", ua: str = CHROME_UA, **headers: str
+    ) -> httpx.Response:
         async with self.client(ip) as c:
             return await c.post("/api/event", json=body, headers={"User-Agent": ua, **headers})
 
@@ -69,7 +88,9 @@ async def site(instance: Instance) -> Any:
     return await admin.add_site(instance.store, "blog.example.org", "Europe/Zurich")
 
 
-def cli(*args: str, data_dir: Path | None = None, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, data_dir: Path | None = None, input: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run the real `analytics` CLI in a subprocess."""
     cmd = [sys.executable, "-m", "analytics", *args]
     if data_dir is not None:

@@ -16,12 +16,11 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from api_support import NOW, PASSWORD, SITE, ApiUser, api_user, post_query, running_app, schema_validator
+from conftest import Instance, cli
 
 from analytics import admin, ratelimit
 from analytics.api import MAX_BODY
-
-from api_support import NOW, PASSWORD, SITE, ApiUser, api_user, post_query, running_app, schema_validator
-from conftest import Instance, cli
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -32,12 +32,11 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from api_support import NOW, SITE, ApiUser, api_user, ingest, post_query, response_validator, running_app
+from conftest import Instance
 
 from analytics import admin, api
 from analytics.stats.parse import parse
-
-from api_support import NOW, SITE, ApiUser, api_user, ingest, post_query, response_validator, running_app
-from conftest import Instance
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

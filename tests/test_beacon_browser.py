@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -35,14 +34,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from conftest import CHROME_UA, cli, free_port, launch_chromium
 
 from analytics import beacon
-from conftest import CHROME_UA, cli, free_port
 
 pytestmark = pytest.mark.browser
 
 BLOG = Path(__file__).parent / "blog"
-CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 1280, "height": 800}  # 1280 px wide: the "Laptop" screen class
 
 
@@ -119,7 +117,8 @@ def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
     log = data.parent / "server.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "analytics", "serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "analytics", "serve", "--data-dir", str(data),
+             "--host", "127.0.0.1", "--port", str(port)],  # fmt: skip
             stdout=out, stderr=subprocess.STDOUT,
         )
     try:
@@ -205,23 +204,14 @@ def blog(collector: Collector) -> Iterator[Blog]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (tests/run.sh does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                # Test names to loopback, everything else to nowhere: no real network.
-                "--host-resolver-rules=MAP blog.test 127.0.0.1, MAP outbound.test 127.0.0.1,"
-                " MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-            ],
+        chromium = launch_chromium(
+            p,
+            # Test names to loopback, everything else to nowhere: no real network.
+            "--host-resolver-rules=MAP blog.test 127.0.0.1, MAP outbound.test 127.0.0.1,"
+            " MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
         )
         try:
             yield chromium

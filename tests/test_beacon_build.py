@@ -15,9 +15,9 @@ from typing import Any
 
 import brotli  # type: ignore[import-untyped]
 import pytest
+from conftest import CHROME_UA, Instance
 
 from analytics import beacon
-from conftest import CHROME_UA, Instance
 
 REPO_SOURCE = Path(__file__).resolve().parent.parent / "tracker.js" / "src" / "script.js"
 

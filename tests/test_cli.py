@@ -16,11 +16,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import cli
 
 from analytics import cli as climod
 from analytics.store.migrate import migrations
-
-from conftest import cli
 
 PASSWORD = "correct horse battery"
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ARTIFACTS, free_port
+from conftest import ARTIFACTS, free_port, launch_chromium
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from web_support import (
     DOMAIN,
     EMAIL,
@@ -34,27 +35,14 @@ from analytics.app import create_app
 from analytics.clock import FrozenClock
 from analytics.settings import Settings
 
-pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
-
 pytestmark = [pytest.mark.browser, pytest.mark.server]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 WAIT = 10_000
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium at /usr/bin/chromium")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = launch_chromium(p)
         yield b
         b.close()
 

@@ -15,31 +15,20 @@ the screen.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import ARTIFACTS, free_port
+from conftest import ARTIFACTS, free_port, launch_chromium
+from playwright.sync_api import Browser, Page, sync_playwright
 from web_support import DOMAIN, EMAIL, HOST, NOW, PASSWORD, UA, start_threaded, token_of
 
 from analytics.app import create_app
 from analytics.clock import FrozenClock
 from analytics.settings import Settings
 
-pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
-
 pytestmark = [pytest.mark.browser, pytest.mark.server]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '"><img src=x onerror="window.__xss=2">'
@@ -99,10 +88,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
 
 @pytest.fixture(scope="module")
 def page(hostile: dict[str, Any]) -> Iterator[tuple[Page, list[str]]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium at /usr/bin/chromium")
     with sync_playwright() as p:
-        browser: Browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser: Browser = launch_chromium(p)
         ctx = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
         ctx.set_default_timeout(10_000)
         ctx.add_cookies(hostile["cookies"])

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import CHROME_UA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,8 +26,6 @@ from analytics import admin
 from analytics.app import create_app
 from analytics.clock import FrozenClock
 from analytics.settings import Settings
-
-from conftest import CHROME_UA
 
 SITE = "blog.example.org"
 FUZZ = settings(

@@ -15,17 +15,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from api_support import SITE, schema_validator
+from conftest import Instance
 from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 from openapi_spec_validator import validate
+from test_api_errors import BAD_QUERIES, bad_body
+from test_api_query import CASES
 
 from analytics import api
 from analytics.stats import dates, parse
 from analytics.stats.query import EVENT_DIMENSIONS, METRICS, OPERATORS, TIME_DIMENSIONS, VISIT_DIMENSIONS
-
-from api_support import SITE, schema_validator
-from conftest import Instance
-from test_api_errors import BAD_QUERIES, bad_body
-from test_api_query import CASES
 
 DOC = api.openapi_document()
 SCHEMAS = DOC["components"]["schemas"]

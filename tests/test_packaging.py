@@ -18,7 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import CHROME_UA, free_port
 
 REPO = Path(__file__).parent.parent

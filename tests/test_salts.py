@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from analytics import salts
 from conftest import Instance
+
+from analytics import salts
 
 
 def test_visitor_id_is_keyed_site_scoped_and_64_bit() -> None:

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import CHROME_UA, Instance, LiveServer, cli, start_server
 from server_support import (
     DROPPED,

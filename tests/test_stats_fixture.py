@@ -34,11 +34,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from conftest import Instance
 
 from analytics import admin
 from analytics.stats.parse import parse
-
-from conftest import Instance
 
 UA = {
     "A": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",

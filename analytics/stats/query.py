@@ -28,7 +28,9 @@ METRICS: dict[str, Metric] = {
         Metric("pageviews", "event", "Number of pageview events."),
         Metric("views_per_visit", "session", "Pageviews divided by visits."),
         Metric("bounce_rate", "session", "Percent of visits with one pageview and no interactive event."),
-        Metric("visit_duration", "session", "Mean seconds from a visit's first to last page view or event; bounces count 0."),
+        Metric(
+            "visit_duration", "session", "Mean seconds from a visit's first to last page view or event; bounces count 0."
+        ),
         Metric("events", "event", "Number of custom events."),
         Metric("scroll_depth", "page", "Mean over visits of the deepest scroll on the page, in percent."),
         Metric("time_on_page", "page", "Engaged seconds on the page per visit that viewed it."),

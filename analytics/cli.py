@@ -78,7 +78,7 @@ def _serve_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 @main.command()
 @_serve_options
-@click.option("--demo", "with_demo", is_flag=True, help="Start with a demo site, demo.example, full of synthetic traffic.")
+@click.option("--demo", "with_demo", is_flag=True, help="Start with demo.example, full of synthetic traffic.")
 def serve(with_demo: bool = False, **options: Any) -> None:
     """Run the collector, dashboard and API with uvicorn."""
     import uvicorn
@@ -365,8 +365,8 @@ def demo_cmd(domain: str, events: int, days: int, seed: int, timezone: str, data
 @main.command("bench")
 @click.option("--events", default="1000000,10000000", show_default=True,
               help="Comma-separated demo sizes to time queries on, e.g. 1m,10m.")  # fmt: skip
-@click.option("--quick", is_flag=True, help="A small, fast run (20k events, 2 s of load): checks the setup.")
-@click.option("--json", "json_path", default="bench-results.json", show_default=True, help="Where to write the results.")
+@click.option("--quick", is_flag=True, help="A small, fast run (20k events, 1 s of load): checks the setup.")
+@click.option("--json", "json_path", default="bench-results.json", show_default=True, help="The results file.")
 @click.option("--duration", type=click.FloatRange(1, 600), default=None, help="Seconds of load per ingest target [15].")
 @click.option("--connections", type=click.IntRange(1, 10000), default=None, help="wrk connections [64].")
 @click.option("--workdir", default=None, help="Keep the benchmark's databases and logs here [a temporary dir].")

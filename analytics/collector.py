@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from . import payload as payloadmod
@@ -140,11 +140,14 @@ async def _read_limited(request: Request) -> bytes:
     if length is not None and (not length.isdigit() or int(length) > payloadmod.MAX_BODY):
         raise payloadmod.PayloadTooLarge()
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > payloadmod.MAX_BODY:
-            raise payloadmod.PayloadTooLarge()
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > payloadmod.MAX_BODY:
+                raise payloadmod.PayloadTooLarge()
+            chunks.append(chunk)
+    except ClientDisconnect:  # the client left mid-body: nothing to count, nobody to answer
+        raise BadRequest("Request body incomplete") from None
     return b"".join(chunks)
 
 

@@ -123,6 +123,8 @@ class Deltas:
 
 def _first(session: Session, others: list[Session], key: Callable[[Session], Key | Hashable]) -> int:
     """1 if no earlier visit of the same visitor id on the same day had the same value of `key`."""
+    if len(others) == 1:  # the usual case: this is the visitor's only visit
+        return 1
     value = key(session)
     for o in others:
         if o is session or o.day != session.day:

@@ -93,15 +93,23 @@ class Compiler:
 
     def time_label(self, ts_expr: str, dim: str) -> str:
         kind = self.q.time_granularity if dim == "time" else dim.split(":", 1)[1]
-        cases = " ".join(f"WHEN {ts_expr} < {t} THEN {o}" for t, o in self._offsets[1:])
-        last = self._offsets[-1][1]
-        local = f"({ts_expr} + CASE {cases} ELSE {last} END)" if cases else f"({ts_expr} + {last})"
+        local = f"({ts_expr} + {self.local_offset(ts_expr)})"
         return {
             "hour": f"strftime('%Y-%m-%d %H:00:00', {local}, 'unixepoch')",
             "day": f"date({local}, 'unixepoch')",
             "week": f"date({local}, 'unixepoch', 'weekday 0', '-6 days')",
             "month": f"strftime('%Y-%m-01', {local}, 'unixepoch')",
         }[kind]
+
+    def local_offset(self, ts_expr: str) -> str:
+        """The site's UTC offset in seconds at `ts_expr`, as SQL (a CASE over its changes)."""
+        cases = " ".join(f"WHEN {ts_expr} < {t} THEN {o}" for t, o in self._offsets[1:])
+        last = self._offsets[-1][1]
+        return f"CASE {cases} ELSE {last} END" if cases else str(last)
+
+    def local_day(self, ts_expr: str) -> str:
+        """The site-local day of `ts_expr` as a whole number: cheaper than a date string."""
+        return f"(({ts_expr} + {self.local_offset(ts_expr)}) / 86400)"
 
     def bounds(self, column: str, scale: int = 1) -> str:
         start, end = int(self.q.start.timestamp()) // scale, int(self.q.end.timestamp()) // scale
@@ -175,6 +183,9 @@ class Compiler:
           dimension (page, goal...) visitors are counted where the event happened;
         - pageviews are counted at the event, except when broken down by a visit
           dimension only, where they are the visit's pageviews (as in the rollups).
+
+        Visit-level figures for queries without event: dimensions or filters come
+        from `sessions` alone (one row per visit), without touching events.
         """
         dims = self.q.dimensions
         frm = "FROM events e JOIN sessions s ON s.id = e.session_id"
@@ -190,7 +201,7 @@ class Compiler:
 
         event_sums = tuple(
             x
-            for x in ("visitors", "pageviews", "events")
+            for x in ("visitors", "pageviews", "events", "time_total", "page_visits")
             if x in sums
             and not (x == "visitors" and session_visitors)
             and not (x == "pageviews" and visit_pageviews)
@@ -199,11 +210,13 @@ class Compiler:
             # Once per visitor and site-local day, as the rollups count; per page, readers
             # are those who viewed it, and engagement events never make a visitor.
             counted = f"e.name = {self.pv}" if {"event:page", "event:hostname"} & set(dims) else f"e.name != {self.eng}"
-            visitor_day = f"s.visitor_id || '@' || {self.time_label('e.ts', 'time:day')}"
+            visitor_day = f"s.visitor_id || '@' || {self.local_day('e.ts')}"
             exprs = {
                 "visitors": f"COUNT(DISTINCT CASE WHEN {counted} THEN {visitor_day} END)",
                 "pageviews": f"SUM(e.name = {self.pv})",
                 "events": f"COALESCE(SUM(e.name NOT IN ({self.pv}, {self.eng})), 0)",
+                "time_total": f"COALESCE(SUM(CASE WHEN e.name = {self.eng} THEN e.engaged_ms END), 0)",
+                "page_visits": f"COUNT(DISTINCT CASE WHEN e.name = {self.pv} THEN e.session_id * 4294967296 + e.page END)",
             }
             cols = [self.raw_dim(d) for d in dims]
             where = self.raw_where()
@@ -218,9 +231,6 @@ class Compiler:
             and (x != "pageviews" or visit_pageviews)
         )
         if session_sums:
-            inner_cols = [f"{self.raw_dim(d, session_level=True)} AS d{i}" for i, d in enumerate(dims)]
-            where = self.raw_where() + f" AND {self.bounds('s.start')}"
-            inner = f"SELECT DISTINCT {', '.join([*inner_cols, 'e.session_id AS sid'])} {frm} WHERE {where}"
             exprs = {
                 "visitors": "COUNT(DISTINCT s.visitor_id || '@' || s.day)",
                 "visits": "COUNT(*)",
@@ -229,19 +239,23 @@ class Compiler:
                 " ELSE s.last_action - s.start END)",
                 "pageviews": "SUM(s.pageviews)",
             }
-            cols = [f"x.d{i}" for i in range(len(dims))]
-            select = ", ".join([*cols, *(exprs[x] for x in session_sums)])
-            stmt(f"SELECT {select} FROM ({inner}) x JOIN sessions s ON s.id = x.sid{_group(len(cols))}", session_sums)
-
-        if "time_total" in sums:
-            cols = [self.raw_dim(d) for d in dims]
-            where = self.raw_where()
-            select = ", ".join([
-                *cols,
-                f"COALESCE(SUM(CASE WHEN e.name = {self.eng} THEN e.engaged_ms END), 0)",
-                f"COUNT(DISTINCT CASE WHEN e.name = {self.pv} THEN e.session_id * 4294967296 + e.page END)",
-            ])  # fmt: skip
-            stmt(f"SELECT {select} {frm} WHERE {where}{_group(len(cols))}", ("time_total", "page_visits"))
+            if not event_dims and not event_filters:
+                # Every visit that started in the range has its first event there.
+                cols = [self.raw_dim(d, session_level=True) for d in dims]
+                where = f"s.site_id = {self.p(self.q.site.id)} AND {self.bounds('s.start')}"
+                if self.q.filters is not None:
+                    where += " AND " + self.filter_sql(self.q.filters)
+                select = ", ".join([*cols, *(exprs[x] for x in session_sums)])
+                stmt(f"SELECT {select} FROM sessions s WHERE {where}{_group(len(cols))}", session_sums)
+            else:
+                inner_cols = [f"{self.raw_dim(d, session_level=True)} AS d{i}" for i, d in enumerate(dims)]
+                where = self.raw_where() + f" AND {self.bounds('s.start')}"
+                inner = f"SELECT DISTINCT {', '.join([*inner_cols, 'e.session_id AS sid'])} {frm} WHERE {where}"
+                cols = [f"x.d{i}" for i in range(len(dims))]
+                select = ", ".join([*cols, *(exprs[x] for x in session_sums)])
+                stmt(
+                    f"SELECT {select} FROM ({inner}) x JOIN sessions s ON s.id = x.sid{_group(len(cols))}", session_sums
+                )
 
         if "scroll_total" in sums:
             inner_cols = [f"{self.raw_dim(d)} AS d{i}" for i, d in enumerate(dims)]

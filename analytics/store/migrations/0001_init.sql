@@ -78,7 +78,8 @@ CREATE TABLE sessions (
     screen INTEGER NOT NULL,
     state TEXT NOT NULL                -- per-page and per-goal marks used to keep rollups exact
 );
-CREATE INDEX sessions_visitor ON sessions (site_id, visitor_id);
+-- The writer looks visits up by visitor id for a whole batch, across sites.
+CREATE INDEX sessions_visitor ON sessions (visitor_id);
 CREATE INDEX sessions_start ON sessions (site_id, start);
 
 CREATE TABLE events (

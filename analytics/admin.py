@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from .passwords import MIN_LENGTH, hash_password
+from .store import sqlite_days
 from .store.base import Site
 from .store.sqlite import SITE_COLS, SQLiteStore, site_from_row
 
@@ -112,6 +113,7 @@ async def remove_site(store: SQLiteStore, domain: str) -> None:
             "rollup_events",
         ):  # fmt: skip
             await conn.execute(f"DELETE FROM {table} WHERE site_id = ?", (site.id,))
+        await sqlite_days.drop(conn, site.id)
         await conn.execute("DELETE FROM sites WHERE id = ?", (site.id,))
 
     await store.write(job)

@@ -772,6 +772,24 @@ async def _ensure_site(db_path: Path, domain: str, timezone: str) -> tuple[int, 
         await store.close()
 
 
+async def _roll_days(db_path: Path, site_id: int, now: float) -> None:
+    """Rebuild the site's daily rollup tier, as housekeeping would: old days just got new rows."""
+    from .store import sqlite_days
+    from .store.sqlite import SQLiteStore
+
+    store = SQLiteStore(db_path, readers=1)
+    await store.open()
+    try:
+
+        async def rebuild(conn: Any) -> int:
+            await sqlite_days.drop(conn, site_id)
+            return await sqlite_days.roll(conn, now)
+
+        await store.write(rebuild)
+    finally:
+        await store.close()
+
+
 def generate(
     db_path: str | Path,
     domain: str,
@@ -848,4 +866,5 @@ def generate(
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
+    asyncio.run(_roll_days(Path(db_path), site_id, end))
     return DemoResult(domain, events, sessions, time.perf_counter() - began, time.process_time() - cpu)

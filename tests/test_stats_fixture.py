@@ -30,7 +30,7 @@ engagement event for a visitor without a visit.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -90,11 +90,20 @@ async def ingest(inst: Instance) -> None:
     await hit(inst, local(3, 12, 40), "D", "pageview", "/posts/a")
 
 
-@pytest.fixture
-async def fixture(instance: Instance) -> Instance:
+@pytest.fixture(params=["recent", "rolled"])
+async def fixture(instance: Instance, request: pytest.FixtureRequest) -> Instance:
+    """Every test runs twice: on fresh 15-minute rollups, and a week later, when
+    Mar 2-3 have been summed into the daily tier."""
     await admin.add_site(instance.store, "blog.example.org", "Europe/Zurich")
     await ingest(instance)
     instance.clock.set(local(3, 18, 0))
+    assert await instance.store.roll_days(instance.clock.now()) == 0  # nothing has settled yet
+    if request.param == "rolled":
+        instance.clock.set(local(10, 12, 0))
+        await instance.store.roll_days(instance.clock.now())
+        rows = await instance.store.fetchall("SELECT timezone, through_day FROM rollup_days")
+        assert rows == [("Europe/Zurich", (date(2026, 3, 7) - date(1970, 1, 1)).days)]
+        assert (await instance.store.fetchall("SELECT COUNT(*) FROM rollup_pages_day"))[0][0] > 0
     return instance
 
 

@@ -29,7 +29,9 @@ METRICS: dict[str, Metric] = {
         Metric("views_per_visit", "session", "Pageviews divided by visits."),
         Metric("bounce_rate", "session", "Percent of visits with one pageview and no interactive event."),
         Metric(
-            "visit_duration", "session", "Mean seconds from a visit's first to last page view or event; bounces count 0."
+            "visit_duration",
+            "session",
+            "Mean seconds from a visit's first to last page view or event; bounces count 0.",
         ),
         Metric("events", "event", "Number of custom events."),
         Metric("scroll_depth", "page", "Mean over visits of the deepest scroll on the page, in percent."),

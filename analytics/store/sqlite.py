@@ -347,6 +347,13 @@ class SQLiteStore:
     async def housekeeping(self, now: float, retention_months: int = 25) -> None:
         await self.salts(saltmod.utc_day(now))
         await self.prune(now, retention_months)
+        await self.roll_days(now)
+
+    async def roll_days(self, now: float) -> int:
+        """Sum settled local days into the daily rollup tier (see sqlite_days)."""
+        from .sqlite_days import roll
+
+        return await self.write(lambda conn: roll(conn, now))
 
     async def prune(self, now: float, retention_months: int) -> int:
         """Delete raw events and sessions older than the retention period. Rollups stay."""

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..stats import dates
 from ..stats.query import PROPS_PREFIX, And, Condition, Filter, Not, Or, Query, filter_dimensions, needed_sums
 from . import sqlite_imports as imports
 from .sqlite import ROLLUP_KEYS
+from .sqlite_days import EPOCH, day_number
 
 if TYPE_CHECKING:
     from .sqlite import SQLiteStore
@@ -80,8 +82,9 @@ def rollup_table(query: Query) -> str | None:
 class Compiler:
     """Builds SQL text and its parameters; every value is a bound parameter."""
 
-    def __init__(self, query: Query, name_ids: dict[str, int]) -> None:
+    def __init__(self, query: Query, name_ids: dict[str, int], through_day: int | None = None) -> None:
         self.q = query
+        self.through_day = through_day  # the site's daily tier covers local days up to this one
         self.params: list[Any] = []
         self.pv = name_ids.get("pageview", -1)
         self.eng = name_ids.get("engagement", -1)
@@ -91,9 +94,9 @@ class Compiler:
         self.params.append(value)
         return "?"
 
-    def time_label(self, ts_expr: str, dim: str) -> str:
+    def time_label(self, ts_expr: str, dim: str, is_local: bool = False) -> str:
         kind = self.q.time_granularity if dim == "time" else dim.split(":", 1)[1]
-        local = f"({ts_expr} + {self.local_offset(ts_expr)})"
+        local = f"({ts_expr})" if is_local else f"({ts_expr} + {self.local_offset(ts_expr)})"
         return {
             "hour": f"strftime('%Y-%m-%d %H:00:00', {local}, 'unixepoch')",
             "day": f"date({local}, 'unixepoch')",
@@ -216,7 +219,8 @@ class Compiler:
                 "pageviews": f"SUM(e.name = {self.pv})",
                 "events": f"COALESCE(SUM(e.name NOT IN ({self.pv}, {self.eng})), 0)",
                 "time_total": f"COALESCE(SUM(CASE WHEN e.name = {self.eng} THEN e.engaged_ms END), 0)",
-                "page_visits": f"COUNT(DISTINCT CASE WHEN e.name = {self.pv} THEN e.session_id * 4294967296 + e.page END)",
+                "page_visits": f"COUNT(DISTINCT CASE WHEN e.name = {self.pv}"
+                " THEN e.session_id * 4294967296 + e.page END)",
             }
             cols = [self.raw_dim(d) for d in dims]
             where = self.raw_where()
@@ -271,14 +275,23 @@ class Compiler:
 
     # -- rollup plan -------------------------------------------------------------
 
+    def daily_days(self) -> tuple[int, int] | None:
+        """The local days [first, last] the daily tier can answer, if the range is whole days."""
+        q, tz = self.q, dates.zone(self.q.site.timezone)
+        if self.through_day is None or any(
+            d == "time:hour" or (d == "time" and q.time_granularity == "hour") for d in q.dimensions
+        ):
+            return None
+        if q.start != dates.local_midnight(q.first_day, tz) or q.end != dates.local_midnight(
+            q.last_day + timedelta(days=1), tz
+        ):
+            return None  # e.g. "24h": not whole local days
+        first, last = day_number(q.first_day), min(day_number(q.last_day), self.through_day)
+        return (first, last) if first <= last else None
+
     def rollup_statements(self, table: str, sums: set[str]) -> list[tuple[str, list[Any], tuple[str, ...]]]:
         dims = self.q.dimensions
         groups: list[tuple[str, tuple[str, ...]]]
-        cols = [
-            self.time_label("bucket * 900", d) if d.startswith("time") else ROLLUP_DIMS[d][1] for d in dims
-        ]
-        where = f"site_id = {self.p(self.q.site.id)} AND {self.bounds('bucket', 900)}"
-        out: list[tuple[str, list[Any], tuple[str, ...]]] = []
         if table == "rollup_totals":
             main = tuple(x for x in ("visitors", "visits", "pageviews", "bounces", "duration", "events") if x in sums)
             page = tuple(x for x in ("time_total", "page_visits", "scroll_total", "scroll_visits") if x in sums)
@@ -286,14 +299,32 @@ class Compiler:
         else:
             groups = [(table, tuple(x for x in (*_TABLE_SUMS[table], "page_visits") if x in sums))]
         visitors = visitors_column(table, [d for d in dims if not d.startswith("time")]) or "visitors"
-        params = self.params
+
+        # Whole settled days come from the daily tier, the rest from 15-minute buckets.
+        parts: list[tuple[str, str, list[str], list[Any]]] = []
+        days = self.daily_days()
+        bucket_start = int(self.q.start.timestamp()) // 900
+        if days is not None:
+            cols = [self.time_label("day * 86400", d, is_local=True) if d.startswith("time") else ROLLUP_DIMS[d][1]
+                    for d in dims]  # fmt: skip
+            parts.append(("_day", "site_id = ? AND day BETWEEN ? AND ?", cols, [self.q.site.id, *days]))
+            next_day = EPOCH + timedelta(days=days[1] + 1)
+            bucket_start = int(dates.local_midnight(next_day, dates.zone(self.q.site.timezone)).timestamp()) // 900
+        bucket_end = int(self.q.end.timestamp()) // 900
+        if bucket_start < bucket_end:
+            cols = [self.time_label("bucket * 900", d) if d.startswith("time") else ROLLUP_DIMS[d][1] for d in dims]
+            where = "site_id = ? AND bucket >= ? AND bucket < ?"
+            parts.append(("", where, cols, [self.q.site.id, bucket_start, bucket_end]))
+
+        out: list[tuple[str, list[Any], tuple[str, ...]]] = []
         for tbl, names in groups:
             if not names:
                 continue
             column = {"page_visits": "visits", "visitors": visitors if tbl == table else "visitors"}
             exprs = [f"SUM({column.get(n, n)})" for n in names]
-            select = ", ".join([*cols, *exprs])
-            out.append((f"SELECT {select} FROM {tbl} WHERE {where}{_group(len(cols))}", list(params), names))
+            for suffix, where, cols, params in parts:
+                select = ", ".join([*cols, *exprs])
+                out.append((f"SELECT {select} FROM {tbl}{suffix} WHERE {where}{_group(len(cols))}", params, names))
         self.params = []
         return out
 
@@ -333,7 +364,10 @@ async def _name_ids(store: SQLiteStore) -> dict[str, int]:
 async def run_sums(store: SQLiteStore, query: Query, sums: set[str]) -> tuple[dict[Key, Sums], bool]:
     """Group key (dimension values, strings resolved) -> sums, and whether rollups answered."""
     table = rollup_table(query)
-    compiler = Compiler(query, await _name_ids(store))
+    through = await store.fetchall(
+        "SELECT through_day FROM rollup_days WHERE site_id = ? AND timezone = ?", (query.site.id, query.site.timezone)
+    )
+    compiler = Compiler(query, await _name_ids(store), through[0][0] if through else None)
     native = compiler.rollup_statements(table, sums) if table else compiler.raw_statements(sums)
     statements = [(*s, False) for s in native]
     if query.include_imports and imports.skip_reason(query) is None:

@@ -1,0 +1,99 @@
+"""The daily rollup tier: closed local days of the 15-minute rollups, summed once.
+
+A 30-day dashboard then reads 30 rows per key instead of 2,880 buckets. Only
+days that can no longer change are summed: a visit adds to its start bucket for
+as long as the writer can still continue it (two days), so a day is rolled up
+three days after it ends. Visitor credits are per local day of the site already,
+which makes the daily sums exact. A change of the site's time zone drops and
+rebuilds its daily rows.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date, datetime, timedelta
+
+import aiosqlite
+
+from ..stats import dates
+
+SETTLE_DAYS = 3
+EPOCH = date(1970, 1, 1)
+
+
+def day_number(day: date) -> int:
+    """Days since 1970-01-01: the `day` column of the daily tables."""
+    return (day - EPOCH).days
+
+
+def local_offset_sql(tz_name: str, start: datetime, end: datetime, ts_expr: str) -> str:
+    """The zone's UTC offset in seconds at `ts_expr`, as SQL: a CASE over its changes in [start, end)."""
+    steps = dates.offsets(tz_name, start, end)
+    cases = " ".join(f"WHEN {ts_expr} < {t} THEN {o}" for t, o in steps[1:])
+    last = steps[-1][1]
+    return f"CASE {cases} ELSE {last} END" if cases else str(last)
+
+
+async def _columns(conn: aiosqlite.Connection, table: str) -> list[str]:
+    async with conn.execute(f"PRAGMA table_info({table})") as cur:
+        return [row[1] for row in await cur.fetchall()]
+
+
+async def roll(conn: aiosqlite.Connection, now: float) -> int:
+    """Sum every settled, not yet summed local day of every site. Returns days added.
+
+    Runs inside the writer's transaction (store.write), like every other write.
+    """
+    from .sqlite import ROLLUP_KEYS
+
+    added = 0
+    async with conn.execute("SELECT id, timezone FROM sites") as cur:
+        sites = list(await cur.fetchall())
+    for site_id, tz_name in sites:
+        async with conn.execute("SELECT timezone, through_day FROM rollup_days WHERE site_id = ?", (site_id,)) as cur:
+            done = await cur.fetchone()
+        if done is not None and done[0] != tz_name:
+            await drop(conn, site_id)
+            done = None
+        tz = zoneinfo.ZoneInfo(tz_name)
+        last = datetime.fromtimestamp(now, tz).date() - timedelta(days=SETTLE_DAYS)
+        if done is not None:
+            first = EPOCH + timedelta(days=done[1] + 1)
+        else:
+            async with conn.execute("SELECT MIN(bucket) FROM rollup_totals WHERE site_id = ?", (site_id,)) as cur:
+                row = await cur.fetchone()
+            if row is None or row[0] is None:
+                continue
+            first = datetime.fromtimestamp(row[0] * 900, tz).date()
+        if first > last:
+            continue
+        start, end = dates.local_midnight(first, tz), dates.local_midnight(last + timedelta(days=1), tz)
+        day = f"((bucket * 900 + {local_offset_sql(tz_name, start, end, 'bucket * 900')}) / 86400)"
+        for table, keys in ROLLUP_KEYS.items():
+            counters = [c for c in await _columns(conn, table) if c not in ("site_id", "bucket", *keys)]
+            cols = ", ".join(("site_id", "day", *keys, *counters))
+            select = ", ".join(("site_id", day, *keys, *(f"SUM({c})" for c in counters)))
+            group = ", ".join((day, *keys))
+            await conn.execute(
+                f"INSERT INTO {table}_day ({cols}) SELECT {select} FROM {table}"
+                f" WHERE site_id = ? AND bucket >= ? AND bucket < ? GROUP BY {group}",
+                (site_id, int(start.timestamp()) // 900, int(end.timestamp()) // 900),
+            )
+        await conn.execute(
+            "INSERT INTO rollup_days (site_id, timezone, through_day) VALUES (?, ?, ?)"
+            " ON CONFLICT (site_id) DO UPDATE SET timezone = excluded.timezone, through_day = excluded.through_day",
+            (site_id, tz_name, day_number(last)),
+        )
+        added += (last - first).days + 1
+    return added
+
+
+async def drop(conn: aiosqlite.Connection, site_id: int) -> None:
+    """Forget a site's daily tier (zone changed, site removed); the next roll rebuilds it."""
+    from .sqlite import ROLLUP_KEYS
+
+    for table in ROLLUP_KEYS:
+        await conn.execute(f"DELETE FROM {table}_day WHERE site_id = ?", (site_id,))
+    await conn.execute("DELETE FROM rollup_days WHERE site_id = ?", (site_id,))
+
+

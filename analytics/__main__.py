@@ -1,3 +1,3 @@
-from .cli import main
+from analytics.cli import main
 
 main()

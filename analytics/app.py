@@ -12,14 +12,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import api, beacon, web
-from . import settings as settingsmod
-from .clock import Clock
-from .collector import Collector, preflight
-from .errors import ApiError
-from .geo import GeoLookup
-from .settings import Settings
-from .store.sqlite import SQLiteStore
+from analytics import config as settingsmod
+from analytics import web
+from analytics.api import v2 as api
+from analytics.clock import Clock
+from analytics.config import Settings
+from analytics.enrich.geo import GeoLookup
+from analytics.errors import ApiError
+from analytics.ingest import beacon
+from analytics.ingest.endpoint import Collector, preflight
+from analytics.store.sqlite.store import SQLiteStore
 
 log = logging.getLogger("analytics")
 HOUSEKEEPING_SECONDS = 60.0

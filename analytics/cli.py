@@ -12,11 +12,11 @@ from typing import Any, TypeVar
 
 import click
 
-from . import admin
-from . import settings as settingsmod
-from .settings import SETTINGS, Settings, SettingsError
-from .store.base import Site
-from .store.sqlite import SQLiteStore
+from analytics import config as settingsmod
+from analytics.accounts import admin
+from analytics.config import SETTINGS, Settings, SettingsError
+from analytics.store.base import Site
+from analytics.store.sqlite.store import SQLiteStore
 
 T = TypeVar("T")
 
@@ -129,7 +129,7 @@ def prune(data_dir: str | None) -> None:
     async def job(store: SQLiteStore) -> int:
         import time
 
-        from .salts import utc_day
+        from analytics.enrich.identity import utc_day
 
         await store.salts(utc_day(time.time()))
         return await store.prune(time.time(), settings.retention_months)
@@ -249,7 +249,7 @@ def export_cmd(
     import zoneinfo
     from pathlib import Path
 
-    from . import export
+    from analytics.transfer import export
 
     start, end = _day(first, "--from"), _day(last, "--to")
     target = output or f"{domain}-export.{fmt}"
@@ -298,7 +298,7 @@ def import_cmd(domain: str, file: str, data_dir: str | None) -> None:
 
     Imported days replace earlier imports of the same days; a bad file imports nothing.
     """
-    from . import imports
+    from analytics.transfer import imports
 
     async def job(store: SQLiteStore) -> imports.ImportSummary:
         site = await admin.get_site(store, domain)
@@ -319,7 +319,7 @@ DEMO_DOMAIN = "demo.example"
 
 def _seed_demo_site(settings: Settings) -> None:
     """`serve --demo`: create demo.example with 30 days of traffic, unless it exists already."""
-    from . import demo
+    from analytics.devtools import demo
 
     async def exists(store: SQLiteStore) -> bool:
         return await store.site_by_domain(DEMO_DOMAIN) is not None
@@ -343,7 +343,7 @@ def demo_cmd(domain: str, events: int, days: int, seed: int, timezone: str, data
     A European communications blog: articles with a long tail, search, LinkedIn, Xing,
     Instagram and newsletter visits, bounces and longer visits, a day/night rhythm.
     """
-    from . import demo
+    from analytics.devtools import demo
 
     settings = _settings(data_dir=data_dir)
     try:
@@ -380,7 +380,7 @@ def bench_cmd(
     import json
     from pathlib import Path
 
-    from . import bench
+    from analytics.devtools import bench
 
     opts = bench.Options.quick_run() if quick else bench.Options()
     if not quick or events != "1000000,10000000":

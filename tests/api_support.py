@@ -20,10 +20,11 @@ from typing import Any
 import httpx
 from conftest import Instance
 
-from analytics import admin, api
+from analytics.accounts import admin
+from analytics.api import v2 as api
 from analytics.app import create_app
 from analytics.clock import FrozenClock
-from analytics.settings import Settings
+from analytics.config import Settings
 
 SITE = "blog.example.org"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # conftest's frozen clock: Monday, 10:00 in Zurich

@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from analytics import admin
+from analytics.accounts import admin
 from analytics.app import create_app
 from analytics.clock import FrozenClock
-from analytics.settings import Settings
+from analytics.config import Settings
 
 CHROME_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

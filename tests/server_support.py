@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 
-from analytics import admin
+from analytics.accounts import admin
 from analytics.stats.parse import parse
-from analytics.store.sqlite import SQLiteStore
+from analytics.store.sqlite.store import SQLiteStore
 
 SITE = "blog.example.org"
 DROPPED = "x-analytics-dropped"

@@ -19,8 +19,8 @@ import pytest_asyncio
 from api_support import NOW, PASSWORD, SITE, ApiUser, api_user, post_query, running_app, schema_validator
 from conftest import Instance, cli
 
-from analytics import admin, ratelimit
-from analytics.api import MAX_BODY
+from analytics.accounts import admin, ratelimit
+from analytics.api.v2 import MAX_BODY
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -35,7 +35,8 @@ import pytest_asyncio
 from api_support import NOW, SITE, ApiUser, api_user, ingest, post_query, response_validator, running_app
 from conftest import Instance
 
-from analytics import admin, api
+from analytics.accounts import admin
+from analytics.api import v2 as api
 from analytics.stats.parse import parse
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -585,7 +586,7 @@ async def test_all_reaches_back_to_imported_history(tmp_path: Path) -> None:
     import io
     import zipfile
 
-    from analytics.imports import import_csv
+    from analytics.transfer.imports import import_csv
 
     async with running_app(tmp_path / "data") as instance:
         site = await admin.add_site(instance.store, SITE, "Europe/Zurich")

@@ -36,7 +36,7 @@ import httpx
 import pytest
 from conftest import CHROME_UA, cli, free_port, launch_chromium
 
-from analytics import beacon
+from analytics.ingest import beacon
 
 pytestmark = pytest.mark.browser
 

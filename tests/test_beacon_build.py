@@ -17,7 +17,7 @@ import brotli  # type: ignore[import-untyped]
 import pytest
 from conftest import CHROME_UA, Instance
 
-from analytics import beacon
+from analytics.ingest import beacon
 
 REPO_SOURCE = Path(__file__).resolve().parent.parent / "tracker.js" / "src" / "script.js"
 
@@ -64,7 +64,7 @@ async def test_size_within_budget(instance: Instance) -> None:
 
 def test_build_is_deterministic_across_processes() -> None:
     # v1's SRI hash is published: the bytes must not depend on hash seeds.
-    code = "from analytics import beacon; print(beacon.sri_hash())"
+    code = "from analytics.ingest import beacon; print(beacon.sri_hash())"
     out = {
         subprocess.run(
             [sys.executable, "-c", code], env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import cli
 
-from analytics import bench
+from analytics.devtools import bench
 
 RUN_KEYS = ("requests_per_s", "accepted_per_s", "committed_per_s", "committed", "ok_202", "dropped_202",
             "rejected_503", "lost", "p50_ms", "p99_ms", "rss_peak_total_mb", "rss_peak_process_mb",

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from conftest import cli
 
 from analytics import cli as climod
-from analytics.store.migrate import migrations
+from analytics.store.sqlite.migrate import migrations
 
 PASSWORD = "correct horse battery"
 

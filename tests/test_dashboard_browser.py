@@ -33,7 +33,7 @@ from web_support import (
 
 from analytics.app import create_app
 from analytics.clock import FrozenClock
-from analytics.settings import Settings
+from analytics.config import Settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 WAIT = 10_000

@@ -26,7 +26,7 @@ from web_support import DOMAIN, EMAIL, HOST, NOW, PASSWORD, UA, start_threaded, 
 
 from analytics.app import create_app
 from analytics.clock import FrozenClock
-from analytics.settings import Settings
+from analytics.config import Settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 from conftest import Instance, cli
 
-from analytics import admin, export
+from analytics.accounts import admin
+from analytics.transfer import export
 
 UA = {
     "A": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
@@ -225,7 +226,7 @@ async def test_formula_cells_are_neutralised(fixture: Instance) -> None:
     ],
 )  # fmt: skip
 def test_neutralise(value: Any, cell: Any) -> None:
-    from analytics.imports import unneutralise
+    from analytics.transfer.imports import unneutralise
 
     assert export.neutralise(value) == cell
     if isinstance(value, str):

@@ -22,10 +22,10 @@ from conftest import CHROME_UA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import admin
+from analytics.accounts import admin
 from analytics.app import create_app
 from analytics.clock import FrozenClock
-from analytics.settings import Settings
+from analytics.config import Settings
 
 SITE = "blog.example.org"
 FUZZ = settings(

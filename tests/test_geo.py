@@ -1,4 +1,4 @@
-"""Tests for analytics.geo: the bundled Geoacumen database and operator files."""
+"""Tests for analytics.enrich.geo: the bundled Geoacumen database and operator files."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import geoacumen  # type: ignore[import-untyped]
 import maxminddb  # type: ignore[import-untyped]
 import pytest
 
-from analytics import geo
-from analytics.geo import GeoLookup
+from analytics.enrich import geo
+from analytics.enrich.geo import GeoLookup
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from conftest import Instance, cli
 
-from analytics import admin
-from analytics.imports import ImportFileError, import_csv, list_imports, remove_imports
+from analytics.accounts import admin
 from analytics.stats.parse import parse
+from analytics.transfer.imports import ImportFileError, import_csv, list_imports, remove_imports
 
 FILES = {
     "imported_visitors_20260101_20260131.csv": """\ufeffdate,visitors,pageviews,bounces,visits,visit_duration

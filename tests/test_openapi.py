@@ -22,7 +22,7 @@ from openapi_spec_validator import validate
 from test_api_errors import BAD_QUERIES, bad_body
 from test_api_query import CASES
 
-from analytics import api
+from analytics.api import v2 as api
 from analytics.stats import dates, parse
 from analytics.stats.query import EVENT_DIMENSIONS, METRICS, OPERATORS, TIME_DIMENSIONS, VISIT_DIMENSIONS
 

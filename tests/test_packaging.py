@@ -61,7 +61,7 @@ def test_wheel_installs_into_a_fresh_venv_and_serves(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
         "analytics/cli.py",
-        "analytics/store/migrations/0001_init.sql",
+        "analytics/store/sqlite/migrations/0001_init.sql",
         "analytics/data/referrers.json",
         "analytics/data/spam_referrers.txt",
         "analytics/tracker/script.js",

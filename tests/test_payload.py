@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from analytics import payload
 from analytics.errors import ApiError, BadRequest
-from analytics.payload import Payload, decode, parse
+from analytics.ingest import payload
+from analytics.ingest.payload import Payload, decode, parse
 
 URL = "https://blog.example.org/post"
 

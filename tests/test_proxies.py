@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.proxies import client_ip
-from analytics.settings import SettingsError, parse_networks
+from analytics.config import SettingsError, parse_networks
+from analytics.ingest.proxies import client_ip
 
 TRUSTED = parse_networks("127.0.0.1/32, 10.0.0.0/8, ::1/128")
 

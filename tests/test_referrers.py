@@ -1,4 +1,4 @@
-"""Tests for analytics.referrers: sources, referrer text, channels, spam list."""
+"""Tests for analytics.enrich.referrers: sources, referrer text, channels, spam list."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.referrers import CHANNELS, DIRECT, Attribution, attribute, is_spam_referrer
+from analytics.enrich.referrers import CHANNELS, DIRECT, Attribution, attribute, is_spam_referrer
 
 SITE = "blog.example.eu"
 

@@ -25,12 +25,13 @@ from typing import Any
 import pytest
 from conftest import Instance
 
-from analytics import admin, export
+from analytics.accounts import admin
 from analytics.app import create_app
 from analytics.clock import FrozenClock
-from analytics.imports import import_csv
-from analytics.settings import Settings
+from analytics.config import Settings
 from analytics.stats.parse import parse
+from analytics.transfer import export
+from analytics.transfer.imports import import_csv
 
 UA = {
     "A": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",

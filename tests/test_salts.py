@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import Instance
 
-from analytics import salts
+from analytics.enrich import identity as salts
 
 
 def test_visitor_id_is_keyed_site_scoped_and_64_bit() -> None:

@@ -13,8 +13,8 @@ import uvicorn
 from click.testing import CliRunner
 
 from analytics import cli as climod
-from analytics import settings as settingsmod
-from analytics.settings import SETTINGS, Setting, Settings, SettingsError, load
+from analytics import config as settingsmod
+from analytics.config import SETTINGS, Setting, Settings, SettingsError, load
 
 README = Path(__file__).parent.parent / "README.md"
 

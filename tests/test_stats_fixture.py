@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 from conftest import Instance
 
-from analytics import admin
+from analytics.accounts import admin
 from analytics.stats.parse import parse
 
 UA = {

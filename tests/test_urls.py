@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.urls import MAX_PATH, CleanUrl, clean, path_matches
+from analytics.enrich.urls import MAX_PATH, CleanUrl, clean, path_matches
 
 
 @pytest.mark.parametrize(

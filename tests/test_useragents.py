@@ -1,4 +1,4 @@
-"""Tests for analytics.useragents: parsing, bot detection, screen classes."""
+"""Tests for analytics.enrich.useragents: parsing, bot detection, screen classes."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import ua_parser.regex
 import user_agents  # type: ignore[import-untyped]
 
-from analytics import useragents
-from analytics.useragents import Device, is_bot, parse, screen_class
+from analytics.enrich import useragents
+from analytics.enrich.useragents import Device, is_bot, parse, screen_class
 
 # Real user agents of current browsers (late 2026). Chrome-based browsers
 # send "reduced" UAs: Android is frozen at "Android 10; K", Windows 11 says
@@ -382,7 +382,7 @@ def test_imports_and_first_use_raise_no_warnings() -> None:
     # pytest's filterwarnings only covers test bodies; import time (and
     # ua-parser's lazy loading on first parse) is checked in a fresh process.
     code = (
-        "import analytics.useragents as u, analytics.geo as g\n"
+        "import analytics.enrich.useragents as u, analytics.enrich.geo as g\n"
         f"u.parse({CHROME_WINDOWS!r}); u.is_bot({CHROME_WINDOWS!r})\n"
         "g.GeoLookup().country('217.0.0.1')\n"
     )

@@ -13,9 +13,9 @@ import pytest
 from conftest import Instance, cli
 from web_support import EMAIL, PASSWORD, get_token, post_form, setup_admin, sign_in, token_of
 
-from analytics import admin
+from analytics.accounts import admin
 from analytics.app import create_app
-from analytics.settings import Settings
+from analytics.config import Settings
 
 
 def cookie_attrs(response: httpx.Response, name: str) -> dict[str, str]:

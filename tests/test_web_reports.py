@@ -17,7 +17,7 @@ import pytest
 from conftest import Instance
 from web_support import DOMAIN, NOW, DashboardPage, get_token, local, post_form, seed, setup_admin
 
-from analytics import admin
+from analytics.accounts import admin
 from analytics.stats.parse import parse
 from analytics.web import chart, reports
 from analytics.web.state import Range, State, intervals_for, resolve_range

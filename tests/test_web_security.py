@@ -14,7 +14,7 @@ from conftest import Instance
 from starlette.routing import Route
 from web_support import DOMAIN, NOW, DashboardPage, get_token, post_form, seed, setup_admin, sign_in, token_of
 
-from analytics import admin
+from analytics.accounts import admin
 from analytics.web.render import CSP
 
 OTHER = "other.example.net"
@@ -98,7 +98,7 @@ async def test_setup_and_share_password_forms_need_tokens(instance: Instance) ->
         r = await client.post("/setup", data={"email": "a@example.org", "password": "p" * 10, "password2": "p" * 10})
         assert r.status_code == 403 and await admin.count_users(instance.store) == 0
     site = await admin.add_site(instance.store, DOMAIN)
-    from analytics.passwords import hash_password
+    from analytics.accounts.passwords import hash_password
 
     await admin.set_share(instance.store, site, "S" * 32, hash_password("share password"))
     async with instance.client() as client:

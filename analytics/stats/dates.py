@@ -10,7 +10,7 @@ import functools
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
-from ..errors import BadRequest
+from analytics.errors import BadRequest
 
 PRESETS = ("day", "24h", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all")
 

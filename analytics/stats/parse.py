@@ -10,20 +10,10 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Literal, cast
 
-from ..errors import BadRequest
-from ..store.base import Site
-from . import dates
-from .query import (
-    METRICS,
-    OPERATORS,
-    And,
-    Condition,
-    Filter,
-    Not,
-    Or,
-    Query,
-    is_dimension,
-)
+from analytics.errors import BadRequest
+from analytics.stats import dates
+from analytics.stats.query import METRICS, OPERATORS, And, Condition, Filter, Not, Or, Query, is_dimension
+from analytics.store.base import Site
 
 MAX_LIMIT = 10000
 # Filters compile to nested SQL; SQLite refuses expressions deeper than 1000
@@ -204,7 +194,7 @@ def _check_custom_range(spec: Any) -> None:
 
 
 def _has_goal_filter(f: Filter | None) -> bool:
-    from .query import filter_dimensions
+    from analytics.stats.query import filter_dimensions
 
     return "event:goal" in filter_dimensions(f)
 

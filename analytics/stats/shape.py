@@ -9,8 +9,8 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .dates import labels
-from .query import And, Condition, Filter, Not, Or, Query, QueryResult, needed_sums
+from analytics.stats.dates import labels
+from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryResult, needed_sums
 
 Sums = dict[str, float]
 Runner = Callable[[Query, set[str]], Awaitable[tuple[dict[tuple[Any, ...], Sums], bool]]]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..stats.query import Query, QueryResult
+    from analytics.stats.query import Query, QueryResult
 
 
 @dataclass(frozen=True, slots=True)

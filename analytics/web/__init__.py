@@ -11,7 +11,8 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import dashboard, disclosure, pages, settings, share
+from analytics.web import dashboard, disclosure, pages, share
+from analytics.web import site_settings as settings
 
 
 def routes() -> list[BaseRoute]:

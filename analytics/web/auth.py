@@ -20,12 +20,12 @@ import aiosqlite
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import admin
-from ..admin import User
-from ..passwords import hash_password, verify_password
-from ..proxies import client_ip
-from ..store.sqlite import SQLiteStore
-from .render import SignInRequired, WebError, is_https, set_cookie
+from analytics.accounts import admin
+from analytics.accounts.admin import User
+from analytics.accounts.passwords import hash_password, verify_password
+from analytics.ingest.proxies import client_ip
+from analytics.store.sqlite.store import SQLiteStore
+from analytics.web.render import SignInRequired, WebError, is_https, set_cookie
 
 SESSION_COOKIE = "analytics_session"
 SESSION_SECONDS = 30 * 86400

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
-from .auth import SESSION_COOKIE, current_user, keyed, server_secret
-from .render import WebError
+from analytics.web.auth import SESSION_COOKIE, current_user, keyed, server_secret
+from analytics.web.render import WebError
 
 ANON_COOKIE = "analytics_csrf"
 FIELD = "csrf"

@@ -17,14 +17,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from .. import admin
-from ..store.base import Site
-from . import chart as chartmod
-from . import csrf
-from .auth import store_of
-from .pages import now_dt, site_access
-from .render import HEADERS, page, render
-from .reports import (
+from analytics.accounts import admin
+from analytics.store.base import Site
+from analytics.web import chart as chartmod
+from analytics.web import csrf
+from analytics.web.auth import store_of
+from analytics.web.pages import now_dt, site_access
+from analytics.web.render import HEADERS, page, render
+from analytics.web.reports import (
     ROWS_MORE,
     ROWS_SHOWN,
     TOP_STATS,
@@ -37,7 +37,7 @@ from .reports import (
     selected_tab,
     suppress,
 )
-from .state import (
+from analytics.web.state import (
     CHART_METRICS,
     INTERVALS,
     PERIODS,
@@ -254,7 +254,7 @@ async def site_realtime(request: Request) -> Response:
 @page
 async def site_export(request: Request) -> Response:
     """The current range as Plausible's CSV zip (aggregates only)."""
-    from .. import export
+    from analytics.transfer import export
 
     site, _ = await site_access(request, request.path_params["domain"])
     state = State(request.query_params, "")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import admin
-from ..admin import AdminError
-from .auth import store_of
-from .render import WebError, page, render
+from analytics.accounts import admin
+from analytics.accounts.admin import AdminError
+from analytics.web.auth import store_of
+from analytics.web.render import WebError, page, render
 
 
 @page

@@ -11,14 +11,14 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import admin
-from ..admin import AdminError
-from ..store.base import Site
-from . import csrf
-from .auth import check_password, current_user, end_session, now_of, require_user, start_session, store_of
-from .render import WebError, is_https, page, redirect, render, safe_next
-from .reports import Stats
-from .state import resolve_range
+from analytics.accounts import admin
+from analytics.accounts.admin import AdminError
+from analytics.store.base import Site
+from analytics.web import csrf
+from analytics.web.auth import check_password, current_user, end_session, now_of, require_user, start_session, store_of
+from analytics.web.render import WebError, is_https, page, redirect, render, safe_next
+from analytics.web.reports import Stats
+from analytics.web.state import resolve_range
 
 MAX_FIELD = 2000
 
@@ -182,7 +182,7 @@ async def new_site(request: Request) -> Response:
 
 def snippet_for(domain: str, base: str) -> tuple[str, str]:
     """The embed snippet and its SRI hash, from the beacon module."""
-    from .. import beacon
+    from analytics.ingest import beacon
 
     return beacon.snippet(domain, base), beacon.sri_hash()
 

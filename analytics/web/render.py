@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from ..errors import ApiError
+from analytics.errors import ApiError
 
 log = logging.getLogger("analytics.web")
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..stats.parse import parse
-from ..stats.query import Query, QueryResult
-from ..store.base import Site
-from ..store.sqlite import SQLiteStore
-from .state import Range, State
+from analytics.stats.parse import parse
+from analytics.stats.query import Query, QueryResult
+from analytics.store.base import Site
+from analytics.store.sqlite.store import SQLiteStore
+from analytics.web.state import Range, State
 
 Row = tuple[tuple[Any, ...], tuple[Any, ...]]
 

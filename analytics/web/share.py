@@ -17,14 +17,14 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import admin
-from ..passwords import verify_password
-from ..store.base import Site
-from . import csrf
-from .auth import ClientThrottle, client_address, keyed, now_of, server_secret, store_of
-from .dashboard import View, build, realtime_json
-from .pages import field, read_form
-from .render import WebError, page, redirect, render, set_cookie
+from analytics.accounts import admin
+from analytics.accounts.passwords import verify_password
+from analytics.store.base import Site
+from analytics.web import csrf
+from analytics.web.auth import ClientThrottle, client_address, keyed, now_of, server_secret, store_of
+from analytics.web.dashboard import View, build, realtime_json
+from analytics.web.pages import field, read_form
+from analytics.web.render import WebError, page, redirect, render, set_cookie
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 COOKIE = "analytics_share"

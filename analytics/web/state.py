@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from ..errors import BadRequest
-from ..stats import dates
+from analytics.errors import BadRequest
+from analytics.stats import dates
 
 PERIODS: dict[str, str] = {
     "today": "Today",

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 import aiosqlite
 
-from ..stats import dates
+from analytics.stats import dates
 
 SETTLE_DAYS = 3
 EPOCH = date(1970, 1, 1)
@@ -44,7 +44,7 @@ async def roll(conn: aiosqlite.Connection, now: float) -> int:
 
     Runs inside the writer's transaction (store.write), like every other write.
     """
-    from .sqlite import ROLLUP_KEYS
+    from analytics.store.sqlite.store import ROLLUP_KEYS
 
     added = 0
     async with conn.execute("SELECT id, timezone FROM sites") as cur:
@@ -90,7 +90,7 @@ async def roll(conn: aiosqlite.Connection, now: float) -> int:
 
 async def drop(conn: aiosqlite.Connection, site_id: int) -> None:
     """Forget a site's daily tier (zone changed, site removed); the next roll rebuilds it."""
-    from .sqlite import ROLLUP_KEYS
+    from analytics.store.sqlite.store import ROLLUP_KEYS
 
     for table in ROLLUP_KEYS:
         await conn.execute(f"DELETE FROM {table}_day WHERE site_id = ?", (site_id,))

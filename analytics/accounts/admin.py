@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from .passwords import MIN_LENGTH, hash_password
-from .store import sqlite_days
-from .store.base import Site
-from .store.sqlite import SITE_COLS, SQLiteStore, site_from_row
+from analytics.accounts.passwords import MIN_LENGTH, hash_password
+from analytics.store.base import Site
+from analytics.store.sqlite import days as sqlite_days
+from analytics.store.sqlite.store import SITE_COLS, SQLiteStore, site_from_row
 
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)*{_LABEL}(:\d{{1,5}})?$")

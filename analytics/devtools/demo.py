@@ -32,9 +32,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import admin, referrers, urls, useragents
-from .sessions import BUCKET, TIMEOUT
-from .store.sqlite import SQLiteStore
+from analytics.accounts import admin
+from analytics.enrich import referrers, urls, useragents
+from analytics.store.sqlite.store import SQLiteStore
+from analytics.visits.sessions import BUCKET, TIMEOUT
 
 T = TypeVar("T")
 DEFAULT_TIMEZONE = "Europe/Berlin"
@@ -774,8 +775,8 @@ async def _ensure_site(db_path: Path, domain: str, timezone: str) -> tuple[int, 
 
 async def _roll_days(db_path: Path, site_id: int, now: float) -> None:
     """Rebuild the site's daily rollup tier, as housekeeping would: old days just got new rows."""
-    from .store import sqlite_days
-    from .store.sqlite import SQLiteStore
+    from analytics.store.sqlite import days as sqlite_days
+    from analytics.store.sqlite.store import SQLiteStore
 
     store = SQLiteStore(db_path, readers=1)
     await store.open()

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
-from .store.base import Event
+from analytics.store.base import Event
 
 TIMEOUT = 30 * 60
 BUCKET = 15 * 60

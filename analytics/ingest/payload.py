@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ApiError, BadRequest
+from analytics.errors import ApiError, BadRequest
 
 MAX_BODY = 8 * 1024
 MAX_NAME = 120

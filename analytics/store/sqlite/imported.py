@@ -14,11 +14,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ..stats.dates import local_midnight
-from ..stats.query import And, Condition, Filter, Not, Or, Query, filter_dimensions, needed_sums
+from analytics.stats.dates import local_midnight
+from analytics.stats.query import And, Condition, Filter, Not, Or, Query, filter_dimensions, needed_sums
 
 if TYPE_CHECKING:
-    from .sqlite import SQLiteStore
+    from analytics.store.sqlite.store import SQLiteStore
 
 _SESSION_SUMS = {
     "visitors": "SUM(visitors)", "visits": "SUM(visits)", "pageviews": "SUM(pageviews)",

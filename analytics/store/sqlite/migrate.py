@@ -13,7 +13,7 @@ _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 def migrations() -> list[tuple[int, str, str]]:
     """(number, file name, SQL) for every migration shipped in the package."""
     found = []
-    for entry in importlib.resources.files("analytics.store.migrations").iterdir():
+    for entry in importlib.resources.files("analytics.store.sqlite.migrations").iterdir():
         m = _NAME.match(entry.name)
         if m:
             found.append((int(m.group(1)), entry.name, entry.read_text("utf-8")))

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from .errors import ApiError
-from .store.sqlite import SQLiteStore
+from analytics.errors import ApiError
+from analytics.store.sqlite.store import SQLiteStore
 
 SLOT_SECONDS = 60
 SLOTS = 60  # one hour

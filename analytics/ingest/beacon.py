@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from .collector import accept
+from analytics.ingest.endpoint import accept
 
 SCRIPT_PATH = "/js/script.js"
 SCRIPT_V1_PATH = "/js/script.v1.js"

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from .referrers import DIRECT
-from .stats.dates import local_midnight
+from analytics.enrich.referrers import DIRECT
+from analytics.stats.dates import local_midnight
 
 if TYPE_CHECKING:
-    from .store.base import Site
-    from .store.sqlite import SQLiteStore
+    from analytics.store.base import Site
+    from analytics.store.sqlite.store import SQLiteStore
 
 CHUNK = 1000
 BUCKET = 900

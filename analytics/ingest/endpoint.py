@@ -14,16 +14,17 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from . import payload as payloadmod
-from . import referrers, salts, urls, useragents
-from .clock import Clock
-from .errors import ApiError, BadRequest, Unavailable
-from .geo import GeoLookup
-from .proxies import Network, client_ip
-from .stats import dates
-from .store.base import Event, QueueFull, SessionAttrs, Store
+from analytics.clock import Clock
+from analytics.enrich import identity as salts
+from analytics.enrich import referrers, urls, useragents
+from analytics.enrich.geo import GeoLookup
+from analytics.errors import ApiError, BadRequest, Unavailable
+from analytics.ingest import payload as payloadmod
+from analytics.ingest.proxies import Network, client_ip
+from analytics.stats import dates
+from analytics.store.base import Event, QueueFull, SessionAttrs, Store
 
-log = logging.getLogger("analytics.collector")
+log = logging.getLogger("analytics.ingest.endpoint")
 DROPPED_HEADER = "X-Analytics-Dropped"
 CORS = {"Access-Control-Allow-Origin": "*"}
 

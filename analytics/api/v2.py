@@ -25,13 +25,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import admin, ratelimit
-from .errors import ApiError, BadRequest
-from .stats.parse import parse
-from .stats.query import And, Condition, Filter, Not, Or, Query, QueryResult
-from .store import sqlite_imports
-from .store.base import Site
-from .store.sqlite import SITE_COLS, SQLiteStore, site_from_row
+from analytics.accounts import admin, ratelimit
+from analytics.errors import ApiError, BadRequest
+from analytics.stats.parse import parse
+from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryResult
+from analytics.store.base import Site
+from analytics.store.sqlite import imported as sqlite_imports
+from analytics.store.sqlite.store import SITE_COLS, SQLiteStore, site_from_row
 
 MAX_BODY = 64 * 1024
 _SITE_COLS = ", ".join(f"s.{c.strip()}" for c in SITE_COLS.split(","))

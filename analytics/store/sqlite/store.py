@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 
-from .. import salts as saltmod
-from ..clock import Clock
-from ..sessions import SESSION_ATTRS, Deltas, Interned, Session, apply
-from .base import Event, QueueFull, Site
-from .migrate import migrate
+from analytics.clock import Clock
+from analytics.enrich import identity as saltmod
+from analytics.store.base import Event, QueueFull, Site
+from analytics.store.sqlite.migrate import migrate
+from analytics.visits.sessions import SESSION_ATTRS, Deltas, Interned, Session, apply
 
 if TYPE_CHECKING:
-    from ..stats.query import Query, QueryResult
+    from analytics.stats.query import Query, QueryResult
 
 log = logging.getLogger("analytics.store")
 T = TypeVar("T")
@@ -351,7 +351,7 @@ class SQLiteStore:
 
     async def roll_days(self, now: float) -> int:
         """Sum settled local days into the daily rollup tier (see sqlite_days)."""
-        from .sqlite_days import roll
+        from analytics.store.sqlite.days import roll
 
         return await self.write(lambda conn: roll(conn, now))
 
@@ -396,7 +396,7 @@ class SQLiteStore:
         return site
 
     async def query(self, query: Query) -> QueryResult:
-        from .sqlite_query import run_query
+        from analytics.store.sqlite.compiler import run_query
 
         result: QueryResult = await run_query(self, query)
         return result

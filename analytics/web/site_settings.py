@@ -9,14 +9,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import admin
-from ..admin import AdminError, DashboardOptions
-from ..errors import ApiError
-from ..passwords import MIN_LENGTH, hash_password
-from . import csrf
-from .auth import store_of
-from .pages import base_url, field, read_form, site_access, timezones
-from .render import WebError, page, redirect, render
+from analytics.accounts import admin
+from analytics.accounts.admin import AdminError, DashboardOptions
+from analytics.accounts.passwords import MIN_LENGTH, hash_password
+from analytics.errors import ApiError
+from analytics.web import csrf
+from analytics.web.auth import store_of
+from analytics.web.pages import base_url, field, read_form, site_access, timezones
+from analytics.web.render import WebError, page, redirect, render
 
 MAX_UPLOAD = 512 * 1024 * 1024
 
@@ -32,7 +32,7 @@ async def _context(request: Request, domain: str, notice: str = "", error: str =
     options = await admin.dashboard_options(store, site.id)
     imports: list[dict[str, Any]] = []
     try:
-        from .. import imports as importsmod
+        from analytics.transfer import imports as importsmod
 
         imports = await importsmod.list_imports(store, site)
     except ImportError:  # pragma: no cover - the import module ships with the package
@@ -154,7 +154,7 @@ async def save_members(request: Request) -> Response:
 @page
 async def save_imports(request: Request) -> Response:
     """Upload a Plausible CSV export (zip) into this site, or remove an earlier import."""
-    from .. import imports as importsmod
+    from analytics.transfer import imports as importsmod
 
     domain = request.path_params["domain"]
     site, _ = await site_access(request, domain, owner=True)

@@ -28,13 +28,13 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 import aiosqlite
 
-from . import referrers
-from .errors import BadRequest
-from .export import FORMULA_START, REPORTS, Report
+from analytics.enrich import referrers
+from analytics.errors import BadRequest
+from analytics.transfer.export import FORMULA_START, REPORTS, Report
 
 if TYPE_CHECKING:
-    from .store.base import Site
-    from .store.sqlite import SQLiteStore
+    from analytics.store.base import Site
+    from analytics.store.sqlite.store import SQLiteStore
 
 BATCH = 1000
 MAX_TEXT = 2000

@@ -116,7 +116,7 @@ def _wrk_version() -> str | None:
 
 
 def beacon_sizes() -> dict[str, int]:
-    from . import beacon
+    from analytics.ingest import beacon
 
     b = beacon.current()
     return {"raw_bytes": len(b.body), "gzip_bytes": len(b.gzip), "brotli_bytes": len(b.brotli)}
@@ -204,7 +204,7 @@ end
 
 def lua_script() -> str:
     """The wrk script, built from the demo's blog: its pages (power law), referrers, browsers, links."""
-    from . import demo
+    from analytics.devtools import demo
 
     def lua(items: list[str]) -> str:
         return ", ".join(json.dumps(x) for x in items)
@@ -318,7 +318,7 @@ def _ingest_run(
     data.mkdir(parents=True, exist_ok=True)
     before = 0
     if kind == "raw":
-        cmd = [sys.executable, "-m", "uvicorn", "analytics.bench:raw_app", "--host", "127.0.0.1",
+        cmd = [sys.executable, "-m", "uvicorn", "analytics.devtools.bench:raw_app", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
                "--no-access-log", "--log-level", "warning"]  # fmt: skip
         health = "/"
@@ -364,8 +364,8 @@ def _ingest_run(
 
 
 def _add_site(db: Path) -> None:
-    from . import admin
-    from .store.sqlite import SQLiteStore
+    from analytics.accounts import admin
+    from analytics.store.sqlite.store import SQLiteStore
 
     async def add() -> None:
         store = SQLiteStore(db, readers=1)
@@ -389,7 +389,7 @@ def ingest(opts: Options, work: Path) -> dict[str, Any]:
     history = None
     out["history_events"] = opts.history
     if opts.history:
-        from . import demo
+        from analytics.devtools import demo
 
         history = work / "ingest-history" / "analytics.db"
         demo.generate(history, SITE, opts.history, 30, seed=2, progress=opts.progress)
@@ -469,9 +469,9 @@ def query_sets() -> dict[str, list[tuple[str, dict[str, Any]]]]:
 
 
 async def _time_set(db: Path, bodies: list[tuple[str, dict[str, Any]]], now: datetime, opts: Options) -> dict[str, Any]:
-    from . import admin
-    from .stats.parse import parse
-    from .store.sqlite import SQLiteStore
+    from analytics.accounts import admin
+    from analytics.stats.parse import parse
+    from analytics.store.sqlite.store import SQLiteStore
 
     # Fresh connections: the cold run starts with SQLite's page cache empty (the OS cache is not dropped).
     store = SQLiteStore(db, readers=2)
@@ -510,7 +510,7 @@ async def _time_set(db: Path, bodies: list[tuple[str, dict[str, Any]]], now: dat
 
 def queries(opts: Options, work: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Seed each size with the demo, time every query set; storage and export on the largest."""
-    from . import demo
+    from analytics.devtools import demo
 
     results: dict[str, Any] = {}
     storage: dict[str, Any] = {}
@@ -568,10 +568,6 @@ def _hwm(pid: int) -> int:
 
 def export_figures(data: Path, now: datetime) -> dict[str, Any]:
     """A 12-month export of the largest site through the CLI, in a child process: time and peak RSS."""
-    try:
-        from . import export  # noqa: F401  (written by another issue; "pending" until it exists)
-    except ImportError:
-        return {"status": "pending"}
     last = now.date()
     first = last - timedelta(days=365)
     target = data / "export.zip"

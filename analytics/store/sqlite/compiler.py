@@ -14,14 +14,14 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..stats import dates
-from ..stats.query import PROPS_PREFIX, And, Condition, Filter, Not, Or, Query, filter_dimensions, needed_sums
-from . import sqlite_imports as imports
-from .sqlite import ROLLUP_KEYS
-from .sqlite_days import EPOCH, day_number
+from analytics.stats import dates
+from analytics.stats.query import PROPS_PREFIX, And, Condition, Filter, Not, Or, Query, filter_dimensions, needed_sums
+from analytics.store.sqlite import imported as imports
+from analytics.store.sqlite.days import EPOCH, day_number
+from analytics.store.sqlite.store import ROLLUP_KEYS
 
 if TYPE_CHECKING:
-    from .sqlite import SQLiteStore
+    from analytics.store.sqlite.store import SQLiteStore
 
 Sums = dict[str, float]
 Key = tuple[Any, ...]
@@ -421,7 +421,7 @@ def uses_only(query: Query, prefixes: tuple[str, ...]) -> bool:
 
 
 async def run_query(store: SQLiteStore, query: Query) -> Any:
-    from ..stats.shape import shape
+    from analytics.stats.shape import shape
 
     # Decide once for the whole query, so percentage and conversion bases agree with the rows.
     reason = imports.skip_reason(query) if query.include_imports else None

@@ -15,7 +15,7 @@ import click
 from analytics import config as settingsmod
 from analytics.accounts import admin
 from analytics.config import SETTINGS, Settings, SettingsError
-from analytics.store.base import Site
+from analytics.model import Site
 from analytics.store.sqlite.store import SQLiteStore
 
 T = TypeVar("T")

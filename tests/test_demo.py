@@ -16,9 +16,9 @@ from conftest import cli
 
 from analytics.accounts import admin
 from analytics.devtools import demo
+from analytics.model import Event, SessionAttrs
 from analytics.stats.dates import local_day
 from analytics.stats.parse import parse
-from analytics.store.base import Event, SessionAttrs
 from analytics.store.sqlite.store import ROLLUP_KEYS, SQLiteStore
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

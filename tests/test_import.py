@@ -332,7 +332,7 @@ async def test_cli_import(instance: Instance, site: Any, tmp_path: Path) -> None
 def test_query_parse_keeps_include_imports() -> None:
     from datetime import UTC, datetime
 
-    from analytics.store.base import Site
+    from analytics.model import Site
 
     q = parse({"metrics": ["visitors"], "date_range": "7d", "include": {"imports": True}}, Site(1, "x.org", "UTC"),
               datetime(2026, 3, 2, tzinfo=UTC))  # fmt: skip

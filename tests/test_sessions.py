@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analytics.store.base import Event, SessionAttrs
+from analytics.model import Event, SessionAttrs
 from analytics.visits.sessions import TIMEOUT, Deltas, Interned, Session, apply
 
 ATTRS = ("Organic Social", "LinkedIn", "", "", "", "", "", "", "CH", "Desktop", "Chrome", "131", "Windows", "10", "Laptop")

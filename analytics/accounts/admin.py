@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from analytics.accounts.passwords import MIN_LENGTH, hash_password
-from analytics.store.base import Site
+from analytics.model import Site
 from analytics.store.sqlite import days as sqlite_days
 from analytics.store.sqlite.store import SITE_COLS, SQLiteStore, site_from_row
 

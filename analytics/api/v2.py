@@ -27,9 +27,9 @@ from starlette.routing import BaseRoute, Route
 
 from analytics.accounts import admin, ratelimit
 from analytics.errors import ApiError, BadRequest
+from analytics.model import BUCKET, Site
 from analytics.stats.parse import parse
 from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryResult
-from analytics.store.base import Site
 from analytics.store.sqlite import imported as sqlite_imports
 from analytics.store.sqlite.store import SITE_COLS, SQLiteStore, site_from_row
 
@@ -131,7 +131,7 @@ async def earliest_day(store: SQLiteStore, site: Site, imports: bool = False) ->
     rows = await store.fetchall("SELECT MIN(bucket) FROM rollup_totals WHERE site_id = ?", (site.id,))
     if rows and rows[0][0] is not None:
         tz = zoneinfo.ZoneInfo(site.timezone)
-        days.append(datetime.fromtimestamp(int(rows[0][0]) * 900, UTC).astimezone(tz).date())
+        days.append(datetime.fromtimestamp(int(rows[0][0]) * BUCKET, UTC).astimezone(tz).date())
     if imports:
         imported = await sqlite_imports.imported_range(store, site.id)
         if imported is not None:

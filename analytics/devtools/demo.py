@@ -34,13 +34,13 @@ from typing import Any, TypeVar
 
 from analytics.accounts import admin
 from analytics.enrich import referrers, urls, useragents
+from analytics.model import BUCKET, DAY
 from analytics.store.sqlite.store import SQLiteStore
-from analytics.visits.sessions import BUCKET, TIMEOUT
+from analytics.visits.sessions import TIMEOUT
 
 T = TypeVar("T")
 DEFAULT_TIMEZONE = "Europe/Berlin"
 HOUR = 3600
-DAY = 86400
 _POOL_BITS = 13  # distributions are drawn from pools of 8192 entries: one getrandbits() per draw
 
 # -- the blog ------------------------------------------------------------------

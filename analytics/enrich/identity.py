@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-DAY = 86400
+from analytics.model import DAY
+
 SALT_BYTES = 16
 
 

@@ -21,8 +21,9 @@ from analytics.enrich.geo import GeoLookup
 from analytics.errors import ApiError, BadRequest, Unavailable
 from analytics.ingest import payload as payloadmod
 from analytics.ingest.proxies import Network, client_ip
+from analytics.model import Event, QueueFull, SessionAttrs
 from analytics.stats import dates
-from analytics.store.base import Event, QueueFull, SessionAttrs, Store
+from analytics.store.base import Store
 
 log = logging.getLogger("analytics.ingest.endpoint")
 DROPPED_HEADER = "X-Analytics-Dropped"

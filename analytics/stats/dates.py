@@ -11,6 +11,7 @@ import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
 from analytics.errors import BadRequest
+from analytics.model import BUCKET, DAY
 
 PRESETS = ("day", "24h", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all")
 
@@ -78,8 +79,8 @@ def offsets(tz_name: str, start: datetime, end: datetime) -> list[tuple[int, int
     """[(from_ts, offset_seconds), ...] covering [start, end): a step function of the zone's offset."""
     tz = zoneinfo.ZoneInfo(tz_name)
     out: list[tuple[int, int]] = []
-    t = int(start.timestamp()) - 86400
-    stop = int(end.timestamp()) + 86400
+    t = int(start.timestamp()) - DAY
+    stop = int(end.timestamp()) + DAY
 
     def off(ts: int) -> int:
         delta = datetime.fromtimestamp(ts, UTC).astimezone(tz).utcoffset()
@@ -92,8 +93,8 @@ def offsets(tz_name: str, start: datetime, end: datetime) -> list[tuple[int, int
         nxt = t + step
         if off(nxt) != current:
             lo, hi = t, nxt  # find the exact 15-minute boundary of the change
-            while hi - lo > 900:
-                mid = lo + ((hi - lo) // 2 // 900) * 900 or lo + 900
+            while hi - lo > BUCKET:
+                mid = lo + ((hi - lo) // 2 // BUCKET) * BUCKET or lo + BUCKET
                 if off(mid) == current:
                     lo = mid
                 else:

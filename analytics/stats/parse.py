@@ -11,9 +11,9 @@ from datetime import date, datetime
 from typing import Any, Literal, cast
 
 from analytics.errors import BadRequest
+from analytics.model import Site
 from analytics.stats import dates
 from analytics.stats.query import METRICS, OPERATORS, And, Condition, Filter, Not, Or, Query, is_dimension
-from analytics.store.base import Site
 
 MAX_LIMIT = 10000
 # Filters compile to nested SQL; SQLite refuses expressions deeper than 1000

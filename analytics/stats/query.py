@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from analytics.store.base import Site
+from analytics.model import Site
 
 
 @dataclass(frozen=True, slots=True)

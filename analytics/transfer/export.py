@@ -29,14 +29,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from analytics.enrich.referrers import DIRECT
+from analytics.model import BUCKET
 from analytics.stats.dates import local_midnight
 
 if TYPE_CHECKING:
-    from analytics.store.base import Site
+    from analytics.model import Site
     from analytics.store.sqlite.store import SQLiteStore
 
 CHUNK = 1000
-BUCKET = 900
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Progress = Callable[[int], None]  # called with the number of (report, day) steps just done
 

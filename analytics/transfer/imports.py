@@ -33,7 +33,7 @@ from analytics.errors import BadRequest
 from analytics.transfer.export import FORMULA_START, REPORTS, Report
 
 if TYPE_CHECKING:
-    from analytics.store.base import Site
+    from analytics.model import Site
     from analytics.store.sqlite.store import SQLiteStore
 
 BATCH = 1000

@@ -21,10 +21,9 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
-from analytics.store.base import Event
+from analytics.model import BUCKET, Event
 
 TIMEOUT = 30 * 60
-BUCKET = 15 * 60
 
 Key = tuple[Hashable, ...]
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from analytics.accounts import admin
-from analytics.store.base import Site
+from analytics.model import Site
 from analytics.web import chart as chartmod
 from analytics.web import csrf
 from analytics.web.auth import store_of

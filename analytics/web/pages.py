@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from analytics.accounts import admin
 from analytics.accounts.admin import AdminError
-from analytics.store.base import Site
+from analytics.model import Site
 from analytics.web import csrf
 from analytics.web.auth import check_password, current_user, end_session, now_of, require_user, start_session, store_of
 from analytics.web.render import WebError, is_https, page, redirect, render, safe_next

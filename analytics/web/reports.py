@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from analytics.model import Site
 from analytics.stats.parse import parse
 from analytics.stats.query import Query, QueryResult
-from analytics.store.base import Site
 from analytics.store.sqlite.store import SQLiteStore
 from analytics.web.state import Range, State
 

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from analytics.accounts import admin
 from analytics.accounts.passwords import verify_password
-from analytics.store.base import Site
+from analytics.model import Site
 from analytics.web import csrf
 from analytics.web.auth import ClientThrottle, client_address, keyed, now_of, server_secret, store_of
 from analytics.web.dashboard import View, build, realtime_json

@@ -14,6 +14,7 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from analytics.model import BUCKET, DAY
 from analytics.stats import dates
 from analytics.stats.query import PROPS_PREFIX, And, Condition, Filter, Not, Or, Query, filter_dimensions, needed_sums
 from analytics.store.sqlite import imported as imports
@@ -112,7 +113,7 @@ class Compiler:
 
     def local_day(self, ts_expr: str) -> str:
         """The site-local day of `ts_expr` as a whole number: cheaper than a date string."""
-        return f"(({ts_expr} + {self.local_offset(ts_expr)}) / 86400)"
+        return f"(({ts_expr} + {self.local_offset(ts_expr)}) / {DAY})"
 
     def bounds(self, column: str, scale: int = 1) -> str:
         start, end = int(self.q.start.timestamp()) // scale, int(self.q.end.timestamp()) // scale
@@ -303,16 +304,17 @@ class Compiler:
         # Whole settled days come from the daily tier, the rest from 15-minute buckets.
         parts: list[tuple[str, str, list[str], list[Any]]] = []
         days = self.daily_days()
-        bucket_start = int(self.q.start.timestamp()) // 900
+        bucket_start = int(self.q.start.timestamp()) // BUCKET
         if days is not None:
-            cols = [self.time_label("day * 86400", d, is_local=True) if d.startswith("time") else ROLLUP_DIMS[d][1]
+            cols = [self.time_label(f"day * {DAY}", d, is_local=True) if d.startswith("time") else ROLLUP_DIMS[d][1]
                     for d in dims]  # fmt: skip
             parts.append(("_day", "site_id = ? AND day BETWEEN ? AND ?", cols, [self.q.site.id, *days]))
             next_day = EPOCH + timedelta(days=days[1] + 1)
-            bucket_start = int(dates.local_midnight(next_day, dates.zone(self.q.site.timezone)).timestamp()) // 900
-        bucket_end = int(self.q.end.timestamp()) // 900
+            bucket_start = int(dates.local_midnight(next_day, dates.zone(self.q.site.timezone)).timestamp()) // BUCKET
+        bucket_end = int(self.q.end.timestamp()) // BUCKET
         if bucket_start < bucket_end:
-            cols = [self.time_label("bucket * 900", d) if d.startswith("time") else ROLLUP_DIMS[d][1] for d in dims]
+            label = f"bucket * {BUCKET}"
+            cols = [self.time_label(label, d) if d.startswith("time") else ROLLUP_DIMS[d][1] for d in dims]
             where = "site_id = ? AND bucket >= ? AND bucket < ?"
             parts.append(("", where, cols, [self.q.site.id, bucket_start, bucket_end]))
 

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 import aiosqlite
 
+from analytics.model import BUCKET, DAY
 from analytics.stats import dates
 
 SETTLE_DAYS = 3
@@ -64,11 +65,11 @@ async def roll(conn: aiosqlite.Connection, now: float) -> int:
                 row = await cur.fetchone()
             if row is None or row[0] is None:
                 continue
-            first = datetime.fromtimestamp(row[0] * 900, tz).date()
+            first = datetime.fromtimestamp(row[0] * BUCKET, tz).date()
         if first > last:
             continue
         start, end = dates.local_midnight(first, tz), dates.local_midnight(last + timedelta(days=1), tz)
-        day = f"((bucket * 900 + {local_offset_sql(tz_name, start, end, 'bucket * 900')}) / 86400)"
+        day = f"((bucket * {BUCKET} + {local_offset_sql(tz_name, start, end, f'bucket * {BUCKET}')}) / {DAY})"
         for table, keys in ROLLUP_KEYS.items():
             counters = [c for c in await _columns(conn, table) if c not in ("site_id", "bucket", *keys)]
             cols = ", ".join(("site_id", "day", *keys, *counters))
@@ -77,7 +78,7 @@ async def roll(conn: aiosqlite.Connection, now: float) -> int:
             await conn.execute(
                 f"INSERT INTO {table}_day ({cols}) SELECT {select} FROM {table}"
                 f" WHERE site_id = ? AND bucket >= ? AND bucket < ? GROUP BY {group}",
-                (site_id, int(start.timestamp()) // 900, int(end.timestamp()) // 900),
+                (site_id, int(start.timestamp()) // BUCKET, int(end.timestamp()) // BUCKET),
             )
         await conn.execute(
             "INSERT INTO rollup_days (site_id, timezone, through_day) VALUES (?, ?, ?)"

@@ -21,7 +21,7 @@ import aiosqlite
 
 from analytics.clock import Clock
 from analytics.enrich import identity as saltmod
-from analytics.store.base import Event, QueueFull, Site
+from analytics.model import DAY, Event, QueueFull, Site
 from analytics.store.sqlite.migrate import migrate
 from analytics.visits.sessions import SESSION_ATTRS, Deltas, Interned, Session, apply
 
@@ -241,7 +241,7 @@ class SQLiteStore:
 
         visitor_ids = {e.visitor_id for e in events} | {e.prev_visitor_id for e in events if e.prev_visitor_id}
         by_visitor: dict[tuple[int, int], list[Session]] = {}
-        horizon = min(e.ts for e in events) - 2 * saltmod.DAY
+        horizon = min(e.ts for e in events) - 2 * DAY
         ids = list(visitor_ids)
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
@@ -357,7 +357,7 @@ class SQLiteStore:
 
     async def prune(self, now: float, retention_months: int) -> int:
         """Delete raw events and sessions older than the retention period. Rollups stay."""
-        cutoff = int(now - retention_months * 30.44 * saltmod.DAY)
+        cutoff = int(now - retention_months * 30.44 * DAY)
 
         async def delete(conn: aiosqlite.Connection) -> int:
             cur = await conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,))

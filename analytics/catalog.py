@@ -175,16 +175,14 @@ PANELS: tuple[str, ...] = tuple(dict.fromkeys(d.panel for d in DIMENSIONS if d.p
 
 @dataclass(frozen=True, slots=True)
 class Rollup:
-    """A rollup table: its key columns, in key order, and whether it is visit-level."""
+    """A rollup table: its key columns in key order, its level, its per-column visitor credits."""
 
     table: str
     keys: tuple[str, ...]
     level: Level
-
-    @property
-    def credits(self) -> tuple[str, ...]:
-        """Per-column visitor credits (`v_<column>`), kept where several columns form the key."""
-        return self.keys if len(self.keys) > 1 and self.level == "visit" else ()
+    # Columns with a `v_<column>` counter that credits a visitor once per value of that
+    # column alone, so a breakdown by one column of a wider key counts visitors exactly.
+    credits: tuple[str, ...] = ()
 
 
 def _rollups() -> tuple[Rollup, ...]:
@@ -199,14 +197,39 @@ def _rollups() -> tuple[Rollup, ...]:
     # Goals are keyed by more than their name: the link a click went to and the
     # path of a pageview goal, so outbound links and downloads break down by URL.
     tables["rollup_events"] += ["link_url", "path"]
-    return (Rollup("rollup_totals", (), "visit"), *(Rollup(t, tuple(k), levels[t]) for t, k in tables.items()))
+    out = [Rollup("rollup_totals", (), "visit")]
+    for table, keys in tables.items():
+        if levels[table] == "visit":
+            credits = tuple(keys) if len(keys) > 1 else ()
+        else:
+            credits = ("name",) if table == "rollup_events" else ()
+        out.append(Rollup(table, tuple(keys), levels[table], credits))
+    return tuple(out)
 
 
 ROLLUPS: tuple[Rollup, ...] = _rollups()
 ROLLUP_KEYS: dict[str, tuple[str, ...]] = {r.table: r.keys for r in ROLLUPS}
+CREDITS: dict[str, tuple[str, ...]] = {r.table: r.credits for r in ROLLUPS}
 VISIT_ROLLUPS: tuple[Rollup, ...] = tuple(r for r in ROLLUPS if r.level == "visit" and r.keys)
 # Dimension -> (rollup table, key column), for the dimensions a rollup answers.
 ROLLUP_DIMS: dict[str, tuple[str, str]] = {d.name: (d.rollup, d.column) for d in DIMENSIONS if d.rollup}
+
+
+def visitor_credit(table: str, columns: list[str]) -> str | None:
+    """The rollup column that counts each visitor once for a breakdown by `columns`.
+
+    `visitors` credits a visitor once per full key of the table; `v_<column>`
+    once per value of that one column. A breakdown by part of a multi-column
+    key (other than a single column) has no exact visitor count in rollups.
+    """
+    keys = ROLLUP_KEYS[table]
+    if len(keys) <= 1 or set(columns) == set(keys):
+        return "visitors"
+    if table == "rollup_pages" and columns == ["page"]:
+        return "visitors"  # a path is counted per page; the same path on two hosts is rare
+    if len(columns) == 1 and columns[0] in CREDITS[table]:
+        return f"v_{columns[0]}"
+    return None
 
 
 def is_dimension(name: str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import ipaddress
 import os
 import sqlite3
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 
 from analytics.accounts import admin
+from analytics.stats import run as stats_run
 from analytics.stats.parse import parse
 from analytics.store.sqlite.store import SQLiteStore
 
@@ -133,9 +133,7 @@ async def stats(data_dir: Path, metrics: list[str], dimensions: list[str] | None
             "dimensions": dimensions or [],
         }
         query = parse(body, site, now)
-        if force_raw:
-            query = dataclasses.replace(query, force_raw=True)
-        result = await store.query(query)
+        result = await stats_run.run(store, query, raw=force_raw)
         return sorted(result.rows)
     finally:
         await store.close()

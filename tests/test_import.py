@@ -19,6 +19,7 @@ import pytest
 from conftest import Instance, cli
 
 from analytics.accounts import admin
+from analytics.stats import run as stats_run
 from analytics.stats.parse import parse
 from analytics.transfer.imports import ImportFileError, import_csv, list_imports, remove_imports
 
@@ -93,7 +94,7 @@ async def stats(inst: Instance, imports: bool = True, **body: Any) -> tuple[list
     site = await admin.get_site(inst.store, "blog.example.org")
     body.setdefault("date_range", ["2026-01-01", "2026-01-31"])
     body["include"] = {"imports": imports}
-    result = await inst.store.query(parse(body, site, inst.clock.utcnow()))
+    result = await stats_run.run(inst.store, parse(body, site, inst.clock.utcnow()))
     return result.rows, result.meta
 
 

@@ -23,8 +23,10 @@ from test_api_errors import BAD_QUERIES, bad_body
 from test_api_query import CASES
 
 from analytics.api import v2 as api
+from analytics.catalog import EVENT_DIMENSIONS, TIME_DIMENSIONS, VISIT_DIMENSIONS
 from analytics.stats import dates, parse
-from analytics.stats.query import EVENT_DIMENSIONS, METRICS, OPERATORS, TIME_DIMENSIONS, VISIT_DIMENSIONS
+from analytics.stats.metrics import METRICS
+from analytics.stats.query import OPERATORS
 
 DOC = api.openapi_document()
 SCHEMAS = DOC["components"]["schemas"]

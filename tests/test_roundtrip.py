@@ -29,6 +29,7 @@ from analytics.accounts import admin
 from analytics.app import create_app
 from analytics.clock import FrozenClock
 from analytics.config import Settings
+from analytics.stats import run as stats_run
 from analytics.stats.parse import parse
 from analytics.transfer import export
 from analytics.transfer.imports import import_csv
@@ -119,7 +120,7 @@ async def pair(instance: Instance, fresh: Instance, tmp_path: Path) -> tuple[Ins
 async def stats(inst: Instance, imports: bool, body: dict[str, Any]) -> tuple[list[Any], dict[str, object]]:
     site = await admin.get_site(inst.store, "blog.example.org")
     q = parse({"date_range": RANGE, **body, "include": {"imports": imports}}, site, inst.clock.utcnow())
-    result = await inst.store.query(q)
+    result = await stats_run.run(inst.store, q)
     return result.rows, result.meta
 
 

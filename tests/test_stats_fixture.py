@@ -29,7 +29,6 @@ engagement event for a visitor without a visit.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -37,7 +36,9 @@ import pytest
 from conftest import Instance
 
 from analytics.accounts import admin
+from analytics.stats import run as stats_run
 from analytics.stats.parse import parse
+from analytics.stats.plan import plan
 
 UA = {
     "A": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
@@ -111,9 +112,9 @@ async def query(inst: Instance, raw: bool, **body: Any) -> list[tuple[tuple[Any,
     site = await admin.get_site(inst.store, "blog.example.org")
     body.setdefault("date_range", ["2026-03-02", "2026-03-03"])
     q = parse(body, site, inst.clock.utcnow())
-    result = await inst.store.query(dataclasses.replace(q, force_raw=raw))
+    result = await stats_run.run(inst.store, q, raw=raw)
     if not raw and not q.filters and not any(d.startswith(("event:props", "event:name")) for d in q.dimensions):
-        assert result.used_rollups, f"unfiltered query did not use rollups: {body}"
+        assert plan(q).rollup is not None, f"unfiltered query did not use rollups: {body}"
     return result.rows
 
 

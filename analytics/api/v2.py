@@ -25,9 +25,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from analytics import catalog
 from analytics.accounts import admin, ratelimit
 from analytics.errors import ApiError, BadRequest
 from analytics.model import BUCKET, Site
+from analytics.stats import run as stats_run
+from analytics.stats.metrics import METRICS
 from analytics.stats.parse import parse
 from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryResult
 from analytics.store.sqlite import imported as sqlite_imports
@@ -172,7 +175,7 @@ async def query_endpoint(request: Request) -> Response:
     query = parse(body, site, now, earliest)
     if not query.order_by:
         query = dataclasses.replace(query, order_by=default_order(query))
-    result = await store.query(query)
+    result = await stats_run.run(store, query)
     return JSONResponse(render(query, result, body.get("include") or {}))
 
 
@@ -248,6 +251,12 @@ def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 description of this API, shipped as analytics/data/openapi.json."""
     text = importlib.resources.files("analytics.data").joinpath("openapi.json").read_text("utf-8")
     doc: dict[str, Any] = json.loads(text)
+    # The lists come from the catalog and the metric table, so the document cannot drift from the parser.
+    schemas = doc["components"]["schemas"]
+    schemas["Metric"]["enum"] = list(METRICS)
+    schemas["EventDimension"]["enum"] = list(catalog.EVENT_DIMENSIONS)
+    schemas["VisitDimension"]["enum"] = list(catalog.VISIT_DIMENSIONS)
+    schemas["TimeDimension"]["enum"] = list(catalog.TIME_DIMENSIONS)
     return doc
 
 

@@ -10,10 +10,12 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Literal, cast
 
+from analytics.catalog import is_dimension
 from analytics.errors import BadRequest
 from analytics.model import Site
 from analytics.stats import dates
-from analytics.stats.query import METRICS, OPERATORS, And, Condition, Filter, Not, Or, Query, is_dimension
+from analytics.stats.metrics import METRICS
+from analytics.stats.query import OPERATORS, And, Condition, Filter, Not, Or, Query
 
 MAX_LIMIT = 10000
 # Filters compile to nested SQL; SQLite refuses expressions deeper than 1000

@@ -1,49 +1,19 @@
-"""From per-group sums to metrics: the last stage of the stats pipeline.
+"""From per-group sums to a result: the last stage of the stats pipeline.
 
-Backends only produce sums; every formula lives here, once.
+Backends only produce sums; `stats.metrics` holds every formula, and this
+module applies them, orders rows, pages them and adds time labels.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from analytics.stats.dates import labels
-from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryResult, needed_sums
+from analytics.stats.metrics import Sums, metric_value
+from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryResult
 
-Sums = dict[str, float]
-Runner = Callable[[Query, set[str]], Awaitable[tuple[dict[tuple[Any, ...], Sums], bool]]]
-
-
-
-
-def _ratio(a: float, b: float, digits: int | None = 0) -> float | int | None:
-    if not b:
-        return 0 if digits == 0 else 0.0
-    value = a / b
-    return int(round(value)) if digits == 0 else round(value, digits)
-
-
-def metric_value(name: str, s: Sums, total_visitors: float) -> float | int | None:
-    get = s.get
-    if name in ("visitors", "visits", "pageviews", "events"):
-        return int(get(name, 0))
-    if name == "views_per_visit":
-        return _ratio(get("pageviews", 0), get("visits", 0), 2)
-    if name == "bounce_rate":
-        return _ratio(100 * get("bounces", 0), get("visits", 0))
-    if name == "visit_duration":
-        return _ratio(get("duration", 0), get("visits", 0))
-    if name == "time_on_page":
-        return _ratio(get("time_total", 0) / 1000, get("page_visits", 0))
-    if name == "scroll_depth":
-        return _ratio(get("scroll_total", 0), get("scroll_visits", 0)) if get("scroll_visits") else None
-    if name == "percentage":
-        return _ratio(100 * get("visitors", 0), total_visitors, 1)
-    if name == "conversion_rate":
-        return _ratio(100 * get("visitors", 0), total_visitors, 2)
-    raise KeyError(name)
+Groups = dict[tuple[Any, ...], Sums]
 
 
 def _without_goals(f: Filter | None) -> Filter | None:
@@ -61,35 +31,48 @@ def _without_goals(f: Filter | None) -> Filter | None:
     return items[0] if len(items) == 1 else (And(items) if isinstance(f, And) else Or(items))
 
 
-async def shape(run: Runner, query: Query) -> QueryResult:
-    groups, used_rollups = await run(query, needed_sums(query.metrics))
+def supporting(query: Query) -> list[Query]:
+    """The queries whose visitor totals a query's metrics are relative to.
 
-    total_visitors = 0.0
+    `percentage` is a share of all visitors of the view; `conversion_rate` a
+    share of the visitors without the goal condition (per row when the query
+    has other dimensions, such as time).
+    """
+    out = []
     if "percentage" in query.metrics:
-        base = dataclasses.replace(query, dimensions=(), metrics=("visitors",))
-        totals, _ = await run(base, {"visitors"})
-        total_visitors = sum(s.get("visitors", 0) for s in totals.values())
+        out.append(dataclasses.replace(query, dimensions=(), metrics=("visitors",)))
     if "conversion_rate" in query.metrics:
-        base = dataclasses.replace(
-            query,
-            dimensions=tuple(d for d in query.dimensions if d != "event:goal"),
-            filters=_without_goals(query.filters),
-            metrics=("visitors",),
+        out.append(
+            dataclasses.replace(
+                query,
+                dimensions=tuple(d for d in query.dimensions if d != "event:goal"),
+                filters=_without_goals(query.filters),
+                metrics=("visitors",),
+            )
         )
-        totals, _ = await run(base, {"visitors"})
-        if base.dimensions:
+    return out
+
+
+def shape(query: Query, groups: Groups, support: list[Groups]) -> QueryResult:
+    """Metrics from sums: `groups` for the query, `support` for each of `supporting(query)`."""
+    total_visitors = 0.0
+    bases = iter(support)
+    if "percentage" in query.metrics:
+        total_visitors = sum(s.get("visitors", 0) for s in next(bases).values())
+    if "conversion_rate" in query.metrics:
+        totals = next(bases)
+        if any(d != "event:goal" for d in query.dimensions):
             # Per-row base: conversion within each time bucket or other dimension.
-            return _finish(query, groups, used_rollups, per_row_base=totals)
+            return _finish(query, groups, per_row_base=totals)
         total_visitors = sum(s.get("visitors", 0) for s in totals.values())
-    return _finish(query, groups, used_rollups, total_visitors=total_visitors)
+    return _finish(query, groups, total_visitors=total_visitors)
 
 
 def _finish(
     query: Query,
-    groups: dict[tuple[Any, ...], Sums],
-    used_rollups: bool,
+    groups: Groups,
     total_visitors: float = 0.0,
-    per_row_base: dict[tuple[Any, ...], Sums] | None = None,
+    per_row_base: Groups | None = None,
 ) -> QueryResult:
     time_index = next((i for i, d in enumerate(query.dimensions) if d.startswith("time")), None)
     first = query.first_day.isoformat()
@@ -119,7 +102,7 @@ def _finish(
             i = query.dimensions.index(name)
             rows.sort(key=lambda r: (str(r[0][i])), reverse=direction == "desc")
 
-    result = QueryResult(rows=rows[query.offset : query.offset + query.limit], used_rollups=used_rollups)
+    result = QueryResult(rows=rows[query.offset : query.offset + query.limit])
     if query.total_rows:
         result.total_rows = len(rows)
     if query.time_labels and time_index is not None:

@@ -1,18 +1,21 @@
-"""The storage interface: write a batch, run a stats query, housekeeping.
+"""The storage boundary: the domain operations every event-store backend implements.
 
-The collector and the stats layer talk only to `Store`. A backend (SQLite now,
-ClickHouse later) implements it; the stats layer hands it a backend-neutral
-`Query` that the backend compiles to its own SQL.
+The collector, the stats pipeline, export/import and the dashboard talk only
+to `Store`: write a batch of events, return sums for planned queries,
+housekeeping, and a site's data in and out. No SQL, connection or backend type
+crosses it; each backend (SQLite now, ClickHouse next) compiles plans to its
+own language.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from analytics.model import Event, Site
 
 if TYPE_CHECKING:
-    from analytics.stats.query import Query, QueryResult
+    from analytics.stats.plan import Plan
 
 
 class Store(Protocol):
@@ -36,6 +39,10 @@ class Store(Protocol):
 
     async def site_by_domain(self, domain: str) -> Site | None: ...
 
-    async def query(self, query: Query) -> QueryResult: ...
+    async def sums(self, plans: Sequence[Plan]) -> list[dict[tuple[Any, ...], dict[str, float]]]:
+        """Per plan, its group keys (dimension values as the API shows them) and their sums.
 
-    async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]: ...
+        The planner (stats.plan) decided what each plan reads; a backend only
+        compiles and runs it. A batch is answered together, so a backend can
+        share lookups and connections across a whole dashboard.
+        """

@@ -1,6 +1,6 @@
 """Report panels as stats queries, and the privacy guard for public views.
 
-Every number on the dashboard comes from `stats.parse` + `store.query`, the
+Every number on the dashboard comes from `stats.parse` + `stats.run`, the
 same pipeline the Stats API runs: a panel is only a Stats API body. Nothing
 here reads events or rollups with SQL of its own.
 """
@@ -16,7 +16,8 @@ from typing import Any
 from analytics.model import Site
 from analytics.stats.parse import parse
 from analytics.stats.query import Query, QueryResult
-from analytics.store.sqlite.store import SQLiteStore
+from analytics.stats.run import Batch
+from analytics.store.base import Store
 from analytics.web.state import Range, State
 
 Row = tuple[tuple[Any, ...], tuple[Any, ...]]
@@ -158,12 +159,19 @@ def selected_tab(panel: Panel, state: State) -> Tab:
 
 @dataclass
 class Stats:
-    """Runs Stats API bodies for one site and view through the shared pipeline."""
+    """Runs Stats API bodies for one site and view through the shared pipeline.
 
-    store: SQLiteStore
+    Queries made concurrently (one `asyncio.gather`) go to the store as one batch.
+    """
+
+    store: Store
     site: Site
     now: datetime
     filters: list[list[Any]] = field(default_factory=list)
+    batch: Batch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.batch = Batch(self.store)
 
     async def run(self, body: dict[str, Any]) -> QueryResult:
         body = {"site_id": self.site.domain, "include": {"imports": True}, **body}
@@ -171,7 +179,7 @@ class Stats:
         if filters:
             body["filters"] = filters
         query = parse(body, self.site, self.now)
-        return await self.store.query(query)
+        return await self.batch.run(query)
 
     async def totals(self, r: Range, metrics: Sequence[str]) -> dict[str, Any]:
         result = await self.run({"metrics": list(metrics), "date_range": r.body()})
@@ -230,7 +238,7 @@ class Stats:
         query: Query = dataclasses.replace(
             base, start=start, end=self.now + timedelta(seconds=1), first_day=start.date(), last_day=self.now.date()
         )
-        result = await self.store.query(query)
+        result = await self.batch.run(query)
         return int(result.rows[0][1][0] or 0) if result.rows else 0
 
     async def earliest(self, created_at: int) -> date:

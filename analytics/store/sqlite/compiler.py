@@ -1,90 +1,42 @@
-"""Compile a stats `Query` to SQLite and run it.
+"""Compile a stats `Plan` to SQLite: one statement per plan, however many parts it has.
 
-Two plans give the same sums:
-- rollups, for unfiltered queries whose dimensions live in one rollup table;
-- raw events joined to sessions, for everything else.
-Both return per-group *sums* (visitors, visits, bounces, ...); `stats.shape`
-turns sums into metrics, so the two plans cannot disagree on formulas.
+The planner (stats.plan) chose the data; this module only writes SQL for it:
+- rollups, when the plan names a rollup table: settled local days from the
+  daily tier (`*_day` tables), the rest from 15-minute buckets;
+- raw events joined to visits, for everything else;
+- imported history (store.sqlite.imported), when the plan merges it.
+Each part is a grouped SELECT returning dimension values and some sums; the
+parts of one plan are tagged and joined with UNION ALL into one statement.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from analytics.catalog import BY_NAME, PROPS_PREFIX, ROLLUP_DIMS, visitor_credit
 from analytics.model import BUCKET, DAY
 from analytics.stats import dates
-from analytics.stats.query import PROPS_PREFIX, And, Condition, Filter, Not, Or, Query, filter_dimensions, needed_sums
-from analytics.store.sqlite import imported as imports
+from analytics.stats.plan import ROLLUP_SUMS, Plan
+from analytics.stats.query import And, Condition, Filter, Not, Or, filter_dimensions
 from analytics.store.sqlite.days import EPOCH, day_number
-from analytics.store.sqlite.store import ROLLUP_KEYS
+from analytics.store.sqlite.imported import ImportCompiler
 
-if TYPE_CHECKING:
-    from analytics.store.sqlite.store import SQLiteStore
+Part = tuple[str, list[Any], tuple[str, ...]]  # SQL, its parameters, the sums its columns hold
 
-Sums = dict[str, float]
-Key = tuple[Any, ...]
-
-_SESSION_TABLES = (
-    "rollup_sources", "rollup_locations", "rollup_devices", "rollup_browsers", "rollup_os",
-    "rollup_entry_pages", "rollup_exit_pages",
-)  # fmt: skip
-ROLLUP_DIMS: dict[str, tuple[str, str]] = {
-    **{f"visit:{c}": ("rollup_sources", c) for c in (
-        "channel", "source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")},
-    "visit:country": ("rollup_locations", "country"),
-    "visit:device": ("rollup_devices", "device"),
-    "visit:screen": ("rollup_devices", "screen"),
-    "visit:browser": ("rollup_browsers", "browser"),
-    "visit:browser_version": ("rollup_browsers", "browser_version"),
-    "visit:os": ("rollup_os", "os"),
-    "visit:os_version": ("rollup_os", "os_version"),
-    "visit:entry_page": ("rollup_entry_pages", "entry_page"),
-    "visit:exit_page": ("rollup_exit_pages", "exit_page"),
-    "event:page": ("rollup_pages", "page"),
-    "event:goal": ("rollup_events", "name"),
-}  # fmt: skip
 _SESSION_SUMS = ("visitors", "visits", "pageviews", "bounces", "duration")
-_TABLE_SUMS: dict[str, tuple[str, ...]] = {
-    **{t: _SESSION_SUMS for t in _SESSION_TABLES},
-    "rollup_pages": ("visitors", "visits", "pageviews", "time_total", "scroll_total", "scroll_visits"),
-    "rollup_events": ("visitors", "events"),
-}
-_TEXT_COLUMNS = {"visit:country"}
-_VISIT_COLUMNS = (
-    "entry_page", "exit_page", "source", "referrer", "channel", "utm_source", "utm_medium", "utm_campaign",
-    "utm_content", "utm_term", "device", "screen", "browser", "browser_version", "os", "os_version", "country",
-)  # fmt: skip
-_VISIT_COL = {f"visit:{c}": f"s.{c}" for c in _VISIT_COLUMNS}
-_EVENT_COL = {"event:page": "e.page", "event:hostname": "e.hostname", "event:name": "e.name", "event:goal": "e.name"}
-
-
-def rollup_table(query: Query) -> str | None:
-    """The one rollup table that answers `query` exactly, or None for the raw plan."""
-    if query.force_raw or query.filters is not None:
-        return None
-    dims = [d for d in query.dimensions if not d.startswith("time")]
-    sums = needed_sums(query.metrics)
-    if not dims:
-        return "rollup_totals"
-    tables = {ROLLUP_DIMS[d][0] if d in ROLLUP_DIMS else None for d in dims}
-    if len(tables) != 1 or None in tables:
-        return None
-    table = tables.pop()
-    assert table is not None
-    if visitors_column(table, dims) is None:
-        return None
-    have = set(_TABLE_SUMS[table]) | ({"page_visits"} if table == "rollup_pages" else set())
-    return table if sums <= have else None
+_TEXT_COLUMNS = {d.name for d in BY_NAME.values() if d.text}
+_VISIT_COL = {d.name: f"s.{d.column}" for d in BY_NAME.values() if d.level == "visit"}
+_EVENT_COL = {d.name: f"e.{d.column}" for d in BY_NAME.values() if d.level == "event"}
 
 
 class Compiler:
     """Builds SQL text and its parameters; every value is a bound parameter."""
 
-    def __init__(self, query: Query, name_ids: dict[str, int], through_day: int | None = None) -> None:
-        self.q = query
+    def __init__(self, plan: Plan, name_ids: dict[str, int], through_day: int | None = None) -> None:
+        self.plan = plan
+        self.q = query = plan.query
         self.through_day = through_day  # the site's daily tier covers local days up to this one
         self.params: list[Any] = []
         self.pv = name_ids.get("pageview", -1)
@@ -118,6 +70,16 @@ class Compiler:
     def bounds(self, column: str, scale: int = 1) -> str:
         start, end = int(self.q.start.timestamp()) // scale, int(self.q.end.timestamp()) // scale
         return f"{column} >= {self.p(start)} AND {column} < {self.p(end)}"
+
+    def parts(self) -> list[tuple[Part, bool]]:
+        """Every part of the plan, each with whether it reads imported history."""
+        plan = self.plan
+        sums = set(plan.sums)
+        native = self.rollup_statements(plan.rollup, sums) if plan.rollup else self.raw_statements(sums)
+        out = [(part, False) for part in native]
+        if plan.imports:
+            out += [(part, True) for part in ImportCompiler(plan.query).statements(sums)]
+        return out
 
     # -- raw plan ----------------------------------------------------------------
 
@@ -179,7 +141,7 @@ class Compiler:
             where += f" AND e.name != {self.eng}"  # engagement events are bookkeeping, not a name to list
         return where
 
-    def raw_statements(self, sums: set[str]) -> list[tuple[str, list[Any], tuple[str, ...]]]:
+    def raw_statements(self, sums: set[str]) -> list[Part]:
         """The raw plan. It counts exactly what the rollups count:
 
         - visitors, visits, bounces and duration belong to the visit's start, so a
@@ -197,7 +159,7 @@ class Compiler:
         event_filters = any(d.startswith("event:") for d in filter_dimensions(self.q.filters))
         visit_pageviews = any(d.startswith("visit:") for d in dims) and not event_dims and not event_filters
         session_visitors = not event_dims
-        out: list[tuple[str, list[Any], tuple[str, ...]]] = []
+        out: list[Part] = []
 
         def stmt(sql: str, names: tuple[str, ...]) -> None:
             out.append((sql, self.params, names))
@@ -290,7 +252,7 @@ class Compiler:
         first, last = day_number(q.first_day), min(day_number(q.last_day), self.through_day)
         return (first, last) if first <= last else None
 
-    def rollup_statements(self, table: str, sums: set[str]) -> list[tuple[str, list[Any], tuple[str, ...]]]:
+    def rollup_statements(self, table: str, sums: set[str]) -> list[Part]:
         dims = self.q.dimensions
         groups: list[tuple[str, tuple[str, ...]]]
         if table == "rollup_totals":
@@ -298,8 +260,9 @@ class Compiler:
             page = tuple(x for x in ("time_total", "page_visits", "scroll_total", "scroll_visits") if x in sums)
             groups = [("rollup_totals", main), ("rollup_pages", page)]
         else:
-            groups = [(table, tuple(x for x in (*_TABLE_SUMS[table], "page_visits") if x in sums))]
-        visitors = visitors_column(table, [d for d in dims if not d.startswith("time")]) or "visitors"
+            groups = [(table, tuple(sorted(ROLLUP_SUMS[table] & sums)))]
+        columns = [ROLLUP_DIMS[d][1] for d in dims if not d.startswith("time")]
+        visitors = visitor_credit(table, columns) or "visitors"
 
         # Whole settled days come from the daily tier, the rest from 15-minute buckets.
         parts: list[tuple[str, str, list[str], list[Any]]] = []
@@ -318,7 +281,7 @@ class Compiler:
             where = "site_id = ? AND bucket >= ? AND bucket < ?"
             parts.append(("", where, cols, [self.q.site.id, bucket_start, bucket_end]))
 
-        out: list[tuple[str, list[Any], tuple[str, ...]]] = []
+        out: list[Part] = []
         for tbl, names in groups:
             if not names:
                 continue
@@ -331,25 +294,12 @@ class Compiler:
         return out
 
 
-def visitors_column(table: str, dims: list[str]) -> str | None:
-    """The column that counts each visitor once for this breakdown, if the table has one.
-
-    `visitors` credits the table's full key; `v_<col>` one key column alone.
-    """
-    keys = ROLLUP_KEYS[table]
-    cols = [ROLLUP_DIMS[d][1] for d in dims]
-    if len(keys) <= 1 or set(cols) == set(keys) or table == "rollup_pages":
-        return "visitors"
-    if len(cols) == 1:
-        return f"v_{cols[0]}"
-    return None
-
-
 def _group(n: int) -> str:
     return (" GROUP BY " + ", ".join(str(i + 1) for i in range(n))) if n else ""
 
 
-def _regexp(pattern: str, value: Any) -> bool:
+def regexp(pattern: str, value: Any) -> bool:
+    """SQLite's REGEXP function, for `matches` filters."""
     if value is None:
         return False
     try:
@@ -358,79 +308,18 @@ def _regexp(pattern: str, value: Any) -> bool:
         return False
 
 
-async def _name_ids(store: SQLiteStore) -> dict[str, int]:
-    rows = await store.fetchall("SELECT value, id FROM strings WHERE value IN ('pageview', 'engagement')")
-    return {v: i for v, i in rows}
+def union(parts: list[tuple[Part, bool]], ndims: int) -> tuple[str, list[Any], list[tuple[tuple[str, ...], bool]]]:
+    """One statement for all parts of a plan: each row starts with its part's index.
 
-
-async def run_sums(store: SQLiteStore, query: Query, sums: set[str]) -> tuple[dict[Key, Sums], bool]:
-    """Group key (dimension values, strings resolved) -> sums, and whether rollups answered."""
-    table = rollup_table(query)
-    through = await store.fetchall(
-        "SELECT through_day FROM rollup_days WHERE site_id = ? AND timezone = ?", (query.site.id, query.site.timezone)
-    )
-    compiler = Compiler(query, await _name_ids(store), through[0][0] if through else None)
-    native = compiler.rollup_statements(table, sums) if table else compiler.raw_statements(sums)
-    statements = [(*s, False) for s in native]
-    if query.include_imports and imports.skip_reason(query) is None:
-        statements += [(*s, True) for s in imports.ImportCompiler(query).statements(sums)]
-    ndims = len(query.dimensions)
-    groups: dict[Key, Sums] = {}
-    imported: dict[Key, Sums] = {}  # keyed by text already, merged after ids are resolved
-    async with store.reader() as conn:
-        await conn.create_function("regexp", 2, _regexp, deterministic=True)
-        for sql, params, names, from_imports in statements:
-            target = imported if from_imports else groups
-            async with conn.execute(sql, params) as cur:
-                for row in await cur.fetchall():
-                    key, values = tuple(row[:ndims]), row[ndims:]
-                    bucket = target.setdefault(key, {})
-                    for name, value in zip(names, values, strict=True):
-                        bucket[name] = bucket.get(name, 0) + (value or 0)
-    groups = await _resolve_strings(store, query, groups)
-    for key, extra in imported.items():
-        bucket = groups.setdefault(key, {})
-        for name, value in extra.items():
-            bucket[name] = bucket.get(name, 0) + value
-    return groups, table is not None
-
-
-async def _resolve_strings(store: SQLiteStore, query: Query, groups: dict[Key, Sums]) -> dict[Key, Sums]:
-    interned = [
-        i
-        for i, d in enumerate(query.dimensions)
-        if not d.startswith("time") and not d.startswith(PROPS_PREFIX) and d not in _TEXT_COLUMNS
-    ]
-    if not interned or not groups:
-        return groups
-    ids = sorted({k[i] for k in groups for i in interned})
-    names: dict[int, str] = {}
-    for n in range(0, len(ids), 500):
-        chunk = ids[n : n + 500]
-        rows = await store.fetchall(f"SELECT id, value FROM strings WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-        names.update(rows)
-    out: dict[Key, Sums] = {}
-    for key, sums in groups.items():
-        resolved = tuple(names.get(v, "") if i in interned else v for i, v in enumerate(key))
-        prev = out.get(resolved)
-        out[resolved] = sums if prev is None else {k: prev.get(k, 0) + sums.get(k, 0) for k in {*prev, *sums}}
-    return out
-
-
-def uses_only(query: Query, prefixes: tuple[str, ...]) -> bool:
-    dims = set(query.dimensions) | filter_dimensions(query.filters)
-    return all(d.startswith(prefixes) for d in dims)
-
-
-async def run_query(store: SQLiteStore, query: Query) -> Any:
-    from analytics.stats.shape import shape
-
-    # Decide once for the whole query, so percentage and conversion bases agree with the rows.
-    reason = imports.skip_reason(query) if query.include_imports else None
-    run = dataclasses.replace(query, include_imports=False) if reason else query
-    result = await shape(lambda q, sums: run_sums(store, q, sums), run)
-    if query.include_imports:
-        result.meta["imports_included"] = reason is None
-        if reason:
-            result.meta["imports_skip_reason"] = reason
-    return result
+    Parts return different numbers of sums, so each is padded with NULLs to the
+    widest. Returns the SQL, its parameters, and per part (its sums, whether it
+    reads imported history).
+    """
+    width = max(len(names) for (_, _, names), _ in parts)
+    selects, params, layout = [], [], []
+    for i, ((sql, part_params, names), imported) in enumerate(parts):
+        pad = ", NULL" * (width - len(names))
+        selects.append(f"SELECT {i}, p.*{pad} FROM ({sql}) p")
+        params.extend(part_params)
+        layout.append((names, imported))
+    return " UNION ALL ".join(selects), params, layout

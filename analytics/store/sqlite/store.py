@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,11 +22,13 @@ import aiosqlite
 from analytics.clock import Clock
 from analytics.enrich import identity as saltmod
 from analytics.model import DAY, Event, QueueFull, Site
+from analytics.store.sqlite import reads
 from analytics.store.sqlite.migrate import migrate
+from analytics.store.sqlite.reads import Groups
 from analytics.visits.sessions import SESSION_ATTRS, Deltas, Interned, Session, apply
 
 if TYPE_CHECKING:
-    from analytics.stats.query import Query, QueryResult
+    from analytics.stats.plan import Plan
 
 log = logging.getLogger("analytics.store")
 T = TypeVar("T")
@@ -106,6 +108,8 @@ class SQLiteStore:
         self._strings: dict[str, int] = {"": 0}
         self._salts: dict[int, bytes] = {}
         self._sites: dict[str, tuple[float, Site | None]] = {}
+        self._names: dict[str, int] = {}  # ids of the built-in event names, for the query compiler
+        self._reader_conns: list[aiosqlite.Connection] = []
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -114,7 +118,9 @@ class SQLiteStore:
         self._writer = await connect(self.path)
         await migrate(self._writer)
         for _ in range(self._reader_count):
-            self._readers.put_nowait(await connect(self.path, readonly=True))
+            conn = await connect(self.path, readonly=True)
+            self._reader_conns.append(conn)
+            self._readers.put_nowait(conn)
         self._task = asyncio.create_task(self._write_loop(), name="analytics-writer")
 
     async def close(self) -> None:
@@ -124,6 +130,7 @@ class SQLiteStore:
             self._task = None
         while not self._readers.empty():
             await self._readers.get_nowait().close()
+        self._reader_conns.clear()
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
@@ -395,11 +402,17 @@ class SQLiteStore:
         self._sites[domain] = (now, site)
         return site
 
-    async def query(self, query: Query) -> QueryResult:
-        from analytics.store.sqlite.compiler import run_query
+    async def sums(self, plans: Sequence[Plan]) -> list[Groups]:
+        """Sums for each plan, in one batch on one reader connection."""
+        async with self.reader() as conn:
+            if len(self._names) < len(reads.NAMES):  # ids are stable once committed: look up until all exist
+                self._names = await reads.name_ids(conn)
+            return await reads.sums(conn, plans, self._names)
 
-        result: QueryResult = await run_query(self, query)
-        return result
+    async def trace(self, callback: Callable[[str], None] | None) -> None:
+        """Call `callback` with every SQL statement the reader connections run (debugging, tests)."""
+        for conn in self._reader_conns:
+            await conn.set_trace_callback(callback)  # type: ignore[arg-type]  # None turns tracing off
 
 
 SITE_COLS = "id, domain, timezone, honor_signals, allowed_params, excluded_paths, share_token, share_password_hash"

@@ -1,0 +1,81 @@
+"""Which queries imported history can answer (`include.imports`).
+
+Imported rows are daily aggregates per report (Plausible's CSV layout), so
+they answer a query only when it stays inside one report: its dimensions and
+filters all live in the same imported table, its time dimension is a day or
+coarser, its range is whole local days, and the report carries every sum the
+metrics need. Otherwise imports are left out and the result's meta says why.
+This is planning, the same for every backend; backends only sum the tables.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from analytics.catalog import DIMENSIONS
+from analytics.stats.dates import local_midnight
+from analytics.stats.metrics import needed_sums
+from analytics.stats.query import Query, filter_dimensions
+
+# Dimension -> (imported table, column), from each dimension's export report.
+# The channel is not a CSV column: the import derives it from the source.
+IMPORTED_DIMS: dict[str, tuple[str, str]] = {
+    **{d.name: (f"imported_{d.export[0]}", d.export[1]) for d in DIMENSIONS if d.export},
+    "visit:channel": ("imported_sources", "channel"),
+}
+_VISIT_SUMS = frozenset({"visitors", "visits", "pageviews", "bounces", "duration"})
+# The sums each imported table carries.
+IMPORTED_SUMS: dict[str, frozenset[str]] = {
+    **{table: _VISIT_SUMS for table, _ in IMPORTED_DIMS.values()},
+    "imported_visitors": _VISIT_SUMS,
+    "imported_pages": frozenset(
+        {"visitors", "visits", "pageviews", "time_total", "page_visits", "scroll_total", "scroll_visits"}
+    ),
+    "imported_custom_events": frozenset({"visitors", "events"}),
+}
+# A bounced visit viewed one page, its entry page; so the bounced visits that viewed a
+# page are the entry-page report's bounces for it, and bounce_rate per page imports exactly.
+PAGE_BOUNCES = ("imported_entry_pages", {"event:page": "entry_page"})
+# Totals (no dimension, no filter) come from three reports, like rollup_totals + rollup_pages.
+TOTALS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("imported_visitors", ("visitors", "visits", "pageviews", "bounces", "duration")),
+    ("imported_pages", ("time_total", "page_visits", "scroll_total", "scroll_visits")),
+    ("imported_custom_events", ("events",)),
+)
+
+
+def imported_table(query: Query) -> str | None:
+    """The one imported table a query reads, or None for totals."""
+    dims = {d for d in query.dimensions if not d.startswith("time")} | filter_dimensions(query.filters)
+    tables = {IMPORTED_DIMS[d][0] for d in dims}
+    return tables.pop() if tables else None
+
+
+def skip_reason(query: Query) -> str | None:
+    """Why imported data cannot answer `query`, or None when it can."""
+    for d in query.dimensions:
+        if d == "time:hour" or (d == "time" and query.time_granularity == "hour"):
+            return "imported data is daily, so it has no hours"
+    tz = ZoneInfo(query.site.timezone)
+    if query.start != local_midnight(query.first_day, tz) or query.end != local_midnight(
+        query.last_day + timedelta(days=1), tz
+    ):
+        return "imported data is daily, and the date range is not whole days"
+    dims = [d for d in query.dimensions if not d.startswith("time")] + sorted(filter_dimensions(query.filters))
+    for d in dims:
+        if d not in IMPORTED_DIMS:
+            return f"{d} is not in imported data"
+    tables = {IMPORTED_DIMS[d][0] for d in dims}
+    if len(tables) > 1:
+        return "imported data has no breakdown by " + " and ".join(sorted(set(dims)))
+    if tables:
+        table = tables.pop()
+        have = set(IMPORTED_SUMS[table])
+        if table == "imported_pages" and "event:hostname" not in dims:
+            have.add("bounces")  # see PAGE_BOUNCES
+        missing = sorted(needed_sums(query.metrics) - have)
+        if missing:
+            names = sorted(m for m in query.metrics if needed_sums((m,)) & set(missing))
+            return f"imported {table.removeprefix('imported_')} have no {', '.join(names)}"
+    return None

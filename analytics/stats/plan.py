@@ -1,0 +1,64 @@
+"""Planning: which stored data answers a query, decided once, above every backend.
+
+A `Plan` names the sums a query needs, whether one rollup table answers it
+exactly (unfiltered, every dimension keyed by that table) or raw events must,
+and whether imported history is merged in. A backend only compiles a plan to
+its own language and returns sums; it never decides between rollups and raw
+events, so two backends cannot plan the same query differently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analytics.catalog import BY_NAME, ROLLUP_DIMS, ROLLUPS, visitor_credit
+from analytics.stats.imported import skip_reason
+from analytics.stats.metrics import needed_sums
+from analytics.stats.query import Query
+
+_VISIT_SUMS = frozenset({"visitors", "visits", "pageviews", "bounces", "duration"})
+_PAGE_SUMS = frozenset(
+    {"visitors", "visits", "pageviews", "time_total", "scroll_total", "scroll_visits", "page_visits"}
+)
+# The sums each rollup table carries. Totals combine rollup_totals with rollup_pages.
+ROLLUP_SUMS: dict[str, frozenset[str]] = {
+    **{r.table: _VISIT_SUMS for r in ROLLUPS if r.level == "visit"},
+    "rollup_totals": _VISIT_SUMS | _PAGE_SUMS | {"events", "time_visits"},
+    "rollup_pages": _PAGE_SUMS,
+    "rollup_events": frozenset({"visitors", "events"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How to answer one query: what to sum, from which table, with or without imports."""
+
+    query: Query
+    sums: frozenset[str]
+    rollup: str | None  # the rollup table that answers exactly; None: raw events
+    imports: bool = False  # merge imported history (the query asked, and imports can answer it)
+
+
+def rollup_for(query: Query, sums: set[str] | frozenset[str]) -> str | None:
+    """The one rollup table that answers `query` exactly, or None for raw events."""
+    if query.filters is not None:
+        return None
+    dims = [d for d in query.dimensions if not d.startswith("time")]
+    if not dims:
+        return "rollup_totals"
+    tables = {ROLLUP_DIMS[d][0] if d in ROLLUP_DIMS else None for d in dims}
+    if len(tables) != 1 or None in tables:
+        return None
+    table = tables.pop()
+    assert table is not None
+    if visitor_credit(table, [BY_NAME[d].column for d in dims]) is None:
+        return None
+    return table if sums <= ROLLUP_SUMS[table] else None
+
+
+def plan(query: Query, sums: set[str] | frozenset[str] | None = None, *, raw: bool = False) -> Plan:
+    """The plan for `query`. `raw=True` skips rollups: tests use it to check both ways agree."""
+    needed = frozenset(needed_sums(query.metrics) if sums is None else sums)
+    rollup = None if raw else rollup_for(query, needed)
+    imports = query.include_imports and skip_reason(query) is None
+    return Plan(query, needed, rollup, imports)

@@ -90,12 +90,21 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     k = view.k
 
     metrics = [m for m, _ in TOP_STATS]
-    cur_totals, prev_totals, cur_series, prev_series, realtime = await asyncio.gather(
-        stats.totals(r, metrics),
-        stats.totals(prev, metrics),
-        stats.series(r, interval, metric),
-        stats.series(prev, interval, metric),
-        stats.realtime(),
+    shown_panels = panels(state, options.prop_keys)
+    tabs = [_tab_for(p, state) for p in shown_panels]
+    limits = [ROWS_MORE if state.get("more") == p.key else ROWS_SHOWN for p in shown_panels]
+    # Everything in one gather: the store answers it as one batch (see stats.run.Batch).
+    (cur_totals, prev_totals, cur_series, prev_series, realtime), results = await asyncio.gather(
+        asyncio.gather(
+            stats.totals(r, metrics),
+            stats.totals(prev, metrics),
+            stats.series(r, interval, metric),
+            stats.series(prev, interval, metric),
+            stats.realtime(),
+        ),
+        asyncio.gather(*(
+            stats.breakdown(r, t, ALL_ROWS if k > 0 else lim) for t, lim in zip(tabs, limits, strict=True)
+        )),  # fmt: skip
     )
 
     # Top stats, each with its change. A public view hides everything below k.
@@ -119,13 +128,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         _points(prev_series, k, None, site.timezone) if compare else None, hidden_text(k),
     )  # fmt: skip
 
-    # Report panels, one query per selected tab, run together.
-    shown_panels = panels(state, options.prop_keys)
-    tabs = [_tab_for(p, state) for p in shown_panels]
-    limits = [ROWS_MORE if state.get("more") == p.key else ROWS_SHOWN for p in shown_panels]
-    results = await asyncio.gather(*(
-        stats.breakdown(r, t, ALL_ROWS if k > 0 else lim) for t, lim in zip(tabs, limits, strict=True)
-    ))  # fmt: skip
+    # Report panels, one query per selected tab.
     rendered = [
         _panel(p, t, rows, total, lim, state, view)
         for p, t, (rows, total), lim in zip(shown_panels, tabs, results, limits, strict=True)

@@ -120,18 +120,6 @@ DIMENSIONS: tuple[Dimension, ...] = (
         " service; the address is then dropped. Nothing finer than the country.",
     ),  # fmt: skip
     Dimension(
-        "visit:device", "visit", "Device", "the user agent's device class", "device", "rollup_devices",
-        first_touch=True, param="device", panel="devices", tab="devices", tab_title="Devices", columns="share",
-        empty_label="(unknown)", export=("devices", "device"),
-        disclosure="The device class (desktop, mobile or tablet).",
-    ),  # fmt: skip
-    Dimension(
-        "visit:screen", "visit", "Screen size", "the screen width class the script reports", "screen",
-        "rollup_devices", first_touch=True, param="screen", panel="devices", tab="screens",
-        tab_title="Screen sizes", columns="share", empty_label="(unknown)",
-        disclosure="A screen-width class, such as 'Laptop', never the exact size.",
-    ),  # fmt: skip
-    Dimension(
         "visit:browser", "visit", "Browser", "the user agent's browser", "browser", "rollup_browsers",
         first_touch=True, param="browser", panel="devices", tab="browsers", tab_title="Browsers",
         columns="share", empty_label="(unknown)", drill="visit:browser_version", export=("browsers", "browser"),
@@ -152,6 +140,18 @@ DIMENSIONS: tuple[Dimension, ...] = (
         "os_version", "rollup_os", first_touch=True, param="os_version", columns="share",
         empty_label="(unknown)", tab_title="OS versions",
         export=("operating_systems", "operating_system_version"),
+    ),  # fmt: skip
+    Dimension(
+        "visit:device", "visit", "Device", "the user agent's device class", "device", "rollup_devices",
+        first_touch=True, param="device", panel="devices", tab="devices", tab_title="Devices", columns="share",
+        empty_label="(unknown)", export=("devices", "device"),
+        disclosure="The device class (desktop, mobile or tablet).",
+    ),  # fmt: skip
+    Dimension(
+        "visit:screen", "visit", "Screen size", "the screen width class the script reports", "screen",
+        "rollup_devices", first_touch=True, param="screen", panel="devices", tab="screens",
+        tab_title="Screen sizes", columns="share", empty_label="(unknown)",
+        disclosure="A screen-width class, such as 'Laptop', never the exact size.",
     ),  # fmt: skip
 )
 

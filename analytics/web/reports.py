@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from analytics.catalog import BY_NAME, DIMENSIONS, Dimension
 from analytics.model import Site
 from analytics.stats.parse import parse
 from analytics.stats.query import Query, QueryResult
@@ -71,82 +72,62 @@ _VISIT_COLS = (V, Column("bounce_rate", "Bounce"), Column("visit_duration", "Dur
 _SHARE_COLS = (V, Column("percentage", "%"))
 
 
-def _utm(name: str, title: str) -> Tab:
-    return Tab(name, title, f"visit:{name}", name, _VISIT_COLS, hide_empty=True)
+_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "visits": _VISIT_COLS,
+    "share": _SHARE_COLS,
+    "pages": (V, Column("pageviews", "Views"), Column("time_on_page", "Time"), Column("scroll_depth", "Scroll")),
+    "entries": (V, Column("visits", "Entrances"), Column("bounce_rate", "Bounce")),
+    "exits": (V, Column("visits", "Exits")),
+    "goals": (V, Column("events", "Events"), Column("conversion_rate", "CR")),
+}
+# The panels in page order; their tabs come from the catalog (a dimension's `panel`).
+PANEL_TITLES: dict[str, str] = {
+    "sources": "Top sources",
+    "pages": "Top pages",
+    "locations": "Locations",
+    "devices": "Devices",
+    "goals": "Goals and events",
+}
+
+
+def _tab(d: Dimension, state: State) -> Tab:
+    """A dimension's tab; with its own filter set, a tab that drills down shows the finer dimension."""
+    assert d.tab is not None
+    if d.drill is not None and d.param is not None and state.filter_value(d.param) is not None:
+        d = BY_NAME[d.drill]
+    return Tab(
+        key=d.tab or BY_NAME_TAB[d.name], title=d.tab_title or d.label, dimension=d.name, param=d.param,
+        columns=_COLUMNS[d.columns], hide_empty=d.hide_empty, empty_label=d.empty_label,
+    )  # fmt: skip
+
+
+# A drilled-down dimension shows under the tab of the dimension it refines.
+BY_NAME_TAB: dict[str, str] = {d.drill: d.tab for d in DIMENSIONS if d.drill and d.tab}
 
 
 def panels(state: State, prop_keys: Sequence[str]) -> tuple[Panel, ...]:
     """The report panels for a view. Some tabs drill down when their own filter is set."""
-    source = state.filter_value("source")
-    browser = state.filter_value("browser")
-    os_name = state.filter_value("os")
     goal = state.filter_value("goal")
-    sources_tab = (
-        Tab("sources", "Referrers", "visit:referrer", "referrer", _VISIT_COLS, empty_label="Direct / None")
-        if source is not None
-        else Tab("sources", "Sources", "visit:source", "source", _VISIT_COLS)
-    )
-    browser_tab = (
-        Tab(
-            "browsers",
-            "Browser versions",
-            "visit:browser_version",
-            "browser_version",
-            _SHARE_COLS,
-            empty_label="(unknown)",
-        )
-        if browser is not None
-        else Tab("browsers", "Browsers", "visit:browser", "browser", _SHARE_COLS, empty_label="(unknown)")
-    )
-    os_tab = (
-        Tab("os", "OS versions", "visit:os_version", "os_version", _SHARE_COLS, empty_label="(unknown)")
-        if os_name is not None
-        else Tab("os", "Operating systems", "visit:os", "os", _SHARE_COLS, empty_label="(unknown)")
-    )
-    goal_cols = (V, Column("events", "Events"), Column("conversion_rate", "CR"))
     link_cols = (V, Column("events", "Clicks"))
-    goal_tabs = [
-        Tab("goals", "Goals", "event:goal", "goal", goal_cols),
-        Tab("outbound", "Outbound links", "event:props:url", "prop.url", link_cols,
-            fixed_filters=(("goal", "event:goal", OUTBOUND),)),
-        Tab("downloads", "Downloads", "event:props:url", "prop.url", link_cols,
-            fixed_filters=(("goal", "event:goal", DOWNLOAD),)),
-    ]  # fmt: skip
+    extra: dict[str, list[Tab]] = {
+        "goals": [
+            Tab("outbound", "Outbound links", "event:props:url", "prop.url", link_cols,
+                fixed_filters=(("goal", "event:goal", OUTBOUND),)),
+            Tab("downloads", "Downloads", "event:props:url", "prop.url", link_cols,
+                fixed_filters=(("goal", "event:goal", DOWNLOAD),)),
+        ],
+    }  # fmt: skip
     keys = list(prop_keys)
     chosen = state.get("prop_key")
     if chosen and chosen not in keys:
         keys.append(chosen)
     for key in keys:
         prop_cols = (V, Column("events", "Events"), *((Column("conversion_rate", "CR"),) if goal else ()))
-        goal_tabs.append(Tab(f"prop:{key}", f"Property: {key}", f"event:props:{key}", f"prop.{key}", prop_cols))
-    return (
-        Panel("sources", "Top sources", (
-            Tab("channels", "Channels", "visit:channel", "channel", _VISIT_COLS),
-            sources_tab,
-            _utm("utm_medium", "UTM medium"),
-            _utm("utm_source", "UTM source"),
-            _utm("utm_campaign", "UTM campaign"),
-            _utm("utm_content", "UTM content"),
-            _utm("utm_term", "UTM term"),
-        )),
-        Panel("pages", "Top pages", (
-            Tab("pages", "Top pages", "event:page", "page",
-                (V, Column("pageviews", "Views"), Column("time_on_page", "Time"), Column("scroll_depth", "Scroll"))),
-            Tab("entry", "Entry pages", "visit:entry_page", "entry",
-                (V, Column("visits", "Entrances"), Column("bounce_rate", "Bounce"))),
-            Tab("exit", "Exit pages", "visit:exit_page", "exit", (V, Column("visits", "Exits"))),
-        )),
-        Panel("locations", "Locations", (
-            Tab("countries", "Countries", "visit:country", "country", _SHARE_COLS, empty_label="(unknown)"),
-        )),
-        Panel("devices", "Devices", (
-            browser_tab,
-            os_tab,
-            Tab("devices", "Devices", "visit:device", "device", _SHARE_COLS, empty_label="(unknown)"),
-            Tab("screens", "Screen sizes", "visit:screen", "screen", _SHARE_COLS, empty_label="(unknown)"),
-        )),
-        Panel("goals", "Goals and events", tuple(goal_tabs)),
-    )  # fmt: skip
+        extra["goals"].append(Tab(f"prop:{key}", f"Property: {key}", f"event:props:{key}", f"prop.{key}", prop_cols))
+    return tuple(
+        Panel(key, title, (*(_tab(d, state) for d in DIMENSIONS if d.panel == key), *extra.get(key, ())))
+        for key, title in PANEL_TITLES.items()
+    )
 
 
 def selected_tab(panel: Panel, state: State) -> Tab:

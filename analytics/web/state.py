@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from analytics import catalog
 from analytics.errors import BadRequest
 from analytics.stats import dates
 
@@ -35,42 +36,18 @@ DEFAULT_PERIOD = "30d"
 # Presets that mean the same here as in the Stats API (stats.dates.resolve).
 _API_PRESET = {"today": "day", "7d": "7d", "28d": "28d", "30d": "30d", "month": "month", "12mo": "12mo", "year": "year"}
 
-# URL parameter -> stats dimension. Clicking a row adds `param=value` (filter "is").
-FILTER_PARAMS: dict[str, str] = {
-    "page": "event:page",
-    "entry": "visit:entry_page",
-    "exit": "visit:exit_page",
-    "hostname": "event:hostname",
-    "channel": "visit:channel",
-    "source": "visit:source",
-    "referrer": "visit:referrer",
-    "utm_medium": "visit:utm_medium",
-    "utm_source": "visit:utm_source",
-    "utm_campaign": "visit:utm_campaign",
-    "utm_content": "visit:utm_content",
-    "utm_term": "visit:utm_term",
-    "country": "visit:country",
-    "device": "visit:device",
-    "screen": "visit:screen",
-    "browser": "visit:browser",
-    "browser_version": "visit:browser_version",
-    "os": "visit:os",
-    "os_version": "visit:os_version",
-    "goal": "event:goal",
-}
-FILTER_LABELS: dict[str, str] = {
-    "page": "Page", "entry": "Entry page", "exit": "Exit page", "hostname": "Hostname", "channel": "Channel",
-    "source": "Source", "referrer": "Referrer", "utm_medium": "UTM medium", "utm_source": "UTM source",
-    "utm_campaign": "UTM campaign", "utm_content": "UTM content", "utm_term": "UTM term", "country": "Country",
-    "device": "Device", "screen": "Screen size", "browser": "Browser", "browser_version": "Browser version",
-    "os": "Operating system", "os_version": "OS version", "goal": "Goal",
-}  # fmt: skip
+# URL parameter -> stats dimension, and its label: from the catalog. Clicking a
+# row adds `param=value` (filter "is").
+FILTER_PARAMS: dict[str, str] = catalog.FILTER_PARAMS
+FILTER_LABELS: dict[str, str] = catalog.FILTER_LABELS
 PROP_PREFIX = "prop."
 MAX_VALUE = 2000
 MAX_FILTERS = 12
 # Other parameters the dashboard understands; anything else is ignored.
-STATE_PARAMS = ("period", "from", "to", "interval", "metric", "compare", "prop_key", "more",
-                "tab_pages", "tab_sources", "tab_devices", "tab_goals")  # fmt: skip
+STATE_PARAMS = (
+    "period", "from", "to", "interval", "metric", "compare", "prop_key", "more",
+    *(f"tab_{panel}" for panel in catalog.PANELS),
+)  # fmt: skip
 INTERVALS = ("hour", "day", "week", "month")
 CHART_METRICS = ("visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration",
                  "time_on_page", "scroll_depth")  # fmt: skip

@@ -47,6 +47,7 @@ class Dimension:
     export: tuple[str, str] | None = None  # (report, CSV column) in the export zip
     disclosure: str | None = None  # what the disclosure page tells readers, in plain words
     default: str = ""  # the value when nothing is known
+    names: str | None = None  # panels show names for these codes: "language" (ISO 639-1)
 
 
 _UTM = "the page URL's {} parameter"
@@ -118,6 +119,14 @@ DIMENSIONS: tuple[Dimension, ...] = (
         tab_title="Countries", columns="share", empty_label="(unknown)", export=("locations", "country"),
         disclosure="Your country, looked up from your IP address in memory with a database that ships with the"
         " service; the address is then dropped. Nothing finer than the country.",
+    ),  # fmt: skip
+    Dimension(
+        "visit:language", "visit", "Language", "the first language of the Accept-Language header (ISO 639-1)",
+        "language", "rollup_languages", first_touch=True, text=True, param="language", panel="locations",
+        tab="languages", tab_title="Languages", columns="share", empty_label="(unknown)", names="language",
+        export=("languages", "language"),
+        disclosure="The language your browser asks for first, as a two-letter code such as 'de'; nothing else of"
+        " your language settings.",
     ),  # fmt: skip
     Dimension(
         "visit:browser", "visit", "Browser", "the user agent's browser", "browser", "rollup_browsers",

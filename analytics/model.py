@@ -7,31 +7,57 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analytics.catalog import ATTR_DEFAULTS, SESSION_ATTRS
+
 # Rollups count in 15-minute UTC buckets: every time zone's offset is a multiple
 # of 15 minutes, so any zone, half-hour ones included, re-buckets exactly.
 BUCKET = 15 * 60
 DAY = 24 * 60 * 60
 
 
-@dataclass(frozen=True, slots=True)
 class SessionAttrs:
-    """First-touch attributes of a visit, taken from the event that starts it."""
+    """A visit's first-touch attributes: one text value per catalog entry marked `first_touch`.
 
-    channel: str = "Direct"
-    source: str = "Direct / None"
-    referrer: str = ""
-    utm_source: str = ""
-    utm_medium: str = ""
-    utm_campaign: str = ""
-    utm_content: str = ""
-    utm_term: str = ""
-    country: str = ""
-    device: str = ""
-    browser: str = ""
-    browser_version: str = ""
-    os: str = ""
-    os_version: str = ""
-    screen: str = ""
+    Built with keyword arguments (`SessionAttrs(source="LinkedIn", country="CH")`);
+    any attribute not given takes the catalog's default. Read by name
+    (`attrs.source`, `attrs["source"]`) or in storage order (`attrs.values`,
+    ordered as `catalog.SESSION_ATTRS`), so a new catalog entry needs no edit here.
+    """
+
+    __slots__ = ("values",)
+    values: tuple[str, ...]
+
+    def __init__(self, **values: str) -> None:
+        unknown = values.keys() - _ATTR_INDEX.keys()
+        if unknown:
+            raise TypeError(f"unknown visit attribute {sorted(unknown)[0]!r}")
+        object.__setattr__(self, "values", tuple(values.get(n, ATTR_DEFAULTS[n]) for n in SESSION_ATTRS))
+
+    def __getattr__(self, name: str) -> str:
+        try:
+            return self.values[_ATTR_INDEX[name]]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> str:
+        return self.values[_ATTR_INDEX[name]]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("SessionAttrs is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SessionAttrs) and self.values == other.values
+
+    def __hash__(self) -> int:
+        return hash(self.values)
+
+    def __repr__(self) -> str:
+        pairs = zip(SESSION_ATTRS, self.values, strict=True)
+        given = ", ".join(f"{n}={v!r}" for n, v in pairs if v != ATTR_DEFAULTS[n])
+        return f"SessionAttrs({given})"
+
+
+_ATTR_INDEX = {name: i for i, name in enumerate(SESSION_ATTRS)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import sqlite3
 from collections import defaultdict
@@ -15,6 +14,7 @@ import pytest
 from conftest import cli
 
 from analytics.accounts import admin
+from analytics.catalog import SESSION_ATTRS
 from analytics.devtools import demo
 from analytics.model import Event, SessionAttrs
 from analytics.stats import run as stats_run
@@ -25,7 +25,7 @@ from analytics.store.sqlite.store import ROLLUP_KEYS, SQLiteStore
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DOMAIN = "blog.example.org"
-_ATTRS = tuple(f.name for f in dataclasses.fields(SessionAttrs))
+_ATTRS = SESSION_ATTRS
 _SESSION_COLS = ("visitor_id", "day", "start", "last", "last_action", "entry_page", "exit_page", "pageviews", "events",
                  "interactive", *_ATTRS, "state")  # fmt: skip
 

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from analytics.clock import Clock
 from analytics.enrich import identity as salts
-from analytics.enrich import referrers, urls, useragents
+from analytics.enrich import languages, referrers, urls, useragents
 from analytics.enrich.geo import GeoLookup
 from analytics.errors import ApiError, BadRequest, Unavailable
 from analytics.ingest import payload as payloadmod
@@ -72,6 +72,7 @@ class Collector:
         day_salts = await self.store.salts(day)
         device = useragents.parse(user_agent)
         country = self.geo.country(ip)
+        language = languages.primary_language(request.headers.get("accept-language"))
 
         events = []
         for site in sites:
@@ -90,7 +91,7 @@ class Collector:
                     name=p.name,
                     hostname=url.hostname,
                     path=url.path,
-                    attrs=_attrs(attribution, device, useragents.screen_class(p.width), country),
+                    attrs=_attrs(attribution, device, useragents.screen_class(p.width), country, language),
                     props=p.props,
                     interactive=p.interactive,
                     scroll_depth=p.scroll_depth if p.is_engagement else None,
@@ -113,7 +114,9 @@ class Collector:
         return PlainTextResponse("ok", 202, headers=CORS)
 
 
-def _attrs(a: referrers.Attribution, d: useragents.Device, screen: str, country: str) -> SessionAttrs:
+def _attrs(
+    a: referrers.Attribution, d: useragents.Device, screen: str, country: str, language: str
+) -> SessionAttrs:
     return SessionAttrs(
         channel=a.channel,
         source=a.source,
@@ -124,6 +127,7 @@ def _attrs(a: referrers.Attribution, d: useragents.Device, screen: str, country:
         utm_content=a.utm_content,
         utm_term=a.utm_term,
         country=country,
+        language=language,
         device=d.device,
         browser=d.browser,
         browser_version=d.browser_version,

@@ -79,6 +79,12 @@ def statements(sql: str) -> list[str]:
     return out
 
 
+async def _version(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
 class Database:
     """accounts.db: one locked write connection and one read-only connection."""
 
@@ -112,14 +118,19 @@ class Database:
         return self._writer
 
     async def _migrate(self) -> list[str]:
-        """Apply pending migrations in one IMMEDIATE transaction (worker processes may start together)."""
+        """Apply pending migrations in one IMMEDIATE transaction (worker processes may start together).
+
+        An up-to-date file is only read: opening it (a CLI command next to a
+        running server) takes no write lock.
+        """
         applied: list[str] = []
+        pending = migrations()
+        if await _version(self.writer) >= len(pending):
+            return applied
 
         async def job(conn: aiosqlite.Connection) -> None:
-            async with conn.execute("PRAGMA user_version") as cur:
-                row = await cur.fetchone()
-            version = row[0] if row else 0
-            for number, name, sql in migrations():
+            version = await _version(conn)  # again, under the lock: another process may have migrated
+            for number, name, sql in pending:
                 if number <= version:
                     continue
                 for statement in statements(sql):

@@ -23,29 +23,24 @@ class Salts:
         self._salts: dict[int, bytes] = {}
 
     async def for_day(self, day: int) -> dict[int, bytes]:
-        """The salts for `day` and `day - 1` (when it exists), creating today's if needed."""
+        """The salts for `day` and `day - 1` (when it exists), creating today's if needed.
+
+        The first call on a new day also destroys every salt older than yesterday.
+        """
         if day not in self._salts:
 
-            async def ensure(conn: aiosqlite.Connection) -> dict[int, bytes]:
+            async def ensure(conn: aiosqlite.Connection) -> tuple[dict[int, bytes], int]:
                 await conn.execute("INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)", (day, identity.new_salt()))
+                deleted = await conn.execute("DELETE FROM salts WHERE day < ?", (day - 1,))
                 async with conn.execute("SELECT day, salt FROM salts WHERE day IN (?, ?)", (day, day - 1)) as cur:
-                    return {d: bytes(s) for d, s in await cur.fetchall()}
+                    return {d: bytes(s) for d, s in await cur.fetchall()}, deleted.rowcount
 
-            self._salts = await self.db.write(ensure)
-            await self.rotate(day)
+            self._salts, deleted = await self.db.write(ensure)
+            if deleted:
+                # secure_delete overwrote the rows in their pages; the WAL still holds the
+                # page images from when they were written, until it is checkpointed and emptied.
+                await self.db.checkpoint()
         return dict(self._salts)
-
-    async def rotate(self, day: int) -> int:
-        """Destroy salts older than yesterday: delete with secure_delete, then truncate the WAL."""
-
-        async def delete(conn: aiosqlite.Connection) -> int:
-            cur = await conn.execute("DELETE FROM salts WHERE day < ?", (day - 1,))
-            return cur.rowcount
-
-        deleted = await self.db.write(delete)
-        if deleted:
-            await self.db.checkpoint()
-        return deleted
 
     async def days(self) -> list[int]:
         """The days that have a salt on disk, oldest first."""

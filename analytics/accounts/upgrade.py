@@ -49,6 +49,8 @@ async def take_over(db: Database, legacy: Path, now: int) -> bool:
     except sqlite3.DatabaseError as exc:
         raise Unusable(legacy, str(exc)) from None
     try:
+        if not await _legacy_tables(conn):
+            return False  # the usual case: a read, no write lock on either file
         copied = await db.write(lambda c: _copy(c, now, legacy))
         await db.write(_mark)
     except Unusable:

@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         try:
             await store.open()
         except BaseException:
+            await store.close()  # whatever it opened before failing
             await accounts.close()
             raise
         keeper = asyncio.create_task(_housekeeping(store, accounts, clock, settings.retention_months))

@@ -27,7 +27,8 @@ DOMAIN = "blog.example.org"
 @contextlib.contextmanager
 def event_db_write_lock(data_dir: Path) -> Iterator[None]:
     """Hold analytics.db's write lock from outside, as a long ingest batch or import would."""
-    conn = sqlite3.connect(data_dir / "analytics.db", isolation_level=None, timeout=0)
+    # timeout: wait out a write the app may have in flight (startup housekeeping), then hold the lock.
+    conn = sqlite3.connect(data_dir / "analytics.db", isolation_level=None, timeout=10)
     conn.execute("BEGIN IMMEDIATE")
     try:
         probe = sqlite3.connect(data_dir / "analytics.db", isolation_level=None, timeout=0)
@@ -48,7 +49,6 @@ async def test_sign_in_settings_and_api_keys_never_wait_for_the_event_database(t
         async with instance.client() as client:
             await setup_admin(client)
         key = await accounts.keys.add(EMAIL)
-        await asyncio.sleep(0.2)  # let the startup housekeeping finish its event-database writes
 
         event = {"n": "pageview", "u": f"https://{DOMAIN}/", "d": DOMAIN}
         with event_db_write_lock(data_dir):

@@ -1,4 +1,4 @@
-"""The Starlette application: `create_app(settings)` wires store, collector and routes."""
+"""The Starlette application: `create_app(settings)` wires accounts, store, collector and routes."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from starlette.routing import BaseRoute, Route
 
 from analytics import config as settingsmod
 from analytics import web
+from analytics.accounts import Accounts
 from analytics.api import v2 as api
 from analytics.clock import Clock
 from analytics.config import Settings
 from analytics.enrich.geo import GeoLookup
+from analytics.enrich.identity import utc_day
 from analytics.errors import ApiError
 from analytics.ingest import beacon
 from analytics.ingest.endpoint import Collector, preflight
@@ -45,6 +47,7 @@ async def health(request: Request) -> Response:
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
     settings = settings or settingsmod.load()
     clock = clock or Clock()
+    accounts = Accounts.in_dir(settings.data_dir, clock)
     store = SQLiteStore(
         settings.db_path,
         clock=clock,
@@ -53,12 +56,20 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         queue_size=settings.queue_size,
     )
     geo = GeoLookup(settings.geoip_db or None)
-    collector = Collector(store, clock, geo, settings.proxy_networks)
+    collector = Collector(store, accounts, clock, geo, settings.proxy_networks)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await store.open()
-        keeper = asyncio.create_task(_housekeeping(store, clock, settings.retention_months))
+        # Accounts first: on a release 0.1 data dir they take their rows over
+        # before the store's migration drops them from analytics.db.
+        await accounts.open()
+        try:
+            await store.open()
+        except BaseException:
+            await store.close()  # whatever it opened before failing
+            await accounts.close()
+            raise
+        keeper = asyncio.create_task(_housekeeping(store, accounts, clock, settings.retention_months))
         try:
             yield
         finally:
@@ -66,6 +77,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
             await store.close()  # commits every accepted event before exit
+            await accounts.close()
             geo.close()
 
     routes: list[BaseRoute] = [
@@ -83,17 +95,23 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.accounts = accounts
     app.state.clock = clock
     app.state.collector = collector
     return app
 
 
-async def _housekeeping(store: SQLiteStore, clock: Clock, retention_months: int) -> None:
-    """Rotate salts at UTC midnight and enforce retention, once a minute."""
+async def _housekeeping(store: SQLiteStore, accounts: Accounts, clock: Clock, retention_months: int) -> None:
+    """Rotate salts at UTC midnight, enforce retention and roll up settled days, once a minute."""
     while True:
+        now = clock.now()
         try:
-            await store.housekeeping(clock.now(), retention_months)
+            await accounts.salts.for_day(utc_day(now))  # destroys salts older than yesterday
         except Exception as exc:  # keep serving; the next round retries
+            log.warning("salt rotation failed: %s", type(exc).__name__)
+        try:
+            await store.housekeeping(now, await accounts.sites.all(), retention_months)
+        except Exception as exc:
             log.warning("housekeeping failed: %s", type(exc).__name__)
         await asyncio.sleep(HOUSEKEEPING_SECONDS)
 

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 import click
 
 from analytics import config as settingsmod
-from analytics.accounts import admin
+from analytics.accounts import Accounts
+from analytics.accounts.validate import AdminError
 from analytics.config import SETTINGS, Settings, SettingsError
 from analytics.model import Site
 from analytics.store.sqlite.store import SQLiteStore
@@ -34,23 +35,29 @@ def _settings(**overrides: Any) -> Settings:
         raise CliError(str(exc)) from None
 
 
-def _run(settings: Settings, fn: Callable[[SQLiteStore], Awaitable[T]]) -> T:
+def _run(settings: Settings, fn: Callable[[Accounts, SQLiteStore], Awaitable[T]]) -> T:
+    """Open (creating or migrating) both databases of the data dir, run `fn`, close them."""
+
     async def main() -> T:
-        store = SQLiteStore(settings.db_path, readers=1)
-        try:
-            await store.open()
-            return await fn(store)
-        finally:
-            await store.close()
+        # Accounts first: on a release 0.1 data dir they take their rows over
+        # before the store's migration drops them from analytics.db.
+        async with Accounts.in_dir(settings.data_dir) as accounts:
+            store = SQLiteStore(settings.db_path, readers=1)
+            try:
+                await store.open()
+                return await fn(accounts, store)
+            finally:
+                await store.close()
 
     try:
         return asyncio.run(main())
-    except admin.AdminError as exc:
+    except AdminError as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:  # e.g. --data-dir names a file: a message, not a traceback
         raise CliError(f"data dir {settings.data_dir!r} is not usable: {exc.strerror or exc}") from None
     except sqlite3.DatabaseError as exc:
-        raise CliError(f"database {str(settings.db_path)!r} is not usable: {exc}") from None
+        path = getattr(exc, "path", settings.db_path)  # accounts errors name their file
+        raise CliError(f"database {str(path)!r} is not usable: {exc}") from None
 
 
 def data_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -85,7 +92,7 @@ def serve(with_demo: bool = False, **options: Any) -> None:
 
     settings = _settings(**options)
     try:
-        _run(settings, lambda store: asyncio.sleep(0))  # create and migrate the database first
+        _run(settings, lambda accounts, store: asyncio.sleep(0))  # create and migrate the databases first
     except OSError as exc:
         raise CliError(f"data dir {settings.data_dir!r} is not usable: {exc.strerror}") from None
     if with_demo:
@@ -114,9 +121,9 @@ def serve(with_demo: bool = False, **options: Any) -> None:
 @main.command()
 @data_dir_option
 def migrate(data_dir: str | None) -> None:
-    """Create the database or bring it up to date."""
+    """Create the databases (events and accounts) or bring them up to date."""
     settings = _settings(data_dir=data_dir)
-    _run(settings, lambda store: asyncio.sleep(0))
+    _run(settings, lambda accounts, store: asyncio.sleep(0))
     click.echo(f"database at {settings.db_path} is up to date")
 
 
@@ -126,12 +133,12 @@ def prune(data_dir: str | None) -> None:
     """Enforce retention: delete raw events older than --retention-months, destroy old salts."""
     settings = _settings(data_dir=data_dir)
 
-    async def job(store: SQLiteStore) -> int:
+    async def job(accounts: Accounts, store: SQLiteStore) -> int:
         import time
 
         from analytics.enrich.identity import utc_day
 
-        await store.salts(utc_day(time.time()))
+        await accounts.salts.for_day(utc_day(time.time()))
         return await store.prune(time.time(), settings.retention_months)
 
     n = _run(settings, job)
@@ -149,10 +156,10 @@ def sites() -> None:
 @data_dir_option
 def sites_add(domain: str, timezone: str, data_dir: str | None) -> None:
     """Register DOMAIN so its events are counted."""
-    async def add(store: SQLiteStore) -> Site:
+    async def add(accounts: Accounts, store: SQLiteStore) -> Site:
         # Sites added here belong to the admin (the first user), if one exists yet;
         # otherwise the first user created becomes their owner.
-        return await admin.add_site(store, domain, timezone, owner=await admin.first_user(store))
+        return await accounts.sites.add(domain, timezone, owner=await accounts.users.first())
 
     site = _run(_settings(data_dir=data_dir), add)
     click.echo(f"added {site.domain} ({site.timezone})")
@@ -162,7 +169,7 @@ def sites_add(domain: str, timezone: str, data_dir: str | None) -> None:
 @data_dir_option
 def sites_list(data_dir: str | None) -> None:
     """List registered sites."""
-    for site in _run(_settings(data_dir=data_dir), admin.list_sites):
+    for site in _run(_settings(data_dir=data_dir), lambda accounts, store: accounts.sites.all()):
         click.echo(f"{site.domain}\t{site.timezone}")
 
 
@@ -171,7 +178,7 @@ def sites_list(data_dir: str | None) -> None:
 @data_dir_option
 def sites_remove(domain: str, data_dir: str | None) -> None:
     """Remove DOMAIN and all its data."""
-    _run(_settings(data_dir=data_dir), lambda store: admin.remove_site(store, domain))
+    _run(_settings(data_dir=data_dir), lambda accounts, store: accounts.sites.remove(domain, store))
     click.echo(f"removed {domain}")
 
 
@@ -190,7 +197,7 @@ def users_add(email: str, password_stdin: bool, data_dir: str | None) -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    user = _run(_settings(data_dir=data_dir), lambda store: admin.add_user(store, email, password))
+    user = _run(_settings(data_dir=data_dir), lambda accounts, store: accounts.users.add(email, password))
     click.echo(f"added user {user.email}")
 
 
@@ -205,7 +212,7 @@ def keys() -> None:
 @data_dir_option
 def keys_add(email: str, name: str, data_dir: str | None) -> None:
     """Create a Stats API key for EMAIL. It is printed once; only its hash is stored."""
-    key = _run(_settings(data_dir=data_dir), lambda store: admin.add_key(store, email, name))
+    key = _run(_settings(data_dir=data_dir), lambda accounts, store: accounts.keys.add(email, name))
     click.echo(key)
 
 
@@ -254,8 +261,8 @@ def export_cmd(
     start, end = _day(first, "--from"), _day(last, "--to")
     target = output or f"{domain}-export.{fmt}"
 
-    async def job(store: SQLiteStore) -> tuple[Any, Any]:
-        site = await admin.get_site(store, domain)
+    async def job(accounts: Accounts, store: SQLiteStore) -> tuple[Any, Any]:
+        site = await accounts.sites.get(domain)
         known = await export.data_range(store, site)
         today = dt.datetime.now(zoneinfo.ZoneInfo(site.timezone)).date()
         lo = start or (known[0] if known else end or today)
@@ -300,8 +307,8 @@ def import_cmd(domain: str, file: str, data_dir: str | None) -> None:
     """
     from analytics.transfer import imports
 
-    async def job(store: SQLiteStore) -> imports.ImportSummary:
-        site = await admin.get_site(store, domain)
+    async def job(accounts: Accounts, store: SQLiteStore) -> imports.ImportSummary:
+        site = await accounts.sites.get(domain)
         try:
             total = imports.total_bytes(file)
             with _progress_bar(total, "import", unit="B", unit_scale=True) as bar:
@@ -321,8 +328,8 @@ def _seed_demo_site(settings: Settings) -> None:
     """`serve --demo`: create demo.example with 30 days of traffic, unless it exists already."""
     from analytics.devtools import demo
 
-    async def exists(store: SQLiteStore) -> bool:
-        return await store.site_by_domain(DEMO_DOMAIN) is not None
+    async def exists(accounts: Accounts, store: SQLiteStore) -> bool:
+        return await accounts.sites.by_domain(DEMO_DOMAIN) is not None
 
     if _run(settings, exists):
         return
@@ -348,12 +355,13 @@ def demo_cmd(domain: str, events: int, days: int, seed: int, timezone: str, data
     settings = _settings(data_dir=data_dir)
     try:
         result = demo.generate(settings.db_path, domain, events, days, seed=seed, timezone=timezone)
-    except admin.AdminError as exc:
+    except AdminError as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"data dir {settings.data_dir!r} is not usable: {exc.strerror or exc}") from None
     except sqlite3.DatabaseError as exc:
-        raise CliError(f"database {str(settings.db_path)!r} is not usable: {exc}") from None
+        path = getattr(exc, "path", settings.db_path)
+        raise CliError(f"database {str(path)!r} is not usable: {exc}") from None
     rate = result.events / result.seconds if result.seconds else 0
     cpu_rate = result.events / result.cpu_seconds if result.cpu_seconds else 0
     click.echo(

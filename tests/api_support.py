@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 from conftest import Instance
 
-from analytics.accounts import admin
 from analytics.api import v2 as api
 from analytics.app import create_app
 from analytics.clock import FrozenClock
@@ -141,8 +140,8 @@ class ApiUser:
 
 async def api_user(instance: Instance, email: str = "owner@example.org") -> ApiUser:
     """A user with a Stats API key. The first user created owns every existing site."""
-    await admin.add_user(instance.store, email, PASSWORD)
-    return ApiUser(email, await admin.add_key(instance.store, email))
+    await instance.accounts.users.add(email, PASSWORD)
+    return ApiUser(email, await instance.accounts.keys.add(email))
 
 
 async def post_query(instance: Instance, user: ApiUser | None, body: Any, **kw: Any) -> httpx.Response:

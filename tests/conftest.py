@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from analytics.accounts import admin
+from analytics.accounts import Accounts
 from analytics.app import create_app
 from analytics.clock import FrozenClock
 from analytics.config import Settings
@@ -54,7 +54,7 @@ def free_port() -> int:
 
 @dataclass
 class Instance:
-    """An app with its lifespan running, a frozen clock and a real SQLite file."""
+    """An app with its lifespan running, a frozen clock and real SQLite files."""
 
     app: Any
     clock: FrozenClock
@@ -63,6 +63,11 @@ class Instance:
     @property
     def store(self) -> Any:
         return self.app.state.store
+
+    @property
+    def accounts(self) -> Accounts:
+        accounts: Accounts = self.app.state.accounts
+        return accounts
 
     def client(self, ip: str = "203.0.113.7") -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app, client=(ip, 40000))
@@ -85,7 +90,7 @@ async def instance(tmp_path: Path) -> AsyncIterator[Instance]:
 
 @pytest.fixture
 async def site(instance: Instance) -> Any:
-    return await admin.add_site(instance.store, "blog.example.org", "Europe/Zurich")
+    return await instance.accounts.sites.add("blog.example.org", "Europe/Zurich")
 
 
 def cli(
@@ -99,6 +104,14 @@ def cli(
     if check and proc.returncode != 0:
         raise AssertionError(f"{cmd} failed ({proc.returncode}): {proc.stderr}")
     return proc
+
+
+async def acli(
+    *args: str, data_dir: Path | None = None, input: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`cli` from an async test whose app is running: in a thread, so the app's event loop
+    keeps going (a loop blocked mid-transaction would hold a write lock the CLI waits for)."""
+    return await asyncio.to_thread(cli, *args, data_dir=data_dir, input=input, check=check)
 
 
 @dataclass

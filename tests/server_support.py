@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from analytics.accounts import admin
+from analytics.accounts import Accounts
 from analytics.stats import run as stats_run
 from analytics.stats.parse import parse
 from analytics.store.sqlite.store import SQLiteStore
@@ -121,10 +121,11 @@ def children(pid: int) -> list[int]:
 
 async def stats(data_dir: Path, metrics: list[str], dimensions: list[str] | None = None, force_raw: bool = False) -> list[Any]:
     """Run the stats pipeline on a data dir for yesterday..tomorrow (site time zone)."""
+    async with Accounts.in_dir(data_dir) as accounts:
+        site = await accounts.sites.get(SITE)
     store = SQLiteStore(data_dir / "analytics.db", readers=1)
     await store.open()
     try:
-        site = await admin.get_site(store, SITE)
         now = datetime.now(UTC)
         body = {
             "site_id": SITE,

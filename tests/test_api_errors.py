@@ -19,7 +19,7 @@ import pytest_asyncio
 from api_support import NOW, PASSWORD, SITE, ApiUser, api_user, post_query, running_app, schema_validator
 from conftest import Instance, cli
 
-from analytics.accounts import admin, ratelimit
+from analytics.accounts import ratelimit
 from analytics.api.v2 import MAX_BODY
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -40,11 +40,11 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     """blog.example.org owned by owner@; other.example.net owned by someone else."""
     data_dir: Path = tmp_path_factory.mktemp("api-errors") / "data"
     async with running_app(data_dir, api_rate_limit=0) as instance:
-        await admin.add_site(instance.store, SITE, "Europe/Zurich")
+        await instance.accounts.sites.add(SITE, "Europe/Zurich")
         owner = await api_user(instance)  # first user: owns blog.example.org
         other = await api_user(instance, "other@example.org")
-        other_id = (await admin.get_user(instance.store, other.email)).id
-        await admin.add_site(instance.store, OTHER_SITE, "UTC", owner=other_id)
+        other_id = (await instance.accounts.users.get(other.email)).id
+        await instance.accounts.sites.add(OTHER_SITE, "UTC", owner=other_id)
         yield World(instance, owner)
 
 
@@ -102,7 +102,7 @@ async def test_deleted_key_stops_working(world: World) -> None:
     async def delete(conn: Any) -> None:
         await conn.execute("DELETE FROM api_keys WHERE user_id = (SELECT id FROM users WHERE email = ?)", (user.email,))
 
-    await world.instance.store.write(delete)
+    await world.instance.accounts.db.write(delete)
     assert_error(await post_query(world.instance, user, OK), 401, "Invalid API key")
 
 
@@ -343,7 +343,7 @@ LIMITED = "Too many API requests: this key may make 3 requests per hour; retry i
 @pytest_asyncio.fixture(loop_scope="module")
 async def limited(tmp_path: Path) -> AsyncIterator[tuple[Instance, ApiUser]]:
     async with running_app(tmp_path / "data", api_rate_limit=3) as instance:
-        await admin.add_site(instance.store, SITE, "Europe/Zurich")
+        await instance.accounts.sites.add(SITE, "Europe/Zurich")
         yield instance, await api_user(instance)
 
 
@@ -397,7 +397,7 @@ async def test_rate_limit_counts_bad_requests_and_spares_bad_keys(limited: tuple
 
 async def test_rate_limit_is_per_key(limited: tuple[Instance, ApiUser]) -> None:
     instance, user = limited
-    second = ApiUser(user.email, await admin.add_key(instance.store, user.email, "second"))
+    second = ApiUser(user.email, await instance.accounts.keys.add(user.email, "second"))
     for _ in range(3):
         assert (await post_query(instance, user, OK)).status_code == 200
     assert (await post_query(instance, user, OK)).status_code == 429
@@ -408,13 +408,13 @@ async def test_rate_limit_holds_across_processes(tmp_path: Path) -> None:
     """Two app instances on one database file (as uvicorn workers are) share each key's budget."""
     data_dir = tmp_path / "data"
     async with running_app(data_dir, api_rate_limit=3) as first:
-        await admin.add_site(first.store, SITE, "Europe/Zurich")
+        await first.accounts.sites.add(SITE, "Europe/Zurich")
         user = await api_user(first)
         async with running_app(data_dir, api_rate_limit=3) as second:
             statuses = [(await post_query(app, user, OK)).status_code for app in (first, second, first, second)]
             assert statuses == [200, 200, 200, 429]
-            key_id = (await first.store.fetchall("SELECT id FROM api_keys"))[0][0]
-            assert await ratelimit.usage(second.store, key_id, NOW.timestamp()) == 3
+            key_id = (await first.accounts.db.fetchall("SELECT id FROM api_keys"))[0][0]
+            assert await ratelimit.usage(second.accounts.db, key_id, NOW.timestamp()) == 3
 
 
 async def test_rate_limit_forgets_old_usage(limited: tuple[Instance, ApiUser]) -> None:
@@ -423,7 +423,7 @@ async def test_rate_limit_forgets_old_usage(limited: tuple[Instance, ApiUser]) -
     assert (await post_query(instance, user, OK)).status_code == 200
     instance.clock.advance(7200)
     assert (await post_query(instance, user, OK)).status_code == 200
-    rows = await instance.store.fetchall("SELECT slot, hits FROM api_usage")
+    rows = await instance.accounts.db.fetchall("SELECT slot, hits FROM api_usage")
     assert rows == [(int(NOW.timestamp() + 7200) // 60, 1)]
 
 

@@ -35,7 +35,6 @@ import pytest_asyncio
 from api_support import NOW, SITE, ApiUser, api_user, ingest, post_query, response_validator, running_app
 from conftest import Instance
 
-from analytics.accounts import admin
 from analytics.api import v2 as api
 from analytics.stats import run as stats_run
 from analytics.stats.parse import parse
@@ -54,7 +53,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     """One ingested fixture for the whole table (rate limit off: the table is long)."""
     data_dir: Path = tmp_path_factory.mktemp("api-query") / "data"
     async with running_app(data_dir, api_rate_limit=0) as instance:
-        await admin.add_site(instance.store, SITE, "Europe/Zurich")
+        await instance.accounts.sites.add(SITE, "Europe/Zurich")
         user = await api_user(instance)
         await ingest(instance)
         yield World(instance, user)
@@ -487,7 +486,7 @@ async def test_query(world: World, body: dict[str, Any], results: list[Any], met
 
 async def _rollups_agree_with_raw(world: World, body: dict[str, Any]) -> None:
     store = world.instance.store
-    site = await store.site_by_domain(SITE)
+    site = await world.instance.accounts.sites.get(SITE)
     imports = body.get("include", {}).get("imports", False)
     earliest = await api.earliest_day(store, site, imports) if body["date_range"] == "all" else None
     query = parse(body, site, NOW, earliest)
@@ -557,17 +556,12 @@ async def test_site_id_forms(world: World) -> None:
 
 async def test_viewer_role_reaches_the_site(world: World) -> None:
     """Any role on a site grants API access to it, not only ownership."""
-    store = world.instance.store
+    accounts = world.instance.accounts
     viewer = await api_user(world.instance, "viewer@example.org")
     body = {"site_id": SITE, "metrics": ["visits"], "date_range": "all"}
     assert (await post_query(world.instance, viewer, body)).status_code == 404
-    site = await store.site_by_domain(SITE)
-    user_id = (await store.fetchall("SELECT id FROM users WHERE email = ?", ("viewer@example.org",)))[0][0]
-
-    async def grant(conn: Any) -> None:
-        await conn.execute("INSERT INTO site_roles (site_id, user_id, role) VALUES (?, ?, 'viewer')", (site.id, user_id))
-
-    await store.write(grant)
+    site = await accounts.sites.get(SITE)
+    await accounts.users.set_role(site.id, (await accounts.users.get("viewer@example.org")).id, "viewer")
     r = await post_query(world.instance, viewer, body)
     assert r.status_code == 200
     assert r.json()["results"] == rows(([], [6]))
@@ -590,7 +584,7 @@ async def test_all_reaches_back_to_imported_history(tmp_path: Path) -> None:
     from analytics.transfer.imports import import_csv
 
     async with running_app(tmp_path / "data") as instance:
-        site = await admin.add_site(instance.store, SITE, "Europe/Zurich")
+        site = await instance.accounts.sites.add(SITE, "Europe/Zurich")
         user = await api_user(instance)
         await ingest(instance)
         buf = io.BytesIO()

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from conftest import cli
 
 from analytics import cli as climod
+from analytics.accounts.db import migrations as account_migrations
 from analytics.store.sqlite.migrate import migrations
 
 PASSWORD = "correct horse battery"
@@ -39,10 +40,15 @@ def error(*args: str, data_dir: Path | None = None, input: str | None = None) ->
 
 
 @contextlib.contextmanager
-def db(data_dir: Path) -> Iterator[sqlite3.Connection]:
+def db(data_dir: Path, name: str = "analytics.db") -> Iterator[sqlite3.Connection]:
     """A connection that commits and closes (sqlite3's own context manager only commits)."""
-    with contextlib.closing(sqlite3.connect(data_dir / "analytics.db")) as conn, conn:
+    with contextlib.closing(sqlite3.connect(data_dir / name)) as conn, conn:
         yield conn
+
+
+def accounts_db(data_dir: Path) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+    """accounts.db: sites, users, keys and salts live there, apart from the events."""
+    return db(data_dir, "accounts.db")
 
 
 @pytest.fixture
@@ -60,7 +66,13 @@ def test_migrate_creates_database_and_is_idempotent(data: Path) -> None:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations())
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"sites", "users", "api_keys", "salts", "events", "sessions", "rollup_totals"} <= tables
+    with accounts_db(data) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(account_migrations())
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        account_tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"events", "sessions", "rollup_totals", "site_imports"} <= tables
+    assert {"sites", "users", "api_keys", "salts", "web_sessions"} <= account_tables
+    assert not account_tables & tables  # each table lives in one file
 
 
 def test_data_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,8 +105,9 @@ def test_sites_list_empty(data: Path) -> None:
 def test_sites_remove_deletes_its_events(data: Path) -> None:
     run("sites", "add", "a.example.org", data_dir=data)
     run("sites", "add", "b.example.org", data_dir=data)
-    with db(data) as conn:
+    with accounts_db(data) as conn:
         ids = dict(conn.execute("SELECT domain, id FROM sites"))
+    with db(data) as conn:
         for site_id in ids.values():
             conn.execute(
                 "INSERT INTO events (site_id, ts, session_id, name, hostname, page, interactive) VALUES (?, 1, 1, 0, 0, 0, 1)",
@@ -134,12 +147,13 @@ def test_users_add_password_stdin_stores_scrypt_hash(data: Path) -> None:
     out = run("users", "add", "ana@example.org", "--password-stdin", data_dir=data, input=PASSWORD + "\n")
     assert out.stdout == "added user ana@example.org\n"
     assert PASSWORD not in out.stdout + out.stderr
-    with db(data) as conn:
+    with accounts_db(data) as conn:
         (stored,) = conn.execute("SELECT password_hash FROM users").fetchone()
         roles = conn.execute("SELECT role FROM site_roles").fetchall()
     assert stored.startswith("scrypt$") and PASSWORD not in stored
     assert roles == [("owner",)]  # the first user owns the existing sites
-    assert (data / "analytics.db").read_bytes().find(PASSWORD.encode()) == -1
+    raw = b"".join(p.read_bytes() for p in data.iterdir() if p.is_file())
+    assert raw.find(PASSWORD.encode()) == -1 and b"scrypt$" in raw
 
 
 def test_users_add_prompt_with_confirmation(data: Path) -> None:
@@ -155,7 +169,7 @@ def test_users_add_prompt_with_confirmation(data: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "Error: The two entered values do not match." in result.output
-    with db(data) as conn:
+    with accounts_db(data) as conn:
         assert [r[0] for r in conn.execute("SELECT email FROM users ORDER BY id")] == ["bo@example.org", "cy@example.org"]
 
 
@@ -188,7 +202,7 @@ def test_keys_add_prints_key_once_and_stores_only_its_hash(data: Path) -> None:
     key1, key2 = first.strip(), second.strip()
     assert first == key1 + "\n"  # the key and nothing else: scriptable
     assert key1.startswith("ak_") and len(key1) >= 40 and key1 != key2
-    with db(data) as conn:
+    with accounts_db(data) as conn:
         rows = conn.execute("SELECT name, key_hash, prefix FROM api_keys ORDER BY id").fetchall()
     assert rows == [
         ("ci", hashlib.sha256(key1.encode()).digest(), key1[:8]),
@@ -223,6 +237,7 @@ def test_prune_deletes_events_older_than_retention(data: Path, monkeypatch: pyte
                 " VALUES (1, ?, ?, 900, 0, 0, ?, 1)",
                 (now - age, i, f'{{"label": "{label}"}}'),
             )
+    with accounts_db(data) as conn:
         # An old salt that prune must destroy; yesterday's must survive.
         conn.execute("INSERT INTO salts (day, salt) VALUES (?, ?)", (now // day - 5, b"\x01" * 16))
         conn.execute("INSERT INTO salts (day, salt) VALUES (?, ?)", (now // day - 1, b"\x02" * 16))
@@ -230,6 +245,7 @@ def test_prune_deletes_events_older_than_retention(data: Path, monkeypatch: pyte
     assert run("prune", data_dir=data).stdout == "deleted 2 events older than 1 months\n"
     with db(data) as conn:
         left = sorted(r[0] for r in conn.execute("SELECT json_extract(props, '$.label') FROM events"))
+    with accounts_db(data) as conn:
         days = sorted(r[0] for r in conn.execute("SELECT day FROM salts"))
     assert left == ["edge", "fresh", "now"]
     assert days == [now // day - 1, now // day]

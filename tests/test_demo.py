@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from conftest import cli
 
-from analytics.accounts import admin
+from analytics.accounts import Accounts
 from analytics.catalog import SESSION_ATTRS
 from analytics.devtools import demo
 from analytics.model import Event, SessionAttrs
@@ -136,17 +136,18 @@ def test_exact_event_counts(tmp_path: Path) -> None:
 @pytest.mark.parametrize("tz", [demo.DEFAULT_TIMEZONE, "Asia/Kolkata", "America/St_Johns"])
 def test_rows_match_what_the_ingest_path_writes(tmp_path: Path, tz: str) -> None:
     db = _generate(tmp_path, 4000, 3, seed=5, tz=tz)
-    conn = sqlite3.connect(db)
+    conn = sqlite3.connect(db.with_name("accounts.db"))
     (site_id,) = conn.execute("SELECT id FROM sites").fetchone()
     conn.close()
     events = _events_as_ingest_input(db, site_id, tz)
     ref = tmp_path / "ingest" / "analytics.db"
 
     async def ingest() -> None:
+        async with Accounts.in_dir(ref.parent) as accounts:
+            site = await accounts.sites.add(DOMAIN, tz)
         store = SQLiteStore(ref, queue_size=len(events) + 1, batch_size=256)
         await store.open()
         try:
-            site = await admin.add_site(store, DOMAIN, tz)
             assert site.id == site_id
             assert all(await store.submit(events))
         finally:
@@ -183,10 +184,11 @@ def test_rollup_plan_equals_raw_plan(tmp_path: Path, date_range: str) -> None:
     db = _generate(tmp_path, 20_000, 35, seed=3)
 
     async def check() -> None:
+        async with Accounts.in_dir(db.parent) as accounts:
+            site = await accounts.sites.get(DOMAIN)
         store = SQLiteStore(db, readers=1)
         await store.open()
         try:
-            site = await admin.get_site(store, DOMAIN)
             for body in QUERIES:
                 q = parse({**body, "date_range": date_range, "site_id": DOMAIN}, site, NOW)
                 assert plan(q).rollup is not None, body
@@ -256,8 +258,10 @@ def test_serve_demo_starts_with_a_full_site_once(tmp_path: Path, live_server_fac
 
     def count() -> tuple[Any, ...]:
         conn = sqlite3.connect(data / "analytics.db")
+        conn.execute("ATTACH DATABASE ? AS accounts", (str(data / "accounts.db"),))
         row = conn.execute(
-            "SELECT s.domain, COUNT(*), COUNT(DISTINCT e.ts / 86400) FROM events e JOIN sites s ON s.id = e.site_id"
+            "SELECT s.domain, COUNT(*), COUNT(DISTINCT e.ts / 86400) FROM events e"
+            " JOIN accounts.sites s ON s.id = e.site_id"
         ).fetchone()
         conn.close()
         return tuple(row)

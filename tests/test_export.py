@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Instance, cli
+from conftest import Instance, acli
 
-from analytics.accounts import admin
 from analytics.transfer import export
 
 UA = {
@@ -69,7 +68,7 @@ async def ingest(inst: Instance) -> None:
 
 @pytest.fixture
 async def fixture(instance: Instance) -> Instance:
-    await admin.add_site(instance.store, "blog.example.org", "Europe/Zurich")
+    await instance.accounts.sites.add("blog.example.org", "Europe/Zurich")
     await ingest(instance)
     instance.clock.set(utc(4, 12, 0))
     return instance
@@ -96,7 +95,7 @@ def read_zip(data: bytes) -> dict[str, str]:
 
 
 async def export_zip(inst: Instance, first: date, last: date) -> dict[str, str]:
-    site = await admin.get_site(inst.store, "blog.example.org")
+    site = await inst.accounts.sites.get("blog.example.org")
     sink = NonSeekable()
     steps: list[int] = []
     await export.write_zip(inst.store, site, first, last, sink, progress=steps.append)  # type: ignore[arg-type]
@@ -234,7 +233,7 @@ def test_neutralise(value: Any, cell: Any) -> None:
 
 
 async def test_ndjson(fixture: Instance) -> None:
-    site = await admin.get_site(fixture.store, "blog.example.org")
+    site = await fixture.accounts.sites.get("blog.example.org")
     data = b"".join([c async for c in export.iter_ndjson(fixture.store, site, date(2026, 3, 2), date(2026, 3, 3))])
     lines = [json.loads(x) for x in data.decode().splitlines()]
     assert lines[:2] == [
@@ -254,23 +253,23 @@ async def test_ndjson(fixture: Instance) -> None:
 
 
 async def test_data_range(fixture: Instance) -> None:
-    site = await admin.get_site(fixture.store, "blog.example.org")
+    site = await fixture.accounts.sites.get("blog.example.org")
     assert await export.data_range(fixture.store, site) == (date(2026, 3, 2), date(2026, 3, 3))
-    empty = await admin.add_site(fixture.store, "empty.example.org", "UTC")
+    empty = await fixture.accounts.sites.add("empty.example.org", "UTC")
     assert await export.data_range(fixture.store, empty) is None
 
 
 async def test_cli_export(fixture: Instance, tmp_path: Path) -> None:
     data_dir = fixture.data_dir
     out = tmp_path / "out.zip"
-    proc = cli("export", "blog.example.org", "-o", str(out), data_dir=data_dir)
+    proc = await acli("export", "blog.example.org", "-o", str(out), data_dir=data_dir)
     # No progress bar without a terminal: stderr holds only the summary.
     assert (proc.stdout, proc.stderr) == ("", f"exported blog.example.org 2026-03-02..2026-03-03 to {out}\n")
     files = read_zip(out.read_bytes())
     assert list(files) == FILES
     assert files["imported_visitors.csv"].split("\r\n")[1:-1] == ["2026-03-02,3,4,1,3,90", "2026-03-03,1,1,1,1,0"]
 
-    proc = cli("export", "blog.example.org", "--from", "2026-03-03", "--to", "2026-03-03", "--format", "ndjson",
+    proc = await acli("export", "blog.example.org", "--from", "2026-03-03", "--to", "2026-03-03", "--format", "ndjson",
                "-o", "-", data_dir=data_dir)  # fmt: skip
     rows = [json.loads(x) for x in proc.stdout.splitlines()]
     assert rows[0] == {"report": "visitors", "date": "2026-03-03", "visitors": 1, "pageviews": 1, "bounces": 1,
@@ -281,10 +280,10 @@ async def test_cli_export(fixture: Instance, tmp_path: Path) -> None:
         (("--from", "2026-13-01"), "--from '2026-13-01' is not a date"),
         (("--from", "2026-03-03", "--to", "2026-03-02"), "--to 2026-03-02 is before --from 2026-03-03"),
     ]:
-        proc = cli("export", "blog.example.org", "-o", str(tmp_path / "x.zip"), *args, data_dir=data_dir, check=False)
+        proc = await acli("export", "blog.example.org", "-o", str(tmp_path / "x.zip"), *args, data_dir=data_dir, check=False)
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
         assert not (tmp_path / "x.zip").exists() and not (tmp_path / "x.zip.part").exists()
-    proc = cli("export", "nope.example.org", data_dir=data_dir, check=False)
+    proc = await acli("export", "nope.example.org", data_dir=data_dir, check=False)
     assert proc.returncode == 2 and "no site 'nope.example.org'" in proc.stderr
 
 
@@ -296,7 +295,7 @@ async def test_memory_does_not_grow_with_the_range(instance: Instance) -> None:
     """
     import tracemalloc
 
-    site = await admin.add_site(instance.store, "big.example.org", "Europe/Zurich")
+    site = await instance.accounts.sites.add("big.example.org", "Europe/Zurich")
     start = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp()) // 900
 
     async def fill(conn: Any) -> None:

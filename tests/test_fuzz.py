@@ -22,7 +22,6 @@ from conftest import CHROME_UA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.accounts import admin
 from analytics.app import create_app
 from analytics.clock import FrozenClock
 from analytics.config import Settings
@@ -79,8 +78,8 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     lifespan = app.router.lifespan_context(app)
     loop.run_until_complete(lifespan.__aenter__())
     store = app.state.store
-    loop.run_until_complete(admin.add_site(store, SITE, "Europe/Zurich"))
-    loop.run_until_complete(admin.add_site(store, "other.example.org", "Asia/Kolkata"))
+    loop.run_until_complete(app.state.accounts.sites.add(SITE, "Europe/Zurich"))
+    loop.run_until_complete(app.state.accounts.sites.add("other.example.org", "Asia/Kolkata"))
     fuzz = App(loop, app, clock, {})
     try:
         yield fuzz

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Instance, cli
+from conftest import Instance, acli
 
-from analytics.accounts import admin
 from analytics.stats import run as stats_run
 from analytics.stats.parse import parse
 from analytics.transfer.imports import ImportFileError, import_csv, list_imports, remove_imports
@@ -87,11 +86,11 @@ def make_zip(path: Path, files: dict[str, str], crlf: bool = True) -> Path:
 
 @pytest.fixture
 async def site(instance: Instance) -> Any:
-    return await admin.add_site(instance.store, "blog.example.org", "Europe/Zurich")
+    return await instance.accounts.sites.add("blog.example.org", "Europe/Zurich")
 
 
 async def stats(inst: Instance, imports: bool = True, **body: Any) -> tuple[list[Any], dict[str, object]]:
-    site = await admin.get_site(inst.store, "blog.example.org")
+    site = await inst.accounts.sites.get("blog.example.org")
     body.setdefault("date_range", ["2026-01-01", "2026-01-31"])
     body["include"] = {"imports": imports}
     result = await stats_run.run(inst.store, parse(body, site, inst.clock.utcnow()))
@@ -306,25 +305,25 @@ async def test_bad_bytes(instance: Instance, site: Any, tmp_path: Path) -> None:
 
 async def test_deleting_the_site_deletes_its_imports(instance: Instance, site: Any, tmp_path: Path) -> None:
     await import_csv(instance.store, site, make_zip(tmp_path / "plausible.zip", FILES))
-    await admin.remove_site(instance.store, "blog.example.org")
+    await instance.accounts.sites.remove("blog.example.org", instance.store)
     assert all(n == 0 for n in (await counts(instance)).values())
 
 
 async def test_cli_import(instance: Instance, site: Any, tmp_path: Path) -> None:
     good = make_zip(tmp_path / "plausible.zip", FILES)
-    proc = cli("import", "blog.example.org", str(good), data_dir=instance.data_dir)
+    proc = await acli("import", "blog.example.org", str(good), data_dir=instance.data_dir)
     # No progress bar without a terminal: stderr holds only the summary.
     assert (proc.stdout, proc.stderr) == ("", "imported 25 rows 2026-01-01..2026-01-31 into blog.example.org\n")
     bad = make_zip(tmp_path / "bad.zip", {"imported_visitors.csv": BAD_VISITORS.replace(",1,1,1,1,1", ",1,1,x,1,1")})
-    proc = cli("import", "blog.example.org", str(bad), data_dir=instance.data_dir, check=False)
+    proc = await acli("import", "blog.example.org", str(bad), data_dir=instance.data_dir, check=False)
     assert proc.returncode == 2
     assert (
         "nothing was imported: imported_visitors.csv, line 2: bounces 'x' is not a non-negative whole number"
         in proc.stderr
     )
-    proc = cli("import", "nope.example.org", str(good), data_dir=instance.data_dir, check=False)
+    proc = await acli("import", "nope.example.org", str(good), data_dir=instance.data_dir, check=False)
     assert proc.returncode == 2 and "no site 'nope.example.org'" in proc.stderr
-    proc = cli("import", "blog.example.org", str(tmp_path / "missing.zip"), data_dir=instance.data_dir, check=False)
+    proc = await acli("import", "blog.example.org", str(tmp_path / "missing.zip"), data_dir=instance.data_dir, check=False)
     assert proc.returncode == 2 and "does not exist" in proc.stderr
     rows, _ = await stats(instance, metrics=["visitors"])
     assert rows == [((), (15,))]  # the good import only

@@ -62,6 +62,7 @@ def test_wheel_installs_into_a_fresh_venv_and_serves(tmp_path: Path) -> None:
     for required in (
         "analytics/cli.py",
         "analytics/store/sqlite/migrations/0001_init.sql",
+        "analytics/accounts/migrations/0001_accounts.sql",
         "analytics/data/referrers.json",
         "analytics/data/spam_referrers.txt",
         "analytics/tracker/script.js",

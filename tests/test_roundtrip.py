@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 from conftest import Instance
 
-from analytics.accounts import admin
 from analytics.app import create_app
 from analytics.clock import FrozenClock
 from analytics.config import Settings
@@ -102,7 +101,7 @@ async def fresh(tmp_path: Path) -> AsyncIterator[Instance]:
 
 @pytest.fixture
 async def pair(instance: Instance, fresh: Instance, tmp_path: Path) -> tuple[Instance, Instance]:
-    site = await admin.add_site(instance.store, "blog.example.org", "Europe/Zurich")
+    site = await instance.accounts.sites.add("blog.example.org", "Europe/Zurich")
     await ingest(instance)
     instance.clock.set(utc(5, 12, 0))
     first, last = await export.data_range(instance.store, site) or (None, None)
@@ -111,14 +110,14 @@ async def pair(instance: Instance, fresh: Instance, tmp_path: Path) -> tuple[Ins
     with open(path, "wb") as out:
         await export.write_zip(instance.store, site, first, last, out)  # type: ignore[arg-type]
 
-    target = await admin.add_site(fresh.store, "blog.example.org", "Europe/Zurich")
+    target = await fresh.accounts.sites.add("blog.example.org", "Europe/Zurich")
     summary = await import_csv(fresh.store, target, path)
     assert (str(summary.first), str(summary.last)) == tuple(RANGE)
     return instance, fresh
 
 
 async def stats(inst: Instance, imports: bool, body: dict[str, Any]) -> tuple[list[Any], dict[str, object]]:
-    site = await admin.get_site(inst.store, "blog.example.org")
+    site = await inst.accounts.sites.get("blog.example.org")
     q = parse({"date_range": RANGE, **body, "include": {"imports": imports}}, site, inst.clock.utcnow())
     result = await stats_run.run(inst.store, q)
     return result.rows, result.meta

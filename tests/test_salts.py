@@ -26,18 +26,17 @@ def test_utc_day_boundary() -> None:
 
 
 async def test_rotation_keeps_two_days_and_deletes_older(instance: Instance, site: object) -> None:
-    store = instance.store
+    kept = instance.accounts.salts
     start = datetime(2026, 3, 2, 23, 59, tzinfo=UTC)
     instance.clock.set(start)
     day = salts.utc_day(start.timestamp())
-    first = await store.salts(day)
+    first = await kept.for_day(day)
     assert list(first) == [day]
     for n in (1, 2, 3):
         instance.clock.set(start + timedelta(days=n))
-        current = await store.salts(day + n)
+        current = await kept.for_day(day + n)
         assert sorted(current) == [day + n - 1, day + n]
-        rows = await store.fetchall("SELECT day FROM salts ORDER BY day")
-        assert [r[0] for r in rows] == [day + n - 1, day + n]
+        assert await kept.days() == [day + n - 1, day + n]
     assert current[day + 2] != current[day + 3]
 
 

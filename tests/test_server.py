@@ -218,7 +218,7 @@ def test_no_log_line_carries_ip_or_user_agent(private_traffic: LiveServer) -> No
 def test_no_ip_or_user_agent_anywhere_in_the_data_dir(private_traffic: LiveServer) -> None:
     files = files_under(private_traffic.data_dir, private_traffic.log)
     names = {p.name for p in files}
-    assert "analytics.db" in names, names
+    assert {"analytics.db", "accounts.db"} <= names, names
     needles = [b for ip in PRIVATE_IPS for b in ip_forms(ip)]
     needles += [PROBE_UA.encode(), b"Zq7Canary", PROBE_UA.encode("utf-16-le")]
     assert find(needles, files) == []
@@ -227,7 +227,9 @@ def test_no_ip_or_user_agent_anywhere_in_the_data_dir(private_traffic: LiveServe
 
 
 def _db_files(data: Path) -> list[Path]:
-    return [p for p in (data / "analytics.db", data / "analytics.db-wal", data / "analytics.db-shm") if p.exists()]
+    """Both databases with their WAL and shared-memory files: salts live in accounts.db."""
+    names = [f"{db}{suffix}" for db in ("analytics.db", "accounts.db") for suffix in ("", "-wal", "-shm")]
+    return [data / n for n in names if (data / n).exists()]
 
 
 async def test_expired_salts_are_unrecoverable_from_file_bytes(instance: Instance, site: Any) -> None:
@@ -240,7 +242,7 @@ async def test_expired_salts_are_unrecoverable_from_file_bytes(instance: Instanc
         for i in range(3):
             r = await instance.send(event(f"/day{offset}/{i}"), ip=f"198.51.100.{10 + i}")
             assert r.status_code == 202 and DROPPED not in r.headers
-        rows = await instance.store.fetchall("SELECT day, salt FROM salts ORDER BY day")
+        rows = await instance.accounts.db.fetchall("SELECT day, salt FROM salts ORDER BY day")
         today = day0 + offset
         assert [d for d, _ in rows] == ([today - 1, today] if offset else [today])
         seen.update({d: bytes(s) for d, s in rows})

@@ -35,7 +35,6 @@ from typing import Any
 import pytest
 from conftest import Instance
 
-from analytics.accounts import admin
 from analytics.stats import run as stats_run
 from analytics.stats.parse import parse
 from analytics.stats.plan import plan
@@ -95,13 +94,14 @@ async def ingest(inst: Instance) -> None:
 async def fixture(instance: Instance, request: pytest.FixtureRequest) -> Instance:
     """Every test runs twice: on fresh 15-minute rollups, and a week later, when
     Mar 2-3 have been summed into the daily tier."""
-    await admin.add_site(instance.store, "blog.example.org", "Europe/Zurich")
+    await instance.accounts.sites.add("blog.example.org", "Europe/Zurich")
     await ingest(instance)
     instance.clock.set(local(3, 18, 0))
-    assert await instance.store.roll_days(instance.clock.now()) == 0  # nothing has settled yet
+    sites = await instance.accounts.sites.all()
+    assert await instance.store.roll_days(instance.clock.now(), sites) == 0  # nothing has settled yet
     if request.param == "rolled":
         instance.clock.set(local(10, 12, 0))
-        await instance.store.roll_days(instance.clock.now())
+        await instance.store.roll_days(instance.clock.now(), sites)
         rows = await instance.store.fetchall("SELECT timezone, through_day FROM rollup_days")
         assert rows == [("Europe/Zurich", (date(2026, 3, 7) - date(1970, 1, 1)).days)]
         assert (await instance.store.fetchall("SELECT COUNT(*) FROM rollup_pages_day"))[0][0] > 0
@@ -109,7 +109,7 @@ async def fixture(instance: Instance, request: pytest.FixtureRequest) -> Instanc
 
 
 async def query(inst: Instance, raw: bool, **body: Any) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
-    site = await admin.get_site(inst.store, "blog.example.org")
+    site = await inst.accounts.sites.get("blog.example.org")
     body.setdefault("date_range", ["2026-03-02", "2026-03-03"])
     q = parse(body, site, inst.clock.utcnow())
     result = await stats_run.run(inst.store, q, raw=raw)

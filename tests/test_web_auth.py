@@ -13,7 +13,6 @@ import pytest
 from conftest import Instance, cli
 from web_support import EMAIL, PASSWORD, get_token, post_form, setup_admin, sign_in, token_of
 
-from analytics.accounts import admin
 from analytics.app import create_app
 from analytics.config import Settings
 
@@ -55,7 +54,7 @@ async def test_first_run_setup_creates_the_admin_once(instance: Instance) -> Non
             "/setup", data={"email": "b@example.org", "password": PASSWORD, "password2": PASSWORD, "csrf": token}
         )
         assert again.status_code == 403
-    assert await admin.count_users(instance.store) == 1
+    assert await instance.accounts.users.count() == 1
 
 
 async def test_the_cookie_is_secure_over_https(instance: Instance) -> None:
@@ -83,9 +82,9 @@ async def test_sign_in_sign_out_and_server_side_sessions(instance: Instance) -> 
         cookie = cookie_attrs(r, "analytics_session")["value"]
 
         # Only a hash of the cookie is stored.
-        rows = await instance.store.fetchall("SELECT token_hash FROM web_sessions")
+        rows = await instance.accounts.db.fetchall("SELECT token_hash FROM web_sessions")
         assert hashlib.sha256(cookie.encode()).digest() in [bytes(r[0]) for r in rows]
-        db = (instance.data_dir / "analytics.db").read_bytes() + _wal(instance.data_dir)
+        db = _db_bytes(instance.data_dir)
         assert cookie.encode() not in db
 
         assert (await client.get("/sites")).status_code == 200
@@ -100,9 +99,10 @@ async def test_sign_in_sign_out_and_server_side_sessions(instance: Instance) -> 
         assert (await replay.get("/sites")).status_code == 303
 
 
-def _wal(data_dir: Path) -> bytes:
-    wal = data_dir / "analytics.db-wal"
-    return wal.read_bytes() if wal.exists() else b""
+def _db_bytes(data_dir: Path) -> bytes:
+    """Both databases and their WALs: sign-in state lives in accounts.db."""
+    files = [data_dir / f"{db}{suffix}" for db in ("analytics.db", "accounts.db") for suffix in ("", "-wal")]
+    return b"".join(f.read_bytes() for f in files if f.exists())
 
 
 async def test_sign_in_follows_only_local_next(instance: Instance) -> None:
@@ -131,7 +131,7 @@ async def test_sign_in_rate_limit_per_account(instance: Instance) -> None:
         instance.clock.advance(15 * 60 + 1)
         assert (await sign_in(other, EMAIL, PASSWORD)).status_code == 303
     # No address was written: the throttle keeps a keyed hash in memory only.
-    db = (instance.data_dir / "analytics.db").read_bytes() + _wal(instance.data_dir)
+    db = _db_bytes(instance.data_dir)
     assert b"198.51.100" not in db
 
 
@@ -180,10 +180,10 @@ async def test_viewer_sees_the_dashboard_but_cannot_change_anything(instance: In
     ):
         r = await viewer.post(path, data={**data, "csrf": token})
         assert r.status_code == 403, path
-    site = await admin.get_site(instance.store, "blog.example.org")
+    site = await instance.accounts.sites.get("blog.example.org")
     assert site.share_token is None and site.timezone == "Europe/Zurich"
     assert (
-        await admin.site_role(instance.store, site.id, (await admin.get_user(instance.store, "viewer@example.org")).id)
+        await instance.accounts.users.role(site.id, (await instance.accounts.users.get("viewer@example.org")).id)
         == "viewer"
     )
 
@@ -235,7 +235,7 @@ async def test_dashboard_tables_hold_no_addresses_or_agents(instance: Instance, 
         await setup_admin(client)
     async with instance.client(ip="192.0.2.77") as client:
         assert (await sign_in(client, EMAIL, "a wrong password")).status_code == 401
-    conn = sqlite3.connect(instance.data_dir / "analytics.db")
+    conn = sqlite3.connect(instance.data_dir / "accounts.db")
     try:
         columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
         rows: list[Any] = conn.execute(f"SELECT * FROM {table}").fetchall()
@@ -264,6 +264,6 @@ async def test_secure_cookie_behind_a_trusted_tls_proxy(tmp_path: Path, trusted:
             session = cookie_attrs(await client.post("/setup", data=data), "analytics_session")
             assert ("secure" in session) is secure
             client.cookies.set("analytics_session", session["value"])
-            await admin.add_site(app.state.store, "blog.example.org", owner=1)
+            await app.state.accounts.sites.add("blog.example.org", owner=1)
             snippet = (await client.get("/sites/blog.example.org/snippet")).text
             assert ("https://testserver/js/" in snippet) is secure

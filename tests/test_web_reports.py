@@ -17,7 +17,6 @@ import pytest
 from conftest import Instance
 from web_support import DOMAIN, NOW, DashboardPage, get_token, local, post_form, seed, setup_admin
 
-from analytics.accounts import admin
 from analytics.stats import run as stats_run
 from analytics.stats.parse import parse
 from analytics.web import chart, reports
@@ -199,7 +198,7 @@ async def test_export_button_streams_the_ranges_csv_zip(seeded: httpx.AsyncClien
 async def test_dashboard_numbers_equal_the_stats_pipeline(
     instance: Instance, site: Any, seeded: httpx.AsyncClient
 ) -> None:
-    site = await admin.get_site(instance.store, DOMAIN)
+    site = await instance.accounts.sites.get(DOMAIN)
     now = NOW
 
     async def api(body: dict[str, Any]) -> list[Any]:
@@ -229,7 +228,7 @@ def test_the_web_module_has_no_sql_over_events_or_rollups() -> None:
 
 
 async def test_half_hour_zone_days_and_hours(instance: Instance) -> None:
-    await admin.add_site(instance.store, "india.example.org", "Asia/Kolkata")  # UTC+5:30
+    await instance.accounts.sites.add("india.example.org", "Asia/Kolkata")  # UTC+5:30
     for when, ip in (
         (datetime(2026, 3, 1, 18, 29, tzinfo=UTC), "1.1.1.1"),
         (datetime(2026, 3, 1, 18, 31, tzinfo=UTC), "1.1.1.2"),

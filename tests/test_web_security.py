@@ -14,7 +14,7 @@ from conftest import Instance
 from starlette.routing import Route
 from web_support import DOMAIN, NOW, DashboardPage, get_token, post_form, seed, setup_admin, sign_in, token_of
 
-from analytics.accounts import admin
+from analytics.accounts.sites import DashboardOptions
 from analytics.web.render import CSP
 
 OTHER = "other.example.net"
@@ -32,21 +32,21 @@ async def _send(instance: Instance) -> Any:
 @pytest.fixture
 async def world(instance: Instance) -> Any:
     """Owner of two seeded-or-empty sites, both with share links; B's owner is a second user."""
-    await admin.add_site(instance.store, DOMAIN, "Europe/Zurich")
+    await instance.accounts.sites.add(DOMAIN, "Europe/Zurich")
     await seed(await _send(instance))
     instance.clock.set(NOW)
     owner = instance.client(ip="10.0.0.1")
     await setup_admin(owner)
-    other_user = await admin.add_user(instance.store, "b@example.org", "b password 123")
-    await admin.add_site(instance.store, OTHER, "UTC", owner=other_user.id)
+    other_user = await instance.accounts.users.add("b@example.org", "b password 123")
+    await instance.accounts.sites.add(OTHER, "UTC", owner=other_user.id)
     for domain, client in ((DOMAIN, owner),):
         r = await post_form(
             client, f"/sites/{domain}/share", {"action": "create"}, token_page=f"/sites/{domain}/settings"
         )
         assert r.status_code == 303
-    site_b = await admin.get_site(instance.store, OTHER)
-    await admin.set_share(instance.store, site_b, "B" * 32, None)
-    site_a = await admin.get_site(instance.store, DOMAIN)
+    site_b = await instance.accounts.sites.get(OTHER)
+    await instance.accounts.sites.set_share(site_b, "B" * 32, None)
+    site_a = await instance.accounts.sites.get(DOMAIN)
     yield {"owner": owner, "token": site_a.share_token, "token_b": "B" * 32, "instance": instance}
     await owner.aclose()
 
@@ -85,22 +85,22 @@ async def test_every_state_changing_form_needs_its_csrf_token(world: Any) -> Non
                 assert r.status_code == 403, (path, data, r.status_code)
     # Nothing changed: still signed in, the share link is the same, no site was added.
     assert (await owner.get("/sites")).status_code == 200
-    assert (await admin.get_site(instance.store, DOMAIN)).share_token == token
-    assert [s.domain for s in await admin.list_sites(instance.store)] == [DOMAIN, OTHER]
+    assert (await instance.accounts.sites.get(DOMAIN)).share_token == token
+    assert [s.domain for s in await instance.accounts.sites.all()] == [DOMAIN, OTHER]
 
 
 async def test_setup_and_share_password_forms_need_tokens(instance: Instance) -> None:
     async with instance.client() as client:
         r = await client.post("/setup", data={"email": "a@example.org", "password": "p" * 10, "password2": "p" * 10})
         assert r.status_code == 403
-        assert await admin.count_users(instance.store) == 0
+        assert await instance.accounts.users.count() == 0
         await get_token(client, "/setup")  # the anonymous cookie alone is not enough either
         r = await client.post("/setup", data={"email": "a@example.org", "password": "p" * 10, "password2": "p" * 10})
-        assert r.status_code == 403 and await admin.count_users(instance.store) == 0
-    site = await admin.add_site(instance.store, DOMAIN)
+        assert r.status_code == 403 and await instance.accounts.users.count() == 0
+    site = await instance.accounts.sites.add(DOMAIN)
     from analytics.accounts.passwords import hash_password
 
-    await admin.set_share(instance.store, site, "S" * 32, hash_password("share password"))
+    await instance.accounts.sites.set_share(site, "S" * 32, hash_password("share password"))
     async with instance.client() as client:
         r = await client.post(f"/share/{'S' * 32}/unlock", data={"password": "share password"})
         assert r.status_code == 403 and "analytics_share" not in r.headers.get("set-cookie", "")
@@ -190,8 +190,8 @@ async def test_share_token_is_refused_everywhere_but_its_own_read_views(world: A
 
 async def test_share_link_shows_only_its_own_sites_aggregates(world: Any) -> None:
     instance, token = world["instance"], world["token"]
-    site = await admin.get_site(instance.store, DOMAIN)
-    await admin.set_dashboard_options(instance.store, site.id, admin.DashboardOptions(0))  # k off, to see numbers
+    site = await instance.accounts.sites.get(DOMAIN)
+    await instance.accounts.sites.set_dashboard_options(site.id, DashboardOptions(0))  # k off, to see numbers
     async with instance.client() as anon:
         page = await anon.get(f"/share/{token}?period=today&site_id={OTHER}&domain={OTHER}")
         assert page.status_code == 200 and "blog.example.org" in page.text and OTHER not in page.text
@@ -214,7 +214,7 @@ async def test_rotating_or_deleting_the_link_revokes_it(world: Any) -> None:
     owner, token = world["owner"], world["token"]
     r = await post_form(owner, f"/sites/{DOMAIN}/share", {"action": "rotate"}, token_page=f"/sites/{DOMAIN}/settings")
     assert r.status_code == 303
-    new = (await admin.get_site(world["instance"].store, DOMAIN)).share_token
+    new = (await world["instance"].accounts.sites.get(DOMAIN)).share_token
     assert new and new != token and len(new) >= 32
     async with world["instance"].client() as anon:
         assert (await anon.get(f"/share/{token}")).status_code == 404
@@ -251,8 +251,8 @@ async def test_share_password(world: Any) -> None:
         )
         assert (await anon.get(f"/share/{token}?period=today")).status_code == 200
         # The cookie opens this link only, and only until the password changes.
-        await admin.set_share(instance.store, await admin.get_site(instance.store, OTHER), "B" * 32,
-                              (await admin.get_site(instance.store, DOMAIN)).share_password_hash)  # fmt: skip
+        await instance.accounts.sites.set_share(await instance.accounts.sites.get(OTHER), "B" * 32,
+                              (await instance.accounts.sites.get(DOMAIN)).share_password_hash)  # fmt: skip
         value = re.search(r"analytics_share=([^;]+)", cookie)
         assert value
         anon.cookies.set("analytics_share", value.group(1), path=f"/share/{'B' * 32}")
@@ -330,7 +330,7 @@ async def test_settings_drive_the_collector_and_the_disclosure_page(world: Any) 
                           token_page=f"/sites/{DOMAIN}/settings")  # fmt: skip
     assert bad.status_code == 400 and "path pattern" in bad.text
 
-    site = await admin.get_site(instance.store, DOMAIN)
+    site = await instance.accounts.sites.get(DOMAIN)
     assert (site.timezone, site.honor_signals, site.allowed_params, site.excluded_paths) == (
         "Asia/Kolkata", False, ("lang", "page"), ("/admin/**",),
     )  # fmt: skip

@@ -1,9 +1,10 @@
 """Per-key rate limit for the Stats API: N requests in any sliding hour.
 
-The counter lives in SQLite (`api_usage`, migration 0003), not in process
-memory, so several uvicorn workers sharing one database file enforce one
-budget per key. Each request is one IMMEDIATE transaction on the writer
-connection: read the key's last hour, then either refuse or count the hit.
+The counter lives in accounts.db (`api_usage`), not in process memory, so
+several uvicorn workers sharing the file enforce one budget per key. Each
+request is one short IMMEDIATE transaction on the accounts writer (never
+behind an ingest batch): read the key's last hour, then either refuse or
+count the hit.
 SQLite's write lock serialises those transactions across processes, so two
 workers cannot both spend the last request of a budget.
 
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from analytics.accounts.db import Database
 from analytics.errors import ApiError
-from analytics.store.sqlite.store import SQLiteStore
 
 SLOT_SECONDS = 60
 SLOTS = 60  # one hour
@@ -45,7 +46,7 @@ class TooManyRequests(ApiError):
         )
 
 
-async def hit(store: SQLiteStore, key_id: int, limit: int, now: float) -> Decision:
+async def hit(db: Database, key_id: int, limit: int, now: float) -> Decision:
     """Count one request of `key_id` at `now` if the budget allows it."""
     slot = int(now // SLOT_SECONDS)
     oldest = slot - SLOTS + 1  # slots before this one have left the window
@@ -67,7 +68,7 @@ async def hit(store: SQLiteStore, key_id: int, limit: int, now: float) -> Decisi
         )
         return Decision(True, limit - used - 1, 0)
 
-    return await store.write(job)
+    return await db.write(job)
 
 
 def _retry_after(rows: list[tuple[int, int]], used: int, limit: int, now: float) -> int:
@@ -80,20 +81,20 @@ def _retry_after(rows: list[tuple[int, int]], used: int, limit: int, now: float)
     return 1  # unreachable while used >= limit > 0: some slot must expire
 
 
-async def check(store: SQLiteStore, key_id: int, limit: int, now: float) -> Decision:
+async def check(db: Database, key_id: int, limit: int, now: float) -> Decision:
     """Count the request, or raise TooManyRequests. A limit of 0 or less means no limit."""
     if limit <= 0:
         return Decision(True, 0, 0)
-    decision = await hit(store, key_id, limit, now)
+    decision = await hit(db, key_id, limit, now)
     if not decision.allowed:
         raise TooManyRequests(limit, decision.retry_after)
     return decision
 
 
-async def usage(store: SQLiteStore, key_id: int, now: float) -> int:
+async def usage(db: Database, key_id: int, now: float) -> int:
     """Requests `key_id` made in the current window (for tests and the dashboard)."""
     oldest = int(now // SLOT_SECONDS) - SLOTS + 1
-    rows = await store.fetchall(
+    rows = await db.fetchall(
         "SELECT COALESCE(SUM(hits), 0) FROM api_usage WHERE key_id = ? AND slot >= ?", (key_id, oldest)
     )
     return int(rows[0][0])

@@ -26,7 +26,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from analytics import catalog
-from analytics.accounts import admin, ratelimit
+from analytics.accounts import Accounts, ratelimit
+from analytics.accounts.validate import AdminError, normalize_domain
 from analytics.errors import ApiError, BadRequest
 from analytics.model import BUCKET, Site
 from analytics.stats import run as stats_run
@@ -34,10 +35,9 @@ from analytics.stats.metrics import METRICS
 from analytics.stats.parse import parse
 from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryResult
 from analytics.store.sqlite import imported as sqlite_imports
-from analytics.store.sqlite.store import SITE_COLS, SQLiteStore, site_from_row
+from analytics.store.sqlite.store import SQLiteStore
 
 MAX_BODY = 64 * 1024
-_SITE_COLS = ", ".join(f"s.{c.strip()}" for c in SITE_COLS.split(","))
 
 
 class Unauthorized(ApiError):
@@ -65,12 +65,12 @@ def bearer_token(request: Request) -> str:
     return token
 
 
-async def authenticate(store: SQLiteStore, token: str) -> tuple[int, int]:
+async def authenticate(accounts: Accounts, token: str) -> tuple[int, int]:
     """(key id, user id) for a key; 401 when no such key exists. Only hashes are compared."""
-    rows = await store.fetchall("SELECT id, user_id FROM api_keys WHERE key_hash = ?", (admin.hash_key(token),))
-    if not rows:
+    found = await accounts.keys.find(token)
+    if found is None:
         raise Unauthorized("Invalid API key")
-    return int(rows[0][0]), int(rows[0][1])
+    return found
 
 
 # -- request body and site ---------------------------------------------------------
@@ -101,7 +101,7 @@ async def read_body(request: Request) -> dict[str, Any]:
     return data
 
 
-async def resolve_site(store: SQLiteStore, user_id: int, site_id: Any) -> Site:
+async def resolve_site(accounts: Accounts, user_id: int, site_id: Any) -> Site:
     """The site named by `site_id` if the key's user has a role on it.
 
     Unknown sites and other users' sites get the same 404, so a key cannot
@@ -113,16 +113,13 @@ async def resolve_site(store: SQLiteStore, user_id: int, site_id: Any) -> Site:
         raise BadRequest("site_id must be the site's domain, e.g. example.com")
     not_found = ApiError(404, f"Site {_show(site_id)} not found")
     try:
-        domain = admin.normalize_domain(site_id)
-    except admin.AdminError:
+        domain = normalize_domain(site_id)
+    except AdminError:
         raise not_found from None
-    rows = await store.fetchall(
-        f"SELECT {_SITE_COLS} FROM sites s JOIN site_roles r ON r.site_id = s.id WHERE r.user_id = ? AND s.domain = ?",
-        (user_id, domain),
-    )
-    if not rows:
+    site = await accounts.sites.for_user(user_id, domain)
+    if site is None:
         raise not_found
-    return site_from_row(rows[0])
+    return site
 
 
 async def earliest_day(store: SQLiteStore, site: Site, imports: bool = False) -> date | None:
@@ -160,11 +157,12 @@ async def query_endpoint(request: Request) -> Response:
         raise ApiError(405, f"Method {request.method} not allowed; use POST", {"Allow": "POST"})
     app = request.app.state
     store: SQLiteStore = app.store
-    key_id, user_id = await authenticate(store, bearer_token(request))
-    await ratelimit.check(store, key_id, app.settings.api_rate_limit, app.clock.now())
+    accounts: Accounts = app.accounts
+    key_id, user_id = await authenticate(accounts, bearer_token(request))
+    await ratelimit.check(accounts.db, key_id, app.settings.api_rate_limit, app.clock.now())
 
     body = await read_body(request)
-    site = await resolve_site(store, user_id, body.get("site_id"))
+    site = await resolve_site(accounts, user_id, body.get("site_id"))
     if "date" in body:  # stats.parse lets the dashboard pass it; Plausible's v2 API has no such key
         raise BadRequest('Unknown key "date" in query')
     now = datetime.fromtimestamp(app.clock.now(), UTC)

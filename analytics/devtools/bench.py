@@ -325,6 +325,7 @@ def _ingest_run(
     else:
         if history is not None:
             shutil.copyfile(history, data / "analytics.db")
+            shutil.copyfile(history.with_name("accounts.db"), data / "accounts.db")  # the site lives there
             before = opts.history
         else:
             _add_site(data / "analytics.db")
@@ -364,16 +365,11 @@ def _ingest_run(
 
 
 def _add_site(db: Path) -> None:
-    from analytics.accounts import admin
-    from analytics.store.sqlite.store import SQLiteStore
+    from analytics.accounts import Accounts
 
     async def add() -> None:
-        store = SQLiteStore(db, readers=1)
-        await store.open()
-        try:
-            await admin.add_site(store, SITE, "Europe/Berlin")
-        finally:
-            await store.close()
+        async with Accounts.in_dir(db.parent) as accounts:
+            await accounts.sites.add(SITE, "Europe/Berlin")
 
     asyncio.run(add())
 
@@ -469,16 +465,17 @@ def query_sets() -> dict[str, list[tuple[str, dict[str, Any]]]]:
 
 
 async def _time_set(db: Path, bodies: list[tuple[str, dict[str, Any]]], now: datetime, opts: Options) -> dict[str, Any]:
-    from analytics.accounts import admin
+    from analytics.accounts import Accounts
     from analytics.stats import run as stats_run
     from analytics.stats.parse import parse
     from analytics.store.sqlite.store import SQLiteStore
 
+    async with Accounts.in_dir(db.parent) as accounts:
+        site = await accounts.sites.get(SITE)
     # Fresh connections: the cold run starts with SQLite's page cache empty (the OS cache is not dropped).
     store = SQLiteStore(db, readers=2)
     await store.open()
     try:
-        site = await admin.get_site(store, SITE)
 
         async def once() -> tuple[float, dict[str, float]]:
             per = {}

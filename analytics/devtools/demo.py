@@ -32,9 +32,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from analytics.accounts import admin
+from analytics.accounts import Accounts
 from analytics.enrich import referrers, urls, useragents
-from analytics.model import BUCKET, DAY
+from analytics.model import BUCKET, DAY, Site
 from analytics.store.sqlite.store import SQLiteStore
 from analytics.visits.sessions import TIMEOUT
 
@@ -760,20 +760,17 @@ def _write_day(conn: sqlite3.Connection, gen: Generator, day: _Day) -> None:
 
 
 async def _ensure_site(db_path: Path, domain: str, timezone: str) -> tuple[int, str, str]:
+    # Accounts first (they take over a release 0.1 data dir's accounts), then the store.
+    async with Accounts.in_dir(db_path.parent) as accounts:
+        # Like `analytics sites add`: the admin (first user), if any, owns it.
+        site = await accounts.sites.ensure(domain, timezone)
     store = SQLiteStore(db_path, readers=1)
     await store.open()  # creates and migrates the database
-    try:
-        try:
-            site = await admin.get_site(store, domain)
-        except admin.AdminError:
-            # Like `analytics sites add`: the admin (first user), if any, owns it.
-            site = await admin.add_site(store, domain, timezone, owner=await admin.first_user(store))
-        return site.id, site.domain, site.timezone
-    finally:
-        await store.close()
+    await store.close()
+    return site.id, site.domain, site.timezone
 
 
-async def _roll_days(db_path: Path, site_id: int, now: float) -> None:
+async def _roll_days(db_path: Path, site: Site, now: float) -> None:
     """Rebuild the site's daily rollup tier, as housekeeping would: old days just got new rows."""
     from analytics.store.sqlite import days as sqlite_days
     from analytics.store.sqlite.store import SQLiteStore
@@ -783,8 +780,8 @@ async def _roll_days(db_path: Path, site_id: int, now: float) -> None:
     try:
 
         async def rebuild(conn: Any) -> int:
-            await sqlite_days.drop(conn, site_id)
-            return await sqlite_days.roll(conn, now)
+            await sqlite_days.drop(conn, site.id)
+            return await sqlite_days.roll(conn, now, [site])
 
         await store.write(rebuild)
     finally:
@@ -867,5 +864,5 @@ def generate(
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
-    asyncio.run(_roll_days(Path(db_path), site_id, end))
+    asyncio.run(_roll_days(Path(db_path), Site(site_id, domain, tz), end))
     return DemoResult(domain, events, sessions, time.perf_counter() - began, time.process_time() - cpu)

@@ -3,7 +3,7 @@
 A visitor id is BLAKE2b keyed with the day's random salt over the site's domain,
 the IP address and the user agent, truncated to 64 bits. Salts rotate at 00:00
 UTC; the previous day's salt is kept so a session survives midnight, and older
-salts are destroyed by the store (secure_delete plus a WAL truncate).
+salts are destroyed in accounts.db (secure_delete plus a WAL truncate).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from analytics.accounts import Accounts
 from analytics.clock import Clock
 from analytics.enrich import identity as salts
 from analytics.enrich import languages, referrers, urls, useragents
@@ -31,8 +32,11 @@ CORS = {"Access-Control-Allow-Origin": "*"}
 
 
 class Collector:
-    def __init__(self, store: Store, clock: Clock, geo: GeoLookup, proxies: tuple[Network, ...]) -> None:
+    def __init__(
+        self, store: Store, accounts: Accounts, clock: Clock, geo: GeoLookup, proxies: tuple[Network, ...]
+    ) -> None:
         self.store = store
+        self.accounts = accounts
         self.clock = clock
         self.geo = geo
         self.proxies = proxies
@@ -48,7 +52,7 @@ class Collector:
     async def accept(self, request: Request, body: Mapping[str, Any]) -> Response:
         """Count one Events API body. Raises ApiError for bad input or a full queue."""
         p = payloadmod.parse(body)
-        sites = [s for s in [await self.store.site_by_domain(d) for d in p.domains] if s is not None]
+        sites = [s for s in [await self.accounts.sites.by_domain(d) for d in p.domains] if s is not None]
         if not sites:
             raise BadRequest(f"domain {p.domains[0][:100]!r} is not registered")
 
@@ -69,7 +73,7 @@ class Collector:
             # The parse caches hold raw user-agent strings in memory; drop them daily with the salt.
             useragents.cache_clear()
             self._day = day
-        day_salts = await self.store.salts(day)
+        day_salts = await self.accounts.salts.for_day(day)
         device = useragents.parse(user_agent)
         country = self.geo.country(ip)
         language = languages.primary_language(request.headers.get("accept-language"))

@@ -31,13 +31,11 @@ class Store(Protocol):
         session is not). Raises QueueFull when the queue is at capacity.
         """
 
-    async def salts(self, day: int) -> dict[int, bytes]:
-        """The salts for `day` and `day - 1`, creating today's if needed."""
+    async def housekeeping(self, now: float, sites: Sequence[Site], retention_months: int = 25) -> None:
+        """Enforce retention and maintain derived tables for `sites` (from accounts)."""
 
-    async def housekeeping(self, now: float) -> None:
-        """Rotate salts (destroying old ones) and enforce retention."""
-
-    async def site_by_domain(self, domain: str) -> Site | None: ...
+    async def delete_site(self, site_id: int) -> None:
+        """Delete every row of a site's event data (its account row is the accounts' to delete)."""
 
     async def sums(self, plans: Sequence[Plan]) -> list[dict[tuple[Any, ...], dict[str, float]]]:
         """Per plan, its group keys (dimension values as the API shows them) and their sums.

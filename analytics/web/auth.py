@@ -1,10 +1,11 @@
 """Sign-in sessions, server secrets and the sign-in rate limit.
 
-The session cookie holds 256 random bits; the database keeps only their
+The session cookie holds 256 random bits; accounts.db keeps only their
 SHA-256, so a leaked database or backup cannot be turned into a cookie.
-Sign-in failures are throttled per account (in the database, so every worker
+Sign-in failures are throttled per account (in accounts.db, so every worker
 process sees them) and per client (in memory, under a keyed hash, so no IP
-address is ever written anywhere).
+address is ever written anywhere). Everything here reads and writes accounts
+only, never waiting for the event store's writer.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ import hmac
 import secrets
 from collections import deque
 
-import aiosqlite
 from starlette.requests import Request
 from starlette.responses import Response
 
-from analytics.accounts import admin
-from analytics.accounts.admin import User
+from analytics.accounts import Accounts
 from analytics.accounts.passwords import hash_password, verify_password
+from analytics.accounts.users import User
 from analytics.ingest.proxies import client_ip
 from analytics.store.sqlite.store import SQLiteStore
 from analytics.web.render import SignInRequired, WebError, is_https, set_cookie
@@ -45,28 +45,20 @@ def store_of(request: Request) -> SQLiteStore:
     return store
 
 
+def accounts_of(request: Request) -> Accounts:
+    accounts: Accounts = request.app.state.accounts
+    return accounts
+
+
 def now_of(request: Request) -> float:
     return float(request.app.state.clock.now())
 
 
-def hash_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
 async def server_secret(request: Request, name: str) -> bytes:
-    """A random 32-byte key kept in the database, shared by all worker processes."""
+    """A random 32-byte key kept in accounts.db, shared by all worker processes."""
     cache: dict[str, bytes] = request.app.state.__dict__.setdefault("_web_secrets", {})
-    if name in cache:
-        return cache[name]
-    store = store_of(request)
-    candidate = secrets.token_bytes(32)
-
-    async def job(conn: aiosqlite.Connection) -> None:
-        await conn.execute("INSERT OR IGNORE INTO web_secrets (name, value) VALUES (?, ?)", (name, candidate))
-
-    await store.write(job)
-    rows = await store.fetchall("SELECT value FROM web_secrets WHERE name = ?", (name,))
-    cache[name] = bytes(rows[0][0])
+    if name not in cache:
+        cache[name] = await accounts_of(request).logins.secret(name, secrets.token_bytes(32))
     return cache[name]
 
 
@@ -85,13 +77,7 @@ async def current_user(request: Request) -> User | None:
     user = None
     token = request.cookies.get(SESSION_COOKIE, "")
     if token and len(token) <= 100:
-        rows = await store_of(request).fetchall(
-            "SELECT u.id, u.email FROM web_sessions s JOIN users u ON u.id = s.user_id"
-            " WHERE s.token_hash = ? AND s.expires_at > ?",
-            (hash_token(token), int(now_of(request))),
-        )
-        if rows:
-            user = User(rows[0][0], rows[0][1])
+        user = await accounts_of(request).logins.user_of(token, int(now_of(request)))
     request.state.user = user
     return user
 
@@ -106,27 +92,14 @@ async def require_user(request: Request) -> User:
 async def start_session(request: Request, response: Response, user: User) -> None:
     """A fresh session for every sign-in, so a planted cookie is never promoted."""
     token = secrets.token_urlsafe(32)
-    now = int(now_of(request))
-
-    async def job(conn: aiosqlite.Connection) -> None:
-        await conn.execute("DELETE FROM web_sessions WHERE expires_at <= ?", (now,))
-        await conn.execute(
-            "INSERT INTO web_sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-            (hash_token(token), user.id, now, now + SESSION_SECONDS),
-        )
-
-    await store_of(request).write(job)
+    await accounts_of(request).logins.start(token, user, int(now_of(request)), SESSION_SECONDS)
     set_cookie(request, response, SESSION_COOKIE, token, SESSION_SECONDS)
 
 
 async def end_session(request: Request, response: Response) -> None:
     token = request.cookies.get(SESSION_COOKIE, "")
     if token:
-
-        async def job(conn: aiosqlite.Connection) -> None:
-            await conn.execute("DELETE FROM web_sessions WHERE token_hash = ?", (hash_token(token),))
-
-        await store_of(request).write(job)
+        await accounts_of(request).logins.end(token)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=is_https(request))
 
 
@@ -181,35 +154,24 @@ def _too_many(retry_after: int) -> WebError:
 
 async def check_password(request: Request, email: str, password: str) -> User:
     """Verify a sign-in, throttled per account and per client. Raises WebError 401 or 429."""
-    store = store_of(request)
+    accounts = accounts_of(request)
     now = now_of(request)
     ip = client_address(request)
     throttle = _throttle(request)
     if throttle.count(ip, now) >= MAX_CLIENT_FAILURES:
         raise _too_many(FAIL_WINDOW)
     email = email.strip()[:320]
-    rows = await store.fetchall(
-        "SELECT COUNT(*), MIN(ts) FROM signin_failures WHERE email = ? AND ts > ?", (email, int(now) - FAIL_WINDOW)
-    )
-    if rows[0][0] >= MAX_ACCOUNT_FAILURES:
-        raise _too_many(int(rows[0][1]) + FAIL_WINDOW - int(now))
+    failures, oldest = await accounts.logins.failures(email, int(now) - FAIL_WINDOW)
+    if failures >= MAX_ACCOUNT_FAILURES and oldest is not None:
+        raise _too_many(oldest + FAIL_WINDOW - int(now))
 
-    found = await admin.user_credentials(store, email) if email else None
+    found = await accounts.users.credentials(email) if email else None
     stored = found[1] if found else _dummy_hash()
     # scrypt takes tens of milliseconds of CPU: keep it off the event loop.
     ok = await asyncio.to_thread(verify_password, password[:1024], stored)
     if found is None or not ok:
         throttle.add(ip, now)
-
-        async def fail(conn: aiosqlite.Connection) -> None:
-            await conn.execute("DELETE FROM signin_failures WHERE ts <= ?", (int(now) - FAIL_WINDOW,))
-            await conn.execute("INSERT INTO signin_failures (email, ts) VALUES (?, ?)", (email, int(now)))
-
-        await store.write(fail)
+        await accounts.logins.fail(email, int(now), FAIL_WINDOW)
         raise WebError(401, "Wrong email or password.")
-
-    async def clear(conn: aiosqlite.Connection) -> None:
-        await conn.execute("DELETE FROM signin_failures WHERE email = ?", (email,))
-
-    await store.write(clear)
+    await accounts.logins.clear_failures(email)
     return found[0]

@@ -17,11 +17,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from analytics.accounts import admin
 from analytics.model import Site
 from analytics.web import chart as chartmod
 from analytics.web import csrf
-from analytics.web.auth import store_of
+from analytics.web.auth import accounts_of, store_of
 from analytics.web.pages import now_dt, site_access
 from analytics.web.render import HEADERS, page, render
 from analytics.web.reports import (
@@ -79,14 +78,14 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     stats = Stats(store, site, now, state.filters_body())
     earliest = None
     if state.period == "all":
-        earliest = await stats.earliest(await admin.site_created_at(store, site.id))
+        earliest = await stats.earliest(await accounts_of(request).sites.created_at(site.id))
     r = resolve_range(state.period, site.timezone, now, earliest, state.get("from"), state.get("to"))
     prev = r.previous()
     compare = state.get("compare") != "off"
     intervals = intervals_for(r)
     interval = state.get("interval") if state.get("interval") in intervals else default_interval(r)
     metric = state.get("metric") if state.get("metric") in CHART_METRICS else "visitors"
-    options = await admin.dashboard_options(store, site.id)
+    options = await accounts_of(request).sites.dashboard_options(site.id)
     k = view.k
 
     metrics = [m for m, _ in TOP_STATS]
@@ -265,7 +264,7 @@ async def site_export(request: Request) -> Response:
     store = store_of(request)
     earliest = None
     if state.period == "all":
-        earliest = await Stats(store, site, now).earliest(await admin.site_created_at(store, site.id))
+        earliest = await Stats(store, site, now).earliest(await accounts_of(request).sites.created_at(site.id))
     r: Range = resolve_range(state.period, site.timezone, now, earliest, state.get("from"), state.get("to"))
     name = export.filename(site, r.first, r.last)
     return StreamingResponse(

@@ -10,20 +10,19 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from analytics.accounts import admin
-from analytics.accounts.admin import AdminError
-from analytics.web.auth import store_of
+from analytics.accounts.validate import AdminError
+from analytics.web.auth import accounts_of
 from analytics.web.render import WebError, page, render
 
 
 @page
 async def disclosure(request: Request) -> Response:
-    store = store_of(request)
+    accounts = accounts_of(request)
     try:
-        site = await admin.get_site(store, request.path_params["domain"])
+        site = await accounts.sites.get(request.path_params["domain"])
     except AdminError:
         raise WebError(404, "This site is not measured by this service.") from None
-    options = await admin.dashboard_options(store, site.id)
+    options = await accounts.sites.dashboard_options(site.id)
     context = {
         "site": site,
         "retention_months": request.app.state.settings.retention_months,

@@ -11,11 +11,19 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from analytics.accounts import admin
-from analytics.accounts.admin import AdminError
+from analytics.accounts.validate import AdminError
 from analytics.model import Site
 from analytics.web import csrf
-from analytics.web.auth import check_password, current_user, end_session, now_of, require_user, start_session, store_of
+from analytics.web.auth import (
+    accounts_of,
+    check_password,
+    current_user,
+    end_session,
+    now_of,
+    require_user,
+    start_session,
+    store_of,
+)
 from analytics.web.render import WebError, is_https, page, redirect, render, safe_next
 from analytics.web.reports import Stats
 from analytics.web.state import resolve_range
@@ -46,11 +54,12 @@ def timezones() -> list[str]:
 async def site_access(request: Request, domain: str, owner: bool = False) -> tuple[Site, str]:
     """The site and the signed-in user's role on it. Unknown or foreign sites are 404, alike."""
     user = await require_user(request)
+    accounts = accounts_of(request)
     try:
-        site = await admin.get_site(store_of(request), domain)
+        site = await accounts.sites.get(domain)
     except AdminError:
         raise WebError(404, "No such site.") from None
-    role = await admin.site_role(store_of(request), site.id, user.id)
+    role = await accounts.users.role(site.id, user.id)
     if role is None:
         raise WebError(404, "No such site.")
     if owner and role != "owner":
@@ -78,7 +87,7 @@ def base_url(request: Request) -> str:
 
 @page
 async def index(request: Request) -> Response:
-    if await admin.count_users(store_of(request)) == 0:
+    if await accounts_of(request).users.count() == 0:
         return redirect("/setup")
     if await current_user(request) is None:
         return redirect("/login")
@@ -88,8 +97,8 @@ async def index(request: Request) -> Response:
 @page
 async def setup(request: Request) -> Response:
     """First run: create the admin account. Gone once any user exists."""
-    store = store_of(request)
-    if await admin.count_users(store) > 0:
+    accounts = accounts_of(request)
+    if await accounts.users.count() > 0:
         if request.method == "POST":
             raise WebError(403, "Setup is already done. Sign in instead.")
         return redirect("/login")
@@ -101,7 +110,7 @@ async def setup(request: Request) -> Response:
             error = "The two passwords differ."
         else:
             try:
-                user = await admin.add_first_user(store, email, password)
+                user = await accounts.users.add_first(email, password)
             except AdminError as exc:
                 error = str(exc)
             else:
@@ -114,10 +123,9 @@ async def setup(request: Request) -> Response:
 
 @page
 async def login(request: Request) -> Response:
-    store = store_of(request)
     target = safe_next(request.query_params.get("next"))
     if request.method == "GET":
-        if await admin.count_users(store) == 0:
+        if await accounts_of(request).users.count() == 0:
             return redirect("/setup")
         if await current_user(request) is not None:
             return redirect(target)
@@ -151,10 +159,10 @@ async def logout(request: Request) -> Response:
 @page
 async def sites(request: Request) -> Response:
     user = await require_user(request)
-    store = store_of(request)
+    accounts = accounts_of(request)
     listed = []
-    for site in await admin.list_sites(store, user.id):
-        role = await admin.site_role(store, site.id, user.id)
+    for site in await accounts.sites.of_user(user.id):
+        role = await accounts.users.role(site.id, user.id)
         listed.append({"site": site, "role": role})
     await csrf.prepare(request)
     return render(request, "sites.html", {"sites": listed})
@@ -168,7 +176,7 @@ async def new_site(request: Request) -> Response:
         form = await read_form(request, signed_in=True)
         domain, tz = field(form, "domain"), field(form, "timezone") or "UTC"
         try:
-            site = await admin.add_site(store_of(request), domain, tz, owner=user.id)
+            site = await accounts_of(request).sites.add(domain, tz, owner=user.id)
         except AdminError as exc:
             error = str(exc)
         else:
@@ -190,10 +198,9 @@ def snippet_for(domain: str, base: str) -> tuple[str, str]:
 @page
 async def snippet(request: Request) -> Response:
     site, role = await site_access(request, request.path_params["domain"])
-    store = store_of(request)
     code, sri = snippet_for(site.domain, base_url(request))
-    stats = Stats(store, site, now_dt(request))
-    earliest = await stats.earliest(await admin.site_created_at(store, site.id))
+    stats = Stats(store_of(request), site, now_dt(request))
+    earliest = await stats.earliest(await accounts_of(request).sites.created_at(site.id))
     totals = await stats.totals(
         resolve_range("all", site.timezone, stats.now, earliest), ["visitors", "pageviews", "events"]
     )

@@ -17,11 +17,10 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
-from analytics.accounts import admin
 from analytics.accounts.passwords import verify_password
 from analytics.model import Site
 from analytics.web import csrf
-from analytics.web.auth import ClientThrottle, client_address, keyed, now_of, server_secret, store_of
+from analytics.web.auth import ClientThrottle, accounts_of, client_address, keyed, now_of, server_secret
 from analytics.web.dashboard import View, build, realtime_json
 from analytics.web.pages import field, read_form
 from analytics.web.render import WebError, page, redirect, render, set_cookie
@@ -35,7 +34,7 @@ SHARE_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nof
 
 async def _site(request: Request) -> tuple[Site, str]:
     token = request.path_params["token"]
-    site = await admin.site_by_share_token(store_of(request), token) if TOKEN.match(token) else None
+    site = await accounts_of(request).sites.by_share_token(token) if TOKEN.match(token) else None
     if site is None:
         raise WebError(404, "This shared link does not exist or was turned off.", SHARE_HEADERS)
     return site, token
@@ -56,7 +55,7 @@ async def _view(request: Request) -> View | None:
     site, token = await _site(request)
     if not await _unlocked(request, site, token):
         return None
-    options = await admin.dashboard_options(store_of(request), site.id)
+    options = await accounts_of(request).sites.dashboard_options(site.id)
     return View(site, f"/share/{token}", public=True, k=options.share_min_visitors)
 
 

@@ -9,12 +9,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from analytics.accounts import admin
-from analytics.accounts.admin import AdminError, DashboardOptions
 from analytics.accounts.passwords import MIN_LENGTH, hash_password
+from analytics.accounts.sites import DashboardOptions
+from analytics.accounts.validate import AdminError, parse_list
 from analytics.errors import ApiError
 from analytics.web import csrf
-from analytics.web.auth import store_of
+from analytics.web.auth import accounts_of, store_of
 from analytics.web.pages import base_url, field, read_form, site_access, timezones
 from analytics.web.render import WebError, page, redirect, render
 
@@ -29,7 +29,8 @@ def new_token() -> str:
 async def _context(request: Request, domain: str, notice: str = "", error: str = "") -> dict[str, Any]:
     site, role = await site_access(request, domain, owner=True)
     store = store_of(request)
-    options = await admin.dashboard_options(store, site.id)
+    accounts = accounts_of(request)
+    options = await accounts.sites.dashboard_options(site.id)
     imports: list[dict[str, Any]] = []
     try:
         from analytics.transfer import imports as importsmod
@@ -42,7 +43,7 @@ async def _context(request: Request, domain: str, notice: str = "", error: str =
         "site": site,
         "role": role,
         "options": options,
-        "members": await admin.site_members(store, site.id),
+        "members": await accounts.users.members(site.id),
         "timezones": timezones(),
         "share_url": f"{base_url(request)}/share/{site.share_token}" if site.share_token else "",
         "imports": imports,
@@ -68,21 +69,19 @@ async def save_settings(request: Request) -> Response:
     domain = request.path_params["domain"]
     site, _ = await site_access(request, domain, owner=True)
     form = await read_form(request, signed_in=True)
-    store = store_of(request)
+    sites = accounts_of(request).sites
     try:
-        await admin.update_site_settings(
-            store,
+        await sites.update_settings(
             site,
             timezone=field(form, "timezone") or site.timezone,
             honor_signals=field(form, "honor_signals") == "on",
-            allowed_params=admin.parse_list(field(form, "allowed_params"), "param"),
-            excluded_paths=admin.parse_list(field(form, "excluded_paths"), "path"),
+            allowed_params=parse_list(field(form, "allowed_params"), "param"),
+            excluded_paths=parse_list(field(form, "excluded_paths"), "path"),
         )
-        options = await admin.dashboard_options(store, site.id)
-        await admin.set_dashboard_options(
-            store,
+        options = await sites.dashboard_options(site.id)
+        await sites.set_dashboard_options(
             site.id,
-            DashboardOptions(options.share_min_visitors, admin.parse_list(field(form, "prop_keys"), "prop")),
+            DashboardOptions(options.share_min_visitors, parse_list(field(form, "prop_keys"), "prop")),
         )
     except AdminError as exc:
         return await _fail(request, domain, str(exc))
@@ -95,30 +94,30 @@ async def save_share(request: Request) -> Response:
     domain = request.path_params["domain"]
     site, _ = await site_access(request, domain, owner=True)
     form = await read_form(request, signed_in=True)
-    store = store_of(request)
+    sites = accounts_of(request).sites
     action = field(form, "action")
     if action in ("create", "rotate"):
-        await admin.set_share(store, site, new_token(), site.share_password_hash)
+        await sites.set_share(site, new_token(), site.share_password_hash)
     elif action == "delete":
-        await admin.set_share(store, site, None, None)
+        await sites.set_share(site, None, None)
     elif action == "password":
         password = field(form, "password")
         if len(password) < MIN_LENGTH:
             return await _fail(request, domain, f"The share password needs at least {MIN_LENGTH} characters.")
         if not site.share_token:
             return await _fail(request, domain, "Create the share link first.")
-        await admin.set_share(store, site, site.share_token, hash_password(password))
+        await sites.set_share(site, site.share_token, hash_password(password))
     elif action == "clear_password":
-        await admin.set_share(store, site, site.share_token, None)
+        await sites.set_share(site, site.share_token, None)
     elif action == "k":
         raw = field(form, "k").strip()
         if not raw.isdigit():
             return await _fail(
                 request, domain, "The minimum visitors per row must be a whole number (0 turns hiding off)."
             )
-        options = await admin.dashboard_options(store, site.id)
+        options = await sites.dashboard_options(site.id)
         try:
-            await admin.set_dashboard_options(store, site.id, DashboardOptions(int(raw), options.prop_keys))
+            await sites.set_dashboard_options(site.id, DashboardOptions(int(raw), options.prop_keys))
         except AdminError as exc:
             return await _fail(request, domain, str(exc))
     else:
@@ -131,21 +130,21 @@ async def save_members(request: Request) -> Response:
     domain = request.path_params["domain"]
     site, _ = await site_access(request, domain, owner=True)
     form = await read_form(request, signed_in=True)
-    store = store_of(request)
+    users = accounts_of(request).users
     email = field(form, "email").strip()
     try:
         if field(form, "action") == "remove":
-            user = await admin.get_user(store, email)
-            await admin.remove_role(store, site.id, user.id)
+            user = await users.get(email)
+            await users.remove_role(site.id, user.id)
         else:
             try:
-                user = await admin.get_user(store, email)
+                user = await users.get(email)
             except AdminError:
                 password = field(form, "password")
                 if not password:
                     raise AdminError(f"{email} has no account yet: give an initial password to create it") from None
-                user = await admin.add_user(store, email, password)
-            await admin.set_role(store, site.id, user.id, field(form, "role") or "viewer")
+                user = await users.add(email, password)
+            await users.set_role(site.id, user.id, field(form, "role") or "viewer")
     except AdminError as exc:
         return await _fail(request, domain, str(exc))
     return redirect(f"/sites/{site.domain}/settings?done=saved#people")

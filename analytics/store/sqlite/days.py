@@ -11,11 +11,12 @@ rebuilds its daily rows.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 import aiosqlite
 
-from analytics.model import BUCKET, DAY
+from analytics.model import BUCKET, DAY, Site
 from analytics.stats import dates
 
 SETTLE_DAYS = 3
@@ -40,17 +41,16 @@ async def _columns(conn: aiosqlite.Connection, table: str) -> list[str]:
         return [row[1] for row in await cur.fetchall()]
 
 
-async def roll(conn: aiosqlite.Connection, now: float) -> int:
-    """Sum every settled, not yet summed local day of every site. Returns days added.
+async def roll(conn: aiosqlite.Connection, now: float, sites: Iterable[Site]) -> int:
+    """Sum every settled, not yet summed local day of each site. Returns days added.
 
-    Runs inside the writer's transaction (store.write), like every other write.
+    The sites (their ids and time zones) come from accounts. Runs inside the
+    writer's transaction (store.write), like every other write.
     """
     from analytics.store.sqlite.store import ROLLUP_KEYS
 
     added = 0
-    async with conn.execute("SELECT id, timezone FROM sites") as cur:
-        sites = list(await cur.fetchall())
-    for site_id, tz_name in sites:
+    for site_id, tz_name in [(site.id, site.timezone) for site in sites]:
         async with conn.execute("SELECT timezone, through_day FROM rollup_days WHERE site_id = ?", (site_id,)) as cur:
             done = await cur.fetchone()
         if done is not None and done[0] != tz_name:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import aiosqlite
 
 from analytics.clock import Clock
-from analytics.enrich import identity as saltmod
 from analytics.model import DAY, Event, QueueFull, Site
 from analytics.store.sqlite import reads
 from analytics.store.sqlite.migrate import migrate
@@ -73,7 +72,7 @@ async def connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection
             await conn.execute("PRAGMA journal_mode = WAL")
             # FULL: a commit is on disk before the 202 goes out, even across power loss.
             await conn.execute("PRAGMA synchronous = FULL")
-            # Deleted rows (old salts, pruned events) are overwritten, not left in free pages.
+            # Deleted rows (pruned events, dropped tables) are overwritten, not left in free pages.
             await conn.execute("PRAGMA secure_delete = ON")
             await conn.execute("PRAGMA foreign_keys = ON")
         # 8 MB of page cache per connection: RSS stays low with several workers and readers.
@@ -106,8 +105,6 @@ class SQLiteStore:
         self._reader_count = readers
         self._task: asyncio.Task[None] | None = None
         self._strings: dict[str, int] = {"": 0}
-        self._salts: dict[int, bytes] = {}
-        self._sites: dict[str, tuple[float, Site | None]] = {}
         self._names: dict[str, int] = {}  # ids of the built-in event names, for the query compiler
         self._reader_conns: list[aiosqlite.Connection] = []
 
@@ -116,7 +113,10 @@ class SQLiteStore:
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await connect(self.path)
-        await migrate(self._writer)
+        if await migrate(self._writer):
+            # A migration may have deleted rows (0006 drops the salts of release 0.1): move
+            # the overwritten pages into the file and empty the WAL before anything else runs.
+            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         for _ in range(self._reader_count):
             conn = await connect(self.path, readonly=True)
             self._reader_conns.append(conn)
@@ -308,31 +308,7 @@ class SQLiteStore:
         await write_deltas(conn, deltas)
         return stored
 
-    # -- salts and housekeeping ------------------------------------------------
-
-    async def salts(self, day: int) -> dict[int, bytes]:
-        if day not in self._salts:
-
-            async def ensure(conn: aiosqlite.Connection) -> dict[int, bytes]:
-                await conn.execute("INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)", (day, saltmod.new_salt()))
-                async with conn.execute("SELECT day, salt FROM salts WHERE day IN (?, ?)", (day, day - 1)) as cur:
-                    return {d: bytes(s) for d, s in await cur.fetchall()}
-
-            self._salts = await self.write(ensure)
-            await self.rotate(day)
-        return dict(self._salts)
-
-    async def rotate(self, day: int) -> int:
-        """Destroy salts older than yesterday: delete with secure_delete, then truncate the WAL."""
-
-        async def delete(conn: aiosqlite.Connection) -> int:
-            cur = await conn.execute("DELETE FROM salts WHERE day < ?", (day - 1,))
-            return cur.rowcount
-
-        deleted = await self.write(delete)
-        if deleted:
-            await self.checkpoint()
-        return deleted
+    # -- housekeeping ----------------------------------------------------------
 
     async def checkpoint(self) -> bool:
         """TRUNCATE the WAL so deleted bytes leave the file; True when complete.
@@ -351,16 +327,33 @@ class SQLiteStore:
             await asyncio.sleep(0.05)
         return False
 
-    async def housekeeping(self, now: float, retention_months: int = 25) -> None:
-        await self.salts(saltmod.utc_day(now))
+    async def housekeeping(self, now: float, sites: Sequence[Site], retention_months: int = 25) -> None:
+        """Enforce retention, then sum settled days of `sites` (from accounts) into the daily tier."""
         await self.prune(now, retention_months)
-        await self.roll_days(now)
+        await self.roll_days(now, sites)
 
-    async def roll_days(self, now: float) -> int:
-        """Sum settled local days into the daily rollup tier (see sqlite_days)."""
+    async def roll_days(self, now: float, sites: Sequence[Site]) -> int:
+        """Sum settled local days into the daily rollup tier (see sqlite_days); sites give id and zone."""
         from analytics.store.sqlite.days import roll
 
-        return await self.write(lambda conn: roll(conn, now))
+        return await self.write(lambda conn: roll(conn, now, sites))
+
+    async def delete_site(self, site_id: int) -> None:
+        """Delete every event-side row of a site: events, visits, rollups, daily tier and imports."""
+        from analytics.store.sqlite import days as sqlite_days
+
+        async def job(conn: aiosqlite.Connection) -> None:
+            for table in (
+                "events", "sessions", "rollup_totals", "rollup_sources", "rollup_locations", "rollup_devices",
+                "rollup_browsers", "rollup_os", "rollup_entry_pages", "rollup_exit_pages", "rollup_pages",
+                "rollup_events",
+            ):  # fmt: skip
+                await conn.execute(f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
+            await sqlite_days.drop(conn, site_id)
+            # Imports cascaded from the sites row while it lived in this file; their rows cascade from here.
+            await conn.execute("DELETE FROM site_imports WHERE site_id = ?", (site_id,))
+
+        await self.write(job)
 
     async def prune(self, now: float, retention_months: int) -> int:
         """Delete raw events and sessions older than the retention period. Rollups stay."""
@@ -389,19 +382,6 @@ class SQLiteStore:
             async with conn.execute(sql, params) as cur:
                 return [tuple(r) for r in await cur.fetchall()]
 
-    async def site_by_domain(self, domain: str) -> Site | None:
-        """Sites are cached for a few seconds: `sites add` in another process shows up quickly."""
-        now = self.clock.now()
-        hit = self._sites.get(domain)
-        if hit is not None and now - hit[0] < 5:
-            return hit[1]
-        rows = await self.fetchall(f"SELECT {SITE_COLS} FROM sites WHERE domain = ?", (domain,))
-        site = site_from_row(rows[0]) if rows else None
-        if len(self._sites) > 10_000:
-            self._sites.clear()
-        self._sites[domain] = (now, site)
-        return site
-
     async def sums(self, plans: Sequence[Plan]) -> list[Groups]:
         """Sums for each plan, in one batch on one reader connection."""
         async with self.reader() as conn:
@@ -413,22 +393,6 @@ class SQLiteStore:
         """Call `callback` with every SQL statement the reader connections run (debugging, tests)."""
         for conn in self._reader_conns:
             await conn.set_trace_callback(callback)  # type: ignore[arg-type]  # None turns tracing off
-
-
-SITE_COLS = "id, domain, timezone, honor_signals, allowed_params, excluded_paths, share_token, share_password_hash"
-
-
-def site_from_row(row: tuple[Any, ...]) -> Site:
-    return Site(
-        id=row[0],
-        domain=row[1],
-        timezone=row[2],
-        honor_signals=bool(row[3]),
-        allowed_params=tuple(p for p in row[4].split(",") if p),
-        excluded_paths=tuple(p for p in row[5].split(",") if p),
-        share_token=row[6],
-        share_password_hash=row[7],
-    )
 
 
 def _attr_values(e: Event) -> tuple[str, ...]:

@@ -27,10 +27,9 @@ from starlette.routing import BaseRoute, Route
 
 from analytics.accounts import admin, ratelimit
 from analytics.errors import ApiError, BadRequest
-from analytics.model import BUCKET, Site
+from analytics.model import Site
 from analytics.stats.parse import parse
 from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryResult
-from analytics.store.sqlite import imported as sqlite_imports
 from analytics.store.sqlite.store import SITE_COLS, SQLiteStore, site_from_row
 
 MAX_BODY = 64 * 1024
@@ -128,12 +127,11 @@ async def earliest_day(store: SQLiteStore, site: Site, imports: bool = False) ->
     With `include.imports`, imported history counts too: "all" then reaches back to it.
     """
     days = []
-    rows = await store.fetchall("SELECT MIN(bucket) FROM rollup_totals WHERE site_id = ?", (site.id,))
-    if rows and rows[0][0] is not None:
-        tz = zoneinfo.ZoneInfo(site.timezone)
-        days.append(datetime.fromtimestamp(int(rows[0][0]) * BUCKET, UTC).astimezone(tz).date())
+    native = await store.data_range(site)
+    if native is not None:
+        days.append(native[0])
     if imports:
-        imported = await sqlite_imports.imported_range(store, site.id)
+        imported = await store.imported_range(site.id)
         if imported is not None:
             days.append(imported[0])
     return min(days, default=None)

@@ -263,7 +263,7 @@ def export_cmd(
 
     async def job(accounts: Accounts, store: SQLiteStore) -> tuple[Any, Any]:
         site = await accounts.sites.get(domain)
-        known = await export.data_range(store, site)
+        known = await store.data_range(site)
         today = dt.datetime.now(zoneinfo.ZoneInfo(site.timezone)).date()
         lo = start or (known[0] if known else end or today)
         hi = end or (known[1] if known else today)

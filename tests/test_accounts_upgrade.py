@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -63,6 +65,30 @@ def legacy_salt() -> bytes:
     return bytes(salt)
 
 
+def per_local_day(db: Path) -> list[dict[str, Any]]:
+    """Visitors (per visit start day) and pageviews per Europe/Zurich day, 30 days to 2026-11-19, by hand."""
+    zone = ZoneInfo("Europe/Zurich")
+    first, last = date(2026, 10, 21), date(2026, 11, 19)
+    visitors: dict[date, set[int]] = {}
+    views: dict[date, int] = {}
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        for visitor, day in conn.execute("SELECT visitor_id, day FROM sessions WHERE site_id = 1"):
+            visitors.setdefault(date.fromordinal(day), set()).add(visitor)  # day: a date ordinal
+        sql = "SELECT e.ts FROM events e JOIN strings n ON n.id = e.name WHERE e.site_id = 1 AND n.value = 'pageview'"
+        for (ts,) in conn.execute(sql):
+            day = datetime.fromtimestamp(ts, zone).date()
+            views[day] = views.get(day, 0) + 1
+    finally:
+        conn.close()
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return [
+        {"dimensions": [d.isoformat()], "metrics": [len(visitors.get(d, ())), views.get(d, 0)]}
+        for d in days
+        if visitors.get(d) or views.get(d)
+    ]
+
+
 async def test_release_0_1_data_dir_keeps_sign_in_keys_answers_and_links(data: Path) -> None:
     app = create_app(Settings(data_dir=str(data), batch_ms=0.5), FrozenClock(NOW))
     async with app.router.lifespan_context(app):
@@ -74,13 +100,20 @@ async def test_release_0_1_data_dir_keeps_sign_in_keys_answers_and_links(data: P
             assert r.status_code == 303 and r.headers["location"] == "/sites"
             assert "blog.example.org" in (await client.get("/sites")).text
 
-            # The API key printed by release 0.1 works and gets that release's exact answers.
+            # The API key printed by release 0.1 works and gets that release's exact answers,
+            # except where release 0.1 was wrong: its local-time offset put the hour before
+            # the 25 October DST change on the next day (fixed, see migration 0007). Per-day
+            # figures are checked against a count made here straight from the raw rows.
             key = (RELEASE / "key.txt").read_text().strip()
             for case in json.loads((RELEASE / "expected.json").read_text()):
                 body = {"site_id": "blog.example.org", **case["body"]}
                 r = await client.post("/api/v2/query", json=body, headers={"Authorization": f"Bearer {key}"})
                 assert r.status_code == 200, (body, r.text)
-                assert r.json()["results"] == case["results"], body
+                if body.get("dimensions") == ["time:day"]:
+                    assert r.json()["results"] == per_local_day(RELEASE / "analytics.db"), body
+                    assert r.json()["results"] != case["results"], "release 0.1's DST error is no longer in the data"
+                else:
+                    assert r.json()["results"] == case["results"], body
 
         # The share link, the dashboard options and the viewer's role survived.
         site = await accounts.sites.get("blog.example.org")
@@ -189,8 +222,8 @@ async def test_imports_survive_the_upgrade_and_still_cascade(tmp_path: Path) -> 
         conn.execute(f"PRAGMA user_version = {number}")
     conn.execute("INSERT INTO sites (id, domain, created_at) VALUES (1, 'blog.example.org', 0)")
     conn.execute("INSERT INTO site_imports (id, site_id, created_at, source, rows) VALUES (7, 1, 0, 'a.zip', 2)")
-    for date in ("2026-01-01", "2026-01-02"):
-        conn.execute("INSERT INTO imported_visitors (site_id, import_id, date, visitors) VALUES (1, 7, ?, 3)", (date,))
+    for day in ("2026-01-01", "2026-01-02"):
+        conn.execute("INSERT INTO imported_visitors (site_id, import_id, date, visitors) VALUES (1, 7, ?, 3)", (day,))
     conn.close()
 
     async with Accounts.in_dir(data) as accounts:

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from conftest import Instance, acli
 
-from analytics.transfer import export
+from analytics.transfer import export, layout
 
 UA = {
     "A": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
@@ -212,7 +212,7 @@ async def test_formula_cells_are_neutralised(fixture: Instance) -> None:
     for name, text in files.items():
         for row in list(csv.reader(io.StringIO(text)))[1:]:
             for cell in row:
-                assert not cell.startswith(export.FORMULA_START), (name, cell)
+                assert not cell.startswith(layout.FORMULA_START), (name, cell)
     cells = {c for row in csv.reader(io.StringIO(files["imported_sources.csv"])) for c in row}
     assert {"'=HYPERLINK(x)", "'+cmd", "'-2+3", "'\tTAB", "'\rCR"} <= cells
 
@@ -225,11 +225,9 @@ async def test_formula_cells_are_neutralised(fixture: Instance) -> None:
     ],
 )  # fmt: skip
 def test_neutralise(value: Any, cell: Any) -> None:
-    from analytics.transfer.imports import unneutralise
-
-    assert export.neutralise(value) == cell
+    assert layout.neutralise(value) == cell
     if isinstance(value, str):
-        assert unneutralise(cell) == value  # the import restores the exact value
+        assert layout.unneutralise(cell) == value  # the import restores the exact value
 
 
 async def test_ndjson(fixture: Instance) -> None:
@@ -254,9 +252,9 @@ async def test_ndjson(fixture: Instance) -> None:
 
 async def test_data_range(fixture: Instance) -> None:
     site = await fixture.accounts.sites.get("blog.example.org")
-    assert await export.data_range(fixture.store, site) == (date(2026, 3, 2), date(2026, 3, 3))
+    assert await fixture.store.data_range(site) == (date(2026, 3, 2), date(2026, 3, 3))
     empty = await fixture.accounts.sites.add("empty.example.org", "UTC")
-    assert await export.data_range(fixture.store, empty) is None
+    assert await fixture.store.data_range(empty) is None
 
 
 async def test_cli_export(fixture: Instance, tmp_path: Path) -> None:

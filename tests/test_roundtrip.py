@@ -104,7 +104,7 @@ async def pair(instance: Instance, fresh: Instance, tmp_path: Path) -> tuple[Ins
     site = await instance.accounts.sites.add("blog.example.org", "Europe/Zurich")
     await ingest(instance)
     instance.clock.set(utc(5, 12, 0))
-    first, last = await export.data_range(instance.store, site) or (None, None)
+    first, last = await instance.store.data_range(site) or (None, None)
     assert (str(first), str(last)) == tuple(RANGE)
     path = tmp_path / "export.zip"
     with open(path, "wb") as out:

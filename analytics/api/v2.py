@@ -29,12 +29,11 @@ from analytics import catalog
 from analytics.accounts import Accounts, ratelimit
 from analytics.accounts.validate import AdminError, normalize_domain
 from analytics.errors import ApiError, BadRequest
-from analytics.model import BUCKET, Site
+from analytics.model import Site
 from analytics.stats import run as stats_run
 from analytics.stats.metrics import METRICS
 from analytics.stats.parse import parse
 from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryResult
-from analytics.store.sqlite import imported as sqlite_imports
 from analytics.store.sqlite.store import SQLiteStore
 
 MAX_BODY = 64 * 1024
@@ -128,12 +127,11 @@ async def earliest_day(store: SQLiteStore, site: Site, imports: bool = False) ->
     With `include.imports`, imported history counts too: "all" then reaches back to it.
     """
     days = []
-    rows = await store.fetchall("SELECT MIN(bucket) FROM rollup_totals WHERE site_id = ?", (site.id,))
-    if rows and rows[0][0] is not None:
-        tz = zoneinfo.ZoneInfo(site.timezone)
-        days.append(datetime.fromtimestamp(int(rows[0][0]) * BUCKET, UTC).astimezone(tz).date())
+    native = await store.data_range(site)
+    if native is not None:
+        days.append(native[0])
     if imports:
-        imported = await sqlite_imports.imported_range(store, site.id)
+        imported = await store.imported_range(site.id)
         if imported is not None:
             days.append(imported[0])
     return min(days, default=None)

@@ -24,7 +24,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -83,6 +82,8 @@ class Options:
 
 
 def machine() -> dict[str, Any]:
+    from analytics.store.sqlite import dbfile
+
     mem = _meminfo()
     cpu = ""
     try:
@@ -95,7 +96,7 @@ def machine() -> dict[str, Any]:
         "ram_mb": round(mem.get("MemTotal", 0) / 1024),
         "os": platform.platform(),
         "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
+        "sqlite": dbfile.sqlite_version(),
         "wrk": _wrk_version(),
         "load_before": list(os.getloadavg()),
     }
@@ -340,9 +341,9 @@ def _ingest_run(
     seconds = max(1, round(opts.duration))  # the measured phase (see the Lua script)
     committed = None
     if kind == "serve":
-        conn = sqlite3.connect(data / "analytics.db")
-        committed = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] - before
-        conn.close()
+        from analytics.store.sqlite import dbfile
+
+        committed = dbfile.event_count(data / "analytics.db") - before
     return {
         "workers": workers,
         "requests": w["requests"],
@@ -537,15 +538,9 @@ def queries(opts: Options, work: Path) -> tuple[dict[str, Any], dict[str, Any], 
 def storage_figures(db: Path, events: int) -> dict[str, Any]:
     wal = db.with_name(db.name + "-wal")
     size = db.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
-    tables: dict[str, int] = {}
-    conn = sqlite3.connect(db)
-    try:
-        rows = conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
-        tables = {name: int(b) for name, b in rows if b}
-    except sqlite3.OperationalError:
-        pass  # SQLite built without the dbstat table
-    finally:
-        conn.close()
+    from analytics.store.sqlite import dbfile
+
+    tables = dbfile.table_bytes(db)
     return {
         "events": events,
         "db_bytes": db.stat().st_size,

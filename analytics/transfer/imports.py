@@ -1,9 +1,10 @@
-"""Import a Plausible CSV export (reference §4) into the `imported_*` tables.
+"""Import a Plausible CSV export (reference §4) as a site's imported history.
 
-The whole import is one write transaction: a bad cell anywhere rolls back every
-row, and the error names the file and line. Each import gets an id; when it
-commits, older imports' rows of the same report are deleted for the dates the new
-file covers, so importing the same file twice, or overlapping ranges, never
+This module reads and checks the files; the store writes their rows
+(`Store.import_rows`) all or nothing: a bad cell anywhere rolls back every row,
+and the error names the file and line. Each import gets an id; when it commits,
+older imports' rows of the same report are dropped for the dates the new file
+covers, so importing the same file twice, or overlapping ranges, never
 double-counts.
 
 Accepted input: a zip (Plausible's own, whose members may be called
@@ -26,25 +27,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-import aiosqlite
-
 from analytics.enrich import referrers
 from analytics.errors import BadRequest
-from analytics.transfer.export import FORMULA_START, REPORTS, Report
+from analytics.store.base import ImportPart
+from analytics.transfer.layout import REPORTS, Report, unneutralise
 
 if TYPE_CHECKING:
     from analytics.model import Site
-    from analytics.store.sqlite.store import SQLiteStore
+    from analytics.store.base import Store
 
 BATCH = 1000
 MAX_TEXT = 2000
 MAX_INT = 2**53
 _NAME = re.compile(r"^(imported_[a-z_]+?)(?:_(\d{8})_(\d{8}))?\.csv$")
 _INT = re.compile(r"^\s*\d{1,16}\s*$")
-_TEXT_COLUMNS = {"region"}  # text columns that are not report keys
-_INT_COLUMNS = {"city"}
 REPORTS_BY_TABLE = {f"imported_{r.name}": r for r in REPORTS}
-IMPORTED_TABLES = tuple(REPORTS_BY_TABLE)
 Progress = Callable[[int], None]  # called with the number of bytes just read
 
 
@@ -69,6 +66,10 @@ class Member:
     span: tuple[date, date] | None  # from a Plausible file name, e.g. _20240101_20241231
     open: Callable[[], IO[bytes]]
 
+    @property
+    def report(self) -> Report:
+        return REPORTS_BY_TABLE[self.table]
+
 
 @dataclass(slots=True)
 class ImportSummary:
@@ -80,13 +81,6 @@ class ImportSummary:
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
-
-
-def unneutralise(value: str) -> str:
-    """Undo `export.neutralise`: drop the apostrophe it put before a formula character."""
-    if value.startswith("'") and value[1:].lstrip("'").startswith(FORMULA_START):
-        return value[1:]
-    return value
 
 
 @lru_cache(maxsize=4096)
@@ -160,36 +154,36 @@ class _Counting(io.RawIOBase):
         return n
 
 
+def columns(report: Report) -> tuple[str, ...]:
+    """The stored columns of a report's rows after the date: text ones, then numbers, then derived ones."""
+    text = [c.name for c in report.columns if c.is_text]
+    ints = [c.name for c in report.columns if not c.is_text]
+    return (*text, *ints, *(("channel",) if report.name == "sources" else ()))
+
+
 @dataclass(slots=True)
 class _Plan:
-    """How one report's CSV columns become one table row."""
+    """How one report's CSV columns become one stored row, in the order of `columns(report)`."""
 
     report: Report
     header: list[str]
     date_index: int
-    text: list[tuple[str, int | None]]  # (table column, CSV index or None when absent)
+    text: list[tuple[str, int | None, str | None]]  # (column, CSV index or None when absent, blank value)
     ints: list[tuple[str, int | None]]
 
     @classmethod
     def build(cls, member: Member, header: list[str]) -> _Plan:
-        report = REPORTS_BY_TABLE[member.table]
+        report = member.report
         clean = [h.strip().lstrip("\ufeff") for h in header]
         if "date" not in clean:
             raise ImportFileError(member.name, 1, f"the header has no date column: {','.join(clean)[:200]}")
         index = {h: i for i, h in enumerate(clean)}
-        text: list[tuple[str, int | None]] = []
-        ints: list[tuple[str, int | None]] = []
-        for c in report.columns:
-            is_text = c.kind in ("interned", "text") or c.name in _TEXT_COLUMNS
-            (text if is_text else ints).append((c.name, index.get(c.name)))
+        text = [(c.name, index.get(c.name), c.blank) for c in report.columns if c.is_text]
+        ints = [(c.name, index.get(c.name)) for c in report.columns if not c.is_text]
         return cls(report, clean, index["date"], text, ints)
 
-    def columns(self) -> list[str]:
-        cols = ["site_id", "import_id", "date", *(n for n, _ in self.text), *(n for n, _ in self.ints)]
-        return cols + (["channel"] if self.report.name == "sources" else [])
 
-
-def _parse_row(plan: _Plan, member: Member, line: int, row: list[str]) -> tuple[date, list[Any]]:
+def _parse_row(plan: _Plan, member: Member, line: int, row: list[str]) -> tuple[Any, ...]:
     if len(row) != len(plan.header):
         raise ImportFileError(member.name, line, f"expected {len(plan.header)} fields, found {len(row)}")
     raw_date = row[plan.date_index].strip()
@@ -199,11 +193,11 @@ def _parse_row(plan: _Plan, member: Member, line: int, row: list[str]) -> tuple[
             raise ValueError
     except ValueError:
         raise ImportFileError(member.name, line, f"date {raw_date[:40]!r} is not YYYY-MM-DD") from None
-    values: list[Any] = []
-    for name, i in plan.text:
+    values: list[Any] = [day]
+    for _, i, blank in plan.text:
         value = unneutralise(row[i]) if i is not None else ""
-        if plan.report.name == "sources" and name == "source" and value == "":
-            value = referrers.DIRECT  # Plausible writes no source as empty
+        if blank is not None and value == "":
+            value = blank  # Plausible writes no source as empty
         values.append(value[:MAX_TEXT])
     for name, i in plan.ints:
         cell = row[i] if i is not None else ""
@@ -214,9 +208,9 @@ def _parse_row(plan: _Plan, member: Member, line: int, row: list[str]) -> tuple[
             raise ImportFileError(member.name, line, f"{name} {cell[:40]!r} is not a non-negative whole number")
         values.append(int(cell))
     if plan.report.name == "sources":
-        by = dict(zip((n for n, _ in plan.text), values, strict=False))
+        by = {name: v for (name, _, _), v in zip(plan.text, values[1:], strict=False)}
         values.append(channel_for(by["source"], by["utm_medium"], by["utm_campaign"]))
-    return day, values
+    return tuple(values)
 
 
 def _lines(member: Member, stream: io.BufferedReader) -> Iterator[str]:
@@ -229,15 +223,11 @@ def _lines(member: Member, stream: io.BufferedReader) -> Iterator[str]:
         yield text.removeprefix("\ufeff") if number == 1 else text
 
 
-async def _load(
-    conn: aiosqlite.Connection, site_id: int, import_id: int, member: Member, progress: Progress | None
-) -> tuple[int, date | None, date | None]:
-    """Insert one file's rows; returns (rows, first date, last date)."""
-    count, lo, hi = 0, None, None
+def _batches(member: Member, progress: Progress | None, counts: dict[str, int]) -> Iterator[list[tuple[Any, ...]]]:
+    """One file's rows `(date, *values)`, parsed and checked, a batch at a time; counts them in `counts`."""
     with member.open() as raw:
         reader = csv.reader(_lines(member, io.BufferedReader(_Counting(raw, progress))), strict=True)
         plan: _Plan | None = None
-        sql = ""
         batch: list[tuple[Any, ...]] = []
         try:
             for row in reader:
@@ -245,16 +235,11 @@ async def _load(
                     continue
                 if plan is None:
                     plan = _Plan.build(member, row)
-                    cols = plan.columns()
-                    sql = f"INSERT INTO {member.table} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})"
                     continue
-                day, values = _parse_row(plan, member, reader.line_num, row)
-                lo = day if lo is None or day < lo else lo
-                hi = day if hi is None or day > hi else hi
-                batch.append((site_id, import_id, day.isoformat(), *values))
-                count += 1
+                batch.append(_parse_row(plan, member, reader.line_num, row))
                 if len(batch) >= BATCH:
-                    await conn.executemany(sql, batch)
+                    counts[member.table] = counts.get(member.table, 0) + len(batch)
+                    yield batch
                     batch = []
         except csv.Error as exc:
             # line_num counts the lines read so far: the one where the parser gave up.
@@ -263,13 +248,13 @@ async def _load(
             raise ImportFileError(member.name, None, f"is damaged in the zip ({exc})") from None
         if plan is None:
             raise ImportFileError(member.name, 1, "the file is empty; expected a header line")
+        counts[member.table] = counts.get(member.table, 0) + len(batch)
         if batch:
-            await conn.executemany(sql, batch)
-    return count, lo, hi
+            yield batch
 
 
 async def import_csv(
-    store: SQLiteStore,
+    store: Store,
     site: Site,
     source: str | Path | BinaryIO,
     *,
@@ -282,50 +267,13 @@ async def import_csv(
     """
     found, close = members(source, label)
     shown = label or (Path(source).name if isinstance(source, str | Path) else "upload")
+    counts: dict[str, int] = {}
     try:
-
-        async def job(conn: aiosqlite.Connection) -> ImportSummary:
-            cur = await conn.execute(
-                "INSERT INTO site_imports (site_id, created_at, source) VALUES (?, ?, ?)",
-                (site.id, int(store.clock.now()), shown[:200]),
-            )
-            assert cur.lastrowid is not None
-            summary = ImportSummary(cur.lastrowid)
-            for m in found:
-                rows, lo, hi = await _load(conn, site.id, summary.import_id, m, progress)
-                summary.rows[m.table] = summary.rows.get(m.table, 0) + rows
-                span = [d for d in (lo, hi, *(m.span or ())) if d is not None]
-                if not span:
-                    continue
-                first, last = min(span), max(span)
-                summary.first = first if summary.first is None else min(first, summary.first)
-                summary.last = last if summary.last is None else max(last, summary.last)
-                # The newest import wins for the days its file covers.
-                await conn.execute(
-                    f"DELETE FROM {m.table} WHERE site_id = ? AND import_id <> ? AND date BETWEEN ? AND ?",
-                    (site.id, summary.import_id, first.isoformat(), last.isoformat()),
-                )
-            await conn.execute(
-                "UPDATE site_imports SET first_day = ?, last_day = ?, rows = ? WHERE id = ?",
-                (
-                    summary.first.isoformat() if summary.first else None,
-                    summary.last.isoformat() if summary.last else None,
-                    summary.total_rows,
-                    summary.import_id,
-                ),
-            )
-            # Forget earlier imports whose every row was replaced.
-            unused = " AND ".join(f"NOT EXISTS (SELECT 1 FROM {t} WHERE import_id = i.id)" for t in IMPORTED_TABLES)
-            await conn.execute(
-                f"DELETE FROM site_imports WHERE id IN (SELECT id FROM site_imports i WHERE i.site_id = ?"
-                f" AND i.id <> ? AND {unused})",
-                (site.id, summary.import_id),
-            )
-            return summary
-
-        return await store.write(job)
+        parts = [ImportPart(m.report.name, columns(m.report), _batches(m, progress, counts), m.span) for m in found]
+        record = await store.import_rows(site, shown[:200], parts)
     finally:
         close()
+    return ImportSummary(record.id, counts, record.first_day, record.last_day)
 
 
 def total_bytes(source: str | Path | BinaryIO, label: str | None = None) -> int:
@@ -335,24 +283,21 @@ def total_bytes(source: str | Path | BinaryIO, label: str | None = None) -> int:
     return sum(m.size for m in found)
 
 
-async def list_imports(store: SQLiteStore, site: Site) -> list[dict[str, Any]]:
-    """The site's imports, newest first: id, created_at, source, first_day, last_day, rows."""
-    rows = await store.fetchall(
-        "SELECT id, created_at, source, first_day, last_day, rows FROM site_imports WHERE site_id = ? ORDER BY id DESC",
-        (site.id,),
-    )
-    keys = ("id", "created_at", "source", "first_day", "last_day", "rows")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
+async def list_imports(store: Store, site: Site) -> list[dict[str, Any]]:
+    """The site's imports, newest first: id, created_at, source, first_day, last_day (ISO dates or None), rows."""
+    return [
+        {
+            "id": r.id,
+            "created_at": r.created_at,
+            "source": r.source,
+            "first_day": r.first_day.isoformat() if r.first_day else None,
+            "last_day": r.last_day.isoformat() if r.last_day else None,
+            "rows": r.rows,
+        }
+        for r in await store.list_imports(site.id)
+    ]
 
 
-async def remove_imports(store: SQLiteStore, site: Site, import_id: int | None = None) -> int:
+async def remove_imports(store: Store, site: Site, import_id: int | None = None) -> int:
     """Delete one import, or all of the site's imports; returns how many were deleted."""
-
-    async def job(conn: aiosqlite.Connection) -> int:
-        sql, params = "DELETE FROM site_imports WHERE site_id = ?", [site.id]
-        if import_id is not None:
-            sql, params = sql + " AND id = ?", [site.id, import_id]
-        cur = await conn.execute(sql, params)
-        return cur.rowcount
-
-    return await store.write(job)
+    return await store.remove_imports(site.id, import_id)

@@ -20,7 +20,7 @@ from analytics.model import BUCKET, DAY
 from analytics.stats import dates
 from analytics.stats.plan import ROLLUP_SUMS, Plan
 from analytics.stats.query import And, Condition, Filter, Not, Or, filter_dimensions
-from analytics.store.sqlite.days import EPOCH, day_number
+from analytics.store.sqlite.days import EPOCH, day_number, local_offset_sql
 from analytics.store.sqlite.imported import ImportCompiler
 
 Part = tuple[str, list[Any], tuple[str, ...]]  # SQL, its parameters, the sums its columns hold
@@ -41,7 +41,6 @@ class Compiler:
         self.params: list[Any] = []
         self.pv = name_ids.get("pageview", -1)
         self.eng = name_ids.get("engagement", -1)
-        self._offsets = dates.offsets(query.site.timezone, query.start, query.end)
 
     def p(self, value: Any) -> str:
         self.params.append(value)
@@ -59,9 +58,7 @@ class Compiler:
 
     def local_offset(self, ts_expr: str) -> str:
         """The site's UTC offset in seconds at `ts_expr`, as SQL (a CASE over its changes)."""
-        cases = " ".join(f"WHEN {ts_expr} < {t} THEN {o}" for t, o in self._offsets[1:])
-        last = self._offsets[-1][1]
-        return f"CASE {cases} ELSE {last} END" if cases else str(last)
+        return local_offset_sql(self.q.site.timezone, self.q.start, self.q.end, ts_expr)
 
     def local_day(self, ts_expr: str) -> str:
         """The site-local day of `ts_expr` as a whole number: cheaper than a date string."""

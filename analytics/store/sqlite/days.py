@@ -31,7 +31,8 @@ def day_number(day: date) -> int:
 def local_offset_sql(tz_name: str, start: datetime, end: datetime, ts_expr: str) -> str:
     """The zone's UTC offset in seconds at `ts_expr`, as SQL: a CASE over its changes in [start, end)."""
     steps = dates.offsets(tz_name, start, end)
-    cases = " ".join(f"WHEN {ts_expr} < {t} THEN {o}" for t, o in steps[1:])
+    # Each step is (from, offset): before a change the previous step's offset holds.
+    cases = " ".join(f"WHEN {ts_expr} < {t} THEN {steps[i][1]}" for i, (t, _) in enumerate(steps[1:]))
     last = steps[-1][1]
     return f"CASE {cases} ELSE {last} END" if cases else str(last)
 

@@ -27,7 +27,11 @@ from analytics.store.sqlite.reads import Groups
 from analytics.visits.sessions import SESSION_ATTRS, Deltas, Interned, Session, apply
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from datetime import date
+
     from analytics.stats.plan import Plan
+    from analytics.store.base import DayRows, ImportPart, ImportRecord, RollupRead
 
 log = logging.getLogger("analytics.store")
 T = TypeVar("T")
@@ -393,6 +397,39 @@ class SQLiteStore:
         """Call `callback` with every SQL statement the reader connections run (debugging, tests)."""
         for conn in self._reader_conns:
             await conn.set_trace_callback(callback)  # type: ignore[arg-type]  # None turns tracing off
+
+    # -- history in and out: see sqlite/transfer.py ------------------------------
+
+    async def data_range(self, site: Site) -> tuple[date, date] | None:
+        from analytics.store.sqlite import transfer
+
+        return await transfer.data_range(self, site)
+
+    def export_rows(self, site: Site, read: RollupRead, first_day: date, last_day: date) -> AsyncIterator[DayRows]:
+        from analytics.store.sqlite import transfer
+
+        return transfer.export_rows(self, site, read, first_day, last_day)
+
+    async def import_rows(self, site: Site, source: str, parts: Iterable[ImportPart]) -> ImportRecord:
+        from analytics.store.sqlite import transfer
+
+        return await transfer.import_rows(self, site, source, parts)
+
+    async def imported_range(self, site_id: int) -> tuple[date, date] | None:
+        from analytics.store.sqlite.imported import imported_range
+
+        return await imported_range(self, site_id)
+
+    async def list_imports(self, site_id: int) -> list[ImportRecord]:
+        from analytics.store.sqlite import transfer
+
+        return await transfer.list_imports(self, site_id)
+
+    async def remove_imports(self, site_id: int, import_id: int | None = None) -> int:
+        from analytics.store.sqlite import transfer
+
+        return await transfer.remove_imports(self, site_id, import_id)
+
 
 
 def _attr_values(e: Event) -> tuple[str, ...]:

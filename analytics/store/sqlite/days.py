@@ -45,7 +45,7 @@ async def roll(conn: aiosqlite.Connection, now: float) -> int:
 
     Runs inside the writer's transaction (store.write), like every other write.
     """
-    from analytics.store.sqlite.store import ROLLUP_KEYS
+    from analytics.catalog import ROLLUP_KEYS
 
     added = 0
     async with conn.execute("SELECT id, timezone FROM sites") as cur:
@@ -91,7 +91,7 @@ async def roll(conn: aiosqlite.Connection, now: float) -> int:
 
 async def drop(conn: aiosqlite.Connection, site_id: int) -> None:
     """Forget a site's daily tier (zone changed, site removed); the next roll rebuilds it."""
-    from analytics.store.sqlite.store import ROLLUP_KEYS
+    from analytics.catalog import ROLLUP_KEYS
 
     for table in ROLLUP_KEYS:
         await conn.execute(f"DELETE FROM {table}_day WHERE site_id = ?", (site_id,))

@@ -43,45 +43,44 @@ class Batch:
         only when the event opens a visit. Returns the visit, or None when the
         event is dropped (an engagement event never opens a visit).
         """
-        visits = self.visits
-        session = visits.find(event)
+        session = self.visits.find(event)
         kind = event.name
         if session is None:
             if kind == "engagement":
                 return None
-            group = visits.group(event.site_id, event.visitor_id)
-            self._touch(group)
-            session = visits.open(event, page, attrs_of(event.attrs))
+            group = self.visits.group(event.site_id, event.visitor_id)
+            if id(group) not in self._groups_seen:
+                self._touch(group)
+            session = self.visits.open(event, page, attrs_of(event.attrs))
         else:
-            group = visits.groups[(session.site_id, session.visitor_id)]
-            self._touch(group)
+            group = self.visits.groups[(session.site_id, session.visitor_id)]
+            if id(group) not in self._groups_seen:
+                self._touch(group)
         self.touched[session.id] = session
         ts = event.ts
-        bucket = ts // BUCKET
         if ts > session.last:
             session.last = ts
         if kind == "engagement":
-            rollups.engagement(self.deltas, session, bucket, host, page, event.engaged_ms, event.scroll_depth)
+            rollups.engagement(self.deltas, session, ts // BUCKET, host, page, event.engaged_ms, event.scroll_depth)
             return session
         if ts > session.last_action:
             session.last_action = ts
         if kind == "pageview":
             session.pageviews += 1
             session.exit_page = page
-            rollups.pageview(self.deltas, session, group, bucket, host, page, event.day)
+            rollups.pageview(self.deltas, session, group, ts // BUCKET, host, page, event.day)
         else:
             session.events += 1
-            session.interactive += int(event.interactive)
+            session.interactive += event.interactive
             # The goal's path column is for pageview goals, which are not written yet.
-            rollups.custom(self.deltas, session, group, bucket, name, link, 0, event.day)
+            rollups.custom(self.deltas, session, group, ts // BUCKET, name, link, 0, event.day)
         return session
 
     def _touch(self, group: Group) -> None:
-        """The first time a batch touches a visitor's visits, take back what they counted so far."""
-        if id(group) not in self._groups_seen:
-            self._groups_seen[id(group)] = group
-            if group:
-                rollups.add_visits(self.deltas, group, -1)
+        """The first time a batch touches a visitor's visits: take back what they counted so far."""
+        self._groups_seen[id(group)] = group
+        if group:
+            rollups.add_visits(self.deltas, group, -1)
 
     def finish(self) -> Deltas:
         """Count the touched visitors' visits as they are now; the deltas are then complete."""

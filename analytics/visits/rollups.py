@@ -19,7 +19,8 @@ Rollups stay exact by construction:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+import operator
+from collections.abc import Hashable
 
 from analytics.catalog import ROLLUPS, SESSION_ATTRS, VISIT_ROLLUPS
 from analytics.model import BUCKET
@@ -46,31 +47,30 @@ if _missing:
 _VALUES = (*SESSION_ATTRS, "entry_page", "exit_page")
 
 
-def _key_builder(columns: tuple[str, ...]) -> Callable[[int, int, tuple[Hashable, ...]], Key]:
-    """(site, bucket, visit values) -> the table's row key, for these key columns."""
+def _positions(columns: tuple[str, ...]) -> tuple[int, ...]:
     for c in columns:
         if c not in _VALUES:
             raise RuntimeError(f"visit rollup column {c!r} is neither a first-touch attribute nor a page")
-    idx = tuple(_VALUES.index(c) for c in columns)
-    if len(idx) == 1:
-        (i,) = idx
-        return lambda site, bucket, v: (site, bucket, v[i])
-    return lambda site, bucket, v: (site, bucket, *[v[i] for i in idx])
+    return tuple(_VALUES.index(c) for c in columns)
 
 
-# Visit-level tables: (table, row key builder, positions of the credited columns).
+# Visit-level tables: (table, key getter over a visit's values, one key column?, credited column positions).
+# A getter over one column returns the value itself, over several a tuple.
 _VISIT_TABLES = tuple(
-    (r.table, _key_builder(r.keys), tuple(_VALUES.index(c) for c in r.credits)) for r in VISIT_ROLLUPS
+    (r.table, operator.itemgetter(*_positions(r.keys)), len(r.keys) == 1, _positions(r.credits))
+    for r in VISIT_ROLLUPS
 )
+_ONES = [[1] * n for n in range(len(_VALUES) + 1)]
 
 
 class Deltas:
     """Counter increments per rollup row, summed over a batch: table -> row key -> counters."""
 
-    __slots__ = ("rows",)
+    __slots__ = ("rows", "pages")
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[Key, list[int]]] = {table: {} for table in COUNTERS}
+        self.pages = self.rows[PAGES]  # the busiest table, at hand
 
     def row(self, table: str, key: Key) -> list[int]:
         """The counters of one row, in COUNTERS[table] order (zeros when new)."""
@@ -113,18 +113,23 @@ class Deltas:
 
 def pageview(deltas: Deltas, session: Session, group: Group, bucket: int, host: int, page: int, day: int) -> None:
     """A pageview: the page's views, its visit (once per visit) and its visitor (once per day)."""
-    mark = session.pages.get(page)
-    first_in_visit = mark is None or not mark.viewed
     seen = f"p{page}@{day}"
-    first_for_visitor = seen not in session.seen if len(group) == 1 else not any(seen in o.seen for o in group)
-    session.seen.add(seen)
-    if mark is None:
-        mark = session.pages[page] = PageMark()
-    mark.viewed = True
-    row = deltas.row(PAGES, (session.site_id, bucket, host, page))
+    marks = session.seen
+    first_for_visitor = seen not in marks if len(group) == 1 else not any(seen in o.seen for o in group)
+    marks.add(seen)
+    key = (session.site_id, bucket, host, page)
+    row = deltas.pages.get(key)
+    if row is None:
+        row = deltas.pages[key] = [0, 0, 0, 0, 0, 0, 0]
     row[0] += first_for_visitor
-    row[1] += first_in_visit
     row[2] += 1
+    mark = session.pages.get(page)
+    if mark is None:
+        session.pages[page] = PageMark(True)
+        row[1] += 1
+    elif not mark.viewed:
+        mark.viewed = True
+        row[1] += 1
 
 
 def engagement(
@@ -134,7 +139,10 @@ def engagement(
     mark = session.pages.get(page)
     if mark is None:
         mark = session.pages[page] = PageMark()
-    row = deltas.row(PAGES, (session.site_id, bucket, host, page))
+    key = (session.site_id, bucket, host, page)
+    row = deltas.pages.get(key)
+    if row is None:
+        row = deltas.pages[key] = [0, 0, 0, 0, 0, 0, 0]
     if engaged_ms:
         row[3] += engaged_ms
         if not mark.timed:
@@ -180,51 +188,79 @@ def add_visits(deltas: Deltas, group: Group, sign: int) -> None:
     A visit's visitor credits depend on the same visitor's earlier visits that
     day, so a visitor's visits are counted together.
     """
+    if len(group) == 1 and sign == 1:
+        _add_only_visit(deltas, group[0])
+        return
     rows = deltas.rows
     totals = rows[TOTALS]
-    ordered = group if len(group) == 1 else sorted(group, key=lambda s: (s.start, s.id))
-    # (day, table or (table, column position)) -> key values already credited that day
-    credited: dict[tuple[int, Hashable], set[Hashable]] = {}
-    single = len(group) == 1
-    for s in ordered:
-        site = s.site_id
-        bucket = s.start // BUCKET
+    # (day, table or (table, column position), value): what the visitor was already credited for
+    credited: set[tuple[Hashable, ...]] = set()
+
+    def first(mark: tuple[Hashable, ...]) -> int:
+        if mark in credited:
+            return 0
+        credited.add(mark)
+        return 1
+
+    for s in sorted(group, key=lambda s: (s.start, s.id)):
+        site, bucket, day = s.site_id, s.start // BUCKET, s.day
         pageviews = s.pageviews
         bounce = int(pageviews <= 1 and s.interactive == 0)
         duration = 0 if bounce else s.last_action - s.start
         values = (*s.attrs, s.entry_page, s.exit_page)
-        visitor = 1 if single else _credit(credited, s.day, TOTALS, ())
         t = totals.get((site, bucket))
         if t is None:
             t = totals[(site, bucket)] = [0] * 10
-        t[0] += sign * visitor
+        t[0] += sign * first((day, TOTALS))
         t[1] += sign
         t[2] += sign * bounce
         t[3] += sign * duration
-        for table, key_of, credit_idx in _VISIT_TABLES:
-            key = key_of(site, bucket, values)
+        for table, get, single, credit_positions in _VISIT_TABLES:
+            sub = get(values)
+            key = (site, bucket, sub) if single else (site, bucket, *sub)
             table_rows = rows[table]
             row = table_rows.get(key)
             if row is None:
-                row = table_rows[key] = [0] * (5 + len(credit_idx))
-            if single:
-                row[0] += sign
-                for n in range(5, 5 + len(credit_idx)):
-                    row[n] += sign
-            else:
-                row[0] += sign * _credit(credited, s.day, table, key[2:])
-                for n, i in enumerate(credit_idx, 5):
-                    row[n] += sign * _credit(credited, s.day, (table, i), values[i])
+                row = table_rows[key] = [0] * (5 + len(credit_positions))
+            row[0] += sign * first((day, table, sub))
             row[1] += sign
             row[2] += sign * pageviews
             row[3] += sign * bounce
             row[4] += sign * duration
+            for n, i in enumerate(credit_positions, 5):
+                row[n] += sign * first((day, table, i, values[i]))
 
 
-def _credit(credited: dict[tuple[int, Hashable], set[Hashable]], day: int, what: Hashable, value: Hashable) -> int:
-    """1 the first time `value` of `what` comes up among a visitor's visits of `day`, else 0."""
-    seen = credited.setdefault((day, what), set())
-    if value in seen:
-        return 0
-    seen.add(value)
-    return 1
+def _add_only_visit(deltas: Deltas, s: Session) -> None:
+    """add_visits() for a visitor id's only visit, the usual case: every visitor credit is 1."""
+    rows = deltas.rows
+    site, bucket = s.site_id, s.start // BUCKET
+    pageviews = s.pageviews
+    bounce = int(pageviews <= 1 and s.interactive == 0)
+    duration = 0 if bounce else s.last_action - s.start
+    values = (*s.attrs, s.entry_page, s.exit_page)
+    totals = rows[TOTALS]
+    t = totals.get((site, bucket))
+    if t is None:
+        totals[(site, bucket)] = [1, 1, bounce, duration, 0, 0, 0, 0, 0, 0]
+    else:
+        t[0] += 1
+        t[1] += 1
+        t[2] += bounce
+        t[3] += duration
+    base = [1, 1, pageviews, bounce, duration]
+    for table, get, single, credit_positions in _VISIT_TABLES:
+        sub = get(values)
+        key = (site, bucket, sub) if single else (site, bucket, *sub)
+        table_rows = rows[table]
+        row = table_rows.get(key)
+        if row is None:
+            table_rows[key] = base + _ONES[len(credit_positions)]
+            continue
+        row[0] += 1
+        row[1] += 1
+        row[2] += pageviews
+        row[3] += bounce
+        row[4] += duration
+        for n in range(5, len(row)):
+            row[n] += 1

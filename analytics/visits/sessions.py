@@ -62,9 +62,18 @@ class Session:
         return 0 if self.is_bounce else self.last_action - self.start
 
     def state_json(self) -> str:
-        """The page and goal marks, as the `state` column keeps them."""
-        pages = {str(p): [int(m.viewed), m.scroll, int(m.timed)] for p, m in self.pages.items()}
-        return json.dumps({"p": pages, "s": sorted(self.seen)}, separators=(",", ":"))
+        """The page and goal marks as the `state` column keeps them: JSON, as json.dumps() compactly writes it.
+
+        Formatted directly (it is written for every visit a batch touches): page
+        ids and scroll depths are ints, and the marks hold only letters, digits,
+        ':' and '@', which JSON does not escape.
+        """
+        pages = ",".join([
+            f'"{p}":[{int(m.viewed)},{"null" if m.scroll is None else int(m.scroll)},{int(m.timed)}]'
+            for p, m in self.pages.items()
+        ])  # fmt: skip
+        seen = '","'.join(sorted(self.seen))
+        return f'{{"p":{{{pages}}},"s":["{seen}"]}}' if seen else f'{{"p":{{{pages}}},"s":[]}}'
 
     def load_state(self, text: str) -> None:
         data = json.loads(text)

@@ -13,7 +13,6 @@ visits, the events and the summed rollup deltas with one executemany each.
 
 from __future__ import annotations
 
-import heapq
 import json
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any
@@ -30,9 +29,8 @@ SESSION_COLS = (
     "id", "site_id", "visitor_id", "day", "start", "last", "last_action", "entry_page", "exit_page", "pageviews",
     "events", "interactive", *SESSION_ATTRS, "state",
 )  # fmt: skip
-_SESSION_SQL = (
-    f"INSERT OR REPLACE INTO sessions ({', '.join(SESSION_COLS)}) VALUES ({','.join('?' * len(SESSION_COLS))})"
-)
+_SESSION_SQL = f"INSERT INTO sessions ({', '.join(SESSION_COLS)}) VALUES ({','.join('?' * len(SESSION_COLS))})"
+_SESSION_UPDATE_SQL = _SESSION_SQL.replace("INSERT", "INSERT OR REPLACE", 1)
 _EVENT_SQL = (
     "INSERT INTO events (site_id, ts, session_id, name, hostname, page, props, scroll_depth, engaged_ms,"
     " interactive, revenue, currency) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -43,6 +41,7 @@ LINK_EVENTS = frozenset(("Outbound Link: Click", "File Download"))
 _INTERNED = tuple(n not in TEXT_ATTRS for n in SESSION_ATTRS)
 # A visit may continue for as long as its visitor id lives: today's and yesterday's salt.
 HORIZON = 2 * DAY
+_PROPS = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps(ensure_ascii=False) builds one per call
 _STRINGS_MAX = 200_000  # the string cache's bound; ids are stable, so forgetting them is safe
 # For bulk loads: commits not synced one by one, a 64 MB page cache, and a WAL checkpoint every
 # 64 MB rather than 4 MB, so hot pages (indexes, rollups) are copied back once.
@@ -69,7 +68,7 @@ class BatchWriter:
         self.keep_visits = keep_visits
         self.opened = 0  # visits opened so far
         self._groups: dict[tuple[int, int], Group] = {}  # kept visits, by (site, visitor id)
-        self._starts: list[tuple[int, int, tuple[int, int]]] = []  # heap of (start, id, group key) of kept visits
+        self._days: dict[int, list[tuple[int, int]]] = {}  # UTC day -> keys of groups with a kept visit started then
         self._dropped_before = -(2**62)  # kept visits that started before this were dropped
         self._db_latest: dict[int, int] = {}  # site -> latest start of its visits in the database, when first seen
 
@@ -77,7 +76,7 @@ class BatchWriter:
         """Drop every cache: after a rollback, ids and visits in memory may not exist."""
         self.strings = {"": 0}
         self._groups = {}
-        self._starts = []
+        self._days = {}
         self._dropped_before = -(2**62)
         self._db_latest = {}
 
@@ -115,7 +114,7 @@ class BatchWriter:
                 stored.append(False)
                 continue
             stored.append(True)
-            props = json.dumps(dict(e.props), ensure_ascii=False) if e.props else None
+            props = _PROPS.encode(dict(e.props)) if e.props else None
             revenue = e.revenue
             event_rows.append((
                 e.site_id, e.ts, session.id, name, host, page, props, e.scroll_depth, e.engaged_ms,
@@ -123,8 +122,12 @@ class BatchWriter:
             ))  # fmt: skip
         deltas = batch.finish()
         touched = batch.touched.values()
-        if touched:
-            await conn.executemany(_SESSION_SQL, [_session_row(x) for x in touched])
+        continued = [_session_row(x) for x in touched if x.id <= last_id]
+        if continued:
+            await conn.executemany(_SESSION_UPDATE_SQL, continued)
+        opened = [_session_row(x) for x in touched if x.id > last_id]
+        if opened:
+            await conn.executemany(_SESSION_SQL, opened)
         if event_rows:
             await conn.executemany(_EVENT_SQL, event_rows)
         await write_deltas(conn, deltas)
@@ -132,7 +135,7 @@ class BatchWriter:
         if self.keep_visits:
             for x in touched:
                 if x.id > last_id:
-                    heapq.heappush(self._starts, (x.start, x.id, (x.site_id, x.visitor_id)))
+                    self._days.setdefault(x.start // DAY, []).append((x.site_id, x.visitor_id))
         return stored
 
     # -- strings ---------------------------------------------------------------
@@ -142,19 +145,13 @@ class BatchWriter:
         if len(self.strings) > _STRINGS_MAX:
             self.strings = {"": 0}
         s = self.strings
-        missing: set[str] = set()
-        attrs: dict[int, SessionAttrs] = {}
-        for e in events:
-            for v in (e.name, e.hostname, e.path):
-                if v not in s:
-                    missing.add(v)
-            if e.name in LINK_EVENTS:
-                missing.add(link_url(e))
-            if id(e.attrs) not in attrs:  # events often share one attributes object (bulk loads do)
-                attrs[id(e.attrs)] = e.attrs
+        missing = {e.name for e in events} | {e.hostname for e in events} | {e.path for e in events}
+        missing.update(link_url(e) for e in events if e.name in LINK_EVENTS)
+        # Events often share one attributes object (bulk loads do): each distinct one is read once.
+        attrs = {id(e.attrs): e.attrs for e in events}
         values = {key: attr_values(a) for key, a in attrs.items()}
         for vs in values.values():
-            missing.update(v for v, interned in zip(vs, _INTERNED, strict=True) if interned and v not in s)
+            missing.update(v for v, interned in zip(vs, _INTERNED, strict=True) if interned)
         await self._intern(conn, missing)
         return {
             key: tuple([s[v] if interned else v for v, interned in zip(vs, _INTERNED, strict=True)])
@@ -203,7 +200,7 @@ class BatchWriter:
             if key not in groups:
                 groups[key] = group
                 for x in group:
-                    heapq.heappush(self._starts, (x.start, x.id, key))
+                    self._days.setdefault(x.start // DAY, []).append(key)
         return groups
 
     async def _select_visits(
@@ -220,14 +217,12 @@ class BatchWriter:
                     into.setdefault((x.site_id, x.visitor_id), []).append(x)
 
     def _drop_kept(self, horizon: int) -> None:
-        """Forget kept visits that started before `horizon`: a batch from there on never loads them."""
-        heap, groups = self._starts, self._groups
-        while heap and heap[0][0] < horizon:
-            _, sid, key = heapq.heappop(heap)
-            group = groups.get(key)
-            if group is not None:
-                group[:] = [x for x in group if x.id != sid]
-                if not group:
+        """Forget visitor ids whose kept visits all started before `horizon`: no batch from there on loads them."""
+        groups = self._groups
+        for day in sorted(d for d in self._days if (d + 1) * DAY <= horizon):
+            for key in self._days.pop(day):
+                group = groups.get(key)
+                if group is not None and all(x.start < horizon for x in group):
                     del groups[key]
         self._dropped_before = max(self._dropped_before, horizon)
 
@@ -291,7 +286,8 @@ def _session_row(x: Session) -> tuple[Any, ...]:
 async def write_deltas(conn: aiosqlite.Connection, deltas: Deltas) -> None:
     """Upsert summed counter increments into each rollup table (rows that sum to nothing are skipped)."""
     for table, rows in deltas.rows.items():
-        changed = sorted((k, c) for k, c in rows.items() if any(c))
+        # Sorted by key: the upserts walk each table's primary key in order.
+        changed = sorted([(*k, *c) for k, c in rows.items() if any(c)])
         if not changed:
             continue
         keys, counters = ROLLUP_KEYS[table], COUNTERS[table]
@@ -300,4 +296,4 @@ async def write_deltas(conn: aiosqlite.Connection, deltas: Deltas) -> None:
             f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
             f"ON CONFLICT DO UPDATE SET {', '.join(f'{c} = {c} + excluded.{c}' for c in counters)}"
         )
-        await conn.executemany(sql, [(*k, *c) for k, c in changed])
+        await conn.executemany(sql, changed)

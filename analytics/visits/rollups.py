@@ -66,11 +66,13 @@ _ONES = [[1] * n for n in range(len(_VALUES) + 1)]
 class Deltas:
     """Counter increments per rollup row, summed over a batch: table -> row key -> counters."""
 
-    __slots__ = ("rows", "pages")
+    __slots__ = ("rows", "pages", "visit_tables")
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[Key, list[int]]] = {table: {} for table in COUNTERS}
-        self.pages = self.rows[PAGES]  # the busiest table, at hand
+        self.pages = self.rows[PAGES]  # the busiest tables, at hand
+        # (rows, key getter, one key column?, credited column positions) per visit-level table
+        self.visit_tables = [(self.rows[t], get, single, credits) for t, get, single, credits in _VISIT_TABLES]
 
     def row(self, table: str, key: Key) -> list[int]:
         """The counters of one row, in COUNTERS[table] order (zeros when new)."""
@@ -249,10 +251,9 @@ def _add_only_visit(deltas: Deltas, s: Session) -> None:
         t[2] += bounce
         t[3] += duration
     base = [1, 1, pageviews, bounce, duration]
-    for table, get, single, credit_positions in _VISIT_TABLES:
+    for table_rows, get, single, credit_positions in deltas.visit_tables:
         sub = get(values)
         key = (site, bucket, sub) if single else (site, bucket, *sub)
-        table_rows = rows[table]
         row = table_rows.get(key)
         if row is None:
             table_rows[key] = base + _ONES[len(credit_positions)]

@@ -93,7 +93,7 @@ class BatchWriter:
             return []
         attrs_by_id = await self._intern_batch(conn, events)
         s = self.strings
-        horizon = min(e.ts for e in events) - HORIZON
+        horizon = min([e.ts for e in events]) - HORIZON
         groups = await self._load_visits(conn, events, horizon)
         async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM sessions") as cur:
             row = await cur.fetchone()
@@ -146,7 +146,7 @@ class BatchWriter:
             self.strings = {"": 0}
         s = self.strings
         missing = {e.name for e in events} | {e.hostname for e in events} | {e.path for e in events}
-        missing.update(link_url(e) for e in events if e.name in LINK_EVENTS)
+        missing.update({link_url(e) for e in events if e.name in LINK_EVENTS})
         # Events often share one attributes object (bulk loads do): each distinct one is read once.
         attrs = {id(e.attrs): e.attrs for e in events}
         values = {key: attr_values(a) for key, a in attrs.items()}

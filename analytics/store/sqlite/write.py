@@ -31,10 +31,10 @@ SESSION_COLS = (
 )  # fmt: skip
 _SESSION_SQL = f"INSERT INTO sessions ({', '.join(SESSION_COLS)}) VALUES ({','.join('?' * len(SESSION_COLS))})"
 _SESSION_UPDATE_SQL = _SESSION_SQL.replace("INSERT", "INSERT OR REPLACE", 1)
-_EVENT_SQL = (
-    "INSERT INTO events (site_id, ts, session_id, name, hostname, page, props, scroll_depth, engaged_ms,"
-    " interactive, revenue, currency) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-)
+_EVENT_COLS = "site_id, ts, session_id, name, hostname, page, props, scroll_depth, engaged_ms, interactive"
+_EVENT_SQL = f"INSERT INTO events ({_EVENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+# Batches with revenue (rare) bind two more columns; the rest leave them NULL for less work per row.
+_REVENUE_SQL = f"INSERT INTO events ({_EVENT_COLS}, revenue, currency) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 # Goals that break down by the URL they lead to.
 LINK_EVENTS = frozenset(("Outbound Link: Click", "File Download"))
 # Attributes stored as ids in the strings table (the rest as text), by position in SESSION_ATTRS.
@@ -105,6 +105,7 @@ class BatchWriter:
         batch = Batch(groups, last_id)
         apply = batch.apply
         event_rows: list[tuple[Any, ...]] = []
+        revenues: dict[int, tuple[float, str]] = {}  # event row -> its revenue
         stored: list[bool] = []
         for e in events:
             name, host, page = s[e.name], s[e.hostname], s[e.path]
@@ -114,11 +115,11 @@ class BatchWriter:
                 stored.append(False)
                 continue
             stored.append(True)
+            if e.revenue:
+                revenues[len(event_rows)] = e.revenue
             props = _PROPS.encode(dict(e.props)) if e.props else None
-            revenue = e.revenue
             event_rows.append((
-                e.site_id, e.ts, session.id, name, host, page, props, e.scroll_depth, e.engaged_ms,
-                int(e.interactive), revenue[0] if revenue else None, revenue[1] if revenue else None,
+                e.site_id, e.ts, session.id, name, host, page, props, e.scroll_depth, e.engaged_ms, int(e.interactive)
             ))  # fmt: skip
         deltas = batch.finish()
         touched = batch.touched.values()
@@ -128,7 +129,10 @@ class BatchWriter:
         opened = [_session_row(x) for x in touched if x.id > last_id]
         if opened:
             await conn.executemany(_SESSION_SQL, opened)
-        if event_rows:
+        if revenues:
+            none = (None, None)
+            await conn.executemany(_REVENUE_SQL, [(*r, *revenues.get(i, none)) for i, r in enumerate(event_rows)])
+        elif event_rows:
             await conn.executemany(_EVENT_SQL, event_rows)
         await write_deltas(conn, deltas)
         self.opened += batch.visits.opened
@@ -222,7 +226,7 @@ class BatchWriter:
         for day in sorted(d for d in self._days if (d + 1) * DAY <= horizon):
             for key in self._days.pop(day):
                 group = groups.get(key)
-                if group is not None and all(x.start < horizon for x in group):
+                if group is not None and (group[0].start if len(group) == 1 else max(x.start for x in group)) < horizon:
                     del groups[key]
         self._dropped_before = max(self._dropped_before, horizon)
 
@@ -286,8 +290,7 @@ def _session_row(x: Session) -> tuple[Any, ...]:
 async def write_deltas(conn: aiosqlite.Connection, deltas: Deltas) -> None:
     """Upsert summed counter increments into each rollup table (rows that sum to nothing are skipped)."""
     for table, rows in deltas.rows.items():
-        # Sorted by key: the upserts walk each table's primary key in order.
-        changed = sorted([(*k, *c) for k, c in rows.items() if any(c)])
+        changed = [(*k, *c) for k, c in rows.items() if any(c)]
         if not changed:
             continue
         keys, counters = ROLLUP_KEYS[table], COUNTERS[table]

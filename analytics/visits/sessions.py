@@ -7,8 +7,9 @@ it; an engagement event never opens one. Near midnight an event may carry
 yesterday's visitor id too (`prev_visitor_id`), so a visit continues across
 the salt rotation.
 
-Pure logic over in-memory objects: the store loads the visits a batch can
-touch, `Visits` assigns events to them, and the store writes them back.
+Pure logic over in-memory objects: a store loads the visits a batch can touch,
+`Visits` finds or opens the visit of each event (`visits.batch` drives it and
+`visits.rollups` counts), and the store writes the visits back.
 """
 
 from __future__ import annotations

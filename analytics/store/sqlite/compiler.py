@@ -36,7 +36,7 @@ class Compiler:
 
     def __init__(self, plan: Plan, name_ids: dict[str, int], through_day: int | None = None) -> None:
         self.plan = plan
-        self.q = query = plan.query
+        self.q = plan.query
         self.through_day = through_day  # the site's daily tier covers local days up to this one
         self.params: list[Any] = []
         self.pv = name_ids.get("pageview", -1)

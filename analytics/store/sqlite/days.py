@@ -48,7 +48,7 @@ async def roll(conn: aiosqlite.Connection, now: float, sites: Iterable[Site]) ->
     The sites (their ids and time zones) come from accounts. Runs inside the
     writer's transaction (store.write), like every other write.
     """
-    from analytics.store.sqlite.store import ROLLUP_KEYS
+    from analytics.catalog import ROLLUP_KEYS
 
     added = 0
     for site_id, tz_name in [(site.id, site.timezone) for site in sites]:
@@ -92,7 +92,7 @@ async def roll(conn: aiosqlite.Connection, now: float, sites: Iterable[Site]) ->
 
 async def drop(conn: aiosqlite.Connection, site_id: int) -> None:
     """Forget a site's daily tier (zone changed, site removed); the next roll rebuilds it."""
-    from analytics.store.sqlite.store import ROLLUP_KEYS
+    from analytics.catalog import ROLLUP_KEYS
 
     for table in ROLLUP_KEYS:
         await conn.execute(f"DELETE FROM {table}_day WHERE site_id = ?", (site_id,))

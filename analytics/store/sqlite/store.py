@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 
+from analytics.catalog import ROLLUP_KEYS as ROLLUP_KEYS  # re-exported: transfer reads it here
 from analytics.clock import Clock
 from analytics.model import DAY, Event, QueueFull, Site
 from analytics.store.sqlite import reads
 from analytics.store.sqlite.migrate import migrate
 from analytics.store.sqlite.reads import Groups
-from analytics.visits.sessions import SESSION_ATTRS, Deltas, Interned, Session, apply
+from analytics.store.sqlite.write import BatchWriter, BulkLoad, bulk_settings
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
     from datetime import date
 
     from analytics.stats.plan import Plan
@@ -46,24 +45,6 @@ class _Job:
         self.fn = fn
         self.transaction = transaction
 
-_SESSION_COLS = (
-    "id", "site_id", "visitor_id", "day", "start", "last", "last_action", "entry_page", "exit_page", "pageviews",
-    "events", "interactive", *SESSION_ATTRS, "state",
-)  # fmt: skip
-ROLLUP_KEYS: dict[str, tuple[str, ...]] = {
-    "rollup_totals": (),
-    "rollup_sources": ("channel", "source", "referrer", "utm_source", "utm_medium", "utm_campaign",
-                       "utm_content", "utm_term"),
-    "rollup_locations": ("country",),
-    "rollup_devices": ("device", "screen"),
-    "rollup_browsers": ("browser", "browser_version"),
-    "rollup_os": ("os", "os_version"),
-    "rollup_entry_pages": ("entry_page",),
-    "rollup_exit_pages": ("exit_page",),
-    "rollup_pages": ("hostname", "page"),
-    "rollup_events": ("name", "link_url", "path"),
-}  # fmt: skip
-_LINK_EVENTS = ("Outbound Link: Click", "File Download")
 
 
 async def connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
@@ -108,7 +89,7 @@ class SQLiteStore:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._reader_count = readers
         self._task: asyncio.Task[None] | None = None
-        self._strings: dict[str, int] = {"": 0}
+        self._batches = BatchWriter()
         self._names: dict[str, int] = {}  # ids of the built-in event names, for the query compiler
         self._reader_conns: list[aiosqlite.Connection] = []
 
@@ -154,6 +135,20 @@ class SQLiteStore:
                 raise QueueFull() from None
             futures.append(fut)
         return list(await asyncio.gather(*futures))
+
+    @contextlib.asynccontextmanager
+    async def bulk(self) -> AsyncIterator[BulkLoad]:
+        """A bulk load: large batches of events in time order through the same write path.
+
+        Each `write(events)` is one transaction on the writer, queued like any
+        other. Meanwhile commits are not synced one by one (a bulk load that a
+        crash interrupts is simply run again) and the writer's page cache is larger.
+        """
+        restore = await self.write(bulk_settings, transaction=False)
+        try:
+            yield BulkLoad(self.write)
+        finally:
+            await self.write(restore, transaction=False)
 
     async def write(self, job: Callable[[aiosqlite.Connection], Awaitable[T]], transaction: bool = True) -> T:
         """Run `job` on the writer connection between batches, in its own IMMEDIATE transaction."""
@@ -202,7 +197,7 @@ class SQLiteStore:
 
     async def _commit_events(self, items: list[tuple[Event, asyncio.Future[bool]]]) -> None:
         try:
-            stored = await self._transaction(lambda conn: self._write_batch(conn, [e for e, _ in items]))
+            stored = await self._transaction(lambda conn: self._batches.write(conn, [e for e, _ in items]))
         except Exception as exc:
             if len(items) > 1:
                 # Isolate the event that failed: its batch-mates are committed one by one.
@@ -226,91 +221,9 @@ class SQLiteStore:
             await conn.execute("COMMIT")
         except BaseException:
             await conn.execute("ROLLBACK")
-            self._strings = {"": 0}  # ids interned by the rolled-back transaction are void
+            self._batches.forget()  # ids interned by the rolled-back transaction are void
             raise
         return result
-
-    async def _intern(self, conn: aiosqlite.Connection, values: Iterable[str]) -> None:
-        missing = sorted({v for v in values if v not in self._strings})
-        for i in range(0, len(missing), 500):
-            chunk = missing[i : i + 500]
-            await conn.executemany("INSERT OR IGNORE INTO strings (value) VALUES (?)", [(v,) for v in chunk])
-            marks = ",".join("?" * len(chunk))
-            async with conn.execute(f"SELECT value, id FROM strings WHERE value IN ({marks})", chunk) as cur:
-                for value, id_ in await cur.fetchall():
-                    self._strings[value] = id_
-        if len(self._strings) > 200_000:  # bound memory; ids are stable, so just forget
-            self._strings = {"": 0}
-
-    async def _write_batch(self, conn: aiosqlite.Connection, events: list[Event]) -> list[bool]:
-        strings: set[str] = set()
-        for e in events:
-            strings.update((e.name, e.hostname, e.path, _link_url(e)))
-            strings.update(v for n, v in zip(SESSION_ATTRS, _attr_values(e), strict=True) if n != "country")
-        await self._intern(conn, strings)
-        s = self._strings
-
-        visitor_ids = {e.visitor_id for e in events} | {e.prev_visitor_id for e in events if e.prev_visitor_id}
-        by_visitor: dict[tuple[int, int], list[Session]] = {}
-        horizon = min(e.ts for e in events) - 2 * DAY
-        ids = list(visitor_ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT {', '.join(_SESSION_COLS)} FROM sessions WHERE visitor_id IN ({marks}) AND start >= ?"
-            async with conn.execute(sql, (*chunk, horizon)) as cur:
-                for row in await cur.fetchall():
-                    sess = _session_from_row(tuple(row))
-                    by_visitor.setdefault((sess.site_id, sess.visitor_id), []).append(sess)
-        async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM sessions") as cur:
-            max_row = await cur.fetchone()
-        next_id = [max_row[0] if max_row else 0]
-
-        def new_id() -> int:
-            next_id[0] += 1
-            return next_id[0]
-
-        def sessions_of(site_id: int, visitor_id: int) -> list[Session]:
-            return by_visitor.setdefault((site_id, visitor_id), [])
-
-        deltas = Deltas()
-        touched: dict[int, Session] = {}
-        event_rows = []
-        stored = []
-        for e in events:
-            attrs: tuple[Hashable, ...] = tuple(
-                v if n == "country" else s[v] for n, v in zip(SESSION_ATTRS, _attr_values(e), strict=True)
-            )
-            interned = Interned(
-                name=s[e.name], hostname=s[e.hostname], page=s[e.path], attrs=attrs,
-                link_url=s[_link_url(e)], goal_path=0,
-            )  # fmt: skip
-            session = apply(e, interned, sessions_of, new_id, deltas)
-            stored.append(session is not None)
-            if session is None:
-                continue
-            touched[session.id] = session
-            event_rows.append((
-                e.site_id, e.ts, session.id, interned.name, interned.hostname, interned.page,
-                json.dumps(dict(e.props), ensure_ascii=False) if e.props else None,
-                e.scroll_depth, e.engaged_ms, int(e.interactive),
-                e.revenue[0] if e.revenue else None, e.revenue[1] if e.revenue else None,
-            ))  # fmt: skip
-
-        if touched:
-            marks = ",".join("?" * len(_SESSION_COLS))
-            await conn.executemany(
-                f"INSERT OR REPLACE INTO sessions ({', '.join(_SESSION_COLS)}) VALUES ({marks})",
-                [_session_row(x) for x in touched.values()],
-            )
-        if event_rows:
-            await conn.executemany(
-                "INSERT INTO events (site_id, ts, session_id, name, hostname, page, props, scroll_depth,"
-                " engaged_ms, interactive, revenue, currency) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                event_rows,
-            )
-        await write_deltas(conn, deltas)
-        return stored
 
     # -- housekeeping ----------------------------------------------------------
 
@@ -430,47 +343,3 @@ class SQLiteStore:
 
         return await transfer.remove_imports(self, site_id, import_id)
 
-
-
-def _attr_values(e: Event) -> tuple[str, ...]:
-    return tuple(getattr(e.attrs, n) for n in SESSION_ATTRS)
-
-
-def _link_url(e: Event) -> str:
-    if e.name in _LINK_EVENTS:
-        return dict(e.props).get("url", "")
-    return ""
-
-
-def _session_from_row(row: tuple[Any, ...]) -> Session:
-    n = len(SESSION_ATTRS)
-    id_, site_id, visitor_id, day, start, last, last_action, entry, exit_, pageviews, events, interactive = row[:12]
-    sess = Session(
-        id=id_, site_id=site_id, visitor_id=visitor_id, day=day, start=start, last=last, last_action=last_action,
-        entry_page=entry, exit_page=exit_, pageviews=pageviews, events=events, interactive=interactive,
-        attrs=tuple(row[12 : 12 + n]),
-    )  # fmt: skip
-    sess.load_state(row[12 + n])
-    return sess
-
-
-def _session_row(s: Session) -> tuple[Any, ...]:
-    return (
-        s.id, s.site_id, s.visitor_id, s.day, s.start, s.last, s.last_action, s.entry_page, s.exit_page, s.pageviews,
-        s.events, s.interactive, *s.attrs, s.state_json(),
-    )  # fmt: skip
-
-
-async def write_deltas(conn: aiosqlite.Connection, deltas: Deltas) -> None:
-    """Upsert summed counter increments into each rollup table."""
-    for table, rows in deltas.rows.items():
-        keys = ROLLUP_KEYS[table]
-        used = sorted({c for counters in rows.values() for c in counters})
-        if not used:
-            continue
-        cols = ("site_id", "bucket", *keys, *used)
-        sql = (
-            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
-            f"ON CONFLICT DO UPDATE SET {', '.join(f'{c} = {c} + excluded.{c}' for c in used)}"
-        )
-        await conn.executemany(sql, [(*k, *(c.get(u, 0) for u in used)) for k, c in rows.items()])

@@ -1,0 +1,267 @@
+"""Rollup deltas: what events and visits add to the rollup tables.
+
+The tables, their key columns and which of them are visit-level come from the
+catalog (`ROLLUPS`); this module adds the counters and the counting rules.
+
+Rollups stay exact by construction:
+- visit-level figures (visits, bounces, duration, the visit's pageviews) sit at
+  the bucket of the visit's start. A batch subtracts the contribution of every
+  visitor's visits as they were before its first event touched them, and adds
+  their contribution once the batch is done, so the tables always hold the
+  contribution of the visits as stored;
+- a visitor counts once per rollup key and calendar day of the site: a visit
+  earns the visitor credit for a key only if no earlier visit of the same
+  visitor id that day had it; a page or goal only if the visitor did not reach
+  it earlier that day. Tables keyed by several columns also credit each
+  column's value alone (`v_<column>`). Over a range, visitors are the sum of
+  daily visitors.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Hashable
+
+from analytics.catalog import ROLLUPS, SESSION_ATTRS, VISIT_ROLLUPS
+from analytics.model import BUCKET
+from analytics.visits.sessions import Group, PageMark, Session
+
+Key = tuple[Hashable, ...]  # (site_id, bucket, *key columns)
+
+TOTALS, PAGES, GOALS = "rollup_totals", "rollup_pages", "rollup_events"
+VISIT_SUMS = ("visitors", "visits", "pageviews", "bounces", "duration")
+# Each table's counters, in the order Deltas keeps them.
+COUNTERS: dict[str, tuple[str, ...]] = {
+    # The first four are visit-level; the rest are sums of the page and goal rows.
+    TOTALS: ("visitors", "visits", "bounces", "duration", "pageviews", "events", "time_total", "time_visits",
+             "scroll_total", "scroll_visits"),  # fmt: skip
+    PAGES: ("visitors", "visits", "pageviews", "time_total", "time_visits", "scroll_total", "scroll_visits"),
+    GOALS: ("visitors", "events", "v_name"),
+    **{r.table: VISIT_SUMS + tuple(f"v_{c}" for c in r.credits) for r in VISIT_ROLLUPS},
+}
+_missing = [r.table for r in ROLLUPS if r.table not in COUNTERS]
+if _missing:
+    raise RuntimeError(f"event-level rollup tables without counting rules: {_missing}")
+
+# A visit's key values: its first-touch attributes, then its entry and exit page.
+_VALUES = (*SESSION_ATTRS, "entry_page", "exit_page")
+
+
+def _positions(columns: tuple[str, ...]) -> tuple[int, ...]:
+    for c in columns:
+        if c not in _VALUES:
+            raise RuntimeError(f"visit rollup column {c!r} is neither a first-touch attribute nor a page")
+    return tuple(_VALUES.index(c) for c in columns)
+
+
+# Visit-level tables: (table, key getter over a visit's values, one key column?, credited column positions).
+# A getter over one column returns the value itself, over several a tuple.
+_VISIT_TABLES = tuple(
+    (r.table, operator.itemgetter(*_positions(r.keys)), len(r.keys) == 1, _positions(r.credits))
+    for r in VISIT_ROLLUPS
+)
+_ONES = [[1] * n for n in range(len(_VALUES) + 1)]
+
+
+class Deltas:
+    """Counter increments per rollup row, summed over a batch: table -> row key -> counters."""
+
+    __slots__ = ("rows", "pages", "visit_tables")
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[Key, list[int]]] = {table: {} for table in COUNTERS}
+        self.pages = self.rows[PAGES]  # the busiest tables, at hand
+        # (rows, key getter, one key column?, credited column positions) per visit-level table
+        self.visit_tables = [(self.rows[t], get, single, credits) for t, get, single, credits in _VISIT_TABLES]
+
+    def row(self, table: str, key: Key) -> list[int]:
+        """The counters of one row, in COUNTERS[table] order (zeros when new)."""
+        rows = self.rows[table]
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = [0] * len(COUNTERS[table])
+        return row
+
+    def named(self, table: str) -> dict[Key, dict[str, int]]:
+        """One table's non-zero counters by name (for tests and debugging)."""
+        names = COUNTERS[table]
+        return {k: {n: v for n, v in zip(names, row, strict=True) if v} for k, row in self.rows[table].items()}
+
+    def fold_totals(self) -> None:
+        """Add the page and goal rows' event-level counters to rollup_totals, per site and bucket.
+
+        Every pageview, engagement and custom event adds to exactly one page or
+        goal row, so rollup_totals gets their sums instead of a second count.
+        """
+        totals = self.rows[TOTALS]
+        for (site, bucket, *_), r in self.rows[PAGES].items():
+            t = totals.get((site, bucket))
+            if t is None:
+                t = totals[(site, bucket)] = [0] * 10
+            t[4] += r[2]
+            t[6] += r[3]
+            t[7] += r[4]
+            t[8] += r[5]
+            t[9] += r[6]
+        for (site, bucket, *_), r in self.rows[GOALS].items():
+            t = totals.get((site, bucket))
+            if t is None:
+                t = totals[(site, bucket)] = [0] * 10
+            t[5] += r[1]
+
+
+# -- events ----------------------------------------------------------------------
+
+
+def pageview(deltas: Deltas, session: Session, group: Group, bucket: int, host: int, page: int, day: int) -> None:
+    """A pageview: the page's views, its visit (once per visit) and its visitor (once per day)."""
+    seen = f"p{page}@{day}"
+    marks = session.seen
+    first_for_visitor = seen not in marks if len(group) == 1 else not any(seen in o.seen for o in group)
+    marks.add(seen)
+    key = (session.site_id, bucket, host, page)
+    row = deltas.pages.get(key)
+    if row is None:
+        row = deltas.pages[key] = [0, 0, 0, 0, 0, 0, 0]
+    row[0] += first_for_visitor
+    row[2] += 1
+    mark = session.pages.get(page)
+    if mark is None:
+        session.pages[page] = PageMark(True)
+        row[1] += 1
+    elif not mark.viewed:
+        mark.viewed = True
+        row[1] += 1
+
+
+def engagement(
+    deltas: Deltas, session: Session, bucket: int, host: int, page: int, engaged_ms: int | None, scroll: int | None
+) -> None:
+    """An engagement send: engaged time, and the visit's deepest scroll on the page (raised, never re-added)."""
+    mark = session.pages.get(page)
+    if mark is None:
+        mark = session.pages[page] = PageMark()
+    key = (session.site_id, bucket, host, page)
+    row = deltas.pages.get(key)
+    if row is None:
+        row = deltas.pages[key] = [0, 0, 0, 0, 0, 0, 0]
+    if engaged_ms:
+        row[3] += engaged_ms
+        if not mark.timed:
+            row[4] += 1
+            mark.timed = True
+    if scroll is not None:
+        old = mark.scroll
+        if old is None:
+            row[5] += scroll
+            row[6] += 1
+            mark.scroll = scroll
+        elif scroll > old:
+            row[5] += scroll - old
+            mark.scroll = scroll
+
+
+def custom(
+    deltas: Deltas, session: Session, group: Group, bucket: int, name: int, link: int, path: int, day: int
+) -> None:
+    """A custom event: the goal's events, its visitor once per day, and once per day per event name."""
+    goal = f"g{name}:{link}:{path}@{day}"
+    named = f"n{name}@{day}"
+    if len(group) == 1:
+        first_for_visitor = goal not in session.seen
+        first_of_name = named not in session.seen
+    else:
+        first_for_visitor = not any(goal in o.seen for o in group)
+        first_of_name = not any(named in o.seen for o in group)
+    session.seen.add(goal)
+    session.seen.add(named)
+    row = deltas.row(GOALS, (session.site_id, bucket, name, link, path))
+    row[0] += first_for_visitor
+    row[1] += 1
+    row[2] += first_of_name
+
+
+# -- visits ----------------------------------------------------------------------
+
+
+def add_visits(deltas: Deltas, group: Group, sign: int) -> None:
+    """Add (sign 1) or take back (sign -1) what one visitor id's visits contribute.
+
+    A visit's visitor credits depend on the same visitor's earlier visits that
+    day, so a visitor's visits are counted together.
+    """
+    if len(group) == 1 and sign == 1:
+        _add_only_visit(deltas, group[0])
+        return
+    rows = deltas.rows
+    totals = rows[TOTALS]
+    # (day, table or (table, column position), value): what the visitor was already credited for
+    credited: set[tuple[Hashable, ...]] = set()
+
+    def first(mark: tuple[Hashable, ...]) -> int:
+        if mark in credited:
+            return 0
+        credited.add(mark)
+        return 1
+
+    for s in sorted(group, key=lambda s: (s.start, s.id)):
+        site, bucket, day = s.site_id, s.start // BUCKET, s.day
+        pageviews = s.pageviews
+        bounce = int(pageviews <= 1 and s.interactive == 0)
+        duration = 0 if bounce else s.last_action - s.start
+        values = (*s.attrs, s.entry_page, s.exit_page)
+        t = totals.get((site, bucket))
+        if t is None:
+            t = totals[(site, bucket)] = [0] * 10
+        t[0] += sign * first((day, TOTALS))
+        t[1] += sign
+        t[2] += sign * bounce
+        t[3] += sign * duration
+        for table, get, single, credit_positions in _VISIT_TABLES:
+            sub = get(values)
+            key = (site, bucket, sub) if single else (site, bucket, *sub)
+            table_rows = rows[table]
+            row = table_rows.get(key)
+            if row is None:
+                row = table_rows[key] = [0] * (5 + len(credit_positions))
+            row[0] += sign * first((day, table, sub))
+            row[1] += sign
+            row[2] += sign * pageviews
+            row[3] += sign * bounce
+            row[4] += sign * duration
+            for n, i in enumerate(credit_positions, 5):
+                row[n] += sign * first((day, table, i, values[i]))
+
+
+def _add_only_visit(deltas: Deltas, s: Session) -> None:
+    """add_visits() for a visitor id's only visit, the usual case: every visitor credit is 1."""
+    rows = deltas.rows
+    site, bucket = s.site_id, s.start // BUCKET
+    pageviews = s.pageviews
+    bounce = int(pageviews <= 1 and s.interactive == 0)
+    duration = 0 if bounce else s.last_action - s.start
+    values = (*s.attrs, s.entry_page, s.exit_page)
+    totals = rows[TOTALS]
+    t = totals.get((site, bucket))
+    if t is None:
+        totals[(site, bucket)] = [1, 1, bounce, duration, 0, 0, 0, 0, 0, 0]
+    else:
+        t[0] += 1
+        t[1] += 1
+        t[2] += bounce
+        t[3] += duration
+    base = [1, 1, pageviews, bounce, duration]
+    for table_rows, get, single, credit_positions in deltas.visit_tables:
+        sub = get(values)
+        key = (site, bucket, sub) if single else (site, bucket, *sub)
+        row = table_rows.get(key)
+        if row is None:
+            table_rows[key] = base + _ONES[len(credit_positions)]
+            continue
+        row[0] += 1
+        row[1] += 1
+        row[2] += pageviews
+        row[3] += bounce
+        row[4] += duration
+        for n in range(5, len(row)):
+            row[n] += 1

@@ -488,7 +488,7 @@ async def _rollups_agree_with_raw(world: World, body: dict[str, Any]) -> None:
     store = world.instance.store
     site = await world.instance.accounts.sites.get(SITE)
     imports = body.get("include", {}).get("imports", False)
-    earliest = await api.earliest_day(store, site, imports) if body["date_range"] == "all" else None
+    earliest = await stats_run.first_day(store, site, imports=imports) if body["date_range"] == "all" else None
     query = parse(body, site, NOW, earliest)
     query = dataclasses.replace(query, order_by=query.order_by or api.default_order(query))
     fast = await stats_run.run(store, query)

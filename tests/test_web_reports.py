@@ -342,3 +342,32 @@ async def test_import_form_loads_an_export_into_another_site(instance: Instance,
         files={"file": ("x.zip", b"not a zip", "application/zip")},
     )
     assert bad.status_code == 400
+
+
+# -- query batching ------------------------------------------------------------------------------
+
+DASHBOARD_VIEWS = [
+    "period=7d",
+    "period=30d",
+    "period=12mo",
+    "period=7d&source=Google",
+    "period=today&page=/blog/hello&country=CH",
+    "period=30d&goal=Signup",
+    "period=all",
+]
+
+
+@pytest.mark.parametrize("query", DASHBOARD_VIEWS)
+async def test_a_full_dashboard_reads_events_with_at_most_15_statements(
+    instance: Instance, seeded: httpx.AsyncClient, query: str
+) -> None:
+    """Top stats, comparison, chart, realtime and every panel: one batch of plans, each one statement."""
+    statements: list[str] = []
+    await instance.store.trace(statements.append)
+    try:
+        page = await dashboard(seeded, query)
+    finally:
+        await instance.store.trace(None)
+    assert len(page.tables) == 5 and "visitors" in page.stats, query  # the whole dashboard rendered
+    events = [s for s in statements if not s.lstrip().upper().startswith(("PRAGMA", "BEGIN", "COMMIT"))]
+    assert len(events) <= 15, "\n".join(events)

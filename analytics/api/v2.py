@@ -18,7 +18,7 @@ import functools
 import importlib.resources
 import json
 import zoneinfo
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -121,22 +121,6 @@ async def resolve_site(accounts: Accounts, user_id: int, site_id: Any) -> Site:
     return site
 
 
-async def earliest_day(store: SQLiteStore, site: Site, imports: bool = False) -> date | None:
-    """The first local day with data, for `date_range: "all"` (rollups outlive raw events).
-
-    With `include.imports`, imported history counts too: "all" then reaches back to it.
-    """
-    days = []
-    native = await store.data_range(site)
-    if native is not None:
-        days.append(native[0])
-    if imports:
-        imported = await store.imported_range(site.id)
-        if imported is not None:
-            days.append(imported[0])
-    return min(days, default=None)
-
-
 # -- the endpoint ----------------------------------------------------------------
 
 
@@ -167,7 +151,8 @@ async def query_endpoint(request: Request) -> Response:
     earliest = None
     if body.get("date_range") == "all":
         include = body.get("include")
-        earliest = await earliest_day(store, site, isinstance(include, dict) and include.get("imports") is True)
+        imports = isinstance(include, dict) and include.get("imports") is True
+        earliest = await stats_run.first_day(store, site, imports=imports)
     query = parse(body, site, now, earliest)
     if not query.order_by:
         query = dataclasses.replace(query, order_by=default_order(query))

@@ -11,12 +11,30 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Sequence
+from datetime import date
 
+from analytics.model import Site
 from analytics.stats.imported import skip_reason
 from analytics.stats.plan import Plan, plan
 from analytics.stats.query import Query, QueryResult
 from analytics.stats.shape import shape, supporting
 from analytics.store.base import Store
+
+
+async def first_day(store: Store, site: Site, *, imports: bool = True) -> date | None:
+    """The first local day with data, for the range "all" (rollups outlive raw events).
+
+    With `imports`, imported history counts too: "all" then reaches back to it.
+    """
+    days = []
+    native = await store.data_range(site)
+    if native is not None:
+        days.append(native[0])
+    if imports:
+        imported = await store.imported_range(site.id)
+        if imported is not None:
+            days.append(imported[0])
+    return min(days, default=None)
 
 
 async def run(store: Store, query: Query, *, raw: bool = False) -> QueryResult:

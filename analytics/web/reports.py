@@ -17,7 +17,7 @@ from analytics.catalog import BY_NAME, DIMENSIONS, Dimension
 from analytics.model import Site
 from analytics.stats.parse import parse
 from analytics.stats.query import Query, QueryResult
-from analytics.stats.run import Batch
+from analytics.stats.run import Batch, first_day
 from analytics.store.base import Store
 from analytics.web.state import Range, State
 
@@ -224,23 +224,9 @@ class Stats:
 
     async def earliest(self, created_at: int) -> date:
         """The first local day with data (imports included), or the site's creation day."""
-        created = datetime.fromtimestamp(created_at, UTC)
-        today = self.now.date()
-        days = [created.date()]
-        far = Range("all", today - timedelta(days=366 * 20), today)
-        months = await Stats(self.store, self.site, self.now).run(
-            {"metrics": ["visitors"], "date_range": far.body(), "dimensions": ["time:month"]}
-        )
-        if months.rows:
-            first_month = date.fromisoformat(str(min(str(d[0]) for d, _ in months.rows))[:10])
-            month_end = (first_month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-            in_month = await Stats(self.store, self.site, self.now).run({
-                "metrics": ["visitors"], "date_range": [first_month.isoformat(), month_end.isoformat()],
-                "dimensions": ["time:day"],
-            })  # fmt: skip
-            if in_month.rows:
-                days.append(date.fromisoformat(min(str(d[0]) for d, _ in in_month.rows)))
-        return min(days)
+        created = datetime.fromtimestamp(created_at, UTC).date()
+        found = await first_day(self.store, self.site)
+        return min(created, found) if found is not None else created
 
 
 # -- k-suppression for public views ------------------------------------------------------

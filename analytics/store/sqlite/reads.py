@@ -28,24 +28,20 @@ async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ())
         return list(await cur.fetchall())
 
 
-async def name_ids(conn: aiosqlite.Connection) -> dict[str, int]:
-    """The string ids of the built-in event names; an absent one matches nothing."""
-    rows = await _all(conn, f"SELECT value, id FROM strings WHERE value IN ({', '.join('?' * len(NAMES))})", NAMES)
-    return {v: i for v, i in rows}
-
-
-async def sums(conn: aiosqlite.Connection, plans: Sequence[Plan], names: dict[str, int]) -> list[Groups]:
+async def sums(conn: aiosqlite.Connection, plans: Sequence[Plan]) -> list[Groups]:
     """Per plan: group key (dimension values, strings resolved) -> sums."""
     await conn.create_function("regexp", 2, regexp, deterministic=True)
-    sites = sorted({(p.query.site.id, p.query.site.timezone) for p in plans})
-    through: dict[tuple[int, str], int] = {}
-    if sites:
-        marks = ", ".join("?" * len(sites))
-        rows = await _all(
-            conn, f"SELECT site_id, timezone, through_day FROM rollup_days WHERE site_id IN ({marks})",
-            [site_id for site_id, _ in sites],
-        )  # fmt: skip
-        through = {(site_id, tz): day for site_id, tz, day in rows}
+    # One statement for the batch's bookkeeping: how far each site's daily tier reaches,
+    # and the string ids of the built-in event names (absent ones match nothing).
+    site_ids = sorted({p.query.site.id for p in plans})
+    rows = await _all(
+        conn,
+        f"SELECT 0, site_id, timezone, through_day FROM rollup_days WHERE site_id IN ({', '.join('?' * len(site_ids))})"
+        f" UNION ALL SELECT 1, value, id, NULL FROM strings WHERE value IN ({', '.join('?' * len(NAMES))})",
+        [*site_ids, *NAMES],
+    )
+    through = {(site_id, tz): day for kind, site_id, tz, day in rows if kind == 0}
+    names = {value: id_ for kind, value, id_, _ in rows if kind == 1}
 
     native: list[Groups] = []
     imported: list[Groups] = []

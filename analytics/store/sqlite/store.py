@@ -90,7 +90,6 @@ class SQLiteStore:
         self._reader_count = readers
         self._task: asyncio.Task[None] | None = None
         self._batches = BatchWriter()
-        self._names: dict[str, int] = {}  # ids of the built-in event names, for the query compiler
         self._reader_conns: list[aiosqlite.Connection] = []
 
     # -- lifecycle -------------------------------------------------------------
@@ -302,9 +301,7 @@ class SQLiteStore:
     async def sums(self, plans: Sequence[Plan]) -> list[Groups]:
         """Sums for each plan, in one batch on one reader connection."""
         async with self.reader() as conn:
-            if len(self._names) < len(reads.NAMES):  # ids are stable once committed: look up until all exist
-                self._names = await reads.name_ids(conn)
-            return await reads.sums(conn, plans, self._names)
+            return await reads.sums(conn, plans)
 
     async def trace(self, callback: Callable[[str], None] | None) -> None:
         """Call `callback` with every SQL statement the reader connections run (debugging, tests)."""

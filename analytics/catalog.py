@@ -51,7 +51,24 @@ class Dimension:
 
 
 _UTM = "the page URL's {} parameter"
-_UTM_DISCLOSURE = "Campaign tags in the page's link (utm_source, utm_medium, utm_campaign, utm_content, utm_term)."
+# What the disclosure page says about each kind of data. Entries that share a text are told once.
+PAGE_TEXT = "The page's address without its query string (host name and path)"
+_UTM_DISCLOSURE = (
+    "Campaign tags in the address (utm_source, utm_medium, utm_campaign, utm_content, utm_term, ref, source),"
+    " stored as the visit's source."
+)
+_REFERRER = (
+    "Where you came from, reduced to the referring site's host and path (its query string is dropped) and a"
+    ' channel such as "Organic Search".'
+)
+_DEVICE = (
+    "Your browser and operating system with their major version, the device class (desktop, mobile or tablet)"
+    " and a screen-width class. Never the full user-agent string."
+)
+_EVENTS = (
+    "Events the site chooses to send, such as clicks on outbound links, file downloads or sign-ups, with the"
+    " properties the site attaches to them."
+)
 
 
 def _utm(tag: str) -> Dimension:
@@ -66,47 +83,45 @@ DIMENSIONS: tuple[Dimension, ...] = (
     # Events: where each event happened.
     Dimension(
         "event:hostname", "event", "Hostname", "the page URL's host", "hostname", "rollup_pages",
-        param="hostname", export=("pages", "hostname"),
+        param="hostname", export=("pages", "hostname"), disclosure=PAGE_TEXT,
     ),  # fmt: skip
     Dimension(
         "event:page", "event", "Page", "the page URL's path (and fragment in hash mode)", "page", "rollup_pages",
         param="page", panel="pages", tab="pages", tab_title="Top pages", columns="pages",
-        export=("pages", "page"),
-        disclosure="The address of the page you read: its host and path. Query strings are removed, except campaign"
-        " tags and parameters the site owner names.",
+        export=("pages", "page"), disclosure=PAGE_TEXT,
     ),  # fmt: skip
-    Dimension("event:name", "event", "Event", "the event's name", "name"),
+    Dimension("event:name", "event", "Event", "the event's name", "name", disclosure=_EVENTS),
     Dimension(
         "event:goal", "event", "Goal", "a custom event's name", "name", "rollup_events",
         param="goal", panel="goals", tab="goals", tab_title="Goals", columns="goals",
-        export=("custom_events", "name"),
-        disclosure="Named actions the site measures, such as a click on a link to another site or a download.",
+        export=("custom_events", "name"), disclosure=_EVENTS,
     ),  # fmt: skip
     # Visits: first-touch attributes and where a visit entered and left.
     Dimension(
         "visit:entry_page", "visit", "Entry page", "the path of the visit's first pageview", "entry_page",
         "rollup_entry_pages", param="entry", panel="pages", tab="entry", tab_title="Entry pages",
-        columns="entries", export=("entry_pages", "entry_page"),
+        columns="entries", export=("entry_pages", "entry_page"), disclosure=PAGE_TEXT,
     ),  # fmt: skip
     Dimension(
         "visit:exit_page", "visit", "Exit page", "the path of the visit's last pageview", "exit_page",
         "rollup_exit_pages", param="exit", panel="pages", tab="exit", tab_title="Exit pages",
-        columns="exits", export=("exit_pages", "exit_page"),
+        columns="exits", export=("exit_pages", "exit_page"), disclosure=PAGE_TEXT,
     ),  # fmt: skip
     Dimension(
         "visit:channel", "visit", "Channel", "derived from source, UTM medium and click ids", "channel",
         "rollup_sources", first_touch=True, param="channel", panel="sources", tab="channels",
-        tab_title="Channels", default="Direct",
+        tab_title="Channels", default="Direct", disclosure=_REFERRER,
     ),  # fmt: skip
     Dimension(
         "visit:source", "visit", "Source", "utm_source, source or ref parameters, else the Referer's site",
         "source", "rollup_sources", first_touch=True, param="source", panel="sources", tab="sources",
         tab_title="Sources", drill="visit:referrer", export=("sources", "source"), default="Direct / None",
-        disclosure="The site that linked you here, reduced to its host and path (its own query string is dropped).",
+        disclosure=_REFERRER,
     ),  # fmt: skip
     Dimension(
         "visit:referrer", "visit", "Referrer", "the Referer's host and path", "referrer", "rollup_sources",
         first_touch=True, param="referrer", empty_label="Direct / None", export=("sources", "referrer"),
+        disclosure=_REFERRER,
     ),  # fmt: skip
     _utm("source"),
     _utm("medium"),
@@ -125,42 +140,44 @@ DIMENSIONS: tuple[Dimension, ...] = (
         "language", "rollup_languages", first_touch=True, text=True, param="language", panel="locations",
         tab="languages", tab_title="Languages", columns="share", empty_label="(unknown)", names="language",
         export=("languages", "language"),
-        disclosure="The language your browser asks for first, as a two-letter code such as 'de'; nothing else of"
-        " your language settings.",
+        disclosure="The language your browser asks for first, as a two-letter code such as \"de\" (from its"
+        " Accept-Language header); nothing else of your language settings.",
     ),  # fmt: skip
     Dimension(
         "visit:browser", "visit", "Browser", "the user agent's browser", "browser", "rollup_browsers",
         first_touch=True, param="browser", panel="devices", tab="browsers", tab_title="Browsers",
         columns="share", empty_label="(unknown)", drill="visit:browser_version", export=("browsers", "browser"),
-        disclosure="Your browser and operating system with their major version. Never the full user-agent string.",
+        disclosure=_DEVICE,
     ),  # fmt: skip
     Dimension(
         "visit:browser_version", "visit", "Browser version", "the user agent's browser major version",
         "browser_version", "rollup_browsers", first_touch=True, param="browser_version", columns="share",
         empty_label="(unknown)", tab_title="Browser versions", export=("browsers", "browser_version"),
+        disclosure=_DEVICE,
     ),  # fmt: skip
     Dimension(
         "visit:os", "visit", "Operating system", "the user agent's operating system", "os", "rollup_os",
         first_touch=True, param="os", panel="devices", tab="os", tab_title="Operating systems", columns="share",
         empty_label="(unknown)", drill="visit:os_version", export=("operating_systems", "operating_system"),
+        disclosure=_DEVICE,
     ),  # fmt: skip
     Dimension(
         "visit:os_version", "visit", "OS version", "the user agent's operating system major version",
         "os_version", "rollup_os", first_touch=True, param="os_version", columns="share",
         empty_label="(unknown)", tab_title="OS versions",
-        export=("operating_systems", "operating_system_version"),
+        export=("operating_systems", "operating_system_version"), disclosure=_DEVICE,
     ),  # fmt: skip
     Dimension(
         "visit:device", "visit", "Device", "the user agent's device class", "device", "rollup_devices",
         first_touch=True, param="device", panel="devices", tab="devices", tab_title="Devices", columns="share",
         empty_label="(unknown)", export=("devices", "device"),
-        disclosure="The device class (desktop, mobile or tablet).",
+        disclosure=_DEVICE,
     ),  # fmt: skip
     Dimension(
         "visit:screen", "visit", "Screen size", "the screen width class the script reports", "screen",
         "rollup_devices", first_touch=True, param="screen", panel="devices", tab="screens",
         tab_title="Screen sizes", columns="share", empty_label="(unknown)",
-        disclosure="A screen-width class, such as 'Laptop', never the exact size.",
+        disclosure=_DEVICE,
     ),  # fmt: skip
 )
 
@@ -239,6 +256,11 @@ def visitor_credit(table: str, columns: list[str]) -> str | None:
     if len(columns) == 1 and columns[0] in CREDITS[table]:
         return f"v_{columns[0]}"
     return None
+
+
+def disclosure_lines() -> list[str]:
+    """What is stored, one plain-language line per kind of data, in catalog order, each once."""
+    return list(dict.fromkeys(d.disclosure for d in DIMENSIONS if d.disclosure))
 
 
 def is_dimension(name: str) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -16,6 +15,7 @@ from analytics import config as settingsmod
 from analytics.accounts import Accounts
 from analytics.accounts.validate import AdminError
 from analytics.config import SETTINGS, Settings, SettingsError
+from analytics.errors import StorageError
 from analytics.model import Site
 from analytics.store.sqlite.store import SQLiteStore
 
@@ -55,9 +55,8 @@ def _run(settings: Settings, fn: Callable[[Accounts, SQLiteStore], Awaitable[T]]
         raise CliError(str(exc)) from None
     except OSError as exc:  # e.g. --data-dir names a file: a message, not a traceback
         raise CliError(f"data dir {settings.data_dir!r} is not usable: {exc.strerror or exc}") from None
-    except sqlite3.DatabaseError as exc:
-        path = getattr(exc, "path", settings.db_path)  # accounts errors name their file
-        raise CliError(f"database {str(path)!r} is not usable: {exc}") from None
+    except StorageError as exc:
+        raise CliError(f"database {str(exc.path)!r} is not usable: {exc}") from None
 
 
 def data_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -359,9 +358,8 @@ def demo_cmd(domain: str, events: int, days: int, seed: int, timezone: str, data
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"data dir {settings.data_dir!r} is not usable: {exc.strerror or exc}") from None
-    except sqlite3.DatabaseError as exc:
-        path = getattr(exc, "path", settings.db_path)
-        raise CliError(f"database {str(path)!r} is not usable: {exc}") from None
+    except StorageError as exc:
+        raise CliError(f"database {str(exc.path)!r} is not usable: {exc}") from None
     rate = result.events / result.seconds if result.seconds else 0
     cpu_rate = result.events / result.cpu_seconds if result.cpu_seconds else 0
     click.echo(

@@ -33,3 +33,11 @@ class Unavailable(ApiError):
 
     def __init__(self, message: str = "Server busy, retry later", retry_after: int = 1) -> None:
         super().__init__(503, message, {"Retry-After": str(retry_after)})
+
+
+class StorageError(Exception):
+    """A database that cannot be opened or used (not a database, read-only, gone); `path` names it."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path

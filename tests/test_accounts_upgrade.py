@@ -29,6 +29,7 @@ from analytics.accounts.sites import DashboardOptions
 from analytics.app import create_app
 from analytics.clock import FrozenClock
 from analytics.config import Settings
+from analytics.errors import StorageError
 from analytics.store.sqlite.migrate import migrations
 from analytics.store.sqlite.store import SQLiteStore
 
@@ -139,7 +140,7 @@ async def test_release_0_1_data_dir_keeps_sign_in_keys_answers_and_links(data: P
 
 async def test_the_event_store_alone_refuses_to_drop_accounts_not_yet_copied(data: Path) -> None:
     store = SQLiteStore(data / "analytics.db", readers=1)
-    with pytest.raises(sqlite3.IntegrityError, match="accounts not yet copied to accounts.db"):
+    with pytest.raises(StorageError, match="accounts not yet copied to accounts.db"):
         await store.open()
     await store.close()
     assert "users" in tables(data / "analytics.db")  # nothing dropped
@@ -161,7 +162,7 @@ async def test_a_kill_between_copy_and_drop_loses_nothing(data: Path) -> None:
     await db.writer.execute("DETACH DATABASE legacy")
     await db.close()
     store = SQLiteStore(data / "analytics.db", readers=1)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StorageError):
         await store.open()
     await store.close()
 

@@ -19,16 +19,14 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from analytics.errors import StorageError
+
 T = TypeVar("T")
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-class Unusable(sqlite3.DatabaseError):
+class Unusable(StorageError, sqlite3.DatabaseError):
     """A database file that cannot be opened or read; `path` names it, for the message."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(reason)
-        self.path = path
 
 
 async def connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:

@@ -16,8 +16,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
-
 from analytics.accounts import Accounts
 from analytics.devtools.traffic import (
     DEFAULT_TIMEZONE,
@@ -32,7 +30,6 @@ from analytics.devtools.traffic import (
     midnights,
 )
 from analytics.model import DAY, Event, Site
-from analytics.store.sqlite import days as sqlite_days
 from analytics.store.sqlite.store import SQLiteStore
 
 # The traffic model's names, for the bench's load generator.
@@ -87,11 +84,7 @@ async def _fill(
         if stored != events:  # every demo event continues or opens a visit
             raise RuntimeError(f"demo: {events - stored} of {events} events were not stored")
 
-        async def rebuild(conn: aiosqlite.Connection) -> int:
-            await sqlite_days.drop(conn, site_id)
-            return await sqlite_days.roll(conn, end, [site])
-
-        await store.write(rebuild)
+        await store.roll_days(end, [site], rebuild=True)
         await store.checkpoint()
     finally:
         await store.close()

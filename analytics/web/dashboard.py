@@ -31,6 +31,7 @@ from analytics.web.reports import (
     Stats,
     Tab,
     change,
+    display,
     fmt,
     panels,
     selected_tab,
@@ -201,7 +202,7 @@ def _panel(panel: Panel, tab: Tab, rows: list[Any], total: int, limit: int, stat
     out_rows = []
     for dims, values in rows:
         value = dims[0]
-        text = str(value) if value != "" else tab.empty_label
+        text = display(tab.dimension, value) if value != "" else tab.empty_label
         by_metric = dict(zip(metrics, values, strict=True))
         link = None
         if view.filters_allowed and tab.param is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from analytics import catalog
 from analytics.accounts.validate import AdminError
 from analytics.web.auth import accounts_of
 from analytics.web.render import WebError, page, render
@@ -28,5 +29,7 @@ async def disclosure(request: Request) -> Response:
         "retention_months": request.app.state.settings.retention_months,
         "public_link": bool(site.share_token),
         "k": options.share_min_visitors,
+        "collected": catalog.disclosure_lines(),
+        "page_text": catalog.PAGE_TEXT,
     }
     return render(request, "disclosure.html", context, headers={"Cache-Control": "no-cache"})

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from analytics.catalog import BY_NAME, DIMENSIONS, Dimension
+from analytics.enrich import languages
 from analytics.model import Site
 from analytics.stats.parse import parse
 from analytics.stats.query import Query, QueryResult
@@ -283,6 +284,14 @@ def fmt(metric: str, value: Any) -> str:
     if metric == "views_per_visit":
         return f"{value:.2f}"
     return compact(int(value))
+
+
+def display(dimension: str, value: Any) -> str:
+    """A row's label: a name where the catalog says the values are codes (e.g. "de" -> "German")."""
+    entry = BY_NAME.get(dimension)
+    if entry is not None and entry.names == "language":
+        return languages.name(str(value))
+    return str(value)
 
 
 def compact(n: int) -> str:

@@ -4,7 +4,7 @@ The planner (stats.plan) chose the data; this module only writes SQL for it:
 - rollups, when the plan names a rollup table: settled local days from the
   daily tier (`*_day` tables), the rest from 15-minute buckets;
 - raw events joined to visits, for everything else;
-- imported history (store.sqlite.imported), when the plan merges it.
+- imported history (store.sqlite.history), when the plan merges it.
 Each part is a grouped SELECT returning dimension values and some sums; the
 parts of one plan are tagged and joined with UNION ALL into one statement.
 """
@@ -21,7 +21,7 @@ from analytics.stats import dates
 from analytics.stats.plan import ROLLUP_SUMS, Plan
 from analytics.stats.query import And, Condition, Filter, Not, Or, filter_dimensions
 from analytics.store.sqlite.days import EPOCH, day_number, local_offset_sql
-from analytics.store.sqlite.imported import ImportCompiler
+from analytics.store.sqlite.history import ImportCompiler
 
 Part = tuple[str, list[Any], tuple[str, ...]]  # SQL, its parameters, the sums its columns hold
 

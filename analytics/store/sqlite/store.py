@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,8 +21,9 @@ import aiosqlite
 
 from analytics.catalog import ROLLUP_KEYS as ROLLUP_KEYS  # re-exported: transfer reads it here
 from analytics.clock import Clock
+from analytics.errors import StorageError
 from analytics.model import DAY, Event, QueueFull, Site
-from analytics.store.sqlite import reads
+from analytics.store.sqlite import days, history, reads, transfer
 from analytics.store.sqlite.migrate import migrate
 from analytics.store.sqlite.reads import Groups
 from analytics.store.sqlite.write import BatchWriter, BulkLoad, bulk_settings
@@ -95,16 +97,21 @@ class SQLiteStore:
     # -- lifecycle -------------------------------------------------------------
 
     async def open(self) -> None:
+        """Create or migrate the database; an unusable file raises StorageError naming it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await connect(self.path)
-        if await migrate(self._writer):
-            # A migration may have deleted rows (0006 drops the salts of release 0.1): move
-            # the overwritten pages into the file and empty the WAL before anything else runs.
-            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        for _ in range(self._reader_count):
-            conn = await connect(self.path, readonly=True)
-            self._reader_conns.append(conn)
-            self._readers.put_nowait(conn)
+        try:
+            self._writer = await connect(self.path)
+            if await migrate(self._writer):
+                # A migration may have deleted rows (0006 drops the salts of release 0.1): move
+                # the overwritten pages into the file and empty the WAL before anything else runs.
+                await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            for _ in range(self._reader_count):
+                conn = await connect(self.path, readonly=True)
+                self._reader_conns.append(conn)
+                self._readers.put_nowait(conn)
+        except sqlite3.DatabaseError as exc:
+            await self._close_connections()  # their threads would keep the process alive
+            raise StorageError(self.path, str(exc)) from None
         self._task = asyncio.create_task(self._write_loop(), name="analytics-writer")
 
     async def close(self) -> None:
@@ -112,8 +119,13 @@ class SQLiteStore:
             await self._queue.put(_STOP)  # after everything already accepted
             await self._task
             self._task = None
+        await self._close_connections()
+
+    async def _close_connections(self) -> None:
         while not self._readers.empty():
-            await self._readers.get_nowait().close()
+            self._readers.get_nowait()
+        for conn in self._reader_conns:
+            await conn.close()
         self._reader_conns.clear()
         if self._writer is not None:
             await self._writer.close()
@@ -248,24 +260,26 @@ class SQLiteStore:
         await self.prune(now, retention_months)
         await self.roll_days(now, sites)
 
-    async def roll_days(self, now: float, sites: Sequence[Site]) -> int:
-        """Sum settled local days into the daily rollup tier (see sqlite_days); sites give id and zone."""
-        from analytics.store.sqlite.days import roll
+    async def roll_days(self, now: float, sites: Sequence[Site], *, rebuild: bool = False) -> int:
+        """Sum settled local days into the daily rollup tier (see days.py); sites give id and zone.
 
-        return await self.write(lambda conn: roll(conn, now, sites))
+        `rebuild` first forgets the sites' tiers: after a bulk load wrote old days anew.
+        """
+        async def job(conn: aiosqlite.Connection) -> int:
+            if rebuild:
+                for site in sites:
+                    await days.drop(conn, site.id)
+            return await days.roll(conn, now, sites)
+
+        return await self.write(job)
 
     async def delete_site(self, site_id: int) -> None:
         """Delete every event-side row of a site: events, visits, rollups, daily tier and imports."""
-        from analytics.store.sqlite import days as sqlite_days
-
         async def job(conn: aiosqlite.Connection) -> None:
-            for table in (
-                "events", "sessions", "rollup_totals", "rollup_sources", "rollup_locations", "rollup_devices",
-                "rollup_browsers", "rollup_os", "rollup_entry_pages", "rollup_exit_pages", "rollup_pages",
-                "rollup_events",
-            ):  # fmt: skip
+            # Every rollup table comes from the catalog: a new dimension's table is removed too.
+            for table in ("events", "sessions", *ROLLUP_KEYS):
                 await conn.execute(f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
-            await sqlite_days.drop(conn, site_id)
+            await days.drop(conn, site_id)
             # Imports cascaded from the sites row while it lived in this file; their rows cascade from here.
             await conn.execute("DELETE FROM site_imports WHERE site_id = ?", (site_id,))
 
@@ -286,14 +300,14 @@ class SQLiteStore:
     # -- reads -----------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def reader(self) -> Any:
+    async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
         conn = await self._readers.get()
         try:
             yield conn
         finally:
             self._readers.put_nowait(conn)
 
-    async def fetchall(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         async with self.reader() as conn:
             async with conn.execute(sql, params) as cur:
                 return [tuple(r) for r in await cur.fetchall()]
@@ -311,32 +325,20 @@ class SQLiteStore:
     # -- history in and out: see sqlite/transfer.py ------------------------------
 
     async def data_range(self, site: Site) -> tuple[date, date] | None:
-        from analytics.store.sqlite import transfer
-
         return await transfer.data_range(self, site)
 
     def export_rows(self, site: Site, read: RollupRead, first_day: date, last_day: date) -> AsyncIterator[DayRows]:
-        from analytics.store.sqlite import transfer
-
         return transfer.export_rows(self, site, read, first_day, last_day)
 
     async def import_rows(self, site: Site, source: str, parts: Iterable[ImportPart]) -> ImportRecord:
-        from analytics.store.sqlite import transfer
-
         return await transfer.import_rows(self, site, source, parts)
 
     async def imported_range(self, site_id: int) -> tuple[date, date] | None:
-        from analytics.store.sqlite.imported import imported_range
-
-        return await imported_range(self, site_id)
+        return await history.imported_range(self, site_id)
 
     async def list_imports(self, site_id: int) -> list[ImportRecord]:
-        from analytics.store.sqlite import transfer
-
         return await transfer.list_imports(self, site_id)
 
     async def remove_imports(self, site_id: int, import_id: int | None = None) -> int:
-        from analytics.store.sqlite import transfer
-
         return await transfer.remove_imports(self, site_id, import_id)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiosqlite
 
@@ -34,9 +34,7 @@ from analytics.model import BUCKET, Site
 from analytics.stats import dates
 from analytics.store.base import DayRows, ImportPart, ImportRecord, RollupRead
 from analytics.store.sqlite.days import EPOCH, day_number
-
-if TYPE_CHECKING:
-    from analytics.store.sqlite.store import SQLiteStore
+from analytics.store.sqlite.pool import Connections
 
 PAGE = 1000  # rows per read
 
@@ -51,7 +49,7 @@ class _Table:
     counters: frozenset[str]
 
 
-async def _table(store: SQLiteStore, name: str) -> _Table | None:
+async def _table(store: Connections, name: str) -> _Table | None:
     rows = await store.fetchall("SELECT name, type, pk FROM pragma_table_info(?)", (name,))
     if not rows:
         return None
@@ -92,7 +90,7 @@ def _statement(table: _Table, read: RollupRead, pos: str, resume: bool) -> str:
 
 
 async def _scan(
-    store: SQLiteStore, table: _Table, read: RollupRead, pos: str, site_id: int, lo: int, hi: int
+    store: Connections, table: _Table, read: RollupRead, pos: str, site_id: int, lo: int, hi: int
 ) -> AsyncIterator[list[tuple[Any, ...]]]:
     """Pages of rows for [lo, hi), each read on its own (the reader goes back to the pool in between)."""
     first, more = _statement(table, read, pos, False), _statement(table, read, pos, True)
@@ -100,7 +98,7 @@ async def _scan(
 
     async def page(sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         async with store.reader() as conn:
-            return list(await conn.execute_fetchall(sql, params))
+            return [tuple(row) for row in await conn.execute_fetchall(sql, params)]
 
     rows = await page(first, (site_id, lo, hi, PAGE))
     while rows:
@@ -151,7 +149,7 @@ async def _by_day(
         yield current, _day_rows(groups, nkeys, nsums)
 
 
-async def _through_day(store: SQLiteStore, site: Site) -> int | None:
+async def _through_day(store: Connections, site: Site) -> int | None:
     rows = await store.fetchall(
         "SELECT through_day FROM rollup_days WHERE site_id = ? AND timezone = ?", (site.id, site.timezone)
     )
@@ -159,7 +157,7 @@ async def _through_day(store: SQLiteStore, site: Site) -> int | None:
 
 
 async def export_rows(
-    store: SQLiteStore, site: Site, read: RollupRead, first: date, last: date
+    store: Connections, site: Site, read: RollupRead, first: date, last: date
 ) -> AsyncIterator[DayRows]:
     """See `Store.export_rows`."""
     table = _check(await _table(store, read.rollup), read)
@@ -196,7 +194,7 @@ async def export_rows(
         yield item
 
 
-async def data_range(store: SQLiteStore, site: Site) -> tuple[date, date] | None:
+async def data_range(store: Connections, site: Site) -> tuple[date, date] | None:
     """See `Store.data_range`: the 15-minute totals have a row wherever any rollup has one."""
     rows = await store.fetchall("SELECT MIN(bucket), MAX(bucket) FROM rollup_totals WHERE site_id = ?", (site.id,))
     if not rows or rows[0][0] is None:
@@ -224,7 +222,7 @@ async def _imported_tables(conn: aiosqlite.Connection) -> dict[str, frozenset[st
     return {t: frozenset(c) for t, c in out.items()}
 
 
-async def import_rows(store: SQLiteStore, site: Site, source: str, parts: Iterable[ImportPart]) -> ImportRecord:
+async def import_rows(store: Connections, site: Site, source: str, parts: Iterable[ImportPart]) -> ImportRecord:
     """See `Store.import_rows`."""
 
     async def job(conn: aiosqlite.Connection) -> ImportRecord:
@@ -289,7 +287,7 @@ def _record(row: tuple[Any, ...]) -> ImportRecord:
     )  # fmt: skip
 
 
-async def list_imports(store: SQLiteStore, site_id: int) -> list[ImportRecord]:
+async def list_imports(store: Connections, site_id: int) -> list[ImportRecord]:
     """See `Store.list_imports`."""
     rows = await store.fetchall(
         "SELECT id, created_at, source, first_day, last_day, rows FROM site_imports WHERE site_id = ? ORDER BY id DESC",
@@ -298,7 +296,7 @@ async def list_imports(store: SQLiteStore, site_id: int) -> list[ImportRecord]:
     return [_record(r) for r in rows]
 
 
-async def remove_imports(store: SQLiteStore, site_id: int, import_id: int | None = None) -> int:
+async def remove_imports(store: Connections, site_id: int, import_id: int | None = None) -> int:
     """See `Store.remove_imports`. The imported rows go with their import (foreign keys cascade)."""
 
     async def job(conn: aiosqlite.Connection) -> int:

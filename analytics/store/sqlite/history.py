@@ -8,13 +8,11 @@ filters, so the runner adds the sums to the native ones group by group.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from analytics.stats.imported import IMPORTED_DIMS, IMPORTED_SUMS, PAGE_BOUNCES, TOTALS, imported_table
 from analytics.stats.query import And, Condition, Filter, Not, Or, Query
-
-if TYPE_CHECKING:
-    from analytics.store.sqlite.store import SQLiteStore
+from analytics.store.sqlite.pool import Connections
 
 _SESSION_SUMS = {
     "visitors": "SUM(visitors)", "visits": "SUM(visits)", "pageviews": "SUM(pageviews)",
@@ -110,7 +108,7 @@ class ImportCompiler:
         return out
 
 
-async def imported_range(store: SQLiteStore, site_id: int) -> tuple[date, date] | None:
+async def imported_range(store: Connections, site_id: int) -> tuple[date, date] | None:
     """The first and last imported day of a site, or None: `earliest` for date_range "all"."""
     rows = await store.fetchall("SELECT MIN(first_day), MAX(last_day) FROM site_imports WHERE site_id = ?", (site_id,))
     if not rows or rows[0][0] is None:

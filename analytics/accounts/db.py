@@ -10,8 +10,6 @@ worker processes sharing the file), and one read-only connection for lookups.
 from __future__ import annotations
 
 import asyncio
-import importlib.resources
-import re
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,61 +18,23 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from analytics.errors import StorageError
+from analytics.store.sqlite import files
 
 T = TypeVar("T")
-_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
 class Unusable(StorageError, sqlite3.DatabaseError):
     """A database file that cannot be opened or read; `path` names it, for the message."""
 
 
-async def connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
-    """A connection with the pragmas every accounts connection needs."""
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    try:
-        await conn.execute("PRAGMA busy_timeout = 15000")
-        if readonly:
-            await conn.execute("PRAGMA query_only = 1")
-        else:
-            await conn.execute("PRAGMA journal_mode = WAL")
-            # FULL: a new user, key or salt is on disk before the answer goes out.
-            await conn.execute("PRAGMA synchronous = FULL")
-            # Deleted rows (old salts above all) are overwritten, not left in free pages.
-            await conn.execute("PRAGMA secure_delete = ON")
-            await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA cache_size = -2000")
-    except BaseException:
-        await conn.close()  # its thread would keep the process alive
-        raise
-    return conn
-
-
 def migrations() -> list[tuple[int, str, str]]:
     """(number, file name, SQL) for every accounts migration shipped in the package."""
-    found = []
-    for entry in importlib.resources.files("analytics.accounts.migrations").iterdir():
-        m = _NAME.match(entry.name)
-        if m:
-            found.append((int(m.group(1)), entry.name, entry.read_text("utf-8")))
-    found.sort()
-    if [n for n, _, _ in found] != list(range(1, len(found) + 1)):
-        raise RuntimeError("accounts migrations must be numbered 0001, 0002, ... without gaps")
-    return found
+    return files.migrations("analytics.accounts.migrations")
 
 
-def statements(sql: str) -> list[str]:
-    """A migration split into complete statements (executescript() would COMMIT our transaction)."""
-    out, buf = [], ""
-    for line in sql.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            if buf.strip():
-                out.append(buf)
-            buf = ""
-    if buf.strip() and not all(ln.strip().startswith("--") or not ln.strip() for ln in buf.splitlines()):
-        raise RuntimeError("migration ends with an incomplete statement")
-    return out
+async def connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
+    """A connection with the pragmas every accounts connection needs: a small cache, the rest as the store's."""
+    return await files.connect(path, readonly=readonly, cache_kib=2000)
 
 
 async def _version(conn: aiosqlite.Connection) -> int:
@@ -131,7 +91,7 @@ class Database:
             for number, name, sql in pending:
                 if number <= version:
                     continue
-                for statement in statements(sql):
+                for statement in files.statements(sql):
                     await conn.execute(statement)
                 await conn.execute(f"PRAGMA user_version = {number}")
                 applied.append(name)

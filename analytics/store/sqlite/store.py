@@ -24,6 +24,7 @@ from analytics.clock import Clock
 from analytics.errors import StorageError
 from analytics.model import DAY, Event, QueueFull, Site
 from analytics.store.sqlite import days, history, reads, transfer
+from analytics.store.sqlite.files import connect
 from analytics.store.sqlite.migrate import migrate
 from analytics.store.sqlite.reads import Groups
 from analytics.store.sqlite.write import BatchWriter, BulkLoad, bulk_settings
@@ -47,28 +48,6 @@ class _Job:
         self.fn = fn
         self.transaction = transaction
 
-
-
-async def connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    try:
-        await conn.execute("PRAGMA busy_timeout = 15000")
-        if readonly:
-            await conn.execute("PRAGMA query_only = 1")
-        else:
-            await conn.execute("PRAGMA journal_mode = WAL")
-            # FULL: a commit is on disk before the 202 goes out, even across power loss.
-            await conn.execute("PRAGMA synchronous = FULL")
-            # Deleted rows (pruned events, dropped tables) are overwritten, not left in free pages.
-            await conn.execute("PRAGMA secure_delete = ON")
-            await conn.execute("PRAGMA foreign_keys = ON")
-        # 8 MB of page cache per connection: RSS stays low with several workers and readers.
-        await conn.execute("PRAGMA cache_size = -8000")
-        await conn.execute("PRAGMA temp_store = MEMORY")
-    except BaseException:
-        await conn.close()  # its thread would keep the process alive (e.g. "file is not a database")
-        raise
-    return conn
 
 
 class SQLiteStore:

@@ -1,0 +1,66 @@
+"""SQLite files as this project opens them: connection pragmas and numbered migrations.
+
+Both databases use it: the event store (`analytics.db`) and the accounts
+(`accounts.db`), each with its own migrations package.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+async def connect(path: Path, *, readonly: bool = False, cache_kib: int = 8000) -> aiosqlite.Connection:
+    """A connection in WAL mode; writers sync fully, overwrite deleted rows and check foreign keys."""
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        await conn.execute("PRAGMA busy_timeout = 15000")
+        if readonly:
+            await conn.execute("PRAGMA query_only = 1")
+        else:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: a commit is on disk before the answer goes out, even across power loss.
+            await conn.execute("PRAGMA synchronous = FULL")
+            # Deleted rows (old salts, pruned events, dropped tables) are overwritten, not left in free pages.
+            await conn.execute("PRAGMA secure_delete = ON")
+            await conn.execute("PRAGMA foreign_keys = ON")
+        # A small page cache per connection: RSS stays low with several workers and readers.
+        await conn.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
+        await conn.execute("PRAGMA temp_store = MEMORY")
+    except BaseException:
+        await conn.close()  # its thread would keep the process alive (e.g. "file is not a database")
+        raise
+    return conn
+
+
+def migrations(package: str) -> list[tuple[int, str, str]]:
+    """(number, file name, SQL) for every `NNNN_name.sql` in `package`, numbered without gaps."""
+    found = []
+    for entry in importlib.resources.files(package).iterdir():
+        m = _NAME.match(entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort()
+    if [n for n, _, _ in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"{package}: migrations must be numbered 0001, 0002, ... without gaps")
+    return found
+
+
+def statements(sql: str) -> list[str]:
+    """A migration split into complete statements (executescript() would COMMIT our transaction)."""
+    out, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf)
+            buf = ""
+    if buf.strip() and not all(ln.strip().startswith("--") or not ln.strip() for ln in buf.splitlines()):
+        raise RuntimeError("migration ends with an incomplete statement")
+    return out

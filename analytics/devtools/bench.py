@@ -5,9 +5,12 @@
   loopback to a bare uvicorn ASGI app that answers 202 (the ceiling, `raw_app`
   below) and to `analytics serve` with 1 and 2 workers, one after the other.
   Committed events are counted in the database after each server stops.
-- Queries: `analytics demo` data over 90 days; the dashboard's panel set and a few
-  Stats API queries, cold (fresh connections) and warm (p50), timed in-process
-  through the stats pipeline: server time, without HTTP.
+- Queries: `analytics demo` data over 90 days; the dashboard's full panel set
+  (top stats, the daily series and every tab of every panel, as `web.reports`
+  builds them from the catalog) and a few Stats API queries, cold (fresh
+  connections) and warm (p50), timed in-process one query after the other
+  through the dashboard's own `reports.Stats` and the stats pipeline: server
+  time, without HTTP.
 - Beacon sizes, bytes per stored event, and a 12-month export's time and peak RSS.
 
 Keep module-level imports to the standard library: uvicorn imports this module
@@ -17,6 +20,7 @@ to serve `raw_app`, and the ceiling must not pay for anything else.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -29,12 +33,18 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # module-level imports stay standard-library only (see above)
+    from analytics.model import Site
+    from analytics.store.base import Store
+    from analytics.web.reports import Stats, Tab
+    from analytics.web.state import Range, State
 
 SITE = "bench.example"
 MB = 1024 * 1024
@@ -405,34 +415,22 @@ def ingest(opts: Options, work: Path) -> dict[str, Any]:
 
 # -- queries -------------------------------------------------------------------------
 
-_VISIT = ["visitors", "bounce_rate", "visit_duration"]
-_SHARE = ["visitors", "percentage"]
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a timed query runs against: the store, the site and the clock of one run."""
+
+    store: Store
+    site: Site
+    now: datetime
 
 
-def _breakdown(dimension: str, metrics: list[str]) -> dict[str, Any]:
-    """A panel's body as the dashboard sends it: top rows by visitors, total row count, imports merged."""
-    return {"metrics": metrics, "dimensions": [dimension], "order_by": [["visitors", "desc"]],
-            "pagination": {"limit": 10}, "include": {"imports": True, "total_rows": True}}  # fmt: skip
+# One timed query: a name in the results, and the call that runs it.
+Job = Callable[[Target], Awaitable[object]]
 
+# Tab keys that the committed results (docs/bench-results.json) name differently.
+_LEGACY_NAMES = {"pages": "top_pages", "entry": "entry_pages", "exit": "exit_pages"}
 
-# The dashboard's full panel set: what one page view of the dashboard asks the stats pipeline.
-PANELS: list[tuple[str, dict[str, Any]]] = [
-    ("top_stats", {"metrics": ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate",
-                               "visit_duration", "time_on_page", "scroll_depth"], "include": {"imports": True}}),
-    ("series_day", {"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"],
-                    "include": {"imports": True, "time_labels": True}}),
-    ("top_pages", _breakdown("event:page", ["visitors", "pageviews", "time_on_page", "scroll_depth"])),
-    ("entry_pages", _breakdown("visit:entry_page", ["visitors", "visits", "bounce_rate"])),
-    ("exit_pages", _breakdown("visit:exit_page", ["visitors", "visits"])),
-    ("channels", _breakdown("visit:channel", _VISIT)),
-    ("sources", _breakdown("visit:source", _VISIT)),
-    ("utm_campaign", _breakdown("visit:utm_campaign", _VISIT)),
-    ("countries", _breakdown("visit:country", _SHARE)),
-    ("browsers", _breakdown("visit:browser", _SHARE)),
-    ("os", _breakdown("visit:os", _SHARE)),
-    ("devices", _breakdown("visit:device", _SHARE)),
-    ("goals", _breakdown("event:goal", ["visitors", "events", "conversion_rate"])),
-]  # fmt: skip
 FILTERS: dict[str, list[list[Any]]] = {
     "": [],
     "_1filter": [["is", "visit:source", ["LinkedIn"]]],
@@ -452,38 +450,104 @@ API: list[tuple[str, dict[str, Any]]] = [
 ]  # fmt: skip
 
 
-def query_sets() -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    sets: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+def dashboard(period: str, filters: list[list[Any]], prop_keys: Sequence[str] = ()) -> list[tuple[str, Job]]:
+    """A dashboard's full panel set: top stats, the daily series and every tab of every panel.
+
+    The panels and their tabs are the dashboard's own (`web.reports.panels`, built
+    from the catalog and the site's property keys), and each query is made by the
+    dashboard's own `reports.Stats` methods, so a new dimension's tab is timed
+    here with no edit. A filter the dashboard has a URL parameter for ("is" on a
+    catalog dimension) is also set in the view's state, so tabs drill down as
+    they do on the page (sources -> referrers).
+    """
+    from analytics.catalog import BY_NAME
+    from analytics.web import reports
+    from analytics.web.state import State
+
+    params = {"period": period}
+    for op, dim, values in filters:
+        if op == "is" and len(values) == 1 and dim in BY_NAME and BY_NAME[dim].param:
+            params[str(BY_NAME[dim].param)] = values[0]
+    state = State(params, "")
+    jobs: list[tuple[str, Job]] = [
+        ("top_stats", functools.partial(_top_stats, state, filters)),
+        ("series_day", functools.partial(_series, state, filters, "day")),
+    ]
+    for panel in reports.panels(state, prop_keys):
+        for tab in panel.tabs:
+            jobs.append((_LEGACY_NAMES.get(tab.key, tab.key), functools.partial(_tab, state, filters, tab)))
+    return jobs
+
+
+def _view(state: State, filters: list[list[Any]], t: Target) -> tuple[Stats, Range]:
+    from analytics.web.reports import Stats
+    from analytics.web.state import resolve_range
+
+    return Stats(t.store, t.site, t.now, filters), resolve_range(state.period, t.site.timezone, t.now, None)
+
+
+async def _top_stats(state: State, filters: list[list[Any]], t: Target) -> object:
+    from analytics.web.reports import TOP_STATS
+
+    stats, r = _view(state, filters, t)
+    return await stats.totals(r, [m for m, _ in TOP_STATS])
+
+
+async def _series(state: State, filters: list[list[Any]], interval: str, t: Target) -> object:
+    stats, r = _view(state, filters, t)
+    return await stats.series(r, interval, "visitors")
+
+
+async def _tab(state: State, filters: list[list[Any]], tab: Tab, t: Target) -> object:
+    from analytics.web.reports import ROWS_SHOWN
+
+    stats, r = _view(state, filters, t)
+    return await stats.breakdown(r, tab, ROWS_SHOWN)
+
+
+async def _api(body: dict[str, Any], t: Target) -> object:
+    from analytics.stats import run as stats_run
+    from analytics.stats.parse import parse
+
+    return await stats_run.run(t.store, parse({**body, "site_id": SITE}, t.site, t.now))
+
+
+def query_sets(prop_keys: Sequence[str] = ()) -> dict[str, list[tuple[str, Job]]]:
+    """Every timed query set by name: the dashboard per period and filter set, and the API queries."""
+    sets: dict[str, list[tuple[str, Job]]] = {}
     for period in ("30d", "12mo"):
         for suffix, filters in FILTERS.items():
-            sets[f"dashboard_{period}{suffix}"] = [
-                (name, {**body, "date_range": period, **({"filters": filters} if filters else {})})
-                for name, body in PANELS
-            ]
+            sets[f"dashboard_{period}{suffix}"] = dashboard(period, filters, prop_keys)
     for name, body in API:
-        sets[f"api_{name}"] = [(name, body)]
+        sets[f"api_{name}"] = [(name, functools.partial(_api, body))]
     return sets
 
 
-async def _time_set(db: Path, bodies: list[tuple[str, dict[str, Any]]], now: datetime, opts: Options) -> dict[str, Any]:
+async def _site(data: Path) -> tuple[Site, tuple[str, ...]]:
+    """The bench site and the property keys its dashboard shows tabs for."""
     from analytics.accounts import Accounts
-    from analytics.stats import run as stats_run
-    from analytics.stats.parse import parse
+
+    async with Accounts.in_dir(data) as accounts:
+        site = await accounts.sites.get(SITE)
+        options = await accounts.sites.dashboard_options(site.id)
+    return site, tuple(options.prop_keys)
+
+
+async def _time_set(db: Path, site: Site, jobs: list[tuple[str, Job]], now: datetime, opts: Options) -> dict[str, Any]:
     from analytics.store.sqlite.store import SQLiteStore
 
-    async with Accounts.in_dir(db.parent) as accounts:
-        site = await accounts.sites.get(SITE)
     # Fresh connections: the cold run starts with SQLite's page cache empty (the OS cache is not dropped).
     store = SQLiteStore(db, readers=2)
     await store.open()
+    target = Target(store, site, now)
     try:
 
         async def once() -> tuple[float, dict[str, float]]:
             per = {}
             began = time.perf_counter()
-            for name, body in bodies:
+            for name, job in jobs:
                 t = time.perf_counter()
-                await stats_run.run(store, parse({**body, "site_id": SITE}, site, now))
+                await job(target)
                 per[name] = round((time.perf_counter() - t) * 1000, 2)
             return (time.perf_counter() - began) * 1000, per
 
@@ -503,7 +567,7 @@ async def _time_set(db: Path, bodies: list[tuple[str, dict[str, Any]]], now: dat
         "warm_p50_ms": round(median(warm), 1),
         "warm_runs": len(warm),
         "panels_cold_ms": cold_panels,
-        "panels_warm_p50_ms": {n: round(median(p[n] for p in warm_panels), 2) for n, _ in bodies},
+        "panels_warm_p50_ms": {n: round(median(p[n] for p in warm_panels), 2) for n, _ in jobs},
     }
 
 
@@ -526,8 +590,9 @@ def queries(opts: Options, work: Path) -> tuple[dict[str, Any], dict[str, Any], 
             "sessions": seeded.sessions,
             "sets": {},
         }
-        for name, bodies in query_sets().items():
-            entry["sets"][name] = asyncio.run(_time_set(db, bodies, now, opts))
+        site, prop_keys = asyncio.run(_site(data))
+        for name, jobs in query_sets(prop_keys).items():
+            entry["sets"][name] = asyncio.run(_time_set(db, site, jobs, now, opts))
         results[str(n)] = entry
         if n == max(opts.events):
             storage = storage_figures(db, n)

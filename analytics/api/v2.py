@@ -34,7 +34,7 @@ from analytics.stats import run as stats_run
 from analytics.stats.metrics import METRICS
 from analytics.stats.parse import parse
 from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryResult
-from analytics.store.sqlite.store import SQLiteStore
+from analytics.store.base import Store
 
 MAX_BODY = 64 * 1024
 
@@ -138,7 +138,7 @@ async def query_endpoint(request: Request) -> Response:
     if request.method != "POST":
         raise ApiError(405, f"Method {request.method} not allowed; use POST", {"Allow": "POST"})
     app = request.app.state
-    store: SQLiteStore = app.store
+    store: Store = app.store
     accounts: Accounts = app.accounts
     key_id, user_id = await authenticate(accounts, bearer_token(request))
     await ratelimit.check(accounts.db, key_id, app.settings.api_rate_limit, app.clock.now())

@@ -24,7 +24,7 @@ from analytics.accounts import Accounts
 from analytics.accounts.passwords import hash_password, verify_password
 from analytics.accounts.users import User
 from analytics.ingest.proxies import client_ip
-from analytics.store.sqlite.store import SQLiteStore
+from analytics.store.base import Store
 from analytics.web.render import SignInRequired, WebError, is_https, set_cookie
 
 SESSION_COOKIE = "analytics_session"
@@ -40,8 +40,8 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def store_of(request: Request) -> SQLiteStore:
-    store: SQLiteStore = request.app.state.store
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
     return store
 
 

@@ -176,7 +176,8 @@ class SQLiteStore:
                     stopping = True
                     break
                 batch.append(nxt)
-            events = [(e, f) for e, f in batch if isinstance(e, Event)]
+            # A request refused with QueueFull cancelled its futures; its queued events must not be written.
+            events = [(e, f) for e, f in batch if isinstance(e, Event) and not f.cancelled()]
             jobs = [(j, f) for j, f in batch if not isinstance(j, Event)]
             if events:
                 await self._commit_events(events)
@@ -259,11 +260,8 @@ class SQLiteStore:
         from analytics.store.sqlite import days as sqlite_days
 
         async def job(conn: aiosqlite.Connection) -> None:
-            for table in (
-                "events", "sessions", "rollup_totals", "rollup_sources", "rollup_locations", "rollup_devices",
-                "rollup_browsers", "rollup_os", "rollup_entry_pages", "rollup_exit_pages", "rollup_pages",
-                "rollup_events",
-            ):  # fmt: skip
+            # Every rollup table of the catalog: a hand-kept list missed rollup_languages (migration 0008).
+            for table in ("events", "sessions", *ROLLUP_KEYS):
                 await conn.execute(f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
             await sqlite_days.drop(conn, site_id)
             # Imports cascaded from the sites row while it lived in this file; their rows cascade from here.

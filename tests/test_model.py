@@ -36,7 +36,8 @@ def test_unknown_attributes_are_refused() -> None:
 
 def test_event_kind() -> None:
     def kind(name: str) -> str:
-        return Event(1, 0, 0, 1, None, name, "h", "/", SessionAttrs()).kind
+        return Event(site_id=1, ts=0, day=0, visitor_id=1, prev_visitor_id=None, name=name, hostname="h", path="/",
+                     attrs=SessionAttrs()).kind  # fmt: skip
 
     assert [kind(n) for n in ("pageview", "engagement", "Signup", "Outbound Link: Click")] == [
         "pageview", "engagement", "custom", "custom",

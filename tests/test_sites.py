@@ -90,7 +90,8 @@ async def test_removing_a_site_removes_its_events_first(tmp_path: Path, accounts
     store = SQLiteStore(tmp_path / "analytics.db")
     await store.open()
     try:
-        e = Event(site.id, T0, T0 // DAY, 1, None, "pageview", "blog.example.org", "/", SessionAttrs())
+        e = Event(site_id=site.id, ts=T0, day=T0 // DAY, visitor_id=1, prev_visitor_id=None, name="pageview",
+                  hostname="blog.example.org", path="/", attrs=SessionAttrs())  # fmt: skip
         await store.submit([e])
         await accounts.sites.remove("blog.example.org", store)
         assert await store.fetchall("SELECT COUNT(*) FROM events") == [(0,)]

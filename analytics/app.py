@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
 async def _housekeeping(store: SQLiteStore, accounts: Accounts, clock: Clock, retention_months: int) -> None:
     """Rotate salts at UTC midnight, enforce retention and roll up settled days, once a minute."""
+    task = asyncio.current_task()
     while True:
         now = clock.now()
         try:
@@ -113,6 +114,9 @@ async def _housekeeping(store: SQLiteStore, accounts: Accounts, clock: Clock, re
             await store.housekeeping(now, await accounts.sites.all(), retention_months)
         except Exception as exc:
             log.warning("housekeeping failed: %s", type(exc).__name__)
+        if task is not None and task.cancelling():
+            # Shutdown asked while a step ran: an error raised on the way out must not keep us looping.
+            raise asyncio.CancelledError
         await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
 

@@ -98,13 +98,13 @@ def test_visit_rollups_equal_a_count_of_the_stored_visits_whatever_the_batches()
 
 
 def test_state_json_is_what_json_dumps_writes() -> None:
-    s = Session(1, 1, 7, 5, 0, 0, 0, 3, 3, 1, 0, 0, LINKEDIN)
+    s = Session(id=1, site_id=1, visitor_id=7, day=5, start=0, last=0, last_action=0, entry_page=3, exit_page=3, pageviews=1, events=0, interactive=0, attrs=LINKEDIN)
     assert s.state_json() == '{"p":{},"s":[]}'
     s.pages = {3: PageMark(True, None, False), 12: PageMark(False, 70, True)}
     s.seen = {"p3@5", "g4:9:0@5", "n4@5"}
     expected = {"p": {"3": [1, None, 0], "12": [0, 70, 1]}, "s": sorted(s.seen)}
     assert s.state_json() == json.dumps(expected, separators=(",", ":"))
-    copy = Session(1, 1, 7, 5, 0, 0, 0, 3, 3, 1, 0, 0, LINKEDIN)
+    copy = Session(id=1, site_id=1, visitor_id=7, day=5, start=0, last=0, last_action=0, entry_page=3, exit_page=3, pageviews=1, events=0, interactive=0, attrs=LINKEDIN)
     copy.load_state(s.state_json())
     assert (copy.pages, copy.seen) == (s.pages, s.seen)
 

@@ -1,51 +1,59 @@
-"""Salts rotate at 00:00 UTC, yesterday's is kept, older ones are deleted."""
+"""Daily salts in accounts.db (analytics/accounts/salts.py): today's created once, yesterday's kept,
+older ones destroyed down to the bytes of the file and its WAL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from conftest import Instance
+from analytics.accounts import Accounts
+from analytics.accounts.salts import Salts
 
-from analytics.enrich import identity as salts
-
-
-def test_visitor_id_is_keyed_site_scoped_and_64_bit() -> None:
-    salt = bytes(range(16))
-    a = salts.visitor_id(salt, "a.org", "198.51.100.1", "UA")
-    assert a == salts.visitor_id(salt, "a.org", "198.51.100.1", "UA")
-    assert a != salts.visitor_id(salt, "b.org", "198.51.100.1", "UA")  # no cross-site linking
-    assert a != salts.visitor_id(bytes(16), "a.org", "198.51.100.1", "UA")
-    assert salts.visitor_id(salt, "a.or", "g198.51.100.1", "UA") != a  # parts can't slide into each other
-    assert -(2**63) <= a < 2**63
-    assert len(salts.new_salt()) == 16 and salts.new_salt() != salts.new_salt()
+DAY = 20514  # 2026-03-02
 
 
-def test_utc_day_boundary() -> None:
-    midnight = datetime(2026, 3, 3, tzinfo=UTC).timestamp()
-    assert salts.utc_day(midnight - 1) + 1 == salts.utc_day(midnight)
+async def test_rotation_keeps_two_days_and_deletes_older(tmp_path: Path) -> None:
+    async with Accounts(tmp_path / "accounts.db") as accounts:
+        salts = accounts.salts
+        first = await salts.for_day(DAY)
+        assert list(first) == [DAY] and len(first[DAY]) == 16
+        seen = [first[DAY]]
+        for n in (1, 2, 3):
+            current = await salts.for_day(DAY + n)
+            assert sorted(current) == [DAY + n - 1, DAY + n]
+            assert current[DAY + n - 1] == seen[-1]  # yesterday's is the one handed out yesterday
+            assert await salts.days() == [DAY + n - 1, DAY + n]
+            seen.append(current[DAY + n])
+        assert len(set(seen)) == 4  # a fresh random salt every day
 
 
-async def test_rotation_keeps_two_days_and_deletes_older(instance: Instance, site: object) -> None:
-    kept = instance.accounts.salts
-    start = datetime(2026, 3, 2, 23, 59, tzinfo=UTC)
-    instance.clock.set(start)
-    day = salts.utc_day(start.timestamp())
-    first = await kept.for_day(day)
-    assert list(first) == [day]
-    for n in (1, 2, 3):
-        instance.clock.set(start + timedelta(days=n))
-        current = await kept.for_day(day + n)
-        assert sorted(current) == [day + n - 1, day + n]
-        assert await kept.days() == [day + n - 1, day + n]
-    assert current[day + 2] != current[day + 3]
+async def test_every_worker_gets_the_same_salt_for_a_day(tmp_path: Path) -> None:
+    """Worker processes share accounts.db: the first to ask creates the day's salt, the rest read it."""
+    async with Accounts(tmp_path / "accounts.db") as a, Accounts(tmp_path / "accounts.db") as b:
+        assert await a.salts.for_day(DAY) == await b.salts.for_day(DAY)
+        again = Salts(a.db)
+        assert await again.for_day(DAY) == await a.salts.for_day(DAY)
+        assert await a.salts.days() == [DAY]
 
 
-async def test_same_person_is_a_new_visitor_each_day(instance: Instance, site: object) -> None:
-    body = {"n": "pageview", "u": "https://blog.example.org/", "d": "blog.example.org"}
-    for hour in (10, 11):  # same day, two visits: one visitor
-        instance.clock.set(datetime(2026, 3, 2, hour, tzinfo=UTC))
-        assert (await instance.send(body)).status_code == 202
-    instance.clock.set(datetime(2026, 3, 3, 10, tzinfo=UTC))
-    assert (await instance.send(body)).status_code == 202
-    rows = await instance.store.fetchall("SELECT COUNT(DISTINCT visitor_id), COUNT(*) FROM sessions")
-    assert rows == [(2, 3)]
+async def test_the_result_is_a_copy(tmp_path: Path) -> None:
+    async with Accounts(tmp_path / "accounts.db") as accounts:
+        got = await accounts.salts.for_day(DAY)
+        got.clear()
+        assert list(await accounts.salts.for_day(DAY)) == [DAY]
+
+
+async def test_a_destroyed_salt_leaves_no_byte_in_the_file_or_its_wal(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.db"
+    async with Accounts(path) as accounts:
+        old = (await accounts.salts.for_day(DAY))[DAY]
+        await accounts.salts.for_day(DAY + 1)
+        assert old in _bytes(path)  # still yesterday's: kept
+
+        await accounts.salts.for_day(DAY + 2)
+        assert await accounts.salts.days() == [DAY + 1, DAY + 2]
+        assert old not in _bytes(path)
+
+
+def _bytes(path: Path) -> bytes:
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")

@@ -123,8 +123,8 @@ def test_one_batch_counts_as_many_batches() -> None:
 
 
 def test_the_open_visit_with_the_latest_event_wins() -> None:
-    early = Session(1, 1, 7, 0, 100, 1000, 1000, 1, 1, 1, 0, 0, LINKEDIN)
-    late = Session(2, 1, 8, 0, 200, 1500, 1500, 1, 1, 1, 0, 0, LINKEDIN)
+    early = Session(id=1, site_id=1, visitor_id=7, day=0, start=100, last=1000, last_action=1000, entry_page=1, exit_page=1, pageviews=1, events=0, interactive=0, attrs=LINKEDIN)
+    late = Session(id=2, site_id=1, visitor_id=8, day=0, start=200, last=1500, last_action=1500, entry_page=1, exit_page=1, pageviews=1, events=0, interactive=0, attrs=LINKEDIN)
     visits = Visits({(1, 7): [early], (1, 8): [late]}, 2)
     assert visits.find(ev(1600, visitor=8, prev=7)) is late
     assert visits.find(ev(1600, visitor=7)) is early

@@ -1,4 +1,5 @@
-"""Accounts: first-run setup, sign-in and sign-out, cookies, the rate limit and per-site roles."""
+"""Sign-in (analytics/web/auth.py and its pages): first-run setup, sign-in and sign-out, cookies, the rate
+limit and per-site roles."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from web_support import EMAIL, PASSWORD, get_token, post_form, setup_admin, sign
 
 from analytics.app import create_app
 from analytics.config import Settings
+from analytics.web import auth
 
 
 def cookie_attrs(response: httpx.Response, name: str) -> dict[str, str]:
@@ -267,3 +269,22 @@ async def test_secure_cookie_behind_a_trusted_tls_proxy(tmp_path: Path, trusted:
             await app.state.accounts.sites.add("blog.example.org", owner=1)
             snippet = (await client.get("/sites/blog.example.org/snippet")).text
             assert ("https://testserver/js/" in snippet) is secure
+
+
+def test_the_client_throttle_forgets_after_the_window_and_keeps_no_address() -> None:
+    throttle = auth.ClientThrottle()
+    for t in (0.0, 10.0, 20.0):
+        throttle.add("198.51.100.1", t)
+    throttle.add("198.51.100.2", 5.0)
+    assert (throttle.count("198.51.100.1", 30.0), throttle.count("198.51.100.2", 30.0)) == (3, 1)
+    assert throttle.count("198.51.100.3", 30.0) == 0
+    assert throttle.count("198.51.100.1", auth.FAIL_WINDOW + 10.0) == 1  # the failures at 0 and 10 s left
+    assert throttle.count("198.51.100.1", auth.FAIL_WINDOW + 20.0) == 0
+    # Kept under a keyed hash: the address itself is nowhere, and another throttle's keys differ.
+    assert all(b"198.51.100" not in key for key in throttle._failures)
+    assert auth.ClientThrottle()._id("198.51.100.1") != throttle._id("198.51.100.1")
+
+
+def test_keyed_is_an_hmac_sha256_in_hex() -> None:
+    assert auth.keyed(b"k", "message") == "9831a5afefa770d5fe6c985f6c343796ca3d27651d69e24864f1f9948debfacf"
+    assert auth.keyed(b"l", "message") != auth.keyed(b"k", "message")

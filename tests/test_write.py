@@ -13,7 +13,9 @@ import pytest
 
 from analytics.catalog import ROLLUP_KEYS, SESSION_ATTRS, TEXT_ATTRS
 from analytics.model import Event, SessionAttrs
+from analytics.store.sqlite import write
 from analytics.store.sqlite.store import SQLiteStore
+from analytics.visits.rollups import Deltas
 from analytics.visits.sessions import TIMEOUT
 
 DAY0 = 20_000 * 86400  # a UTC midnight
@@ -172,3 +174,53 @@ def test_a_failed_bulk_batch_leaves_nothing_behind(tmp_path: Path) -> None:
 
     with_store(tmp_path / "b.db", job)
     assert dump(tmp_path / "b.db") == dump(tmp_path / "q.db")
+
+
+def test_link_goals_keep_the_url_they_lead_to() -> None:
+    click = ev(1, DAY0, 1, "Outbound Link: Click", props=(("url", "https://x.example/"), ("a", "b")))
+    assert write.link_url(click) == "https://x.example/"
+    assert write.link_url(ev(1, DAY0, 1, "File Download", props=(("url", "/f.pdf"),))) == "/f.pdf"
+    assert write.link_url(ev(1, DAY0, 1, "Signup", props=(("url", "https://x.example/"),))) == ""
+    assert write.link_url(ev(1, DAY0, 1, "Outbound Link: Click")) == ""
+
+
+def test_a_bulk_load_relaxes_syncing_and_restores_it(tmp_path: Path) -> None:
+    async def pragmas(store: SQLiteStore) -> tuple[int, ...]:
+        async def read(conn: Any) -> tuple[int, ...]:
+            out = []
+            for name in ("synchronous", "cache_size", "wal_autocheckpoint"):
+                async with conn.execute(f"PRAGMA {name}") as cur:
+                    row = await cur.fetchone()
+                out.append(row[0])
+            return tuple(out)
+
+        return await store.write(read, transaction=False)
+
+    seen = []
+
+    async def job(store: SQLiteStore) -> None:
+        seen.append(await pragmas(store))
+        async with store.bulk():
+            seen.append(await pragmas(store))
+        seen.append(await pragmas(store))
+
+    with_store(tmp_path / "a.db", job)
+    assert seen == [(2, -8000, 1000), (1, -65536, 16384), (2, -8000, 1000)]  # FULL, NORMAL, FULL
+
+
+def test_rollup_rows_that_sum_to_nothing_are_not_written(tmp_path: Path) -> None:
+    deltas = Deltas()  # device and screen are string ids, as the writer interns them
+    deltas.row("rollup_devices", (1, 100, 3, 4))[1] += 1  # visits
+    row = deltas.row("rollup_devices", (1, 100, 5, 6))
+    row[1] += 1
+    row[1] -= 1  # a visit taken back and not added again
+
+    async def job(store: SQLiteStore) -> None:
+        await store.write(lambda conn: write.write_deltas(conn, deltas))
+        await store.write(lambda conn: write.write_deltas(conn, deltas))  # upserts add up
+
+    with_store(tmp_path / "a.db", job)
+    conn = sqlite3.connect(tmp_path / "a.db")
+    rows = conn.execute("SELECT site_id, bucket, device, screen, visits, visitors FROM rollup_devices").fetchall()
+    conn.close()
+    assert rows == [(1, 100, 3, 4, 2, 0)]

@@ -108,7 +108,7 @@ class Database:
                 result = await job(conn)
                 await conn.execute("COMMIT")
             except BaseException:
-                await conn.execute("ROLLBACK")
+                await files.rollback(conn)
                 raise
             return result
 

@@ -7,7 +7,7 @@ Nobody needs Node. The gzip and brotli bodies, the ETag and the SRI hash are
 computed in the same step, so a request only picks bytes and headers.
 
 The build is deterministic (same source and calmjs.parse version, same bytes;
-`tests/test_beacon_build.py` checks it across hash seeds), which is what lets
+`tests/test_beacon.py` checks it across hash seeds), which is what lets
 `script.v1.js` carry a long-lived `immutable` cache and a published SRI hash.
 """
 

@@ -1,6 +1,6 @@
 /*
  * The beacon: a cookieless tracker that speaks Plausible's Events API.
- * Budget: at most 1,000 bytes minified and gzip -9 (tests/test_beacon_build.py).
+ * Budget: at most 1,000 bytes minified and gzip -9 (tests/test_beacon.py).
  *
  * This is the readable source. analytics/beacon.py minifies it once, at first
  * use, with calmjs.parse (ES5 parser, local names mangled) and serves the
@@ -8,7 +8,7 @@
  * is what the minifier parses; the few newer APIs it calls (fetch, closest,
  * Object.assign, URL) exist in every browser that has `fetch` with keepalive.
  *
- * Size is a feature (tests/test_beacon_build.py holds the budget). Local
+ * Size is a feature (tests/test_beacon.py holds the budget). Local
  * names are mangled but property names and strings are not, so the code
  * leans on a few idioms, each explained where it is used:
  *   - one function, check(), drives pageviews, SPA navigation and engagement;

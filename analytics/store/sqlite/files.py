@@ -6,6 +6,7 @@ Both databases use it: the event store (`analytics.db`) and the accounts
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 import re
 import sqlite3
@@ -64,3 +65,15 @@ def statements(sql: str) -> list[str]:
     if buf.strip() and not all(ln.strip().startswith("--") or not ln.strip() for ln in buf.splitlines()):
         raise RuntimeError("migration ends with an incomplete statement")
     return out
+
+
+async def rollback(conn: aiosqlite.Connection) -> None:
+    """Roll back the open transaction, if any, without hiding the error that led here.
+
+    A task cancelled while its COMMIT ran finds no transaction left; a failing
+    ROLLBACK must not replace the CancelledError (or the original error) with
+    an OperationalError that a caller's `except Exception` would swallow.
+    """
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            await conn.execute("ROLLBACK")

@@ -33,6 +33,6 @@ async def migrate(conn: aiosqlite.Connection) -> list[str]:
             applied.append(name)
         await conn.execute("COMMIT")
     except BaseException:
-        await conn.execute("ROLLBACK")
+        await files.rollback(conn)
         raise
     return applied

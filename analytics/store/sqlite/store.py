@@ -24,7 +24,7 @@ from analytics.clock import Clock
 from analytics.errors import StorageError
 from analytics.model import DAY, Event, QueueFull, Site
 from analytics.store.sqlite import days, history, reads, transfer
-from analytics.store.sqlite.files import connect
+from analytics.store.sqlite.files import connect, rollback
 from analytics.store.sqlite.migrate import migrate
 from analytics.store.sqlite.reads import Groups
 from analytics.store.sqlite.write import BatchWriter, BulkLoad, bulk_settings
@@ -167,7 +167,8 @@ class SQLiteStore:
                     stopping = True
                     break
                 batch.append(nxt)
-            events = [(e, f) for e, f in batch if isinstance(e, Event)]
+            # A request refused with QueueFull cancelled its futures; its queued events must not be written.
+            events = [(e, f) for e, f in batch if isinstance(e, Event) and not f.cancelled()]
             jobs = [(j, f) for j, f in batch if not isinstance(j, Event)]
             if events:
                 await self._commit_events(events)
@@ -210,7 +211,7 @@ class SQLiteStore:
             result = await fn(conn)
             await conn.execute("COMMIT")
         except BaseException:
-            await conn.execute("ROLLBACK")
+            await rollback(conn)
             self._batches.forget()  # ids interned by the rolled-back transaction are void
             raise
         return result
@@ -254,6 +255,7 @@ class SQLiteStore:
 
     async def delete_site(self, site_id: int) -> None:
         """Delete every event-side row of a site: events, visits, rollups, daily tier and imports."""
+
         async def job(conn: aiosqlite.Connection) -> None:
             # Every rollup table comes from the catalog: a new dimension's table is removed too.
             for table in ("events", "sessions", *ROLLUP_KEYS):

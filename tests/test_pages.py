@@ -1,0 +1,81 @@
+"""Accounts and sites pages (analytics/web/pages.py): form fields, site access, the service's URL and the snippet page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import Instance
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from web_support import DOMAIN, post_form, setup_admin
+
+from analytics.ingest import beacon
+from analytics.web import pages
+from analytics.web.render import WebError
+
+
+def test_fields_are_text_and_bounded() -> None:
+    form = FormData([("a", "x" * 3000), ("b", "ok")])
+    assert pages.field(form, "a") == "x" * pages.MAX_FIELD and pages.field(form, "b") == "ok"
+    assert pages.field(form, "missing") == ""
+
+
+def test_timezones_offer_regions_and_utc() -> None:
+    zones = pages.timezones()
+    assert "Europe/Zurich" in zones and "Asia/Kathmandu" in zones and zones[-1] == "UTC"
+    assert not any(z.startswith(("posix/", "right/", "Etc/")) for z in zones) and zones[:-1] == sorted(zones[:-1])
+
+
+def test_the_snippet_comes_from_the_beacon() -> None:
+    code, sri = pages.snippet_for("blog.example.org", "https://stats.example.org")
+    assert (code, sri) == (beacon.snippet("blog.example.org", "https://stats.example.org"), beacon.sri_hash())
+    assert 'data-domain="blog.example.org"' in code and "https://stats.example.org/js/script" in code
+
+
+def request(instance: Instance, base: str = "http://t/", **headers: str) -> Request:
+    scheme, host = base.split("://")
+    raw = [(b"host", host.strip("/").encode()), *((k.lower().encode(), v.encode()) for k, v in headers.items())]
+    return Request({"type": "http", "scheme": scheme, "method": "GET", "path": "/", "query_string": b"", "headers": raw,
+                    "app": instance.app, "client": ("10.0.0.1", 1), "server": (host.strip("/"), 80)})  # fmt: skip
+
+
+async def test_base_url_configured_else_from_the_request(instance: Instance) -> None:
+    assert pages.base_url(request(instance, "http://stats.example.org/")) == "http://stats.example.org"
+    settings = instance.app.state.settings
+    instance.app.state.settings = settings.__class__(data_dir=settings.data_dir, base_url="https://an.example.org/")
+    assert pages.base_url(request(instance, "http://stats.example.org/")) == "https://an.example.org"
+
+
+async def test_site_access_hides_foreign_sites_and_guards_owner_actions(instance: Instance) -> None:
+    async with instance.client() as owner:
+        await setup_admin(owner)
+        assert (await post_form(owner, "/sites/new", {"domain": DOMAIN, "timezone": "UTC"})).status_code == 303
+    viewer = await instance.accounts.users.add("viewer@example.org", "long enough")
+    site = await instance.accounts.sites.get(DOMAIN)
+    await instance.accounts.users.set_role(site.id, viewer.id, "viewer")
+    await instance.accounts.logins.start("viewer-session", viewer, int(instance.clock.now()), 3600)
+
+    async def access(domain: str, owner: bool = False) -> Any:
+        r = request(instance, Cookie="analytics_session=viewer-session")
+        return await pages.site_access(r, domain, owner=owner)
+
+    assert await access(DOMAIN) == (site, "viewer")
+    for domain, owner_only, status in ((DOMAIN, True, 403), ("other.example.org", False, 404)):
+        with pytest.raises(WebError) as exc:
+            await access(domain, owner_only)
+        assert exc.value.status == status
+
+
+async def test_the_snippet_page_says_whether_events_arrived(instance: Instance) -> None:
+    async with instance.client() as client:
+        await setup_admin(client)
+        await post_form(client, "/sites/new", {"domain": DOMAIN, "timezone": "UTC"})
+        before = await client.get(f"/sites/{DOMAIN}/snippet")
+        r = await instance.send({"n": "pageview", "u": f"https://{DOMAIN}/", "d": DOMAIN})
+        assert r.status_code == 202
+        after = await client.get(f"/sites/{DOMAIN}/snippet")
+    assert before.status_code == after.status_code == 200
+    assert beacon.sri_hash() in before.text
+    assert "No event has arrived yet" in before.text
+    assert "Events are arriving: 1 pageviews and 0 custom events so far." in after.text

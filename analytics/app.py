@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from analytics import config as settingsmod
 from analytics import web
@@ -38,6 +39,25 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     # Never echo the exception: it could carry request data.
     log.error("unhandled %s on %s", type(exc).__name__, request.url.path[:200])
     return JSONResponse({"error": "Internal error"}, 500)
+
+
+class App(Starlette):
+    """Starlette whose server errors end with our handler's 500 and log line.
+
+    Starlette's outermost middleware sends the handler's response and then
+    re-raises, so uvicorn would log the traceback, whose message can carry
+    request values, and drop the keep-alive connection. The 500 is already sent
+    and logged by `_server_error`, so the exception stops here for HTTP.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:  # noqa: S110 - reported by _server_error
+            pass
 
 
 async def health(request: Request) -> Response:
@@ -88,7 +108,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         *api.routes(),
         *web.routes(),
     ]
-    app = Starlette(
+    app = App(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={ApiError: _api_error, Exception: _server_error},

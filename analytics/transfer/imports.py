@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from analytics.enrich import referrers
 from analytics.errors import BadRequest
+from analytics.stats.dates import FIRST_DAY, LAST_DAY, in_bounds
 from analytics.store.base import ImportPart
 from analytics.transfer.layout import REPORTS, Report, unneutralise
 
@@ -101,6 +102,8 @@ def _member(name: str, size: int, opener: Callable[[], IO[bytes]]) -> Member | N
     if m.group(2):
         try:
             a, b = (date(int(x[:4]), int(x[4:6]), int(x[6:])) for x in (m.group(2), m.group(3)))
+            if not (in_bounds(a) and in_bounds(b)):
+                raise ValueError
         except ValueError:
             raise ImportFileError(base, None, "the dates in the file name are not valid") from None
         span = (min(a, b), max(a, b))
@@ -123,11 +126,13 @@ def members(source: str | Path | BinaryIO, label: str | None = None) -> tuple[li
         except (zipfile.BadZipFile, OSError) as exc:
             reason = "not a zip file" if isinstance(exc, zipfile.BadZipFile) else f"cannot be read ({exc.strerror})"
             raise ImportFileError(shown, None, reason) from None
-        found = [
-            _member(i.filename, i.file_size, lambda i=i: zf.open(i))  # type: ignore[misc]
-            for i in zf.infolist()
-            if not i.is_dir()
-        ]
+        found = []
+        for info in zf.infolist():
+            member = None if info.is_dir() else _member(info.filename, info.file_size, lambda i=info: zf.open(i))  # type: ignore[misc]
+            if member is not None and info.flag_bits & 0x1:  # zipfile would raise RuntimeError on open
+                zf.close()
+                raise ImportFileError(member.name, None, "is encrypted; export it again without a password")
+            found.append(member)
         out, close = [m for m in found if m is not None], zf.close
         label = shown
     if not out:
@@ -193,6 +198,8 @@ def _parse_row(plan: _Plan, member: Member, line: int, row: list[str]) -> tuple[
             raise ValueError
     except ValueError:
         raise ImportFileError(member.name, line, f"date {raw_date[:40]!r} is not YYYY-MM-DD") from None
+    if not in_bounds(day):
+        raise ImportFileError(member.name, line, f"date {raw_date!r} is outside {FIRST_DAY}..{LAST_DAY}")
     values: list[Any] = [day]
     for _, i, blank in plan.text:
         value = unneutralise(row[i]) if i is not None else ""

@@ -267,6 +267,7 @@ async def site_export(request: Request) -> Response:
     if state.period == "all":
         earliest = await Stats(store, site, now).earliest(await accounts_of(request).sites.created_at(site.id))
     r: Range = resolve_range(state.period, site.timezone, now, earliest, state.get("from"), state.get("to"))
+    export.check_zip_range(r.first, r.last)  # before the response starts: a clear 400, not a cut-off zip
     name = export.filename(site, r.first, r.last)
     return StreamingResponse(
         export.iter_zip(store, site, r.first, r.last),

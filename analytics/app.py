@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -23,6 +24,7 @@ from analytics.enrich.geo import GeoLookup
 from analytics.enrich.identity import utc_day
 from analytics.errors import ApiError
 from analytics.ingest import beacon
+from analytics.ingest.deadline import BodyDeadline
 from analytics.ingest.endpoint import Collector, preflight
 from analytics.store.sqlite.store import SQLiteStore
 
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         routes=routes,
         lifespan=lifespan,
         exception_handlers={ApiError: _api_error, Exception: _server_error},
+        middleware=[Middleware(BodyDeadline)],
     )
     app.state.settings = settings
     app.state.store = store

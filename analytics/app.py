@@ -38,8 +38,10 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    # Never echo the exception: it could carry request data.
-    log.error("unhandled %s on %s", type(exc).__name__, request.url.path[:200])
+    # Never echo the exception or the path: either could carry request data (a
+    # share token is part of its path). The route's template names the handler.
+    route = getattr(request.scope.get("route"), "path", None) or "an unmatched path"
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, route)
     return JSONResponse({"error": "Internal error"}, 500)
 
 

@@ -62,7 +62,9 @@ def assert_page_error(r: httpx.Response, status: int, message: str) -> None:
 # -- dates at the ends of the calendar ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("span", [["0001-01-01", "0001-01-02"], ["9999-12-30", "9999-12-31"], ["1969-12-31", "1970-01-01"]])
+@pytest.mark.parametrize(
+    "span", [["0001-01-01", "0001-01-02"], ["9999-12-30", "9999-12-31"], ["1969-12-31", "1970-01-01"]]
+)
 async def test_api_date_range_beyond_the_calendar(world: World, span: list[str]) -> None:
     r = await post_query(world.instance, world.user, query(date_range=span))
     assert_json_error(r, 400, f"date_range {span!r}: {BOUND}")
@@ -79,6 +81,18 @@ async def test_api_date_range_at_the_bounds_answers(world: World) -> None:
 async def test_pages_with_a_custom_range_beyond_the_calendar(world: World, base: str, span: tuple[str, str]) -> None:
     r = await world.web.get(base, params={"period": "custom", "from": span[0], "to": span[1]})
     assert_page_error(r, 400, f"a custom range&#39;s {BOUND}")
+
+
+async def test_dashboard_at_the_first_day_shows_no_comparison(world: World) -> None:
+    """The period before 1970-01-01 is outside the calendar: the range answers, without a comparison."""
+    r = await world.web.get(
+        "/sites/blog.example.org", params={"period": "custom", "from": "1970-01-01", "to": "1970-01-07"}
+    )
+    assert r.status_code == 200
+    r = await world.web.get(
+        "/sites/blog.example.org", params={"period": "custom", "from": "9998-12-01", "to": "9998-12-31"}
+    )
+    assert r.status_code == 200
 
 
 # -- property names no database can hold -------------------------------------------------------
@@ -179,7 +193,7 @@ async def test_server_error_logs_type_and_route_only(world: World, caplog: pytes
     with caplog.at_level(logging.ERROR, logger="analytics"):
         r = await _server_error(Request(scope), Boom("attacker text 203.0.113.7"))
     assert (r.status_code, bytes(r.body)) == (500, b'{"error":"Internal error"}')
-    assert [rec.getMessage() for rec in caplog.records] == ["unhandled Boom on /api/v2/query"]
+    assert [rec.getMessage() for rec in caplog.records] == ["unhandled Boom on GET an unmatched path"]
     assert all(rec.exc_info is None for rec in caplog.records)
 
 

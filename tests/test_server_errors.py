@@ -69,12 +69,12 @@ def test_keep_alive_connection_survives_errors(tmp_path: Path, caplog: pytest.Lo
         raise ValueError(f"attacker text {request.query_params.get('q')}")
 
     app = create_app(Settings(data_dir=str(tmp_path / "data"), batch_ms=0.5))
-    app.router.routes.append(Route("/boom", boom))  # an unhandled error, as a bug would raise
+    app.router.routes.append(Route("/boom/{token}", boom))  # an unhandled error, as a bug would raise
     server = start_threaded(app, free_port())
     try:
         bad = json.dumps({"site_id": SITE, "metrics": ["visitors"], "date_range": ["0001-01-01", "0001-01-02"]})
         with caplog.at_level(logging.DEBUG), socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-            status, body = _exchange(sock, b"GET /boom?q=s3cr3t HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, body = _exchange(sock, b"GET /boom/t0k3n?q=s3cr3t HTTP/1.1\r\nHost: x\r\n\r\n")
             assert (status, body) == (500, b'{"error":"Internal error"}')
             status, body = _exchange(
                 sock,
@@ -88,5 +88,5 @@ def test_keep_alive_connection_survives_errors(tmp_path: Path, caplog: pytest.Lo
         server.stop()
     logged = "\n".join(r.getMessage() + (logging.Formatter().formatException(r.exc_info) if r.exc_info else "")
                        for r in caplog.records)  # fmt: skip
-    assert "unhandled ValueError on /boom" in logged
-    assert "s3cr3t" not in logged and "attacker text" not in logged
+    assert "unhandled ValueError on GET /boom/{token}" in logged
+    assert "s3cr3t" not in logged and "t0k3n" not in logged and "attacker text" not in logged

@@ -47,7 +47,6 @@ def _until(stop: threading.Event, sock: socket.socket, pace: Callable[[socket.so
         pass
 
 
-
 def _trickle(sock: socket.socket) -> None:
     sock.sendall(b" ")  # whitespace: a valid prefix of a JSON body, one byte every half second
     time.sleep(0.5)

@@ -51,4 +51,3 @@ async def test_chunked_upload_over_the_cap_is_cut_off(
     assert "The upload is too large." in r.text
     assert CAP < sent <= CAP + CHUNK
     assert await instance.store.list_imports(site.id) == []  # type: ignore[attr-defined]
-

@@ -126,7 +126,8 @@ def members(source: str | Path | BinaryIO, label: str | None = None) -> tuple[li
             limits.check_archive(shown, len(zf.infolist()))
             found, infos = [], []
             for info in zf.infolist():
-                member = None if info.is_dir() else _member(info.filename, info.file_size, lambda i=info: zf.open(i))  # type: ignore[misc]
+                opener = lambda i=info: zf.open(i)  # noqa: E731
+                member = None if info.is_dir() else _member(info.filename, info.file_size, opener)
                 if member is not None:
                     member.compressed = info.compress_size
                     infos.append(info)

@@ -8,9 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from analytics import config as settingsmod
 from analytics import web
@@ -22,6 +24,7 @@ from analytics.enrich.geo import GeoLookup
 from analytics.enrich.identity import utc_day
 from analytics.errors import ApiError
 from analytics.ingest import beacon
+from analytics.ingest.deadline import BodyDeadline
 from analytics.ingest.endpoint import Collector, preflight
 from analytics.store.sqlite.store import SQLiteStore
 
@@ -35,9 +38,30 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    # Never echo the exception: it could carry request data.
-    log.error("unhandled %s on %s", type(exc).__name__, request.url.path[:200])
+    # Never echo the exception or the path: either could carry request data (a
+    # share token is part of its path). The route's template names the handler.
+    route = getattr(request.scope.get("route"), "path", None) or "an unmatched path"
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, route)
     return JSONResponse({"error": "Internal error"}, 500)
+
+
+class App(Starlette):
+    """Starlette whose server errors end with our handler's 500 and log line.
+
+    Starlette's outermost middleware sends the handler's response and then
+    re-raises, so uvicorn would log the traceback, whose message can carry
+    request values, and drop the keep-alive connection. The 500 is already sent
+    and logged by `_server_error`, so the exception stops here for HTTP.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:  # noqa: S110 - reported by _server_error
+            pass
 
 
 async def health(request: Request) -> Response:
@@ -88,10 +112,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         *api.routes(),
         *web.routes(),
     ]
-    app = Starlette(
+    app = App(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={ApiError: _api_error, Exception: _server_error},
+        middleware=[Middleware(BodyDeadline)],
     )
     app.state.settings = settings
     app.state.store = store

@@ -255,6 +255,8 @@ def export_cmd(
     import zoneinfo
     from pathlib import Path
 
+    from analytics.errors import BadRequest
+    from analytics.stats import dates
     from analytics.transfer import export
 
     start, end = _day(first, "--from"), _day(last, "--to")
@@ -268,6 +270,13 @@ def export_cmd(
         hi = end or (known[1] if known else today)
         if hi < lo:
             raise CliError(f"--to {hi} is before --from {lo}")
+        if not (dates.in_bounds(lo) and dates.in_bounds(hi)):
+            raise CliError(f"export range {lo}..{hi}: {dates.BOUNDS}")
+        if fmt == "zip":
+            try:
+                export.check_zip_range(lo, hi)
+            except BadRequest as exc:
+                raise CliError(exc.message) from None
         part = None if target == "-" else Path(target + ".part")
         sink = sys.stdout.buffer if part is None else open(part, "wb")
         bar = _progress_bar(export.steps(lo, hi), "export", unit="step")

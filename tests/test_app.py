@@ -38,7 +38,7 @@ async def test_an_unhandled_error_is_a_bare_json_500(instance: Instance, caplog:
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             r = await client.get("/boom")
     assert (r.status_code, r.json()) == (500, {"error": "Internal error"})
-    assert "unhandled RuntimeError on /boom" in caplog.text and "198.51.100.7" not in caplog.text
+    assert "unhandled RuntimeError on GET /boom" in caplog.text and "198.51.100.7" not in caplog.text
 
 
 async def test_startup_creates_todays_salt_and_shutdown_closes_everything(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ salts are destroyed in accounts.db (secure_delete plus a WAL truncate).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 
 from analytics.model import DAY
@@ -25,11 +26,27 @@ def new_salt() -> bytes:
     return secrets.token_bytes(SALT_BYTES)
 
 
+def canonical_ip(ip: str) -> str:
+    """One spelling per address: `2001:0db8::0001` is `2001:db8::1`, and `::ffff:1.2.3.4` is `1.2.3.4`.
+
+    A dual-stack socket reports IPv4 clients as IPv4-mapped IPv6 and proxies
+    write addresses in either form, so hashing the text as sent would count one
+    person as two. Anything that is not an address is hashed as it came.
+    """
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
 def visitor_id(salt: bytes, domain: str, ip: str, user_agent: str) -> int:
-    """A signed 64-bit id, so SQLite stores it as an INTEGER."""
+    """A signed 64-bit id, so SQLite stores it as an INTEGER; the address is hashed in `canonical_ip` form."""
     h = hashlib.blake2b(digest_size=8, key=salt)
     # Length-prefix each part so ("ab", "c") and ("a", "bc") differ.
-    for part in (domain, ip, user_agent):
+    for part in (domain, canonical_ip(ip), user_agent):
         data = part.encode("utf-8", "surrogatepass")
         h.update(len(data).to_bytes(4, "big"))
         h.update(data)

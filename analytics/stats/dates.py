@@ -13,6 +13,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from analytics.errors import BadRequest
 from analytics.model import BUCKET, DAY
 
+# The calendar this service counts in. Python's dates end at 0001 and 9999, and a
+# day's UTC instants, its zone offsets and a day either side must all exist, so
+# ranges and imported rows stay inside these bounds (a 400, never an overflow).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+BOUNDS = f"dates must lie between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
+
 PRESETS = ("day", "24h", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all")
 
 
@@ -31,6 +38,11 @@ def local_midnight(day: date, tz: zoneinfo.ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
+def in_bounds(day: date) -> bool:
+    """Whether `day` lies in [FIRST_DAY, LAST_DAY], the days a range or an imported row may name."""
+    return FIRST_DAY <= day <= LAST_DAY
+
+
 def resolve(
     spec: object, tz_name: str, now: datetime, earliest: date | None = None
 ) -> tuple[datetime, datetime, date, date]:
@@ -44,6 +56,8 @@ def resolve(
             first, last = (date.fromisoformat(x[:10]) for x in spec)
         except ValueError:
             raise BadRequest(f"date_range {spec!r} has an invalid date; use YYYY-MM-DD") from None
+        if not (in_bounds(first) and in_bounds(last)):
+            raise BadRequest(f"date_range {spec!r}: {BOUNDS}")
         if last < first:
             raise BadRequest("date_range ends before it starts")
         if (last - first).days > 366 * 20:
@@ -69,7 +83,7 @@ def resolve(
     elif spec == "year":
         first, last = date(today.year, 1, 1), today
     elif spec == "all":
-        first, last = earliest or today, today
+        first, last = max(earliest or today, FIRST_DAY), today
     else:
         raise BadRequest(f"date_range {spec!r} is not one of {', '.join(PRESETS)} or [from, to]")
     return local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz), first, last

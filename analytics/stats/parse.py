@@ -45,6 +45,7 @@ def parse_dimensions(value: Any) -> tuple[str, ...]:
     for d in value:
         if not isinstance(d, str) or not is_dimension(d):
             raise BadRequest(f"Unknown dimension {_show(d)}")
+        _storable_name(d)
     if len(set(value)) != len(value):
         raise BadRequest("dimensions must not repeat")
     if sum(1 for d in value if d.startswith("time")) > 1:
@@ -74,12 +75,15 @@ def parse_filter(value: Any, depth: int = 0) -> Filter:
     dim, values = value[1], value[2]
     if not isinstance(dim, str) or not is_dimension(dim) or dim.startswith("time"):
         raise BadRequest(f"Invalid filter dimension {_show(dim)}")
+    _storable_name(dim)
     if not isinstance(values, list) or not values:
         raise BadRequest(f"Invalid filter {_show(value)}: values must be a non-empty list")
     clean = []
     for v in values:
         if isinstance(v, bool) or not isinstance(v, str | int | float):
             raise BadRequest(f"Invalid filter value {_show(v)} for {dim}")
+        if isinstance(v, str) and not _encodable(v):
+            raise BadRequest(f"Invalid filter value for {dim}: it holds an unpaired surrogate character")
         clean.append(str(v))
     case_sensitive = True
     if len(value) == 4:
@@ -100,6 +104,21 @@ def parse_filter(value: Any, depth: int = 0) -> Filter:
             except re.error as exc:
                 raise BadRequest(f"Invalid regular expression {_show(v)}: {exc}") from None
     return Condition(op, dim, tuple(clean), case_sensitive)
+
+
+def _encodable(text: str) -> bool:
+    """UTF-8 has no unpaired surrogates (JSON's "\\ud800" alone), so the database cannot bind one."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _storable_name(name: str) -> None:
+    """A property name becomes a JSON path in SQL: NUL ends it early and a lone surrogate cannot be bound."""
+    if "\x00" in name or not _encodable(name):
+        raise BadRequest("Invalid dimension name: it holds a NUL or an unpaired surrogate character")
 
 
 def parse_filters(value: Any) -> Filter | None:

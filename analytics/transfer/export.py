@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from analytics.errors import BadRequest
 from analytics.transfer.layout import REPORTS, Report, neutralise
 
 if TYPE_CHECKING:
@@ -30,6 +31,17 @@ if TYPE_CHECKING:
     from analytics.store.base import Store
 
 Progress = Callable[[int], None]  # called with the number of (report, day) steps just done
+# A zip entry's time stamp is a DOS date: years 1980 to 2107. Members are stamped
+# with the range's first day (1980 at the earliest), so a zip cannot start later.
+ZIP_LAST_DAY = date(2107, 12, 31)
+
+
+def check_zip_range(first: date, last: date) -> None:
+    """Refuse, before any byte is written, a zip export of days the zip format cannot date."""
+    if last > ZIP_LAST_DAY or first > ZIP_LAST_DAY:
+        raise BadRequest(
+            f"a zip export can only hold days up to {ZIP_LAST_DAY.isoformat()}; choose an earlier range (or NDJSON)"
+        )
 
 
 def steps(first: date, last: date) -> int:
@@ -97,6 +109,7 @@ async def _produce_zip(
     store: Store, site: Site, first: date, last: date, sink: _Sink, progress: Progress | None
 ) -> AsyncIterator[None]:
     """Write the zip into `sink`, pausing (yielding) after every day with rows and every file."""
+    check_zip_range(first, last)
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         for report in REPORTS:
             stamp = max(first, date(1980, 1, 1))  # the zip format's earliest date

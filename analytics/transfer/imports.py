@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from analytics.enrich import referrers
-from analytics.errors import BadRequest
+from analytics.stats.dates import FIRST_DAY, LAST_DAY, in_bounds
 from analytics.store.base import ImportPart
+from analytics.transfer import limits
 from analytics.transfer.layout import REPORTS, Report, unneutralise
+from analytics.transfer.limits import ImportFileError as ImportFileError
 
 if TYPE_CHECKING:
     from analytics.model import Site
@@ -42,18 +44,7 @@ MAX_INT = 2**53
 _NAME = re.compile(r"^(imported_[a-z_]+?)(?:_(\d{8})_(\d{8}))?\.csv$")
 _INT = re.compile(r"^\s*\d{1,16}\s*$")
 REPORTS_BY_TABLE = {f"imported_{r.name}": r for r in REPORTS}
-Progress = Callable[[int], None]  # called with the number of bytes just read
-
-
-class ImportFileError(BadRequest):
-    """A file in the import is unusable: `.file`, `.line` (1-based, or None) and `.reason`."""
-
-    def __init__(self, file: str, line: int | None, reason: str) -> None:
-        where = f"{file}, line {line}" if line is not None else file
-        super().__init__(f"{where}: {reason}")
-        self.file = file
-        self.line = line
-        self.reason = reason
+Progress = limits.Progress
 
 
 @dataclass(slots=True)
@@ -65,6 +56,7 @@ class Member:
     size: int
     span: tuple[date, date] | None  # from a Plausible file name, e.g. _20240101_20241231
     open: Callable[[], IO[bytes]]
+    compressed: int | None = None  # its size in the zip; None when not from a zip
 
     @property
     def report(self) -> Report:
@@ -101,6 +93,8 @@ def _member(name: str, size: int, opener: Callable[[], IO[bytes]]) -> Member | N
     if m.group(2):
         try:
             a, b = (date(int(x[:4]), int(x[4:6]), int(x[6:])) for x in (m.group(2), m.group(3)))
+            if not (in_bounds(a) and in_bounds(b)):
+                raise ValueError
         except ValueError:
             raise ImportFileError(base, None, "the dates in the file name are not valid") from None
         span = (min(a, b), max(a, b))
@@ -119,15 +113,29 @@ def members(source: str | Path | BinaryIO, label: str | None = None) -> tuple[li
     else:
         shown = label or (Path(source).name if isinstance(source, str | Path) else "upload")
         try:
+            if isinstance(source, str | Path):
+                with open(source, "rb") as fp:
+                    limits.check_archive(shown, limits.declared_entries(fp))
+            else:
+                limits.check_archive(shown, limits.declared_entries(source))
             zf = zipfile.ZipFile(source)
         except (zipfile.BadZipFile, OSError) as exc:
             reason = "not a zip file" if isinstance(exc, zipfile.BadZipFile) else f"cannot be read ({exc.strerror})"
             raise ImportFileError(shown, None, reason) from None
-        found = [
-            _member(i.filename, i.file_size, lambda i=i: zf.open(i))  # type: ignore[misc]
-            for i in zf.infolist()
-            if not i.is_dir()
-        ]
+        try:
+            limits.check_archive(shown, len(zf.infolist()))
+            found, infos = [], []
+            for info in zf.infolist():
+                opener = lambda i=info: zf.open(i)  # noqa: E731
+                member = None if info.is_dir() else _member(info.filename, info.file_size, opener)
+                if member is not None:
+                    member.compressed = info.compress_size
+                    infos.append(info)
+                found.append(member)
+            limits.check_declared(shown, infos, [m.name for m in found if m is not None])
+        except ImportFileError:
+            zf.close()
+            raise
         out, close = [m for m in found if m is not None], zf.close
         label = shown
     if not out:
@@ -135,23 +143,6 @@ def members(source: str | Path | BinaryIO, label: str | None = None) -> tuple[li
         names = ", ".join(r.file for r in REPORTS[:3])
         raise ImportFileError(label or str(source), None, f"holds no Plausible CSV export files ({names}, ...)")
     return out, close
-
-
-class _Counting(io.RawIOBase):
-    def __init__(self, raw: IO[bytes], progress: Progress | None) -> None:
-        self.raw = raw
-        self.progress = progress
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        if self.progress is not None and n:
-            self.progress(n)
-        return n
 
 
 def columns(report: Report) -> tuple[str, ...]:
@@ -193,6 +184,8 @@ def _parse_row(plan: _Plan, member: Member, line: int, row: list[str]) -> tuple[
             raise ValueError
     except ValueError:
         raise ImportFileError(member.name, line, f"date {raw_date[:40]!r} is not YYYY-MM-DD") from None
+    if not in_bounds(day):
+        raise ImportFileError(member.name, line, f"date {raw_date!r} is outside {FIRST_DAY}..{LAST_DAY}")
     values: list[Any] = [day]
     for _, i, blank in plan.text:
         value = unneutralise(row[i]) if i is not None else ""
@@ -214,8 +207,10 @@ def _parse_row(plan: _Plan, member: Member, line: int, row: list[str]) -> tuple[
 
 
 def _lines(member: Member, stream: io.BufferedReader) -> Iterator[str]:
-    """Decode line by line, so a bad byte is reported on its own line."""
-    for number, raw in enumerate(stream, 1):
+    """Decode line by line, so a bad byte is reported on its own line; a line is at most `limits.MAX_LINE`."""
+    number = 0
+    while raw := limits.read_line(stream, member.name, number + 1):
+        number += 1
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -223,10 +218,13 @@ def _lines(member: Member, stream: io.BufferedReader) -> Iterator[str]:
         yield text.removeprefix("\ufeff") if number == 1 else text
 
 
-def _batches(member: Member, progress: Progress | None, counts: dict[str, int]) -> Iterator[list[tuple[Any, ...]]]:
+def _batches(
+    member: Member, progress: Progress | None, counts: dict[str, int], budget: limits.Budget | None
+) -> Iterator[list[tuple[Any, ...]]]:
     """One file's rows `(date, *values)`, parsed and checked, a batch at a time; counts them in `counts`."""
     with member.open() as raw:
-        reader = csv.reader(_lines(member, io.BufferedReader(_Counting(raw, progress))), strict=True)
+        limited = limits.LimitedStream(raw, member.name, member.compressed, budget, progress)
+        reader = csv.reader(_lines(member, io.BufferedReader(limited)), strict=True)
         plan: _Plan | None = None
         batch: list[tuple[Any, ...]] = []
         try:
@@ -268,8 +266,11 @@ async def import_csv(
     found, close = members(source, label)
     shown = label or (Path(source).name if isinstance(source, str | Path) else "upload")
     counts: dict[str, int] = {}
+    budget = limits.Budget(shown) if any(m.compressed is not None for m in found) else None
     try:
-        parts = [ImportPart(m.report.name, columns(m.report), _batches(m, progress, counts), m.span) for m in found]
+        parts = [
+            ImportPart(m.report.name, columns(m.report), _batches(m, progress, counts, budget), m.span) for m in found
+        ]
         record = await store.import_rows(site, shown[:200], parts)
     finally:
         close()

@@ -29,7 +29,10 @@ from analytics import catalog
 from analytics.enrich.referrers import DIRECT
 from analytics.store.base import RollupRead
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell as a formula when it starts with one of these. Line
+# feed and CR too (the formula may follow on the next line of the cell), and the
+# full-width forms, which some spreadsheets fold to their ASCII twins.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 Kind = Literal["key", "const", "sum"]
 
 

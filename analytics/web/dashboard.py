@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from analytics.model import Site
+from analytics.stats import dates
 from analytics.web import chart as chartmod
 from analytics.web import csrf
 from analytics.web.auth import accounts_of, store_of
@@ -83,6 +84,8 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     r = resolve_range(state.period, site.timezone, now, earliest, state.get("from"), state.get("to"))
     prev = r.previous()
     compare = state.get("compare") != "off"
+    if not dates.in_bounds(prev.first):  # nothing to compare with before the calendar's first day
+        prev, compare = r, False  # the previous figures are then neither asked for nor shown
     intervals = intervals_for(r)
     interval = state.get("interval") if state.get("interval") in intervals else default_interval(r)
     metric = state.get("metric") if state.get("metric") in CHART_METRICS else "visitors"
@@ -267,6 +270,7 @@ async def site_export(request: Request) -> Response:
     if state.period == "all":
         earliest = await Stats(store, site, now).earliest(await accounts_of(request).sites.created_at(site.id))
     r: Range = resolve_range(state.period, site.timezone, now, earliest, state.get("from"), state.get("to"))
+    export.check_zip_range(r.first, r.last)  # before the response starts: a clear 400, not a cut-off zip
     name = export.filename(site, r.first, r.last)
     return StreamingResponse(
         export.iter_zip(store, site, r.first, r.last),

@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message
 
 from analytics.accounts.passwords import MIN_LENGTH, hash_password
 from analytics.accounts.sites import DashboardOptions
@@ -150,6 +151,26 @@ async def save_members(request: Request) -> Response:
     return redirect(f"/sites/{site.domain}/settings?done=saved#people")
 
 
+def capped(request: Request, cap: int) -> Request:
+    """The request, reading at most `cap` bytes of body (one chunk more), then a 413.
+
+    Content-Length is optional (chunked uploads), so the cap holds on the bytes actually read.
+    """
+    total = 0
+    receive = request.receive
+
+    async def counted() -> Message:
+        nonlocal total
+        message = await receive()
+        if message["type"] == "http.request":
+            total += len(message.get("body", b""))
+            if total > cap:
+                raise WebError(413, "The upload is too large.")
+        return message
+
+    return Request(request.scope, counted)
+
+
 @page
 async def save_imports(request: Request) -> Response:
     """Upload a Plausible CSV export (zip) into this site, or remove an earlier import."""
@@ -160,7 +181,7 @@ async def save_imports(request: Request) -> Response:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_UPLOAD:
         raise WebError(413, "The upload is too large.")
-    async with request.form(max_files=1, max_fields=10) as form:
+    async with capped(request, MAX_UPLOAD).form(max_files=1, max_fields=10) as form:
         await csrf.verify(request, form, signed_in=True)
         store = store_of(request)
         if field(form, "action") == "remove":

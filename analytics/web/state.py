@@ -104,13 +104,15 @@ def resolve_range(
         last = today.replace(day=1) - timedelta(days=1)
         first = last.replace(day=1)
     elif period == "all":
-        first, last = min(earliest or today, today), today
+        first, last = max(min(earliest or today, today), dates.FIRST_DAY), today
     elif period == "custom":
         try:
             first = date.fromisoformat((start or "")[:10])
             last = date.fromisoformat((end or "")[:10])
         except ValueError:
             raise BadRequest("a custom range needs from and to dates as YYYY-MM-DD") from None
+        if not (dates.in_bounds(first) and dates.in_bounds(last)):
+            raise BadRequest(f"a custom range's {dates.BOUNDS}")
         if last < first:
             first, last = last, first
         if (last - first).days > 366 * 20:

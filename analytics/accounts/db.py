@@ -37,12 +37,6 @@ async def connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection
     return await files.connect(path, readonly=readonly, cache_kib=2000)
 
 
-async def _version(conn: aiosqlite.Connection) -> int:
-    async with conn.execute("PRAGMA user_version") as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
-
-
 class Database:
     """accounts.db: one locked write connection and one read-only connection."""
 
@@ -81,23 +75,10 @@ class Database:
         An up-to-date file is only read: opening it (a CLI command next to a
         running server) takes no write lock.
         """
-        applied: list[str] = []
         pending = migrations()
-        if await _version(self.writer) >= len(pending):
-            return applied
-
-        async def job(conn: aiosqlite.Connection) -> None:
-            version = await _version(conn)  # again, under the lock: another process may have migrated
-            for number, name, sql in pending:
-                if number <= version:
-                    continue
-                for statement in files.statements(sql):
-                    await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {number}")
-                applied.append(name)
-
-        await self.write(job)
-        return applied
+        if await files.version(self.writer) >= len(pending):
+            return []
+        return await self.write(lambda conn: files.apply(conn, pending))
 
     async def write(self, job: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
         """Run `job` in its own short IMMEDIATE transaction; rolled back if it raises."""

@@ -67,6 +67,27 @@ def statements(sql: str) -> list[str]:
     return out
 
 
+async def version(conn: aiosqlite.Connection) -> int:
+    """The number of the last migration applied (`PRAGMA user_version`)."""
+    async with conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def apply(conn: aiosqlite.Connection, pending: list[tuple[int, str, str]]) -> list[str]:
+    """Inside the caller's transaction: run the migrations newer than the file's version, in order."""
+    applied = []
+    current = await version(conn)  # read under the write lock: another process may have migrated
+    for number, name, sql in pending:
+        if number <= current:
+            continue
+        for statement in statements(sql):
+            await conn.execute(statement)
+        await conn.execute(f"PRAGMA user_version = {number}")
+        applied.append(name)
+    return applied
+
+
 async def rollback(conn: aiosqlite.Connection) -> None:
     """Roll back the open transaction, if any, without hiding the error that led here.
 

@@ -18,19 +18,9 @@ async def migrate(conn: aiosqlite.Connection) -> list[str]:
     Safe when several worker processes start at once: the second one waits for
     the write lock, then sees the new user_version and does nothing.
     """
-    applied = []
     await conn.execute("BEGIN IMMEDIATE")
     try:
-        async with conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        version = row[0] if row else 0
-        for number, name, sql in migrations():
-            if number <= version:
-                continue
-            for statement in files.statements(sql):
-                await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version = {number}")
-            applied.append(name)
+        applied = await files.apply(conn, migrations())
         await conn.execute("COMMIT")
     except BaseException:
         await files.rollback(conn)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
+import threading
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -351,3 +352,37 @@ async def test_the_owner_is_not_locked_out_by_an_attacker_elsewhere(instance: In
         assert f"Try again in {auth.ACCOUNT_WINDOW} s." in r.text
         instance.clock.advance(auth.ACCOUNT_WINDOW + 1)
         assert (await sign_in(attacker, EMAIL, PASSWORD)).status_code == 303
+
+
+@pytest.mark.server
+# conftest.start_server leaves its log file object to the garbage collector
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_concurrent_sign_ins_against_two_real_workers(tmp_path: Path, live_server_factory: Any) -> None:
+    """30 threads on their own connections to `analytics serve --workers 2`, all posting at once.
+
+    Each worker process checks at most the account's limit; across processes the account's
+    reservations in accounts.db let through at most one more address-fresh try per worker.
+    """
+    data_dir = tmp_path / "data"
+    cli("users", "add", EMAIL, "--password-stdin", input=PASSWORD + "\n", data_dir=data_dir)
+    server = live_server_factory("--workers", "2", data_dir=data_dir)
+    threads = 30
+    barrier = threading.Barrier(threads, timeout=30)
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            token = token_of(client.get("/login").text)
+            barrier.wait()
+            r = client.post("/login", data={"email": EMAIL, "password": "wrong password", "csrf": token})
+        with lock:
+            codes.append(r.status_code)
+
+    workers = [threading.Thread(target=attempt) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(60)
+    assert len(codes) == threads and set(codes) <= {401, 429}
+    assert codes.count(401) <= auth.MAX_ACCOUNT_FAILURES + 2, codes

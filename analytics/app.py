@@ -126,19 +126,27 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     return app
 
 
+async def housekeep(store: SQLiteStore, accounts: Accounts, now: float, retention_months: int) -> None:
+    """One round: rotate salts (destroying older and future-dated ones), enforce retention, roll up days.
+
+    Each step logs its failure by type only and the next round retries. A clock
+    far ahead cannot empty the events: the store counts retention from its newest event.
+    """
+    try:
+        await accounts.salts.for_day(utc_day(now))  # destroys salts older than yesterday or after today
+    except Exception as exc:  # keep serving; the next round retries
+        log.warning("salt rotation failed: %s", type(exc).__name__)
+    try:
+        await store.housekeeping(now, await accounts.sites.all(), retention_months)
+    except Exception as exc:
+        log.warning("housekeeping failed: %s", type(exc).__name__)
+
+
 async def _housekeeping(store: SQLiteStore, accounts: Accounts, clock: Clock, retention_months: int) -> None:
     """Rotate salts at UTC midnight, enforce retention and roll up settled days, once a minute."""
     task = asyncio.current_task()
     while True:
-        now = clock.now()
-        try:
-            await accounts.salts.for_day(utc_day(now))  # destroys salts older than yesterday
-        except Exception as exc:  # keep serving; the next round retries
-            log.warning("salt rotation failed: %s", type(exc).__name__)
-        try:
-            await store.housekeeping(now, await accounts.sites.all(), retention_months)
-        except Exception as exc:
-            log.warning("housekeeping failed: %s", type(exc).__name__)
+        await housekeep(store, accounts, clock.now(), retention_months)
         if task is not None and task.cancelling():
             # Shutdown asked while a step ran: an error raised on the way out must not keep us looping.
             raise asyncio.CancelledError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
@@ -46,3 +47,30 @@ async def test_a_secret_is_set_once_for_every_worker(tmp_path: Path) -> None:
         assert await a.logins.secret("csrf", b"first") == b"first"
         assert await b.logins.secret("csrf", b"second") == b"first"
         assert await b.logins.secret("share", b"other") == b"other"
+
+
+async def test_reservations_hold_the_limit_across_two_connections_at_once(tmp_path: Path) -> None:
+    """Two Accounts on one file stand for two worker processes; 40 reservations race, 5 are granted."""
+    async with Accounts(tmp_path / "accounts.db") as a, Accounts(tmp_path / "accounts.db") as b:
+        got = await asyncio.gather(
+            *((a if n % 2 else b).logins.reserve("ann@example.org", 1000, 300, 5, fresh=False) for n in range(40))
+        )
+        assert sum(r.granted for r in got) == 5
+        assert {r.retry_after for r in got if not r.granted} == {300}
+        # A fresh client is let through past the limit, and counted.
+        extra = await a.logins.reserve("ANN@example.org", 1100, 300, 5, fresh=True)
+        assert extra.granted and await a.logins.failures("ann@example.org", 0) == (6, 1000)
+        await a.logins.release(extra)
+        assert await a.logins.failures("ann@example.org", 0) == (5, 1000)
+        assert (await a.logins.reserve("ann@example.org", 1301, 300, 5, fresh=False)).granted  # the window passed
+
+
+async def test_share_reservations_are_per_link(tmp_path: Path) -> None:
+    async with Accounts(tmp_path / "accounts.db") as accounts:
+        one = await accounts.sites.add("a.example", "UTC")
+        two = await accounts.sites.add("b.example", "UTC")
+        got = await asyncio.gather(*(accounts.logins.reserve_share(one.id, 1000, 300, 3) for _ in range(10)))
+        assert [r.granted for r in got].count(True) == 3 and got[-1].retry_after == 300
+        assert (await accounts.logins.reserve_share(two.id, 1000, 300, 3)).granted
+        await accounts.logins.release_share(got[0])
+        assert await accounts.logins.share_failures(one.id, 0) == 2

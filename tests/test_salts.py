@@ -57,3 +57,24 @@ async def test_a_destroyed_salt_leaves_no_byte_in_the_file_or_its_wal(tmp_path: 
 def _bytes(path: Path) -> bytes:
     wal = path.with_name(path.name + "-wal")
     return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+async def test_a_salt_dated_in_the_future_is_destroyed_when_the_clock_returns(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.db"
+    async with Accounts(path) as accounts:
+        await accounts.salts.for_day(DAY)
+        ahead = await accounts.salts.for_day(DAY + 800)  # the clock jumped ahead
+        assert ahead[DAY + 800] in _bytes(path)
+        back = await accounts.salts.for_day(DAY)
+        assert list(back) == [DAY] and await accounts.salts.days() == [DAY]
+        assert list(ahead) == [DAY + 800] and ahead[DAY + 800] not in _bytes(path)
+
+
+async def test_a_jump_of_one_day_ahead_and_back_leaves_no_salt_of_tomorrow(tmp_path: Path) -> None:
+    """Tomorrow's salt is in the cached pair after the jump; going back must still destroy it."""
+    path = tmp_path / "accounts.db"
+    async with Accounts(path) as accounts:
+        await accounts.salts.for_day(DAY)
+        tomorrow = (await accounts.salts.for_day(DAY + 1))[DAY + 1]
+        assert sorted(await accounts.salts.for_day(DAY)) == [DAY]
+        assert await accounts.salts.days() == [DAY] and tomorrow not in _bytes(path)

@@ -4,6 +4,7 @@ a failing event isolated from its batch, site removal, retention and closing."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -122,3 +123,19 @@ async def test_write_runs_a_job_between_batches_and_rolls_back_on_error(store: S
         await store.write(insert_then_fail)
     assert await store.fetchall("SELECT COUNT(*) FROM strings WHERE value = 'kept?'") == [(0,)]
     assert await store.checkpoint() is True
+
+
+async def test_prune_deletes_nothing_newer_than_the_newest_event_allows(
+    store: SQLiteStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A clock 800 days ahead would have emptied the events; retention counts from the newest event instead."""
+    await store.submit([event(1, 1, ts=T0 - 800 * DAY)])
+    await store.submit([event(1, 2), event(2, 3, ts=T0 - 40 * DAY)])
+    with caplog.at_level(logging.WARNING, logger="analytics"):
+        assert await store.prune(T0 + 800 * DAY, retention_months=25) == 1  # only the one 25 months before T0
+    assert await count(store, "events") == 2
+    assert "clock is 800 days ahead of the newest stored event" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="analytics"):
+        assert await store.prune(T0 + DAY - 1, retention_months=1) == 1  # within a day: the clock is trusted
+    assert caplog.text == "" and await count(store, "events") == 1

@@ -3,8 +3,10 @@ limit and per-site roles."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sqlite3
+import threading
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -125,12 +127,15 @@ async def test_sign_in_rate_limit_per_account(instance: Instance) -> None:
     async with instance.client(ip="198.51.100.1") as client:
         for _ in range(5):
             assert (await sign_in(client, EMAIL, "wrong password")).status_code == 401
-        # Even the right password is refused while the account is throttled, from any address.
+        # Even the right password is refused from the guessing address, for a short while.
         limited = await sign_in(client, EMAIL, PASSWORD)
-        assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+        assert limited.status_code == 429 and limited.headers["retry-after"] == "300"
+        assert "Try again in 300 s." in limited.text
     async with instance.client(ip="198.51.100.2") as other:
+        # Another address makes one wrong try past the account's limit, then waits as well.
+        assert (await sign_in(other, EMAIL, "wrong again")).status_code == 401
         assert (await sign_in(other, EMAIL, PASSWORD)).status_code == 429
-        instance.clock.advance(15 * 60 + 1)
+        instance.clock.advance(auth.ACCOUNT_WINDOW + 1)
         assert (await sign_in(other, EMAIL, PASSWORD)).status_code == 303
     # No address was written: the throttle keeps a keyed hash in memory only.
     db = _db_bytes(instance.data_dir)
@@ -288,3 +293,96 @@ def test_the_client_throttle_forgets_after_the_window_and_keeps_no_address() -> 
 def test_keyed_is_an_hmac_sha256_in_hex() -> None:
     assert auth.keyed(b"k", "message") == "9831a5afefa770d5fe6c985f6c343796ca3d27651d69e24864f1f9948debfacf"
     assert auth.keyed(b"l", "message") != auth.keyed(b"k", "message")
+
+
+# -- limits under concurrency (issue 15, point 3) ---------------------------------------------
+
+
+async def _concurrent_sign_ins(instance: Instance, tries: list[tuple[str, str]]) -> list[httpx.Response]:
+    """POST /login once per (address, password), all at once: the requests interleave on the event loop."""
+    clients = {ip: instance.client(ip=ip) for ip, _ in tries}
+    tokens = {ip: await get_token(c, "/login") for ip, c in clients.items()}
+    try:
+        return list(
+            await asyncio.gather(
+                *(
+                    clients[ip].post("/login", data={"email": EMAIL, "password": pw, "csrf": tokens[ip]})
+                    for ip, pw in tries
+                )
+            )
+        )
+    finally:
+        for c in clients.values():
+            await c.aclose()
+
+
+async def test_concurrent_sign_ins_from_one_address_check_at_most_the_limit(instance: Instance) -> None:
+    async with instance.client() as client:
+        await setup_admin(client)
+    tries = [("198.51.100.3", "wrong password")] * 39 + [("198.51.100.3", PASSWORD)]
+    answers = await asyncio.wait_for(_concurrent_sign_ins(instance, tries), 60)
+    codes = [r.status_code for r in answers]
+    # Every password check ends in a 401 (or the 303 of the right one); a 429 checked nothing.
+    assert codes.count(401) == auth.MAX_ACCOUNT_FAILURES and codes.count(429) == 35
+    assert codes[-1] == 429  # the right password beyond the limit is refused too
+    assert "Try again in " in answers[-1].text and int(answers[-1].headers["retry-after"]) > 0
+
+
+async def test_concurrent_sign_ins_from_many_addresses_check_one_each_beyond_the_limit(instance: Instance) -> None:
+    """Once the account has its limit of failures, an address with failures of its own is refused."""
+    async with instance.client() as client:
+        await setup_admin(client)
+    tries = [(f"198.51.100.{n // 8 + 20}", "wrong password") for n in range(40)]  # 5 addresses, 8 tries each
+    codes = [r.status_code for r in await asyncio.wait_for(_concurrent_sign_ins(instance, tries), 60)]
+    assert codes.count(401) <= auth.MAX_ACCOUNT_FAILURES + 5 and codes.count(401) + codes.count(429) == 40
+
+
+async def test_the_owner_is_not_locked_out_by_an_attacker_elsewhere(instance: Instance) -> None:
+    async with instance.client() as client:
+        await setup_admin(client)
+    tries = [("198.51.100.66", "wrong password")] * 20
+    codes = [r.status_code for r in await asyncio.wait_for(_concurrent_sign_ins(instance, tries), 60)]
+    assert codes.count(401) == auth.MAX_ACCOUNT_FAILURES and codes.count(429) == 15
+    async with instance.client(ip="203.0.113.50") as owner:
+        assert (await sign_in(owner, EMAIL, PASSWORD)).status_code == 303
+    # The attacker's address waits out the short window, then may try again.
+    async with instance.client(ip="198.51.100.66") as attacker:
+        r = await sign_in(attacker, EMAIL, PASSWORD)
+        assert r.status_code == 429 and r.headers["retry-after"] == str(auth.ACCOUNT_WINDOW)
+        assert f"Try again in {auth.ACCOUNT_WINDOW} s." in r.text
+        instance.clock.advance(auth.ACCOUNT_WINDOW + 1)
+        assert (await sign_in(attacker, EMAIL, PASSWORD)).status_code == 303
+
+
+@pytest.mark.server
+# conftest.start_server leaves its log file object to the garbage collector
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_concurrent_sign_ins_against_two_real_workers(tmp_path: Path, live_server_factory: Any) -> None:
+    """30 threads on their own connections to `analytics serve --workers 2`, all posting at once.
+
+    Each worker process checks at most the account's limit; across processes the account's
+    reservations in accounts.db let through at most one more address-fresh try per worker.
+    """
+    data_dir = tmp_path / "data"
+    cli("users", "add", EMAIL, "--password-stdin", input=PASSWORD + "\n", data_dir=data_dir)
+    server = live_server_factory("--workers", "2", data_dir=data_dir)
+    threads = 30
+    barrier = threading.Barrier(threads, timeout=30)
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            token = token_of(client.get("/login").text)
+            barrier.wait()
+            r = client.post("/login", data={"email": EMAIL, "password": "wrong password", "csrf": token})
+        with lock:
+            codes.append(r.status_code)
+
+    workers = [threading.Thread(target=attempt) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(60)
+    assert len(codes) == threads and set(codes) <= {401, 429}
+    assert codes.count(401) <= auth.MAX_ACCOUNT_FAILURES + 2, codes

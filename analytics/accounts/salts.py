@@ -1,4 +1,4 @@
-"""Daily salts in accounts.db: today's is created on demand, yesterday's kept, older ones destroyed.
+"""Daily salts in accounts.db: today's is created on demand, yesterday's kept, older (and future) ones destroyed.
 
 Destroying means more than DELETE: the writer runs with secure_delete on, so
 the row's bytes are overwritten in the page, and the WAL, which still holds
@@ -25,13 +25,16 @@ class Salts:
     async def for_day(self, day: int) -> dict[int, bytes]:
         """The salts for `day` and `day - 1` (when it exists), creating today's if needed.
 
-        The first call on a new day also destroys every salt older than yesterday.
+        The first call on a new day also destroys every salt older than yesterday,
+        and every salt dated after `day`: one a clock running ahead created must not
+        outlive the 48 hours once the clock is back (a cached pair holding a later
+        day counts as a new day for this reason).
         """
-        if day not in self._salts:
+        if day not in self._salts or max(self._salts) > day:
 
             async def ensure(conn: aiosqlite.Connection) -> tuple[dict[int, bytes], int]:
                 await conn.execute("INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)", (day, identity.new_salt()))
-                deleted = await conn.execute("DELETE FROM salts WHERE day < ?", (day - 1,))
+                deleted = await conn.execute("DELETE FROM salts WHERE day < ? OR day > ?", (day - 1, day))
                 async with conn.execute("SELECT day, salt FROM salts WHERE day IN (?, ?)", (day, day - 1)) as cur:
                     return {d: bytes(s) for d, s in await cur.fetchall()}, deleted.rowcount
 

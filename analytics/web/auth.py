@@ -2,9 +2,9 @@
 
 The session cookie holds 256 random bits; accounts.db keeps only their
 SHA-256, so a leaked database or backup cannot be turned into a cookie.
-Sign-in failures are throttled per account (in accounts.db, so every worker
-process sees them) and per client (in memory, under a keyed hash, so no IP
-address is ever written anywhere). Everything here reads and writes accounts
+Sign-in attempts are reserved before the password is checked and throttled
+per account (in accounts.db, so every worker process sees them) and per client
+(in memory, under a keyed hash, so no IP address is ever written anywhere). Everything here reads and writes accounts
 only, never waiting for the event store's writer.
 """
 
@@ -14,6 +14,7 @@ import asyncio
 import functools
 import hashlib
 import hmac
+import math
 import secrets
 from collections import deque
 
@@ -29,9 +30,10 @@ from analytics.web.render import SignInRequired, WebError, is_https, set_cookie
 
 SESSION_COOKIE = "analytics_session"
 SESSION_SECONDS = 30 * 86400
-FAIL_WINDOW = 15 * 60
-MAX_ACCOUNT_FAILURES = 5
+FAIL_WINDOW = 15 * 60  # per client address, any account
 MAX_CLIENT_FAILURES = 20
+ACCOUNT_WINDOW = 5 * 60  # per account: short, it slows a guesser down and then lets him (and the owner) try again
+MAX_ACCOUNT_FAILURES = 5
 
 
 @functools.cache
@@ -107,9 +109,15 @@ async def end_session(request: Request, response: Response) -> None:
 
 
 class ClientThrottle:
-    """Recent failures per client, in memory only, keyed by an HMAC of the address."""
+    """Recent attempts per client, in memory only, keyed by an HMAC of the address.
 
-    def __init__(self) -> None:
+    `reserve` counts and adds in one step with no await in between, so on one
+    event loop concurrent requests cannot all pass the same count.
+    """
+
+    def __init__(self, window: int = FAIL_WINDOW, keep: int = MAX_CLIENT_FAILURES * 2) -> None:
+        self.window = window
+        self._keep = keep
         self._key = secrets.token_bytes(16)
         self._failures: dict[bytes, deque[float]] = {}
 
@@ -120,18 +128,49 @@ class ClientThrottle:
         q = self._failures.get(self._id(ip))
         if not q:
             return 0
-        while q and q[0] <= now - FAIL_WINDOW:
+        while q and q[0] <= now - self.window:
             q.popleft()
         return len(q)
 
     def add(self, ip: str, now: float) -> None:
         if len(self._failures) > 100_000:  # bounded memory under a spray from many addresses
             self._failures.clear()
-        self._failures.setdefault(self._id(ip), deque(maxlen=MAX_CLIENT_FAILURES * 2)).append(now)
+        self._failures.setdefault(self._id(ip), deque(maxlen=self._keep)).append(now)
+
+    def reserve(self, ip: str, now: float, limit: int) -> int | None:
+        """Count an attempt unless `limit` are in the window; the attempts before it, or None when refused."""
+        before = self.count(ip, now)
+        if before >= limit:
+            return None
+        self.add(ip, now)
+        return before
+
+    def release(self, ip: str, now: float) -> None:
+        """Forget the attempt reserved at `now` (its password was right)."""
+        q = self._failures.get(self._id(ip))
+        if q and now in q:
+            q.remove(now)
+
+    def forget(self, ip: str) -> None:
+        self._failures.pop(self._id(ip), None)
+
+    def retry_after(self, ip: str, now: float) -> int:
+        """Whole seconds until the oldest attempt in the window leaves it."""
+        q = self._failures.get(self._id(ip))
+        return max(1, math.ceil(q[0] + self.window - now)) if q else 1
 
 
 def _throttle(request: Request) -> ClientThrottle:
     throttle: ClientThrottle = request.app.state.__dict__.setdefault("_signin_throttle", ClientThrottle())
+    return throttle
+
+
+def _account_throttle(request: Request) -> ClientThrottle:
+    """Attempts per (account, address), over the short account window."""
+    state = request.app.state.__dict__
+    throttle: ClientThrottle = state.setdefault(
+        "_signin_account_throttle", ClientThrottle(ACCOUNT_WINDOW, MAX_ACCOUNT_FAILURES * 2)
+    )
     return throttle
 
 
@@ -145,33 +184,55 @@ def client_address(request: Request) -> str:
 
 
 def _too_many(retry_after: int) -> WebError:
+    seconds = max(1, retry_after)
     return WebError(
-        429,
-        "Too many failed sign-in attempts. Wait a few minutes, then try again.",
-        {"Retry-After": str(max(1, retry_after))},
+        429, f"Too many failed sign-in attempts. Try again in {seconds} s.", {"Retry-After": str(seconds)}
     )
 
 
 async def check_password(request: Request, email: str, password: str) -> User:
-    """Verify a sign-in, throttled per account and per client. Raises WebError 401 or 429."""
+    """Verify a sign-in, throttled per client and per account. Raises WebError 401 or 429.
+
+    Every attempt is reserved before scrypt runs, so concurrent tries cannot
+    overrun a limit: per client address (any account, in memory), per account
+    and address (in memory, a short window), and per account (accounts.db, all
+    worker processes). Past the account's limit only an address without recent
+    failures on it gets a check: an attacker slows himself down, and the owner
+    signing in from elsewhere still gets in.
+    """
     accounts = accounts_of(request)
     now = now_of(request)
     ip = client_address(request)
-    throttle = _throttle(request)
-    if throttle.count(ip, now) >= MAX_CLIENT_FAILURES:
-        raise _too_many(FAIL_WINDOW)
     email = email.strip()[:320]
-    failures, oldest = await accounts.logins.failures(email, int(now) - FAIL_WINDOW)
-    if failures >= MAX_ACCOUNT_FAILURES and oldest is not None:
-        raise _too_many(oldest + FAIL_WINDOW - int(now))
+    pair = f"{email.casefold()}\n{ip}"
+    clients, pairs = _throttle(request), _account_throttle(request)
+    # Both in-memory reservations before the first await: atomic on this event loop.
+    if clients.reserve(ip, now, MAX_CLIENT_FAILURES) is None:
+        raise _too_many(clients.retry_after(ip, now))
+    before = pairs.reserve(pair, now, MAX_ACCOUNT_FAILURES)
+    if before is None:
+        clients.release(ip, now)
+        raise _too_many(pairs.retry_after(pair, now))
+    try:
+        reserved = await accounts.logins.reserve(
+            email, int(now), ACCOUNT_WINDOW, MAX_ACCOUNT_FAILURES, fresh=before == 0
+        )
+    except BaseException:
+        clients.release(ip, now)
+        pairs.release(pair, now)
+        raise
+    if not reserved.granted:
+        clients.release(ip, now)
+        pairs.release(pair, now)
+        raise _too_many(reserved.retry_after)
 
     found = await accounts.users.credentials(email) if email else None
     stored = found[1] if found else _dummy_hash()
     # scrypt takes tens of milliseconds of CPU: keep it off the event loop.
     ok = await asyncio.to_thread(verify_password, password[:1024], stored)
     if found is None or not ok:
-        throttle.add(ip, now)
-        await accounts.logins.fail(email, int(now), FAIL_WINDOW)
-        raise WebError(401, "Wrong email or password.")
-    await accounts.logins.clear_failures(email)
+        raise WebError(401, "Wrong email or password.")  # the reservations stay, as failures
+    clients.release(ip, now)
+    pairs.forget(pair)  # this address proved itself on this account
+    await accounts.logins.release(reserved)
     return found[0]

@@ -3,7 +3,9 @@
 The token is looked up only here. It is not a credential anywhere else: no
 other route reads it from a path, query, cookie or header, so it can never
 reach another site, a settings form or any write endpoint (the hole behind
-Umami's GHSA-8www-cffh-4q98). A password, when set, is checked once and then
+Umami's GHSA-8www-cffh-4q98). Password attempts are limited per client address
+(in memory) and per link (in accounts.db), each reserved before the password
+is checked. A password, when set, is checked once and then
 remembered in a cookie scoped to this link's path, keyed to the current
 password hash: changing the password or the token revokes it.
 """
@@ -28,7 +30,9 @@ from analytics.web.render import WebError, page, redirect, render, set_cookie
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 COOKIE = "analytics_share"
 COOKIE_SECONDS = 7 * 86400
-MAX_PASSWORD_FAILURES = 10
+MAX_PASSWORD_FAILURES = 10  # per client address, any link, over auth.FAIL_WINDOW
+MAX_LINK_FAILURES = 20  # per link, from all addresses together
+LINK_WINDOW = 5 * 60
 SHARE_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
 
 
@@ -78,6 +82,13 @@ async def shared_realtime(request: Request) -> Response:
     return await realtime_json(request, view)
 
 
+def _too_many(retry_after: int) -> WebError:
+    seconds = max(1, retry_after)
+    return WebError(
+        429, f"Too many wrong passwords. Try again in {seconds} s.", {"Retry-After": str(seconds), **SHARE_HEADERS}
+    )
+
+
 @page
 async def shared_unlock(request: Request) -> Response:
     site, token = await _site(request)
@@ -87,11 +98,19 @@ async def shared_unlock(request: Request) -> Response:
     throttle: ClientThrottle = request.app.state.__dict__.setdefault("_share_throttle", ClientThrottle())
     client = client_address(request)
     now = now_of(request)
-    if throttle.count(client, now) >= MAX_PASSWORD_FAILURES:
-        raise WebError(429, "Too many wrong passwords. Wait a few minutes.", {"Retry-After": "900", **SHARE_HEADERS})
+    # Reserved before the check, in memory (no await in between) and then in accounts.db for the link.
+    if throttle.reserve(client, now, MAX_PASSWORD_FAILURES) is None:
+        raise _too_many(throttle.retry_after(client, now))
+    try:
+        reserved = await accounts_of(request).logins.reserve_share(site.id, int(now), LINK_WINDOW, MAX_LINK_FAILURES)
+    except BaseException:
+        throttle.release(client, now)
+        raise
+    if not reserved.granted:
+        throttle.release(client, now)
+        raise _too_many(reserved.retry_after)
     ok = await asyncio.to_thread(verify_password, field(form, "password")[:1024], site.share_password_hash)
-    if not ok:
-        throttle.add(client, now)
+    if not ok:  # both reservations stay, as failures
         await csrf.prepare(request)
         return render(
             request,
@@ -100,6 +119,8 @@ async def shared_unlock(request: Request) -> Response:
             401,
             SHARE_HEADERS,
         )
+    throttle.release(client, now)
+    await accounts_of(request).logins.release_share(reserved)
     response = redirect(f"/share/{token}")
     set_cookie(request, response, COOKIE, await _cookie_value(request, site, token), COOKIE_SECONDS, f"/share/{token}")
     return response

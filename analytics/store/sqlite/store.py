@@ -36,6 +36,16 @@ if TYPE_CHECKING:
     from analytics.store.base import DayRows, ImportPart, ImportRecord, RollupRead
 
 log = logging.getLogger("analytics.store")
+
+# The newest event's time, one index lookup per site: a skip-scan over (site_id, ts).
+_NEWEST_EVENT = """
+WITH RECURSIVE site(id) AS (
+    SELECT MIN(site_id) FROM events
+    UNION ALL
+    SELECT (SELECT MIN(site_id) FROM events WHERE site_id > site.id) FROM site WHERE site.id IS NOT NULL
+)
+SELECT MAX((SELECT MAX(ts) FROM events WHERE site_id = site.id)) FROM site WHERE site.id IS NOT NULL
+"""
 T = TypeVar("T")
 
 _STOP = object()
@@ -267,10 +277,26 @@ class SQLiteStore:
         await self.write(job)
 
     async def prune(self, now: float, retention_months: int) -> int:
-        """Delete raw events and sessions older than the retention period. Rollups stay."""
-        cutoff = int(now - retention_months * 30.44 * DAY)
+        """Delete raw events and sessions older than the retention period. Rollups stay.
+
+        A clock more than a day ahead of the newest stored event is not believed
+        (a server started 800 days ahead once emptied its events): retention is
+        then counted from that event plus a day, and a warning says so.
+        """
 
         async def delete(conn: aiosqlite.Connection) -> int:
+            async with conn.execute(_NEWEST_EVENT) as cur:
+                row = await cur.fetchone()
+            newest = row[0] if row else None
+            trusted = now
+            if newest is not None and now > newest + DAY:
+                trusted = newest + DAY
+                log.warning(
+                    "clock is %d days ahead of the newest stored event: raw events are pruned as of that event"
+                    " plus a day, not as of the clock",
+                    (now - newest) // DAY,
+                )
+            cutoff = int(trusted - retention_months * 30.44 * DAY)
             cur = await conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,))
             n = cur.rowcount
             await conn.execute("DELETE FROM sessions WHERE last < ?", (cutoff,))

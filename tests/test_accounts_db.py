@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,12 +24,21 @@ BOUND = 5.0  # generous: each step takes milliseconds; only a wait on the held l
 DOMAIN = "blog.example.org"
 
 
-@contextlib.contextmanager
-def event_db_write_lock(data_dir: Path) -> Iterator[None]:
+@contextlib.asynccontextmanager
+async def event_db_write_lock(data_dir: Path) -> AsyncIterator[None]:
     """Hold analytics.db's write lock from outside, as a long ingest batch or import would."""
-    # timeout: wait out a write the app may have in flight (startup housekeeping), then hold the lock.
-    conn = sqlite3.connect(data_dir / "analytics.db", isolation_level=None, timeout=10)
-    conn.execute("BEGIN IMMEDIATE")
+    # Wait out a write the app may have in flight (startup housekeeping) without blocking the
+    # event loop: a blocking busy-wait here would stop that very write from finishing.
+    conn = sqlite3.connect(data_dir / "analytics.db", isolation_level=None, timeout=0)
+    for _ in range(400):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError:
+            await asyncio.sleep(0.05)
+    else:
+        conn.close()
+        raise AssertionError("analytics.db stayed locked for 20 s")
     try:
         probe = sqlite3.connect(data_dir / "analytics.db", isolation_level=None, timeout=0)
         with pytest.raises(sqlite3.OperationalError, match="database is locked"):
@@ -51,7 +60,7 @@ async def test_sign_in_settings_and_api_keys_never_wait_for_the_event_database(t
         key = await accounts.keys.add(EMAIL)
 
         event = {"n": "pageview", "u": f"https://{DOMAIN}/", "d": DOMAIN}
-        with event_db_write_lock(data_dir):
+        async with event_db_write_lock(data_dir):
             # The held lock is the one ingest needs: an event waits for it (and is counted after).
             pending = asyncio.ensure_future(instance.send(event))
             await asyncio.sleep(0.5)

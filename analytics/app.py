@@ -134,6 +134,7 @@ async def housekeep(store: SQLiteStore, accounts: Accounts, now: float, retentio
     """
     try:
         await accounts.salts.for_day(utc_day(now))  # destroys salts older than yesterday or after today
+        accounts.salts.empty_wal_later()  # and, in the background, their copies in the WAL
     except Exception as exc:  # keep serving; the next round retries
         log.warning("salt rotation failed: %s", type(exc).__name__)
     try:

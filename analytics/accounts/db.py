@@ -104,15 +104,17 @@ class Database:
         return rows[0] if rows else None
 
     async def checkpoint(self) -> bool:
-        """TRUNCATE the WAL so deleted bytes leave it; True when complete.
+        """One TRUNCATE checkpoint attempt that never waits; True when the WAL is empty.
 
-        A read holding an old snapshot makes it return busy; retry briefly.
+        A reader holding an old snapshot (a backup, say) makes it fail at once
+        instead of after the busy timeout, so neither the caller nor the writes
+        queued behind the lock wait; `Salts` retries until it succeeds.
         """
-        for _ in range(40):
-            async with self._lock:
+        async with self._lock:
+            await self.writer.execute("PRAGMA busy_timeout = 0")
+            try:
                 async with self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
                     row = await cur.fetchone()
-            if row and row[0] == 0:
-                return True
-            await asyncio.sleep(0.05)
-        return False
+            finally:
+                await self.writer.execute(f"PRAGMA busy_timeout = {files.BUSY_TIMEOUT_MS}")
+        return bool(row and row[0] == 0)

@@ -58,6 +58,7 @@ class Accounts:
             raise
 
     async def close(self) -> None:
+        await self.salts.close()
         await self.db.close()
 
     async def __aenter__(self) -> Accounts:

@@ -9,10 +9,16 @@ WAL (privacy.md, "Unlinkable after 48 hours").
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import aiosqlite
 
 from analytics.accounts.db import Database
 from analytics.enrich import identity
+
+# Seconds between attempts to empty the WAL of a destroyed salt while a reader blocks it.
+RETRY_SECONDS = 0.5
 
 
 class Salts:
@@ -21,6 +27,8 @@ class Salts:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._salts: dict[int, bytes] = {}
+        self._emptying: asyncio.Task[None] | None = None
+        self.unclean = False  # a destroyed salt may still be in the WAL
 
     async def for_day(self, day: int) -> dict[int, bytes]:
         """The salts for `day` and `day - 1` (when it exists), creating today's if needed.
@@ -41,9 +49,34 @@ class Salts:
             self._salts, deleted = await self.db.write(ensure)
             if deleted:
                 # secure_delete overwrote the rows in their pages; the WAL still holds the
-                # page images from when they were written, until it is checkpointed and emptied.
-                await self.db.checkpoint()
+                # page images from when they were written, until it is checkpointed and
+                # emptied. That happens off this path (the first beacon of a day comes here),
+                # retried while a reader (a backup, say) holds an old snapshot.
+                self.unclean = True
+                self.empty_wal_later()
         return dict(self._salts)
+
+    def empty_wal_later(self) -> None:
+        """Start emptying the WAL in the background, unless that already runs or is done."""
+        if self.unclean and (self._emptying is None or self._emptying.done()):
+            self._emptying = asyncio.create_task(self._empty_wal(), name="analytics-salt-wal")
+
+    async def _empty_wal(self) -> None:
+        while not await self.db.checkpoint():
+            await asyncio.sleep(RETRY_SECONDS)
+        self.unclean = False
+
+    async def settled(self) -> None:
+        """Wait until no destroyed salt is left in the WAL (tests, shutdown)."""
+        if self._emptying is not None:
+            await self._emptying
+
+    async def close(self) -> None:
+        """Stop retrying; the next start (or housekeeping round) finishes the job."""
+        if self._emptying is not None and not self._emptying.done():
+            self._emptying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._emptying
 
     async def days(self) -> list[int]:
         """The days that have a salt on disk, oldest first."""

@@ -15,13 +15,14 @@ from pathlib import Path
 import aiosqlite
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+BUSY_TIMEOUT_MS = 15000
 
 
 async def connect(path: Path, *, readonly: bool = False, cache_kib: int = 8000) -> aiosqlite.Connection:
     """A connection in WAL mode; writers sync fully, overwrite deleted rows and check foreign keys."""
     conn = await aiosqlite.connect(path, isolation_level=None)
     try:
-        await conn.execute("PRAGMA busy_timeout = 15000")
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if readonly:
             await conn.execute("PRAGMA query_only = 1")
         else:

@@ -11,13 +11,12 @@ parts of one plan are tagged and joined with UNION ALL into one statement.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
 from analytics.catalog import BY_NAME, PROPS_PREFIX, ROLLUP_DIMS, visitor_credit
 from analytics.model import BUCKET, DAY
-from analytics.stats import dates
+from analytics.stats import dates, patterns
 from analytics.stats.plan import ROLLUP_SUMS, Plan
 from analytics.stats.query import And, Condition, Filter, Not, Or, filter_dimensions
 from analytics.store.sqlite.days import EPOCH, day_number, local_offset_sql
@@ -296,13 +295,8 @@ def _group(n: int) -> str:
 
 
 def regexp(pattern: str, value: Any) -> bool:
-    """SQLite's REGEXP function, for `matches` filters."""
-    if value is None:
-        return False
-    try:
-        return re.search(pattern, str(value)) is not None
-    except re.error:
-        return False
+    """SQLite's REGEXP function, for `matches` filters: RE2, linear in the value's length."""
+    return patterns.search(pattern, value)
 
 
 def union(parts: list[tuple[Part, bool]], ndims: int) -> tuple[str, list[Any], list[tuple[tuple[str, ...], bool]]]:

@@ -114,3 +114,41 @@ async def dashboard_page(instance: Instance, email: str) -> None:
 
 def test_no_budget_without_a_setting() -> None:
     assert SQLiteStore(":memory:").query_timeout is None
+
+
+async def test_a_planted_catastrophic_path_neither_slows_a_query_nor_the_beacon(
+    tmp_path: Path, live_server_factory: Any
+) -> None:
+    """On a real server: a path built to make a backtracking engine run for hours
+    (`^/(a+)+$` against 40 a's and a `!`) is answered at once, and so is the next beacon.
+
+    Before RE2 this query held the GIL inside one `re.search` (13.9 s with 26 a's, doubling
+    with each more), and every beacon behind it waited."""
+    import asyncio
+
+    import httpx
+
+    from analytics.accounts.repository import Accounts
+
+    data = tmp_path / "data"
+    accounts = Accounts.in_dir(data)
+    await accounts.open()
+    await accounts.sites.add(SITE, "UTC")
+    await accounts.users.add("owner@example.org", PASSWORD)
+    key = await accounts.keys.add("owner@example.org")
+    await accounts.close()
+    server = await asyncio.to_thread(live_server_factory, data_dir=data)
+    ua = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:145.0) Gecko/20100101 Firefox/145.0"}
+    planted = "/" + "a" * 40 + "!"
+    async with httpx.AsyncClient(base_url=server.url, timeout=20) as c:
+        for path in ("/", planted):
+            r = await c.post("/api/event", json={"n": "pageview", "u": f"https://{SITE}{path}", "d": SITE}, headers=ua)
+            assert r.status_code == 202
+        body = {"site_id": SITE, "metrics": ["pageviews"], "date_range": "day", "dimensions": ["event:page"],
+                "filters": [["matches", "event:page", ["^/(a+)+$", "^/$"]]]}  # fmt: skip
+        query = asyncio.create_task(c.post("/api/v2/query", json=body, headers={"Authorization": f"Bearer {key}"}))
+        beacon = await c.post("/api/event", json={"n": "pageview", "u": f"https://{SITE}/", "d": SITE}, headers=ua)
+        r = await query
+    assert beacon.status_code == 202
+    assert r.status_code == 200, r.text
+    assert r.json()["results"] in ([{"dimensions": ["/"], "metrics": [1]}], [{"dimensions": ["/"], "metrics": [2]}])

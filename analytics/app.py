@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         batch_size=settings.batch_size,
         batch_ms=settings.batch_ms,
         queue_size=settings.queue_size,
+        query_timeout=settings.query_timeout or None,
     )
     geo = GeoLookup(settings.geoip_db or None)
     collector = Collector(store, accounts, clock, geo, settings.proxy_networks)

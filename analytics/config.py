@@ -52,6 +52,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("base_url", str, "", "Public URL of this service, used in snippets; empty derives it from requests."),
     Setting("log_level", str, "info", "Log level: debug, info, warning or error."),
     Setting("api_rate_limit", int, 600, "Stats API requests allowed per key per hour; 0 turns the limit off."),
+    Setting(
+        "query_timeout",
+        float,
+        10.0,
+        "Seconds one stats statement may run before it is stopped (503); 0 turns the budget off.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -76,6 +82,7 @@ class Settings:
     base_url: str = ""
     log_level: str = "info"
     api_rate_limit: int = 600
+    query_timeout: float = 10.0
     # Not a user setting: lets tests and the demo inject a clock.
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -136,6 +143,8 @@ def validate(settings: Settings) -> None:
         value = getattr(settings, name)
         if value < (0 if name == "port" else 1):
             raise SettingsError(f"{name}: must be a positive number, got {value}")
+    if not settings.query_timeout >= 0 or settings.query_timeout == float("inf"):  # NaN fails the first test
+        raise SettingsError(f"query_timeout: must be 0 or a number of seconds, got {settings.query_timeout}")
     if settings.port > 65535:
         raise SettingsError(f"port: {settings.port} is above 65535")
     if settings.log_level not in ("debug", "info", "warning", "error"):

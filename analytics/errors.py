@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -33,6 +34,23 @@ class Unavailable(ApiError):
 
     def __init__(self, message: str = "Server busy, retry later", retry_after: int = 1) -> None:
         super().__init__(503, message, {"Retry-After": str(retry_after)})
+
+
+class QueryTimeout(ApiError):
+    """A read ran past the query budget (`query_timeout`) and was stopped, so it cannot hold a reader.
+
+    The backend maps its own interruption to this; the one handler renders it as
+    a 503 JSON body for the API and an error page for the dashboard.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            503,
+            f"The query ran longer than {seconds:g} seconds and was stopped;"
+            " try a shorter date range or fewer filters, or retry later",
+            {"Retry-After": str(max(1, math.ceil(seconds)))},
+        )
+        self.seconds = seconds
 
 
 class StorageError(Exception):

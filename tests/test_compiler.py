@@ -134,3 +134,53 @@ def test_regexp() -> None:
     assert regexp("(?i)^GOO", "google")
     assert regexp("1", 2021)  # numbers match as text
     assert not regexp("x", None) and not regexp("(", "(")  # NULL and a bad pattern match nothing
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [["matches", "event:page", ["^/(a+)+$"]], ["contains_not", "event:page", ["a"]],
+     ["matches", "visit:source", ["(?i)^x"]], ["matches_not", "event:goal", ["x"]]],
+)  # fmt: skip
+def test_a_value_test_only_sees_the_strings_of_the_site_in_the_range(tmp_path: Path, condition: list[Any]) -> None:
+    """Anyone can add strings through the public beacon: a planted value on another site, or
+    outside the range, is never tested (it used to be: `matches` scanned the whole table)."""
+    from analytics.model import Event, SessionAttrs
+    from analytics.stats.dates import local_day
+
+    db = tmp_path / "analytics.db"
+
+    def ev(site: Site, when: datetime, path: str, source: str, name: str = "pageview") -> Event:
+        ts = int(when.timestamp())
+        return Event(site_id=site.id, ts=ts, day=local_day(ts, site.timezone), visitor_id=hash((site.id, path)),
+                     prev_visitor_id=None, name=name, hostname=site.domain, path=path,
+                     attrs=SessionAttrs(source=source, country="CH"))  # fmt: skip
+
+    other = Site(2, "planted.example", "UTC")
+    inside, outside = datetime(2026, 2, 10, 12, tzinfo=UTC), datetime(2026, 1, 10, 12, tzinfo=UTC)
+
+    async def fill() -> None:
+        store = SQLiteStore(db, batch_ms=0)
+        await store.open()
+        await store.submit([ev(SITE, inside, "/a", "Mine"), ev(SITE, inside, "/b", "Mine", "Signup"),
+                            ev(SITE, outside, "/old-aaaa!", "OldSource", "OldGoal"),
+                            ev(other, inside, "/aaaaaaaaaaaaaaaaaaaaaaaaaa!", "Planted", "PlantedGoal")])  # fmt: skip
+        await store.close()
+
+    asyncio.run(fill())
+    q = query(["visitors"], ["event:page"], filters=[condition])
+    sql, params, _ = union(Compiler(plan(q), NAMES).parts(), 1)
+    seen: list[str] = []
+
+    def recording_regexp(pattern: str, value: Any) -> bool:
+        seen.append(value)
+        return regexp(pattern, value)
+
+    conn = sqlite3.connect(db)
+    conn.create_function("regexp", 2, recording_regexp)
+    conn.create_function("instr", 2, lambda a, b: seen.append(a) or (a.find(b) + 1))
+    try:
+        conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+    mine = {"event:page": {"/a", "/b"}, "visit:source": {"Mine"}, "event:goal": {"pageview", "Signup"}}
+    assert seen and set(seen) <= mine[condition[1]], seen

@@ -95,6 +95,8 @@ def test_unrelated_environment_is_ignored() -> None:
         ({"ANALYTICS_QUEUE_SIZE": "-5"}, "queue_size: must be a positive number, got -5"),
         ({"ANALYTICS_LOG_LEVEL": "trace"}, "log_level: 'trace' is not one of debug, info, warning, error"),
         ({"ANALYTICS_TRUSTED_PROXIES": "example.org"}, "trusted_proxies: 'example.org' is not a CIDR such as 10.0.0.0/8"),
+        ({"ANALYTICS_QUERY_TIMEOUT": "-1"}, "query_timeout: must be 0 or a number of seconds, got -1.0"),
+        ({"ANALYTICS_QUERY_TIMEOUT": "nan"}, "query_timeout: must be 0 or a number of seconds, got nan"),
     ],
 )
 def test_bad_values_name_the_setting(env: dict[str, str], message: str) -> None:

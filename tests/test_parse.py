@@ -101,3 +101,21 @@ def test_long_values_are_shortened_in_messages() -> None:
     with pytest.raises(BadRequest) as exc:
         parse({"metrics": ["x" * 200], "date_range": "day"}, SITE, NOW)
     assert exc.value.message.startswith('Unknown metric "' + "x" * 76 + "...;")
+
+
+def test_matches_patterns_are_checked_with_re2() -> None:
+    """The parser refuses what RE2 cannot run, naming RE2's reason; Python's `re` would accept these."""
+    with pytest.raises(BadRequest, match=r'Invalid regular expression "\(a\)\\\\1": invalid escape sequence: \\1'):
+        parse_filter(["matches", "event:page", [r"(a)\1"]])
+    with pytest.raises(BadRequest, match=r"invalid perl operator: \(\?<="):
+        parse_filter(["matches_not", "event:page", ["(?<=/)blog"]])
+    assert parse_filter(["matches", "event:page", ["^/(a+)+$"]]) == Condition("matches", "event:page", ("^/(a+)+$",))
+    with pytest.raises(BadRequest, match="at most 500 characters"):
+        parse_filter(["matches", "event:page", ["a" * (parsemod.MAX_PATTERN_LENGTH + 1)]])
+
+
+def test_a_query_has_at_most_so_many_patterns() -> None:
+    each = [["matches", "event:page", [f"^/{i}"]] for i in range(parsemod.MAX_PATTERNS)]
+    assert isinstance(parse_filters(each), And)
+    with pytest.raises(BadRequest, match="too many matches patterns: at most 100 in one query"):
+        parse_filters([*each, ["not", ["matches_not", "visit:source", ["x"]]]])

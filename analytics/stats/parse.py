@@ -13,7 +13,7 @@ from typing import Any, Literal, cast
 from analytics.catalog import is_dimension
 from analytics.errors import BadRequest
 from analytics.model import Site
-from analytics.stats import dates
+from analytics.stats import dates, patterns
 from analytics.stats.metrics import METRICS
 from analytics.stats.query import OPERATORS, And, Condition, Filter, Not, Or, Query
 
@@ -23,6 +23,8 @@ MAX_LIMIT = 10000
 # accepted filter well inside both, and name the limit instead of failing later.
 MAX_FILTER_DEPTH = 10  # nesting of and / or / not
 MAX_FILTER_CLAUSES = 200  # conditions, counting each contains / matches value as one
+MAX_PATTERN_LENGTH = 500  # characters in one matches pattern
+MAX_PATTERNS = 100  # matches / matches_not patterns in one query: each costs a scan of the values
 _KEYS = {"site_id", "metrics", "date_range", "dimensions", "filters", "order_by", "include", "pagination", "date"}
 
 
@@ -94,15 +96,12 @@ def parse_filter(value: Any, depth: int = 0) -> Filter:
             raise BadRequest("case_sensitive must be true or false")
         case_sensitive = mods.get("case_sensitive", True)
     if op in ("matches", "matches_not"):
-        import re
-
         for v in clean:
-            if len(v) > 500:
-                raise BadRequest("a matches pattern may have at most 500 characters")
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise BadRequest(f"Invalid regular expression {_show(v)}: {exc}") from None
+            if len(v) > MAX_PATTERN_LENGTH:
+                raise BadRequest(f"a matches pattern may have at most {MAX_PATTERN_LENGTH} characters")
+            problem = patterns.problem(v)
+            if problem is not None:
+                raise BadRequest(f"Invalid regular expression {_show(v)}: {problem}")
     return Condition(op, dim, tuple(clean), case_sensitive)
 
 
@@ -132,6 +131,8 @@ def parse_filters(value: Any) -> Filter | None:
             f"filters are too complex: at most {MAX_FILTER_CLAUSES} conditions,"
             " counting each contains or matches value as one"
         )
+    if sum(_patterns(i) for i in items) > MAX_PATTERNS:
+        raise BadRequest(f"filters have too many matches patterns: at most {MAX_PATTERNS} in one query")
     return items[0] if len(items) == 1 else And(items)
 
 
@@ -141,6 +142,14 @@ def _clauses(f: Filter) -> int:
     if isinstance(f, Not):
         return _clauses(f.item)
     return sum(_clauses(i) for i in f.items)
+
+
+def _patterns(f: Filter) -> int:
+    if isinstance(f, Condition):
+        return len(f.values) if f.op in ("matches", "matches_not") else 0
+    if isinstance(f, Not):
+        return _patterns(f.item)
+    return sum(_patterns(i) for i in f.items)
 
 
 def parse(body: Mapping[str, Any], site: Site, now: datetime, earliest: date | None = None) -> Query:

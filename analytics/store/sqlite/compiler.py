@@ -11,13 +11,12 @@ parts of one plan are tagged and joined with UNION ALL into one statement.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
 from analytics.catalog import BY_NAME, PROPS_PREFIX, ROLLUP_DIMS, visitor_credit
 from analytics.model import BUCKET, DAY
-from analytics.stats import dates
+from analytics.stats import dates, patterns
 from analytics.stats.plan import ROLLUP_SUMS, Plan
 from analytics.stats.query import And, Condition, Filter, Not, Or, filter_dimensions
 from analytics.store.sqlite.days import EPOCH, day_number, local_offset_sql
@@ -92,6 +91,10 @@ class Compiler:
     def condition(self, c: Condition) -> str:
         positive = c.op in ("is", "contains", "matches")
         interned = c.dimension not in _TEXT_COLUMNS and not c.dimension.startswith(PROPS_PREFIX)
+        # `is` looks its values up in the strings index; `contains` and `matches` test
+        # values one by one, so they only see the strings this site used in the range
+        # (anyone can add strings to the shared table through the public beacon).
+        scope = self.site_strings(c.dimension) if interned and c.op not in ("is", "is_not") else None
 
         def target() -> str:
             # A fresh expression per use: a props path is a bound parameter, bound each time.
@@ -112,12 +115,26 @@ class Compiler:
             match = "(" + " OR ".join(f"regexp({self.p(flags + x)}, {target()})" for x in c.values) + ")"
         if interned:
             column = self.raw_dim(c.dimension)
-            sql = f"{column} IN (SELECT id FROM strings WHERE {match})"
+            where = match if scope is None else f"id IN ({scope}) AND {match}"
+            sql = f"{column} IN (SELECT id FROM strings WHERE {where})"
         else:
             sql = match
         if c.dimension == "event:goal":
             sql = f"({sql} AND e.name NOT IN ({self.pv}, {self.eng}))"
         return sql if positive else f"NOT ({sql})"
+
+    def site_strings(self, dim: str) -> str:
+        """The string ids `dim` takes in this site's events in the range, as a subquery.
+
+        A visit attribute is read from the visits with events in the range: every
+        visit the query counts, including those the sessions-only part counts by
+        their start (a visit's first event is at its start).
+        """
+        d = BY_NAME[dim]
+        where = f"e2.site_id = {self.p(self.q.site.id)} AND {self.bounds('e2.ts')}"
+        if d.level == "event":
+            return f"SELECT e2.{d.column} FROM events e2 WHERE {where}"
+        return f"SELECT s2.{d.column} FROM events e2 JOIN sessions s2 ON s2.id = e2.session_id WHERE {where}"
 
     def filter_sql(self, f: Filter) -> str:
         if isinstance(f, Condition):
@@ -296,13 +313,8 @@ def _group(n: int) -> str:
 
 
 def regexp(pattern: str, value: Any) -> bool:
-    """SQLite's REGEXP function, for `matches` filters."""
-    if value is None:
-        return False
-    try:
-        return re.search(pattern, str(value)) is not None
-    except re.error:
-        return False
+    """SQLite's REGEXP function, for `matches` filters: RE2, linear in the value's length."""
+    return patterns.search(pattern, value)
 
 
 def union(parts: list[tuple[Part, bool]], ndims: int) -> tuple[str, list[Any], list[tuple[tuple[str, ...], bool]]]:

@@ -8,6 +8,7 @@ and every interned string id in every result is resolved in one statement.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,15 +22,53 @@ from analytics.store.sqlite.compiler import Compiler, regexp, union
 Key = tuple[Any, ...]
 Groups = dict[Key, Sums]
 NAMES = ("pageview", "engagement")
+# SQLite calls the progress handler every so many virtual machine steps: often
+# enough to stop within milliseconds, rarely enough to cost nothing measurable.
+PROGRESS_STEPS = 10_000
 
 
-async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+class Budget:
+    """The time one statement on a reader connection may take.
+
+    SQLite's progress handler (`check`) runs on the connection's thread while a
+    statement steps; a nonzero answer interrupts the statement, which then fails
+    with an "interrupted" error that the store maps to `QueryTimeout`.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline = float("inf")
+        self.tripped = False
+
+    def arm(self) -> None:
+        """Start the clock for the next statement."""
+        self.deadline = time.monotonic() + self.seconds
+        self.tripped = False
+
+    def check(self) -> int:
+        if time.monotonic() > self.deadline:
+            self.tripped = True
+            return 1
+        return 0
+
+    async def install(self, conn: aiosqlite.Connection) -> None:
+        await conn.set_progress_handler(self.check, PROGRESS_STEPS)
+
+
+async def _all(
+    conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = (), budget: Budget | None = None
+) -> list[Any]:
+    if budget is not None:
+        budget.arm()
     async with conn.execute(sql, params) as cur:
         return list(await cur.fetchall())
 
 
-async def sums(conn: aiosqlite.Connection, plans: Sequence[Plan]) -> list[Groups]:
-    """Per plan: group key (dimension values, strings resolved) -> sums."""
+async def sums(conn: aiosqlite.Connection, plans: Sequence[Plan], budget: Budget | None = None) -> list[Groups]:
+    """Per plan: group key (dimension values, strings resolved) -> sums.
+
+    With a `budget` (installed on `conn`), each statement gets the whole budget.
+    """
     await conn.create_function("regexp", 2, regexp, deterministic=True)
     # One statement for the batch's bookkeeping: how far each site's daily tier reaches,
     # and the string ids of the built-in event names (absent ones match nothing).
@@ -39,6 +78,7 @@ async def sums(conn: aiosqlite.Connection, plans: Sequence[Plan]) -> list[Groups
         f"SELECT 0, site_id, timezone, through_day FROM rollup_days WHERE site_id IN ({', '.join('?' * len(site_ids))})"
         f" UNION ALL SELECT 1, value, id, NULL FROM strings WHERE value IN ({', '.join('?' * len(NAMES))})",
         [*site_ids, *NAMES],
+        budget,
     )
     through = {(site_id, tz): day for kind, site_id, tz, day in rows if kind == 0}
     names = {value: id_ for kind, value, id_, _ in rows if kind == 1}
@@ -53,7 +93,7 @@ async def sums(conn: aiosqlite.Connection, plans: Sequence[Plan]) -> list[Groups
         if parts:
             sql, params, layout = union(parts, len(q.dimensions))
             ndims = len(q.dimensions)
-            for row in await _all(conn, sql, params):
+            for row in await _all(conn, sql, params, budget):
                 names_of, from_imports = layout[row[0]]
                 key, values = tuple(row[1 : 1 + ndims]), row[1 + ndims :]
                 bucket = (extra if from_imports else groups).setdefault(key, {})
@@ -62,7 +102,7 @@ async def sums(conn: aiosqlite.Connection, plans: Sequence[Plan]) -> list[Groups
         native.append(groups)
         imported.append(extra)
 
-    strings = await _resolve(conn, plans, native)
+    strings = await _resolve(conn, plans, native, budget)
     out = []
     for plan, groups, extra in zip(plans, native, imported, strict=True):
         resolved = _rekey(plan, groups, strings)
@@ -82,14 +122,16 @@ def _interned(plan: Plan) -> list[int]:
     ]  # fmt: skip
 
 
-async def _resolve(conn: aiosqlite.Connection, plans: Sequence[Plan], native: list[Groups]) -> dict[int, str]:
+async def _resolve(
+    conn: aiosqlite.Connection, plans: Sequence[Plan], native: list[Groups], budget: Budget | None
+) -> dict[int, str]:
     pairs = zip(plans, native, strict=True)
     ids = sorted({key[i] for plan, groups in pairs for i in _interned(plan) for key in groups})
     if not ids:
         return {}
     # One statement, however many ids: they travel as one JSON array.
     sql = "SELECT id, value FROM strings WHERE id IN (SELECT value FROM json_each(?))"
-    rows = await _all(conn, sql, [json.dumps(ids)])
+    rows = await _all(conn, sql, [json.dumps(ids)], budget)
     return dict(rows)
 
 

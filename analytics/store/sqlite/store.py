@@ -21,12 +21,12 @@ import aiosqlite
 
 from analytics.catalog import ROLLUP_KEYS as ROLLUP_KEYS  # re-exported: transfer reads it here
 from analytics.clock import Clock
-from analytics.errors import StorageError
+from analytics.errors import QueryTimeout, StorageError
 from analytics.model import DAY, Event, QueueFull, Site
 from analytics.store.sqlite import days, history, reads, transfer
 from analytics.store.sqlite.files import connect, rollback
 from analytics.store.sqlite.migrate import migrate
-from analytics.store.sqlite.reads import Groups
+from analytics.store.sqlite.reads import Budget, Groups
 from analytics.store.sqlite.write import BatchWriter, BulkLoad, bulk_settings
 
 if TYPE_CHECKING:
@@ -70,7 +70,9 @@ class SQLiteStore:
         batch_ms: float = 2.0,
         queue_size: int = 20000,
         readers: int = 2,
+        query_timeout: float | None = None,
     ) -> None:
+        """`query_timeout`: seconds a statement on a reader may run before it is stopped (None: no limit)."""
         self.path = Path(path)
         self.clock = clock or Clock()
         self.batch_size = batch_size
@@ -82,6 +84,8 @@ class SQLiteStore:
         self._task: asyncio.Task[None] | None = None
         self._batches = BatchWriter()
         self._reader_conns: list[aiosqlite.Connection] = []
+        self.query_timeout = query_timeout
+        self._budgets: dict[aiosqlite.Connection, Budget] = {}
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -97,6 +101,9 @@ class SQLiteStore:
             for _ in range(self._reader_count):
                 conn = await connect(self.path, readonly=True)
                 self._reader_conns.append(conn)
+                if query_timeout := self.query_timeout:
+                    self._budgets[conn] = budget = Budget(query_timeout)
+                    await budget.install(conn)
                 self._readers.put_nowait(conn)
         except sqlite3.DatabaseError as exc:
             await self._close_connections()  # their threads would keep the process alive
@@ -116,6 +123,7 @@ class SQLiteStore:
         for conn in self._reader_conns:
             await conn.close()
         self._reader_conns.clear()
+        self._budgets.clear()
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
@@ -308,10 +316,20 @@ class SQLiteStore:
 
     @contextlib.asynccontextmanager
     async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A reader for the block; a statement past the query budget raises QueryTimeout."""
         conn = await self._readers.get()
+        budget = self._budgets.get(conn)
+        if budget is not None:
+            budget.arm()  # whole blocks that do not re-arm per statement get one budget
         try:
             yield conn
+        except sqlite3.OperationalError:
+            if budget is not None and budget.tripped:
+                raise QueryTimeout(budget.seconds) from None
+            raise
         finally:
+            if budget is not None:
+                budget.deadline = float("inf")  # idle, or in someone else's hands next
             self._readers.put_nowait(conn)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -322,7 +340,7 @@ class SQLiteStore:
     async def sums(self, plans: Sequence[Plan]) -> list[Groups]:
         """Sums for each plan, in one batch on one reader connection."""
         async with self.reader() as conn:
-            return await reads.sums(conn, plans)
+            return await reads.sums(conn, plans, self._budgets.get(conn))
 
     async def trace(self, callback: Callable[[str], None] | None) -> None:
         """Call `callback` with every SQL statement the reader connections run (debugging, tests)."""

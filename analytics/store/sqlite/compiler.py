@@ -18,7 +18,8 @@ from analytics.catalog import BY_NAME, PROPS_PREFIX, ROLLUP_DIMS, visitor_credit
 from analytics.model import BUCKET, DAY
 from analytics.stats import dates, patterns
 from analytics.stats.plan import ROLLUP_SUMS, Plan
-from analytics.stats.query import And, Condition, Filter, Not, Or, filter_dimensions
+from analytics.stats.query import Condition, Filter, filter_dimensions
+from analytics.store.sqlite.conditions import POSITIVE, filter_sql, match_sql
 from analytics.store.sqlite.days import EPOCH, day_number, local_offset_sql
 from analytics.store.sqlite.history import ImportCompiler
 
@@ -89,7 +90,6 @@ class Compiler:
         return _VISIT_COL.get(dim) or _EVENT_COL[dim]
 
     def condition(self, c: Condition) -> str:
-        positive = c.op in ("is", "contains", "matches")
         interned = c.dimension not in _TEXT_COLUMNS and not c.dimension.startswith(PROPS_PREFIX)
         # `is` looks its values up in the strings index; `contains` and `matches` test
         # values one by one, so they only see the strings this site used in the range
@@ -100,19 +100,7 @@ class Compiler:
             # A fresh expression per use: a props path is a bound parameter, bound each time.
             return "value" if interned else self.raw_dim(c.dimension)
 
-        def value() -> str:
-            return target() if c.case_sensitive else f"lower({target()})"
-
-        def v(x: str) -> str:
-            return self.p(x if c.case_sensitive else x.lower())
-
-        if c.op in ("is", "is_not"):
-            match = f"{value()} IN ({', '.join(v(x) for x in c.values)})"
-        elif c.op in ("contains", "contains_not"):
-            match = "(" + " OR ".join(f"instr({value()}, {v(x)}) > 0" for x in c.values) + ")"
-        else:
-            flags = "" if c.case_sensitive else "(?i)"
-            match = "(" + " OR ".join(f"regexp({self.p(flags + x)}, {target()})" for x in c.values) + ")"
+        match = match_sql(c, target, self.p)
         if interned:
             column = self.raw_dim(c.dimension)
             where = match if scope is None else f"id IN ({scope}) AND {match}"
@@ -121,7 +109,7 @@ class Compiler:
             sql = match
         if c.dimension == "event:goal":
             sql = f"({sql} AND e.name NOT IN ({self.pv}, {self.eng}))"
-        return sql if positive else f"NOT ({sql})"
+        return sql if c.op in POSITIVE else f"NOT ({sql})"
 
     def site_strings(self, dim: str) -> str:
         """The string ids `dim` takes in this site's events in the range, as a subquery.
@@ -137,13 +125,7 @@ class Compiler:
         return f"SELECT s2.{d.column} FROM events e2 JOIN sessions s2 ON s2.id = e2.session_id WHERE {where}"
 
     def filter_sql(self, f: Filter) -> str:
-        if isinstance(f, Condition):
-            return self.condition(f)
-        if isinstance(f, Not):
-            return f"NOT ({self.filter_sql(f.item)})"
-        joiner = " AND " if isinstance(f, And) else " OR "
-        assert isinstance(f, And | Or)
-        return "(" + joiner.join(self.filter_sql(i) for i in f.items) + ")"
+        return filter_sql(f, self.condition)
 
     def raw_where(self) -> str:
         where = f"e.site_id = {self.p(self.q.site.id)} AND {self.bounds('e.ts')}"

@@ -11,7 +11,8 @@ from datetime import date
 from typing import Any
 
 from analytics.stats.imported import IMPORTED_DIMS, IMPORTED_SUMS, PAGE_BOUNCES, TOTALS, imported_table
-from analytics.stats.query import And, Condition, Filter, Not, Or, Query
+from analytics.stats.query import Condition, Filter, Query
+from analytics.store.sqlite.conditions import POSITIVE, filter_sql, match_sql
 from analytics.store.sqlite.pool import Connections
 
 _SESSION_SUMS = {
@@ -60,28 +61,11 @@ class ImportCompiler:
 
     def condition(self, c: Condition) -> str:
         column = self.column(c.dimension)
-        value = column if c.case_sensitive else f"lower({column})"
-
-        def v(x: str) -> str:
-            return self.p(x if c.case_sensitive else x.lower())
-
-        if c.op in ("is", "is_not"):
-            sql = f"{value} IN ({', '.join(v(x) for x in c.values)})"
-        elif c.op in ("contains", "contains_not"):
-            sql = "(" + " OR ".join(f"instr({value}, {v(x)}) > 0" for x in c.values) + ")"
-        else:
-            flags = "" if c.case_sensitive else "(?i)"
-            sql = "(" + " OR ".join(f"regexp({self.p(flags + x)}, {column})" for x in c.values) + ")"
-        return sql if c.op in ("is", "contains", "matches") else f"NOT ({sql})"
+        sql = match_sql(c, lambda: column, self.p)
+        return sql if c.op in POSITIVE else f"NOT ({sql})"
 
     def filter_sql(self, f: Filter) -> str:
-        if isinstance(f, Condition):
-            return self.condition(f)
-        if isinstance(f, Not):
-            return f"NOT ({self.filter_sql(f.item)})"
-        assert isinstance(f, And | Or)
-        joiner = " AND " if isinstance(f, And) else " OR "
-        return "(" + joiner.join(self.filter_sql(i) for i in f.items) + ")"
+        return filter_sql(f, self.condition)
 
     def statements(self, sums: set[str]) -> list[tuple[str, list[Any], tuple[str, ...]]]:
         table = imported_table(self.q)

@@ -18,7 +18,6 @@ import json
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
-from analytics.catalog import ATTR_DEFAULTS, SESSION_ATTRS
 from analytics.model import Event, SessionAttrs
 
 TIMEOUT = 30 * 60
@@ -83,8 +82,8 @@ class Session:
 
 
 def attr_values(attrs: SessionAttrs) -> tuple[str, ...]:
-    """An event's first-touch attributes in SESSION_ATTRS order (the catalog's default where absent)."""
-    return tuple([getattr(attrs, n, ATTR_DEFAULTS[n]) for n in SESSION_ATTRS])
+    """An event's first-touch attributes in SESSION_ATTRS order: SessionAttrs already stores them so."""
+    return attrs.values
 
 
 def find_session(event: Event, candidates: list[Session]) -> Session | None:

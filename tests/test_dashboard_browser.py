@@ -176,7 +176,7 @@ def test_numbers_filters_ranges_and_the_back_button(browser: Browser, seeded: di
     expect(page.locator(".chip")).to_contain_text("Source is Google")
     assert [stat(page, m) for m in ("visitors", "visits", "pageviews", "bounce_rate")] == ["2", "2", "3", "0%"]
     assert rows(page, "sources") == [["google.com", "2", "0%", "1m 00s"]]
-    assert rows(page, "countries") == [["CH", "1", "50%"], ["FR", "1", "50%"]]
+    assert rows(page, "countries") == [["Switzerland", "1", "50%"], ["France", "1", "50%"]]
 
     # Back: the unfiltered view returns, from the URL alone.
     page.go_back()

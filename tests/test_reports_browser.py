@@ -176,3 +176,23 @@ def test_countries_show_names_and_keep_codes_in_links(browser: Browser, served: 
     page.screenshot(path=str(ARTIFACTS / "reports-wide.png"), full_page=True)
     ctx.close()
 
+
+
+@pytest.mark.parametrize("options", [WIDE, PHONE], ids=["1440", "390"])
+def test_settings_labels_read_as_sentences(browser: Browser, served: dict[str, Any], options: dict[str, Any]) -> None:
+    """Settings labels with <code> in them ran over six lines (a grid made each run a row)."""
+    ctx = browser.new_context(**options)
+    ctx.add_cookies(served["cookies"])
+    page = ctx.new_page()
+    page.goto(f"{served['url']}/sites/{DOMAIN}/settings")
+    label = page.locator("label", has=page.locator('input[name="excluded_paths"]'))
+    expect(label).to_contain_text("matches any characters, / included")
+    shape = label.evaluate("""l => {
+        const input = l.querySelector('input'), line = parseFloat(getComputedStyle(l).lineHeight);
+        return {codes: [...l.querySelectorAll('code')].map(c => getComputedStyle(c).display),
+                lines: Math.round((input.getBoundingClientRect().top - l.getBoundingClientRect().top) / line),
+                inputWidth: input.getBoundingClientRect().width, labelWidth: l.getBoundingClientRect().width}; }""")
+    assert set(shape["codes"]) == {"inline"}
+    assert shape["lines"] <= (1 if options is WIDE else 4)  # the words wrap as a paragraph, no more
+    assert shape["inputWidth"] >= shape["labelWidth"] - 1  # the field still spans the form
+    ctx.close()

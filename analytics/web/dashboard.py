@@ -140,7 +140,10 @@ async def build(request: Request, view: View) -> dict[str, Any]:
 
     realtime_hidden = k > 0 and 0 < realtime < k
     filter_chips = [
-        {"label": f.label, "value": f.value, "remove": state.without_filter(f.param)} for f in state.filters
+        # A chip names what its row showed: "Country is France", not "FR".
+        {"label": f.label, "value": display(f.dimension, f.value) if f.value else "",
+         "remove": state.without_filter(f.param)}
+        for f in state.filters
     ]
     return {
         "site": site,

@@ -72,6 +72,8 @@ _CHOOSE = "choose the data dir with --data-dir PATH or ANALYTICS_DATA_DIR"
 def _unusable(settings: Settings, exc: BaseException) -> CliError:
     """A plain-words message for a data dir or database that cannot be used."""
     path = data_dir_path(settings)
+    if isinstance(exc, OSError) and not path.exists():  # it could not be created
+        return CliError(f"cannot create data dir {str(path)!r}: {exc.strerror or exc}; {_CHOOSE}")
     if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) or (
         path.is_dir() and not _writable(path)
     ):

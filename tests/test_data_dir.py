@@ -236,3 +236,10 @@ def read_only(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
                 p.chmod(mode)
     assert "Traceback" not in proc.stderr and "mount" not in proc.stderr, proc.stderr
     return proc
+
+
+def test_a_data_dir_that_cannot_be_created_is_named(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    proc = analytics("migrate", "--data-dir", "a-file/data", cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == f"Error: cannot create data dir {str(tmp_path / 'a-file' / 'data')!r}: Not a directory; {CHOOSE}\n"

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from analytics import config as settingsmod
+from analytics import datadir
 from analytics.accounts import Accounts
 from analytics.accounts.validate import AdminError
 from analytics.config import SETTINGS, Settings, SettingsError
@@ -37,67 +38,28 @@ def _settings(**overrides: Any) -> Settings:
         raise CliError(str(exc)) from None
 
 
-DATA_FILES = ("accounts.db", "analytics.db")  # either one marks a data dir (0.1 had only analytics.db)
-
-
 def data_dir_path(settings: Settings) -> Path:
     """The data dir as an absolute path, the way every message names it."""
-    return Path(settings.data_dir).expanduser().absolute()
+    return datadir.absolute(settings.data_dir)
 
 
 def check_data_dir(settings: Settings, *, create: bool) -> bool:
-    """Check the data dir before any database opens it; True when it does not exist yet.
-
-    Commands that only read or remove refuse a missing data dir (exit 2, naming the
-    path looked at and how to choose another), so a command run from the wrong
-    directory never leaves an empty `analytics-data` behind. Commands that create
-    something may create it.
-    """
-    path = data_dir_path(settings)
-    if path.exists() and not path.is_dir():
-        raise CliError(f"data dir {str(path)!r} is a file, not a directory; {_CHOOSE}")
-    if any((path / name).exists() for name in DATA_FILES):
-        return False
-    if not create:
-        raise CliError(
-            f"no data dir at {path} (no accounts.db there); {_CHOOSE}."
-            " `analytics migrate` or `analytics serve` creates a new one"
-        )
-    return True
-
-
-_CHOOSE = "choose the data dir with --data-dir PATH or ANALYTICS_DATA_DIR"
+    """`datadir.check` for a command: True when the data dir is new; exit 2 when it may not be created."""
+    try:
+        return datadir.check(settings.data_dir, create=create)
+    except datadir.DataDirError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _unusable(settings: Settings, exc: BaseException) -> CliError:
-    """A plain-words message for a data dir or database that cannot be used."""
-    path = data_dir_path(settings)
-    if isinstance(exc, OSError) and not path.exists():  # it could not be created
-        return CliError(f"cannot create data dir {str(path)!r}: {exc.strerror or exc}; {_CHOOSE}")
-    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) or (
-        path.is_dir() and not _writable(path)
-    ):
-        return CliError(
-            f"data dir {str(path)!r} is read-only for this user: analytics writes its databases"
-            f" (and their -wal and -shm files) there, even to read them; give this user write access, or {_CHOOSE}"
-        )
-    if isinstance(exc, StorageError):
-        return CliError(f"database {str(exc.path)!r} is not usable: {exc}")
-    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    return CliError(f"data dir {str(path)!r} is not usable: {reason}")
-
-
-def _writable(path: Path) -> bool:
-    """Whether this process can create and write files in `path` and its databases."""
-    return os.access(path, os.W_OK | os.X_OK) and all(
-        os.access(path / name, os.W_OK) for name in DATA_FILES if (path / name).exists()
-    )
+    return CliError(datadir.unusable(settings.data_dir, exc))
 
 
 def _run(settings: Settings, fn: Callable[[Accounts, SQLiteStore], Awaitable[T]], *, create: bool = False) -> T:
     """Open both databases of the data dir (migrating them), run `fn`, close them.
 
-    Only with `create` may a missing data dir be created (its path is then printed).
+    Only with `create` may a missing data dir be created (its path is then printed):
+    commands that only read or remove leave `create` off.
     """
     new = check_data_dir(settings, create=create)
 

@@ -19,10 +19,12 @@ from pathlib import Path
 import pytest
 from conftest import free_port, start_server
 
+from analytics import datadir
 from analytics.devtools import demo
+from analytics.errors import StorageError
 
 PASSWORD = "correct horse battery"
-CHOOSE = "choose the data dir with --data-dir PATH or ANALYTICS_DATA_DIR"
+CHOOSE = datadir.CHOOSE
 
 
 def analytics(*args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None,
@@ -35,6 +37,31 @@ def analytics(*args: str, cwd: Path, env: dict[str, str] | None = None, input: s
     )  # fmt: skip
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     return proc
+
+
+def test_check_tells_a_data_dir_from_a_missing_one(tmp_path: Path) -> None:
+    assert datadir.check(tmp_path / "new", create=True) is True
+    assert not (tmp_path / "new").exists()  # checking creates nothing; opening the databases does
+    with pytest.raises(datadir.DataDirError, match=r"^no data dir at .*/new \(no accounts.db there\)"):
+        datadir.check(tmp_path / "new", create=False)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "analytics.db").write_bytes(b"")  # a release 0.1 data dir has only this file
+    assert datadir.check(tmp_path / "old", create=False) is False
+    assert datadir.absolute("rel") == Path.cwd() / "rel"
+
+
+def test_unusable_says_what_is_wrong(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    assert datadir.unusable(data, StorageError(data / "analytics.db", "file is not a database")) == (
+        f"database {str(data / 'analytics.db')!r} is not usable: file is not a database"
+    )
+    assert datadir.unusable(data, PermissionError(13, "Permission denied")).startswith(
+        f"data dir {str(data)!r} is read-only for this user"
+    )
+    assert datadir.unusable(tmp_path / "gone", FileNotFoundError(2, "No such file or directory")) == (
+        f"cannot create data dir {str(tmp_path / 'gone')!r}: No such file or directory; {CHOOSE}"
+    )
 
 
 @pytest.mark.parametrize(

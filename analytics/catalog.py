@@ -47,7 +47,7 @@ class Dimension:
     export: tuple[str, str] | None = None  # (report, CSV column) in the export zip
     disclosure: str | None = None  # what the disclosure page tells readers, in plain words
     default: str = ""  # the value when nothing is known
-    names: str | None = None  # panels show names for these codes: "language" (ISO 639-1)
+    names: str | None = None  # panels show names for these codes: "language" (ISO 639-1), "country" (ISO 3166-1)
 
 
 _UTM = "the page URL's {} parameter"
@@ -131,7 +131,8 @@ DIMENSIONS: tuple[Dimension, ...] = (
     Dimension(
         "visit:country", "visit", "Country", "the IP address, looked up offline, then dropped", "country",
         "rollup_locations", first_touch=True, text=True, param="country", panel="locations", tab="countries",
-        tab_title="Countries", columns="share", empty_label="(unknown)", export=("locations", "country"),
+        tab_title="Countries", columns="share", empty_label="(unknown)", names="country",
+        export=("locations", "country"),
         disclosure="Your country, looked up from your IP address in memory with a database that ships with the"
         " service; the address is then dropped. Nothing finer than the country.",
     ),  # fmt: skip

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from analytics import config as settingsmod
+from analytics import datadir
 from analytics.accounts import Accounts
 from analytics.accounts.validate import AdminError
 from analytics.config import SETTINGS, Settings, SettingsError
@@ -35,8 +38,30 @@ def _settings(**overrides: Any) -> Settings:
         raise CliError(str(exc)) from None
 
 
-def _run(settings: Settings, fn: Callable[[Accounts, SQLiteStore], Awaitable[T]]) -> T:
-    """Open (creating or migrating) both databases of the data dir, run `fn`, close them."""
+def data_dir_path(settings: Settings) -> Path:
+    """The data dir as an absolute path, the way every message names it."""
+    return datadir.absolute(settings.data_dir)
+
+
+def check_data_dir(settings: Settings, *, create: bool) -> bool:
+    """`datadir.check` for a command: True when the data dir is new; exit 2 when it may not be created."""
+    try:
+        return datadir.check(settings.data_dir, create=create)
+    except datadir.DataDirError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _unusable(settings: Settings, exc: BaseException) -> CliError:
+    return CliError(datadir.unusable(settings.data_dir, exc))
+
+
+def _run(settings: Settings, fn: Callable[[Accounts, SQLiteStore], Awaitable[T]], *, create: bool = False) -> T:
+    """Open both databases of the data dir (migrating them), run `fn`, close them.
+
+    Only with `create` may a missing data dir be created (its path is then printed):
+    commands that only read or remove leave `create` off.
+    """
+    new = check_data_dir(settings, create=create)
 
     async def main() -> T:
         # Accounts first: on a release 0.1 data dir they take their rows over
@@ -45,6 +70,8 @@ def _run(settings: Settings, fn: Callable[[Accounts, SQLiteStore], Awaitable[T]]
             store = SQLiteStore(settings.db_path, readers=1)
             try:
                 await store.open()
+                if new:
+                    click.echo(f"analytics: created a new data dir at {data_dir_path(settings)}", err=True)
                 return await fn(accounts, store)
             finally:
                 await store.close()
@@ -53,10 +80,8 @@ def _run(settings: Settings, fn: Callable[[Accounts, SQLiteStore], Awaitable[T]]
         return asyncio.run(main())
     except AdminError as exc:
         raise CliError(str(exc)) from None
-    except OSError as exc:  # e.g. --data-dir names a file: a message, not a traceback
-        raise CliError(f"data dir {settings.data_dir!r} is not usable: {exc.strerror or exc}") from None
-    except StorageError as exc:
-        raise CliError(f"database {str(exc.path)!r} is not usable: {exc}") from None
+    except (OSError, StorageError) as exc:  # e.g. a read-only dir: a message, not a traceback
+        raise _unusable(settings, exc) from None
 
 
 def data_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -84,21 +109,39 @@ def _serve_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 @main.command()
 @_serve_options
-@click.option("--demo", "with_demo", is_flag=True, help="Start with demo.example, full of synthetic traffic.")
-def serve(with_demo: bool = False, **options: Any) -> None:
+@click.option(
+    "--demo", "with_demo", is_flag=True,
+    help="Serve demo.example, a year of synthetic traffic refreshed up to now, from its own data dir.",
+)  # fmt: skip
+@click.option(
+    "--demo-data-dir", default=None, help="With --demo: the demo's own data dir [default: the data dir + '-demo']."
+)
+def serve(with_demo: bool = False, demo_data_dir: str | None = None, **options: Any) -> None:
     """Run the collector, dashboard and API with uvicorn."""
+    import dataclasses
+
     import uvicorn
 
     settings = _settings(**options)
-    try:
-        _run(settings, lambda accounts, store: asyncio.sleep(0))  # create and migrate the databases first
-    except OSError as exc:
-        raise CliError(f"data dir {settings.data_dir!r} is not usable: {exc.strerror}") from None
     if with_demo:
-        _seed_demo_site(settings)
+        # Demo traffic never goes into the real data dir: it lives beside it.
+        settings = dataclasses.replace(settings, data_dir=demo_data_dir or str(data_dir_path(settings)) + "-demo")
+
+    async def has_admin(accounts: Accounts, store: SQLiteStore) -> bool:
+        return await accounts.users.first() is not None
+
+    admin = _run(settings, has_admin, create=True)  # create and migrate the databases first
+    check_port(settings.host, settings.port)  # before any long demo fill, and before announcing
+    if with_demo:
+        _refresh_demo_site(settings)
+        check_port(settings.host, settings.port)
     # Worker processes read their settings from the environment.
     os.environ.update(settings.to_env())
-    click.echo(f"analytics: serving on http://{settings.host}:{settings.port} (data in {settings.data_dir})", err=True)
+    url = open_url(settings)
+    click.echo(f"analytics: data dir {data_dir_path(settings)}", err=True)
+    click.echo(f"analytics: serving on {settings.host}:{settings.port}; open {url}", err=True)
+    if not admin:
+        click.echo(f"analytics: no admin yet; the setup page {url}setup is waiting for the first one", err=True)
     # uvicorn re-raises SIGTERM after its graceful shutdown, which would end the
     # process with status 143; a requested, clean stop exits 0 instead.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -117,12 +160,48 @@ def serve(with_demo: bool = False, **options: Any) -> None:
     )
 
 
+def open_url(settings: Settings) -> str:
+    """The URL to open in a browser, ending in "/": --base-url, else this host and port."""
+    if settings.base_url:
+        return settings.base_url.rstrip("/") + "/"
+    host = settings.host
+    if host in ("", "0.0.0.0", "::"):  # every interface: this machine answers on localhost
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}/"
+
+
+def check_port(host: str, port: int) -> None:
+    """Exit 2 with a clear message when uvicorn could not listen on host:port.
+
+    Binds the way uvicorn does (SO_REUSEADDR, so a port left in TIME_WAIT is not
+    mistaken for a busy one) and lets go at once.
+    """
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        where = f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            reason = f"port {port} on {host} is already in use (another `analytics serve`?)"
+        elif exc.errno == errno.EACCES:
+            reason = f"this user may not listen on port {port} (ports below 1024 need privileges)"
+        else:
+            reason = f"cannot listen on {where}: {exc.strerror or exc}"
+        raise CliError(f"{reason}; choose another with --port or ANALYTICS_PORT") from None
+
+
 @main.command()
 @data_dir_option
 def migrate(data_dir: str | None) -> None:
     """Create the databases (events and accounts) or bring them up to date."""
     settings = _settings(data_dir=data_dir)
-    _run(settings, lambda accounts, store: asyncio.sleep(0))
+    _run(settings, lambda accounts, store: asyncio.sleep(0), create=True)
     click.echo(f"database at {settings.db_path} is up to date")
 
 
@@ -160,8 +239,11 @@ def sites_add(domain: str, timezone: str, data_dir: str | None) -> None:
         # otherwise the first user created becomes their owner.
         return await accounts.sites.add(domain, timezone, owner=await accounts.users.first())
 
-    site = _run(_settings(data_dir=data_dir), add)
+    site = _run(_settings(data_dir=data_dir), add, create=True)
     click.echo(f"added {site.domain} ({site.timezone})")
+    if domain.strip().lower() != site.domain:
+        click.echo(f"note: {domain.strip()!r} was saved as {site.domain!r}: a site is its bare domain,"
+                   " without https://, www. or a trailing slash", err=True)  # fmt: skip
 
 
 @sites.command("list")
@@ -196,7 +278,9 @@ def users_add(email: str, password_stdin: bool, data_dir: str | None) -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    user = _run(_settings(data_dir=data_dir), lambda accounts, store: accounts.users.add(email, password))
+    user = _run(
+        _settings(data_dir=data_dir), lambda accounts, store: accounts.users.add(email, password), create=True
+    )
     click.echo(f"added user {user.email}")
 
 
@@ -231,6 +315,10 @@ def _progress_bar(total: int, desc: str, **options: Any) -> Any:
     from tqdm import tqdm  # type: ignore[import-untyped]
 
     return tqdm(total=total, desc=desc, disable=None, file=sys.stderr, **options)
+
+
+class _ReaderGone(Exception):
+    """The reader of standard output closed it before the export was complete."""
 
 
 @main.command("export")
@@ -287,6 +375,10 @@ def export_cmd(
                 async for chunk in export.iter_ndjson(store, site, lo, hi, progress=bar.update):
                     sink.write(chunk)
             sink.flush()
+        except BrokenPipeError:
+            if part is not None:
+                raise
+            raise _ReaderGone from None  # `export -o - | head`: the reader stopped, nothing is wrong
         except BaseException:
             if part is not None:
                 sink.close()
@@ -299,7 +391,13 @@ def export_cmd(
             os.replace(part, target)  # a complete file or none: never a half-written export
         return lo, hi
 
-    lo, hi = _run(_settings(data_dir=data_dir), job)
+    try:
+        lo, hi = _run(_settings(data_dir=data_dir), job)
+    except _ReaderGone:
+        # As a program killed by SIGPIPE, quietly; stdout goes to /dev/null so that
+        # the interpreter's last flush does not complain about the closed pipe either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(128 + signal.SIGPIPE)
     if target != "-":
         click.echo(f"exported {domain} {lo}..{hi} to {target}", err=True)
 
@@ -324,7 +422,7 @@ def import_cmd(domain: str, file: str, data_dir: str | None) -> None:
         except imports.ImportFileError as exc:
             raise CliError(f"import failed, nothing was imported: {exc.message}") from None
 
-    summary = _run(_settings(data_dir=data_dir), job)
+    summary = _run(_settings(data_dir=data_dir), job, create=True)
     span = f" {summary.first}..{summary.last}" if summary.first else ""
     click.echo(f"imported {summary.total_rows} rows{span} into {domain}", err=True)
 
@@ -332,17 +430,15 @@ def import_cmd(domain: str, file: str, data_dir: str | None) -> None:
 DEMO_DOMAIN = "demo.example"
 
 
-def _seed_demo_site(settings: Settings) -> None:
-    """`serve --demo`: create demo.example with 30 days of traffic, unless it exists already."""
+def _refresh_demo_site(settings: Settings) -> None:
+    """`serve --demo`: write demo.example's traffic up to now, a year of it on the first start."""
     from analytics.devtools import demo
 
-    async def exists(accounts: Accounts, store: SQLiteStore) -> bool:
-        return await accounts.sites.by_domain(DEMO_DOMAIN) is not None
-
-    if _run(settings, exists):
-        return
-    click.echo(f"analytics: writing 30 days of demo traffic for {DEMO_DOMAIN}...", err=True)
-    demo.generate(settings.db_path, DEMO_DOMAIN, 200_000, 30)
+    click.echo(f"analytics: writing demo traffic for {DEMO_DOMAIN} up to now...", err=True)
+    try:
+        demo.refresh(settings.data_dir, DEMO_DOMAIN)
+    except (OSError, StorageError) as exc:
+        raise _unusable(settings, exc) from None
 
 
 @main.command("demo")
@@ -361,14 +457,14 @@ def demo_cmd(domain: str, events: int, days: int, seed: int, timezone: str, data
     from analytics.devtools import demo
 
     settings = _settings(data_dir=data_dir)
+    if check_data_dir(settings, create=True):
+        click.echo(f"analytics: creating a new data dir at {data_dir_path(settings)}", err=True)
     try:
         result = demo.generate(settings.db_path, domain, events, days, seed=seed, timezone=timezone)
     except AdminError as exc:
         raise CliError(str(exc)) from None
-    except OSError as exc:
-        raise CliError(f"data dir {settings.data_dir!r} is not usable: {exc.strerror or exc}") from None
-    except StorageError as exc:
-        raise CliError(f"database {str(exc.path)!r} is not usable: {exc}") from None
+    except (OSError, StorageError) as exc:
+        raise _unusable(settings, exc) from None
     rate = result.events / result.seconds if result.seconds else 0
     cpu_rate = result.events / result.cpu_seconds if result.cpu_seconds else 0
     click.echo(

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import cli
+from conftest import cli, free_port
 
 from analytics import cli as climod
 from analytics.accounts.db import migrations as account_migrations
@@ -99,6 +99,7 @@ def test_sites_add_list_remove(data: Path) -> None:
 
 
 def test_sites_list_empty(data: Path) -> None:
+    run("migrate", data_dir=data)
     assert run("sites", "list", data_dir=data).stdout == ""
 
 
@@ -131,6 +132,7 @@ def test_sites_remove_deletes_its_events(data: Path) -> None:
     ],
 )
 def test_sites_wrong_arguments(data: Path, args: tuple[str, ...], message: str) -> None:
+    run("migrate", data_dir=data)
     assert error(*args, data_dir=data) == message
 
 
@@ -216,6 +218,7 @@ def test_keys_add_prints_key_once_and_stores_only_its_hash(data: Path) -> None:
 
 
 def test_keys_add_unknown_user(data: Path) -> None:
+    run("migrate", data_dir=data)
     assert error("keys", "add", "nobody@example.org", data_dir=data) == (
         "Error: no user 'nobody@example.org'; create one with `analytics users add`"
     )
@@ -292,8 +295,9 @@ def test_bad_environment_value_exits_2(tmp_path: Path, monkeypatch: pytest.Monke
 def test_unusable_data_dir_exits_2(tmp_path: Path) -> None:
     afile = tmp_path / "a-file"
     afile.write_text("x")
-    assert error("sites", "list", data_dir=afile) == f"Error: data dir {str(afile)!r} is not usable: File exists"
-    assert error("serve", data_dir=afile).startswith(f"Error: data dir {str(afile)!r} is not usable")
+    message = f"Error: data dir {str(afile)!r} is a file, not a directory; choose the data dir with --data-dir PATH or ANALYTICS_DATA_DIR"
+    assert error("sites", "list", data_dir=afile) == message
+    assert error("serve", data_dir=afile) == message
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "analytics.db").write_bytes(b"this is not an SQLite database, just some text. " * 4)
@@ -330,8 +334,10 @@ def test_serve_is_the_default_command(monkeypatch: pytest.MonkeyPatch, tmp_path:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
     saved = dict(os.environ)
+    port = free_port()  # serve checks that it can listen before it says so
     try:
         monkeypatch.setenv("ANALYTICS_DATA_DIR", str(tmp_path / "d"))
+        monkeypatch.setenv("ANALYTICS_PORT", str(port))
         result = CliRunner().invoke(climod.main, [])
     finally:
         os.environ.clear()
@@ -340,6 +346,6 @@ def test_serve_is_the_default_command(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert len(calls) == 1
     kw = calls[0]
     assert kw["app"] == "analytics.app:app_from_env" and kw["factory"] is True
-    assert (kw["host"], kw["port"], kw["workers"]) == ("127.0.0.1", 8000, None)
+    assert (kw["host"], kw["port"], kw["workers"]) == ("127.0.0.1", port, None)
     assert kw["access_log"] is False and kw["proxy_headers"] is False
     assert (tmp_path / "d" / "analytics.db").exists()  # created and migrated before serving

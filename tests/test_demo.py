@@ -272,22 +272,29 @@ def test_progress_bar_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 @pytest.mark.server
-def test_serve_demo_starts_with_a_full_site_once(tmp_path: Path, live_server_factory: Any) -> None:
-    data = tmp_path / "data"
-    server = live_server_factory("--demo", data_dir=data)
-    server.stop()
+def test_refresh_covers_the_last_year_then_only_fills_the_gap(tmp_path: Path) -> None:
+    """`serve --demo` refreshes: a year on the first start, only the time since on later ones."""
+    data, day, now = tmp_path / "demo", 86400, NOW.timestamp()
 
-    def count() -> tuple[Any, ...]:
+    def events_by_month() -> dict[str, int]:
         conn = sqlite3.connect(data / "analytics.db")
-        conn.execute("ATTACH DATABASE ? AS accounts", (str(data / "accounts.db"),))
-        row = conn.execute(
-            "SELECT s.domain, COUNT(*), COUNT(DISTINCT e.ts / 86400) FROM events e"
-            " JOIN accounts.sites s ON s.id = e.site_id"
-        ).fetchone()
+        rows = conn.execute("SELECT strftime('%Y-%m', ts, 'unixepoch'), COUNT(*) FROM events GROUP BY 1").fetchall()
         conn.close()
-        return tuple(row)
+        return dict(rows)
 
-    assert count()[:2] == ("demo.example", 200_000)
-    assert count()[2] >= 30
-    live_server_factory("--demo", data_dir=data).stop()  # the site exists: nothing is added
-    assert count()[:2] == ("demo.example", 200_000)
+    first = demo.refresh(data, "demo.example", per_day=100, now=now)
+    assert first is not None and first.events == 365 * 100
+    months = events_by_month()
+    # 2025-03-02 09:00 to 2026-03-02 09:00 UTC: thirteen calendar months, none empty, so
+    # "Last 12 months" has a shape, not a flat line.
+    assert sorted(months) == [f"2025-{m:02d}" for m in range(3, 13)] + ["2026-01", "2026-02", "2026-03"]
+    assert min(months[m] for m in months if m not in ("2025-03", "2026-03")) > 2000
+    assert json.loads((data / demo.MARKER).read_text()) == {"demo.example": int(now)}
+    assert demo.refresh(data, "demo.example", per_day=100, now=now) is None  # nothing new to write
+    later = demo.refresh(data, "demo.example", per_day=100, now=now + 6 * 3600)
+    assert later is not None and later.events == 25  # six hours at 100 a day
+    assert sum(events_by_month().values()) == 365 * 100 + 25
+    # After a long pause, still at most the last year is written, not every day in between.
+    (data / demo.MARKER).write_text("not json")  # a damaged marker counts as nothing written
+    again = demo.refresh(data, "demo.example", days=2, per_day=100, now=now + 400 * day)
+    assert again is not None and again.events == 200

@@ -226,3 +226,22 @@ def test_mmdb_writer_helper_round_trips(tmp_path: Path) -> None:
         assert reader.metadata().node_count == 1
         assert reader.get("1.1.1.1") == {"country": {"iso_code": "DE"}}
         assert reader.get("129.0.0.1") == {"x": "y"}
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [
+        ("DE", "Germany"),
+        ("CH", "Switzerland"),
+        ("US", "United States"),
+        ("TW", "Taiwan"),  # the common name, not "Taiwan, Province of China"
+        ("KR", "South Korea"),
+        ("IR", "Iran"),
+        ("CZ", "Czechia"),
+        ("XX", "XX"),  # not a country: the code itself
+        ("", ""),
+        ("DEU", "DEU"),  # only two-letter codes are stored
+    ],
+)
+def test_country_names_come_from_pycountry(code: str, name: str) -> None:
+    assert geo.country_name(code) == name

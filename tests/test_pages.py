@@ -79,3 +79,21 @@ async def test_the_snippet_page_says_whether_events_arrived(instance: Instance) 
     assert beacon.sri_hash() in before.text
     assert "No event has arrived yet" in before.text
     assert "Events are arriving: 1 pageviews and 0 custom events so far." in after.text
+
+
+async def test_a_site_added_as_a_url_says_what_was_saved(instance: Instance) -> None:
+    async with instance.client() as client:
+        await setup_admin(client)
+        r = await post_form(client, "/sites/new", {"domain": "https://www.Example.com/", "timezone": "UTC"})
+        assert (r.status_code, r.headers["location"]) == (303, "/sites/example.com/snippet?typed=https%3A%2F%2Fwww.Example.com%2F")
+        page = await client.get(r.headers["location"])
+        plain = await post_form(client, "/sites/new", {"domain": "blog.example.org", "timezone": "UTC"})
+        assert plain.headers["location"] == "/sites/blog.example.org/snippet"  # typed as saved: no note
+        # A `typed` that is not this site's domain (a crafted link) shows nothing.
+        forged = await client.get("/sites/example.com/snippet?typed=evil.example.net")
+    assert page.status_code == 200
+    assert (
+        '<p class="notice" role="status">Saved as <strong><bdi>example.com</bdi></strong>, not'
+        " <bdi>https://www.Example.com/</bdi>: a site is its bare domain"
+    ) in page.text
+    assert "Saved as" not in forged.text

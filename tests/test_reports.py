@@ -111,3 +111,30 @@ async def test_a_series_has_every_bucket_and_the_visitors_beside_the_metric(stor
     assert await stats.totals(r, ["visitors", "bounce_rate"]) == {"visitors": 4, "bounce_rate": 100}
     assert await stats.earliest(int(NOW.timestamp())) == date(2026, 3, 1)  # data before the site's creation day
     assert await stats.realtime() == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "head", "tail"),
+    [  # fmt: skip
+        ("/", "/", ""),
+        ("Organic Search", "Organic Search", ""),  # short: whole
+        ("/blog/corporate-blog-communication/part-one", "/blog/corporate-blog-communication", "/part-one"),
+        ("/blog/corporate-blog-communication/part-one/", "/blog/corporate-blog-communication", "/part-one/"),
+        # A last segment longer than a tail: its end, from the start of a word near it.
+        ("/news/annual-report-of-the-communications-department-final",
+         "/news/annual-report-of-the-communications-department", "-final"),
+        # Else its last TAIL_SHORT characters.
+        ("/news/annualreportofthecommunicationsdepartmentfinal", "/news/annualreportofthecommunicationsd", "epartmentfinal"),
+        ("a-very-long-source-name-without-slashes.example", "a-very-long-source-name-without-s", "lashes.example"),
+    ],
+)
+def test_label_parts_keep_the_end_of_a_long_label(text: str, head: str, tail: str) -> None:
+    assert reports.label_parts(text) == (head, tail)
+    assert head + tail == text  # the cell's text is always the whole label
+
+
+def test_display_names_languages_and_countries_from_the_catalog() -> None:
+    assert reports.display("visit:country", "DE") == "Germany"
+    assert reports.display("visit:language", "de") == "German"
+    assert reports.display("visit:source", "DE") == "DE"  # no `names`: the value itself
+    assert reports.display("event:page", "/de") == "/de"

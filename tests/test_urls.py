@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from analytics.enrich.urls import MAX_PATH, CleanUrl, clean, path_matches
@@ -76,17 +79,37 @@ def test_lengths_capped() -> None:
     ("path", "patterns", "expected"),
     [
         ("/admin", ["/admin"], True),
-        ("/admin/", ["/admin"], False),
+        ("/admin/", ["/admin"], True),  # a trailing / is optional
+        ("/administration", ["/admin"], False),
         ("/admin/users", ["/admin/*"], True),
-        ("/admin/users/1", ["/admin/*"], False),
-        ("/admin/users/1", ["/admin/**"], True),
+        ("/admin/users/1", ["/admin/*"], True),  # `*` matches across segments, as in data-exclude
+        ("/admin/users/1", ["/admin/**"], True),  # `**` is the same
+        ("/admin", ["/admin/*"], False),
         ("/blog/x", ["/admin/**"], False),
         ("/admin?lang=de", ["/admin"], True),
         ("/app#/secret", ["/app"], True),
         ("/x", ["", "  "], False),
         ("/x", [" /x "], True),
         ("/a/b", ["/*/b"], True),
+        ("/a/x/b", ["/*/b"], True),
+        ("/drafts/2026/post.html", ["/drafts/*.html"], True),
+        ("/a.b", ["/a?b"], False),  # only `*` is special: ? and [ match themselves
+        ("/a?b", ["/a?b"], False),  # (a query string never reaches the match)
+        ("/[x]", ["/[x]"], True),
     ],
 )
 def test_excluded_path_patterns(path: str, patterns: list[str], expected: bool) -> None:
     assert path_matches(path, patterns) is expected
+
+
+TRACKER = re.compile(r"exclude = RegExp\('\^\(' \+ \('' \+ data\.exclude\)\.replace\(/\\\*\+/g, '\.\*'\)")
+
+
+@pytest.mark.parametrize("pattern", ["/admin", "/admin/*", "/admin/**", "/*/b", "/drafts/*-old", "/x/"])
+@pytest.mark.parametrize("path", ["/admin", "/admin/", "/admin/u", "/admin/u/1", "/a/b", "/a/x/b", "/drafts/p-old", "/x", "/x/"])
+def test_settings_and_the_tracker_read_a_pattern_alike(pattern: str, path: str) -> None:
+    """Excluded paths in Settings and the tracker's data-exclude: one rule (issue 14)."""
+    source = (Path(__file__).parent.parent / "tracker.js" / "src" / "script.js").read_text()
+    assert TRACKER.search(source), "the tracker's data-exclude rule changed: change path_matches with it"
+    tracker = re.compile("^(" + re.sub(r"\*+", ".*", pattern) + ")/?$")  # what script.js builds
+    assert path_matches(path, [pattern]) is bool(tracker.search(path))

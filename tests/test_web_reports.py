@@ -75,7 +75,8 @@ async def test_every_panel_shows_exact_rows(seeded: httpx.AsyncClient) -> None:
     assert page.table("sources") == [["Google", "2", "0%", "1m 00s"], ["LinkedIn", "1", "100%", "0s"],
                                      ["newsletter", "1", "0%", "1m 00s"]]  # fmt: skip
     assert page.table("entry") == [["/", "2", "2", "0%"], ["/blog/a", "1", "1", "100%"], ["/blog/b", "1", "1", "0%"]]
-    assert page.table("countries") == [["CH", "1", "25%"], ["DE", "1", "25%"], ["FR", "1", "25%"], ["US", "1", "25%"]]
+    assert page.table("countries") == [["Switzerland", "1", "25%"], ["Germany", "1", "25%"], ["France", "1", "25%"],
+                                       ["United States", "1", "25%"]]  # names; the rows keep the codes' order
     assert page.table("os") == [
         ["Android", "1", "25%"],
         ["Linux", "1", "25%"],
@@ -121,17 +122,17 @@ async def test_clicking_a_source_filters_everything_and_drills_into_referrers(se
         "2", "2", "3", "0%", "1m 00s",
     ]  # fmt: skip
     assert filtered.table("sources") == [["google.com", "2", "0%", "1m 00s"]]  # drilled into referrers
-    assert filtered.table("countries") == [["CH", "1", "50%"], ["FR", "1", "50%"]]
+    assert filtered.table("countries") == [["Switzerland", "1", "50%"], ["France", "1", "50%"]]
     assert filtered.table("pages") == [["/", "1", "1", "0s", "–"], ["/blog/a", "1", "1", "20s", "50%"],
                                        ["/blog/b", "1", "1", "0s", "–"]]  # fmt: skip
 
     # A second filter combines with the first; removing one keeps the other.
-    both = DashboardPage((await seeded.get(filtered.link("FR"))).text)
-    assert both.chips == ["Source is Google", "Country is FR"]
+    both = DashboardPage((await seeded.get(filtered.link("France"))).text)
+    assert both.chips == ["Source is Google", "Country is France"]
     assert both.value("visitors") == "1" and both.value("pageviews") == "1"
     remove = next(href for text, href in both.links if text == "×" and "source=" not in href)
     only_country = DashboardPage((await seeded.get(remove)).text)
-    assert only_country.chips == ["Country is FR"]
+    assert only_country.chips == ["Country is France"]
     assert only_country.value("visitors") == "1"
 
 

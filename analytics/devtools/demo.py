@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -33,7 +34,10 @@ from analytics.model import DAY, Event, Site
 from analytics.store.sqlite.store import SQLiteStore
 
 # The traffic model's names, for the bench's load generator.
-__all__ = ["DEFAULT_TIMEZONE", "DEVICES", "OUTBOUND", "SOURCES", "STATIC_PAGES", "DemoResult", "articles", "generate"]
+__all__ = [
+    "DEFAULT_TIMEZONE", "DEVICES", "OUTBOUND", "SOURCES", "STATIC_PAGES",
+    "DemoResult", "articles", "generate", "refresh",
+]  # fmt: skip
 # Events per transaction: a demo day is split into chunks of at most this many.
 CHUNK = 50_000
 
@@ -101,12 +105,14 @@ def generate(
     now: float | None = None,
     timezone: str = DEFAULT_TIMEZONE,
     progress: bool | None = None,
+    span: int | None = None,
 ) -> DemoResult:
     """Write exactly `events` events of demo traffic for `domain` over the `days` before `now`.
 
     The site is created (in `timezone`) if missing; an existing site keeps its
-    zone. The same seed, size and `now` give the same rows. `progress`: a tqdm
-    bar on stderr; None shows it only when stderr is a terminal.
+    zone. `span` (seconds) replaces `days` where a fill is not whole days. The
+    same seed, size and `now` give the same rows. `progress`: a tqdm bar on
+    stderr; None shows it only when stderr is a terminal.
     """
     if events < 0 or days < 1:
         raise ValueError("events must be >= 0 and days >= 1")
@@ -118,10 +124,60 @@ def generate(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        result = asyncio.run(_fill(Path(db_path), domain, events, end - days * DAY, end, timezone, seed, show))
+        start = end - (days * DAY if span is None else span)
+        result = asyncio.run(_fill(Path(db_path), domain, events, start, end, timezone, seed, show))
     finally:
         if collecting:
             gc.enable()
     result.seconds = time.perf_counter() - began
     result.cpu_seconds = time.process_time() - cpu
     return result
+
+
+# `serve --demo` keeps a year of traffic, so every preset up to "Last 12 months" has a shape.
+REFRESH_DAYS = 365
+EVENTS_PER_DAY = 1_000
+# Beside the databases of a demo data dir: until when each demo site's traffic is written.
+MARKER = "demo-written-until.json"
+
+
+def refresh(
+    data_dir: str | Path,
+    domain: str,
+    *,
+    days: int = REFRESH_DAYS,
+    per_day: int = EVENTS_PER_DAY,
+    now: float | None = None,
+    progress: bool | None = None,
+) -> DemoResult | None:
+    """Bring `domain`'s demo traffic up to `now`, covering at least the last `days` days.
+
+    The first run writes the whole span; later runs write only the time since the
+    previous one (at the same density), so a restart is quick and every range up to
+    `days` days back keeps its shape. None when there was nothing to write.
+    """
+    end = int(time.time() if now is None else now)
+    marker = Path(data_dir) / MARKER
+    written = _read_marker(marker)
+    start = max(written.get(domain, 0), end - days * DAY)
+    events = (end - start) * per_day // DAY
+    if events <= 0:
+        return None
+    # Each refresh is its own seed, so the new hours do not replay the old ones.
+    result = generate(
+        Path(data_dir) / "analytics.db", domain, events, 1, seed=start, now=end, progress=progress, span=end - start
+    )
+    written[domain] = end
+    marker.write_text(json.dumps(written, sort_keys=True) + "\n")
+    return result
+
+
+def _read_marker(path: Path) -> dict[str, int]:
+    """The marker's {domain: until}; a missing or damaged one means nothing was written yet."""
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, int)}

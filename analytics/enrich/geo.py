@@ -12,6 +12,7 @@ Operators may point to their own MaxMind (GeoLite2-Country/City) or DB-IP
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -21,13 +22,27 @@ from types import TracebackType
 from typing import Any, Final, Protocol
 
 import maxminddb  # type: ignore[import-untyped]
+import pycountry
 
-__all__ = ["GeoLookup"]
+__all__ = ["GeoLookup", "country_name"]
 
 # Geoacumen stores "None" and "Unknown" for ranges it has no country for;
 # "XX"/"ZZ" are the user-assigned codes other databases use for "unknown".
 _COUNTRY_CODE: Final = re.compile(r"[A-Z]{2}\Z")
 _UNKNOWN_CODES: Final = frozenset({"XX", "ZZ"})
+
+
+@functools.cache
+def country_name(code: str) -> str:
+    """The English name of an ISO 3166-1 code, e.g. "DE" -> "Germany", from pycountry.
+
+    The common name where ISO's official one is long ("TW" -> "Taiwan", not
+    "Taiwan, Province of China"); the code itself when it is not a country.
+    """
+    country = pycountry.countries.get(alpha_2=code) if len(code) == 2 else None
+    if country is None:
+        return code
+    return str(getattr(country, "common_name", None) or country.name)
 
 
 class _Reader(Protocol):

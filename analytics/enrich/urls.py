@@ -7,6 +7,9 @@ as their own fields, never in the path. The fragment is kept only in hash mode.
 
 from __future__ import annotations
 
+import fnmatch
+import functools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
@@ -57,17 +60,22 @@ def clean(url: str, hash_mode: bool = False, allowed_params: Iterable[str] = ())
 
 
 def path_matches(path: str, patterns: Iterable[str]) -> bool:
-    """Plausible-style exclusion patterns: `*` matches within a segment, `**` across."""
-    import fnmatch
+    """Whether `path` is excluded by one of `patterns`: the tracker's `data-exclude` rule.
 
+    `*` (or `**`) matches any characters, `/` included, and a trailing `/` is optional:
+    `/admin/*` excludes everything under /admin/, `/preview` also /preview/. Site
+    settings and the tracker share this one rule, so a path pattern means the same
+    wherever it is written (Plausible's `*` stops at a `/`; the tracker's budget does not
+    allow that, see tracker.js/README.md). Every other character matches itself.
+    """
     bare = path.split("?", 1)[0].split("#", 1)[0]
-    for pattern in patterns:
-        pattern = pattern.strip()
-        if not pattern:
-            continue
-        if "**" in pattern:
-            if fnmatch.fnmatchcase(bare, pattern.replace("**", "*")):
-                return True
-        elif fnmatch.fnmatchcase(bare, pattern) and bare.count("/") == pattern.count("/"):
-            return True
-    return False
+    tried = (bare, bare[:-1]) if len(bare) > 1 and bare.endswith("/") else (bare,)
+    return any(_pattern(p).match(t) for p in patterns if p.strip() for t in tried)
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """A compiled pattern. fnmatch's translation (atomic groups, so a path of hostile
+    length cannot make it backtrack), with `?` and `[` kept literal: only `*` is special."""
+    glob = re.sub(r"\*+", "*", pattern.strip()).replace("[", "[[]").replace("?", "[?]")
+    return re.compile(fnmatch.translate(glob))

@@ -34,6 +34,7 @@ from analytics.web.reports import (
     change,
     display,
     fmt,
+    label_parts,
     panels,
     selected_tab,
     suppress,
@@ -139,7 +140,10 @@ async def build(request: Request, view: View) -> dict[str, Any]:
 
     realtime_hidden = k > 0 and 0 < realtime < k
     filter_chips = [
-        {"label": f.label, "value": f.value, "remove": state.without_filter(f.param)} for f in state.filters
+        # A chip names what its row showed: "Country is France", not "FR".
+        {"label": f.label, "value": display(f.dimension, f.value) if f.value else "",
+         "remove": state.without_filter(f.param)}
+        for f in state.filters
     ]
     return {
         "site": site,
@@ -210,8 +214,10 @@ def _panel(panel: Panel, tab: Tab, rows: list[Any], total: int, limit: int, stat
         link = None
         if view.filters_allowed and tab.param is not None:
             link = state.with_filter(tab.param, str(value), *((p, v) for p, _, v in tab.fixed_filters))
+        head, tail = label_parts(text)
         out_rows.append({
-            "label": text, "link": link, "bar": round(100 * (by_metric["visitors"] or 0) / top, 1),
+            "label": text, "head": head, "tail": tail, "link": link,
+            "bar": round(100 * (by_metric["visitors"] or 0) / top, 1),
             "cells": [fmt(c.metric, by_metric.get(c.metric)) for c in columns],
         })  # fmt: skip
     return {

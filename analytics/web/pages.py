@@ -6,12 +6,13 @@ import functools
 import zoneinfo
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from analytics.accounts.validate import AdminError
+from analytics.accounts.validate import AdminError, normalize_domain
 from analytics.model import Site
 from analytics.web import csrf
 from analytics.web.auth import (
@@ -180,7 +181,9 @@ async def new_site(request: Request) -> Response:
         except AdminError as exc:
             error = str(exc)
         else:
-            return redirect(f"/sites/{site.domain}/snippet")
+            # Say what was saved when it is not what was typed (https://www.example.com/ -> example.com).
+            typed = "" if domain.strip().lower() == site.domain else "?typed=" + quote(domain.strip()[:300], safe="")
+            return redirect(f"/sites/{site.domain}/snippet{typed}")
     await csrf.prepare(request)
     return render(
         request, "new_site.html", {"error": error, "domain": domain, "tz": tz, "timezones": timezones()},
@@ -195,6 +198,15 @@ def snippet_for(domain: str, base: str) -> tuple[str, str]:
     return beacon.snippet(domain, base), beacon.sri_hash()
 
 
+def _typed(request: Request, site: Site) -> str:
+    """What the owner typed when adding the site, if it was saved differently (shown as a note)."""
+    typed = request.query_params.get("typed", "")[:300]
+    try:
+        return typed if typed and normalize_domain(typed) == site.domain else ""
+    except AdminError:
+        return ""
+
+
 @page
 async def snippet(request: Request) -> Response:
     site, role = await site_access(request, request.path_params["domain"])
@@ -207,5 +219,5 @@ async def snippet(request: Request) -> Response:
     received = bool(totals["pageviews"] or totals["events"])
     await csrf.prepare(request)
     context: dict[str, Any] = {"site": site, "role": role, "code": code, "sri": sri, "received": received,
-                               "totals": totals, "base": base_url(request)}  # fmt: skip
+                               "totals": totals, "base": base_url(request), "typed": _typed(request, site)}  # fmt: skip
     return render(request, "snippet.html", context)

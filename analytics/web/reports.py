@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from analytics.catalog import BY_NAME, DIMENSIONS, Dimension
-from analytics.enrich import languages
+from analytics.enrich import geo, languages
 from analytics.model import Site
 from analytics.stats.parse import parse
 from analytics.stats.query import Query, QueryResult
@@ -286,12 +286,36 @@ def fmt(metric: str, value: Any) -> str:
     return compact(int(value))
 
 
+# How a catalog entry's `names` turns codes into names (exports keep the codes, as Plausible's do).
+NAMES = {"language": languages.name, "country": geo.country_name}
+
+
 def display(dimension: str, value: Any) -> str:
-    """A row's label: a name where the catalog says the values are codes (e.g. "de" -> "German")."""
+    """A row's label: a name where the catalog says the values are codes ("de" -> "German", "DE" -> "Germany")."""
     entry = BY_NAME.get(dimension)
-    if entry is not None and entry.names == "language":
-        return languages.name(str(value))
+    if entry is not None and entry.names is not None:
+        return NAMES[entry.names](str(value))
     return str(value)
+
+
+# A label's end that stays visible when the cell is too narrow: its last path segment
+# (so /blog/corporate-blog-a and /blog/corporate-blog-b stay apart), at most this long.
+TAIL_MAX = 28
+TAIL_SHORT = 14  # the end kept of a longer last segment, or of a label without segments
+
+
+def label_parts(text: str) -> tuple[str, str]:
+    """(head, tail) of a row's label: a narrow cell ellipsises the head in the middle of
+    the label and keeps the tail whole ("/blog/corporate-bl…/the-post"). Together they
+    are the whole text, so hover titles and screen readers get the full value."""
+    if len(text) <= TAIL_SHORT:
+        return text, ""
+    cut = text.rstrip("/").rfind("/")
+    if cut <= 0 or len(text) - cut > TAIL_MAX:
+        cut = len(text) - TAIL_SHORT
+        word = text.find("-", cut, len(text) - 4)  # start at a word where one starts near the end
+        cut = word if word > 0 else cut
+    return text[:cut], text[cut:]
 
 
 def compact(n: int) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Instance, cli
-from web_support import EMAIL, PASSWORD, get_token, post_form, setup_admin, sign_in, token_of
+from web_support import EMAIL, PASSWORD, accept_new, get_token, invite, post_form, setup_admin, sign_in, token_of
 
 from analytics.app import create_app
 from analytics.config import Settings
@@ -155,16 +155,14 @@ async def test_sign_in_rate_limit_per_client(instance: Instance) -> None:
 
 @pytest.fixture
 async def two_users(instance: Instance) -> Any:
-    """An owner of blog.example.org and a viewer the owner added (with a new account)."""
+    """An owner of blog.example.org and a viewer the owner invited (who chose their own password)."""
     owner = instance.client(ip="10.0.0.1")
     await setup_admin(owner)
     r = await post_form(owner, "/sites/new", {"domain": "blog.example.org", "timezone": "Europe/Zurich"})
     assert r.status_code == 303 and r.headers["location"] == "/sites/blog.example.org/snippet"
-    r = await post_form(owner, "/sites/blog.example.org/members",
-                        {"action": "add", "email": "viewer@example.org", "role": "viewer",
-                         "password": "viewer password"},
-                        token_page="/sites/blog.example.org/settings")  # fmt: skip
-    assert r.status_code == 303
+    link = await invite(owner, "blog.example.org", "viewer@example.org")
+    async with instance.client(ip="10.0.0.3") as invitee:
+        assert (await accept_new(invitee, link, "viewer password")).status_code == 303
     viewer = instance.client(ip="10.0.0.2")
     assert (await sign_in(viewer, "viewer@example.org", "viewer password")).status_code == 303
     yield owner, viewer
@@ -182,8 +180,10 @@ async def test_viewer_sees_the_dashboard_but_cannot_change_anything(instance: In
     for path, data in (
         ("/sites/blog.example.org/settings", {"timezone": "UTC", "honor_signals": "on"}),
         ("/sites/blog.example.org/share", {"action": "create"}),
-        ("/sites/blog.example.org/members", {"action": "add", "email": "viewer@example.org", "role": "owner"}),
+        ("/sites/blog.example.org/members", {"action": "invite", "email": "viewer@example.org", "role": "owner"}),
+        ("/sites/blog.example.org/members", {"action": "remove", "user_id": "1"}),
         ("/sites/blog.example.org/imports", {"action": "remove"}),
+        ("/sites/blog.example.org/delete", {"confirm": "blog.example.org"}),
     ):
         r = await viewer.post(path, data={**data, "csrf": token})
         assert r.status_code == 403, path
@@ -195,10 +195,12 @@ async def test_viewer_sees_the_dashboard_but_cannot_change_anything(instance: In
     )
 
 
-async def test_users_see_only_their_own_sites(two_users: Any) -> None:
+async def test_users_see_only_their_own_sites(instance: Instance, two_users: Any) -> None:
     owner, viewer = two_users
-    r = await post_form(viewer, "/sites/new", {"domain": "viewer.example.net", "timezone": "UTC"})
-    assert r.status_code == 303
+    # Only admins add sites on the dashboard by default; the operator gives the viewer one of their own.
+    assert (await post_form(viewer, "/sites/new", {"domain": "viewer.example.net"}, token_page="/sites")).status_code == 403
+    viewer_id = (await instance.accounts.users.get("viewer@example.org")).id
+    await instance.accounts.sites.add("viewer.example.net", "UTC", owner=viewer_id)
     assert "viewer.example.net" not in (await owner.get("/sites")).text
     for path in ("/sites/viewer.example.net", "/sites/viewer.example.net/snippet", "/sites/viewer.example.net/settings",
                  "/sites/viewer.example.net/realtime", "/sites/viewer.example.net/export",
@@ -210,10 +212,10 @@ async def test_users_see_only_their_own_sites(two_users: Any) -> None:
 
 async def test_the_last_owner_cannot_leave(two_users: Any) -> None:
     owner, viewer = two_users
-    r = await post_form(owner, "/sites/blog.example.org/members", {"action": "remove", "email": EMAIL},
+    r = await post_form(owner, "/sites/blog.example.org/members", {"action": "remove", "user_id": "1"},
                         token_page="/sites/blog.example.org/settings")  # fmt: skip
     assert r.status_code == 400 and "at least one owner" in r.text
-    r = await post_form(owner, "/sites/blog.example.org/members", {"action": "remove", "email": "viewer@example.org"},
+    r = await post_form(owner, "/sites/blog.example.org/members", {"action": "remove", "user_id": "2"},
                         token_page="/sites/blog.example.org/settings")  # fmt: skip
     assert r.status_code == 303
     assert (await viewer.get("/sites/blog.example.org")).status_code == 404

@@ -62,7 +62,7 @@ async def test_a_new_person_sets_their_own_password_once(accounts: Accounts) -> 
 async def test_an_existing_account_is_never_given_a_password(accounts: Accounts) -> None:
     ann = await accounts.users.add("ann@example.org", "ann's own password")
     token = await accounts.invitations.create(1, "ANN@example.org", "owner", invited_by=1)
-    with pytest.raises(AdminError, match="has an account already: sign in with it to accept the invitation"):
+    with pytest.raises(AdminError, match="There is an account for ANN@example.org already: sign in with it to accept."):
         await accounts.invitations.accept_new(token, "attacker password")
     found = await accounts.users.credentials("ann@example.org")
     assert found is not None and verify_password("ann's own password", found[1])

@@ -118,7 +118,7 @@ class Invitations:
             inv = await _take(conn, token, now)
             async with conn.execute("SELECT 1 FROM users WHERE email = ?", (inv.email,)) as cur:
                 if await cur.fetchone():
-                    raise AdminError(f"{inv.email} has an account already: sign in with it to accept the invitation.")
+                    raise AdminError(f"There is an account for {inv.email} already: sign in with it to accept.")
             user_id = await insert(conn, inv.email, hashed, now)
             await _grant(conn, inv, user_id)
             return User(user_id, inv.email), inv.site_id

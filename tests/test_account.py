@@ -13,6 +13,7 @@ from web_support import DOMAIN, EMAIL, PASSWORD, accept_new, get_token, invite, 
 from analytics.web import account
 from analytics.web.auth import ACCOUNT_WINDOW
 
+
 @pytest.fixture
 async def owner(instance: Instance) -> Any:
     client = instance.client(ip="10.0.1.1")

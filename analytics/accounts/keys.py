@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
 from dataclasses import dataclass
 
 import aiosqlite
@@ -69,7 +70,10 @@ class Keys:
             async def job(conn: aiosqlite.Connection) -> None:
                 await conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now, key_id))
 
-            await self.db.write(job)
+            try:
+                await self.db.write(job)
+            except sqlite3.OperationalError:
+                pass  # "last used" is a courtesy: a busy or full disk must not refuse a valid key
         return key_id, user_id
 
     async def all(self, user_id: int | None = None) -> list[KeyInfo]:

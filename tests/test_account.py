@@ -120,3 +120,9 @@ async def test_the_account_page_needs_a_session_and_csrf(instance: Instance, own
 
 def test_when_formats_utc_minutes() -> None:
     assert account.when(1_772_442_000) == "2026-03-02 09:00 UTC" and account.when(None) == "never"
+
+
+@pytest.mark.parametrize("raw", ["9" * 40, "²", "0"])
+async def test_odd_key_ids_are_no_such_key(owner: Any, raw: str) -> None:
+    r = await post_form(owner, "/account/keys", {"action": "revoke", "key_id": raw}, token_page="/account")
+    assert r.status_code == 404 and "No such key." in r.text

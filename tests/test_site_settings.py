@@ -134,3 +134,13 @@ async def test_imports_form_without_a_file(owner: Any) -> None:
     r = await post(owner, "imports", {"action": "upload"})
     assert r.status_code == 400 and "Choose a Plausible CSV export (.zip) to upload." in r.text
     assert (await post(owner, "imports", {"action": "remove", "import_id": "x"})).status_code == 303  # all: none
+
+
+@pytest.mark.parametrize("raw", ["9" * 40, "²", "-1", "1e3", ""])
+async def test_odd_row_ids_name_no_row(instance: Instance, owner: Any, raw: str) -> None:
+    for path, name in (("members", "user_id"), ("members", "invitation_id")):
+        action = "remove" if name == "user_id" else "withdraw"
+        assert (await post(owner, path, {"action": action, name: raw})).status_code == 303
+    assert (await post(owner, "imports", {"action": "remove", "import_id": raw})).status_code == 303
+    site = await instance.accounts.sites.get(DOMAIN)
+    assert [m.email for m, _ in await instance.accounts.users.members(site.id)] == ["admin@example.org"]

@@ -22,7 +22,7 @@ from analytics.accounts.users import User
 from analytics.accounts.validate import AdminError
 from analytics.web import csrf
 from analytics.web.auth import SESSION_COOKIE, accounts_of, check_password, require_user
-from analytics.web.pages import field, read_form
+from analytics.web.pages import field, read_form, row_id
 from analytics.web.render import WebError, page, redirect, render
 
 MAX_KEYS = 50  # per user: bounds what one account can store
@@ -100,8 +100,8 @@ async def save_keys(request: Request) -> Response:
         key = await keys.add(user.email, name)
         return await _render(request, user, new_key=key, new_key_name=name)
     if action == "revoke":
-        raw = field(form, "key_id")
-        if not raw.isdigit() or not await keys.revoke(int(raw), user.id):
+        key_id = row_id(form, "key_id")
+        if not key_id or not await keys.revoke(key_id, user.id):
             raise WebError(404, "No such key.")  # another user's key reads as missing
         return redirect("/account?done=revoked#keys")
     raise WebError(400, "Unknown action.")

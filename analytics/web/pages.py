@@ -43,6 +43,12 @@ def field(form: FormData, name: str) -> str:
     return value[:MAX_FIELD] if isinstance(value, str) else ""
 
 
+def row_id(form: FormData, name: str) -> int:
+    """A row id from a form field; 0 (no row) for anything but a plain number that fits SQLite's INTEGER."""
+    value = field(form, name)
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else 0
+
+
 @functools.cache
 def timezones() -> list[str]:
     return sorted(

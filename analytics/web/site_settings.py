@@ -18,7 +18,7 @@ from analytics.accounts.validate import AdminError, parse_list
 from analytics.errors import ApiError
 from analytics.web import csrf
 from analytics.web.auth import accounts_of, require_user, store_of
-from analytics.web.pages import base_url, field, read_form, site_access, timezones
+from analytics.web.pages import base_url, field, read_form, row_id, site_access, timezones
 from analytics.web.render import WebError, page, redirect, render
 
 MAX_UPLOAD = 512 * 1024 * 1024
@@ -162,11 +162,9 @@ async def save_members(request: Request) -> Response:
             context = await _context(request, domain, invite_link=link, invite_email=email)
             return render(request, "settings.html", context)
         if action == "withdraw":
-            raw = field(form, "invitation_id")
-            await accounts.invitations.withdraw(site.id, int(raw) if raw.isdigit() else 0)
+            await accounts.invitations.withdraw(site.id, row_id(form, "invitation_id"))
         elif action == "remove":
-            raw = field(form, "user_id")
-            member = int(raw) if raw.isdigit() else 0
+            member = row_id(form, "user_id")
             # Only members of this site can be named here (by id): the form reveals nothing about other accounts.
             if await accounts.users.role(site.id, member) is not None:
                 await accounts.users.remove_role(site.id, member)
@@ -223,8 +221,8 @@ async def save_imports(request: Request) -> Response:
         await csrf.verify(request, form, signed_in=True)
         store = store_of(request)
         if field(form, "action") == "remove":
-            raw = field(form, "import_id")
-            await importsmod.remove_imports(store, site, int(raw) if raw.isdigit() else None)
+            raw = field(form, "import_id")  # none given: every import
+            await importsmod.remove_imports(store, site, row_id(form, "import_id") if raw.isdigit() else None)
             return redirect(f"/sites/{site.domain}/settings?done=saved#imports")
         upload = form.get("file")
         if upload is None or isinstance(upload, str):

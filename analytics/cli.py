@@ -223,7 +223,7 @@ def prune(data_dir: str | None) -> None:
     click.echo(f"deleted {n} events older than {settings.retention_months} months")
 
 
-@main.group()
+@main.group(short_help="Sites: add, list, remove.")
 def sites() -> None:
     """Add, list and remove sites."""
 
@@ -254,39 +254,104 @@ def sites_list(data_dir: str | None) -> None:
         click.echo(f"{site.domain}\t{site.timezone}")
 
 
+def _confirm(yes: bool, question: str, what: str) -> None:
+    """Go on with a destructive command: --yes, or a yes typed on a terminal; never a guess from a pipe."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise CliError(f"{what} cannot be undone; standard input is not a terminal, so confirm with --yes")
+    if not click.confirm(question, default=False, err=True):
+        click.echo("Nothing was changed.", err=True)
+        sys.exit(1)
+
+
 @sites.command("remove")
 @click.argument("domain")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed when not on a terminal).")
 @data_dir_option
-def sites_remove(domain: str, data_dir: str | None) -> None:
-    """Remove DOMAIN and all its data."""
-    _run(_settings(data_dir=data_dir), lambda accounts, store: accounts.sites.remove(domain, store))
-    click.echo(f"removed {domain}")
+def sites_remove(domain: str, yes: bool, data_dir: str | None) -> None:
+    """Remove DOMAIN and all its data (events, rollups, imports, settings). Asks first."""
+    settings = _settings(data_dir=data_dir)
+    site = _run(settings, lambda accounts, store: accounts.sites.get(domain))  # unknown: an error before asking
+    _confirm(yes, f"Remove {site.domain} and all its data? This cannot be undone.", f"removing {site.domain}")
+    _run(settings, lambda accounts, store: accounts.sites.remove(site.domain, store))
+    click.echo(f"removed {site.domain}")
 
 
-@main.group()
+@main.group(short_help="Dashboard users: add, list, remove, passwd.")
 def users() -> None:
-    """Manage dashboard users."""
+    """Add, list and remove dashboard users; reset a password."""
 
 
 @users.command("add")
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--admin", is_flag=True, help="An admin may add sites on the dashboard (the first user is one).")
 @data_dir_option
-def users_add(email: str, password_stdin: bool, data_dir: str | None) -> None:
-    """Create a user. The first user owns every site."""
+def users_add(email: str, password_stdin: bool, admin: bool, data_dir: str | None) -> None:
+    """Create a user. The first user is the admin and owns every site."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     user = _run(
-        _settings(data_dir=data_dir), lambda accounts, store: accounts.users.add(email, password), create=True
+        _settings(data_dir=data_dir),
+        lambda accounts, store: accounts.users.add(email, password, admin=admin),
+        create=True,
     )
     click.echo(f"added user {user.email}")
 
 
-@main.group()
+def _when(ts: int | None) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if ts is not None else "never"
+
+
+@users.command("list")
+@data_dir_option
+def users_list(data_dir: str | None) -> None:
+    """List users: email, admin or user, number of sites, created."""
+    for u in _run(_settings(data_dir=data_dir), lambda accounts, store: accounts.users.all()):
+        sites_n = f"{u.sites} site" + ("" if u.sites == 1 else "s")
+        click.echo(f"{u.email}\t{'admin' if u.admin else 'user'}\t{sites_n}\tcreated {_when(u.created_at)}")
+
+
+@users.command("remove")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed when not on a terminal).")
+@data_dir_option
+def users_remove(email: str, yes: bool, data_dir: str | None) -> None:
+    """Remove the user EMAIL with their roles, API keys and sessions (never a site's only owner)."""
+    settings = _settings(data_dir=data_dir)
+    user = _run(settings, lambda accounts, store: accounts.users.get(email))
+    _confirm(yes, f"Remove the user {user.email}, their API keys and sessions?", f"removing {user.email}")
+    _run(settings, lambda accounts, store: accounts.users.remove(user.email))
+    click.echo(f"removed user {user.email}")
+
+
+@users.command("passwd")
+@click.argument("email")
+@data_dir_option
+def users_passwd(email: str, data_dir: str | None) -> None:
+    """Set a new password for EMAIL and sign them out everywhere.
+
+    Asks twice on a terminal; otherwise reads one line from standard input
+    (never from the command line, where other users could see it in `ps`).
+    """
+    settings = _settings(data_dir=data_dir)
+    user = _run(settings, lambda accounts, store: accounts.users.get(email))
+    if sys.stdin.isatty():
+        password = click.prompt(f"New password for {user.email}", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    _run(settings, lambda accounts, store: accounts.users.set_password(user.id, password))
+    click.echo(f"changed the password of {user.email}; their sessions have ended")
+
+
+@main.group(short_help="Stats API keys: add, list, revoke.")
 def keys() -> None:
-    """Manage Stats API keys."""
+    """Add, list and revoke Stats API keys."""
 
 
 @keys.command("add")
@@ -297,6 +362,30 @@ def keys_add(email: str, name: str, data_dir: str | None) -> None:
     """Create a Stats API key for EMAIL. It is printed once; only its hash is stored."""
     key = _run(_settings(data_dir=data_dir), lambda accounts, store: accounts.keys.add(email, name))
     click.echo(key)
+
+
+@keys.command("list")
+@click.option("--user", "email", default=None, help="Only the keys of this user.")
+@data_dir_option
+def keys_list(email: str | None, data_dir: str | None) -> None:
+    """List Stats API keys: id, user, name, created, last used. Never the keys themselves."""
+
+    async def job(accounts: Accounts, store: SQLiteStore) -> Any:
+        user_id = (await accounts.users.get(email)).id if email is not None else None
+        return await accounts.keys.all(user_id)
+
+    for k in _run(_settings(data_dir=data_dir), job):
+        click.echo(f"{k.id}\t{k.email}\t{k.name}\tcreated {_when(k.created_at)}\tlast used {_when(k.last_used_at)}")
+
+
+@keys.command("revoke")
+@click.argument("key_id", metavar="ID", type=int)
+@data_dir_option
+def keys_revoke(key_id: int, data_dir: str | None) -> None:
+    """Revoke the key ID (see `keys list`): it stops working at once."""
+    if not _run(_settings(data_dir=data_dir), lambda accounts, store: accounts.keys.revoke(key_id)):
+        raise CliError(f"no key {key_id}; `analytics keys list` shows them")
+    click.echo(f"revoked key {key_id}")
 
 
 def _day(value: str | None, option: str) -> Any:

@@ -58,6 +58,12 @@ SETTINGS: tuple[Setting, ...] = (
         10.0,
         "Seconds one stats statement may run before it is stopped (503); 0 turns the budget off.",
     ),
+    Setting(
+        "site_creators",
+        str,
+        "admins",
+        "Who may add sites on the dashboard: admins, or users (anyone signed in). The CLI always may.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -83,6 +89,7 @@ class Settings:
     log_level: str = "info"
     api_rate_limit: int = 600
     query_timeout: float = 10.0
+    site_creators: str = "admins"
     # Not a user setting: lets tests and the demo inject a clock.
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -149,6 +156,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError(f"port: {settings.port} is above 65535")
     if settings.log_level not in ("debug", "info", "warning", "error"):
         raise SettingsError(f"log_level: {settings.log_level!r} is not one of debug, info, warning, error")
+    if settings.site_creators not in ("admins", "users"):
+        raise SettingsError(f"site_creators: {settings.site_creators!r} is not one of admins, users")
     parse_networks(settings.trusted_proxies)
 
 

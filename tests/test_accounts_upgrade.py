@@ -180,6 +180,9 @@ async def test_a_kill_between_copy_and_drop_loses_nothing(data: Path) -> None:
         assert await accounts.keys.find((RELEASE / "key.txt").read_text().strip()) == (1, 1)
         assert await accounts.db.fetchall("SELECT COUNT(*) FROM site_roles") == [(3,)]
         assert await accounts.db.fetchall("SELECT name FROM upgrades") == [(upgrade.STEP,)]
+        # Columns added since 0.1 keep their defaults; release 0.1's first user is the admin.
+        assert [(u.email, u.admin) for u in await accounts.users.all()] == [(OWNER, True), (VIEWER, False)]
+        assert [(k.id, k.last_used_at is not None) for k in await accounts.keys.all()] == [(1, True)]  # found above
 
 
 async def test_a_new_site_never_reuses_a_copied_id(data: Path) -> None:

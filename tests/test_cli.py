@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -94,7 +95,7 @@ def test_sites_add_list_remove(data: Path) -> None:
     assert run("sites", "list", data_dir=data).stdout == (
         "blog.example.org\tEurope/Zurich\nlocalhost:8080\tAsia/Kolkata\nshop.example.org\tUTC\n"
     )
-    assert run("sites", "remove", "shop.example.org", data_dir=data).stdout == "removed shop.example.org\n"
+    assert run("sites", "remove", "shop.example.org", "--yes", data_dir=data).stdout == "removed shop.example.org\n"
     assert run("sites", "list", data_dir=data).stdout == "blog.example.org\tEurope/Zurich\nlocalhost:8080\tAsia/Kolkata\n"
 
 
@@ -114,7 +115,7 @@ def test_sites_remove_deletes_its_events(data: Path) -> None:
                 "INSERT INTO events (site_id, ts, session_id, name, hostname, page, interactive) VALUES (?, 1, 1, 0, 0, 0, 1)",
                 (site_id,),
             )
-    run("sites", "remove", "a.example.org", data_dir=data)
+    run("sites", "remove", "a.example.org", "--yes", data_dir=data)
     with db(data) as conn:
         assert conn.execute("SELECT site_id FROM events").fetchall() == [(ids["b.example.org"],)]
 
@@ -310,6 +311,9 @@ def test_help_and_version() -> None:
     out = run("--help").stdout
     for command in ("serve", "sites", "users", "keys", "migrate", "prune"):
         assert command in out
+    # Every account command is named on the first help page.
+    assert "Dashboard users: add, list, remove, passwd." in out and "Stats API keys: add, list, revoke." in out
+    assert "Sites: add, list, remove." in out
     assert run("--version").stdout.strip().endswith("0.1.0")
     serve_help = run("serve", "--help").stdout
     assert "--data-dir" in serve_help and "ANALYTICS_DATA_DIR" in serve_help
@@ -349,3 +353,114 @@ def test_serve_is_the_default_command(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert (kw["host"], kw["port"], kw["workers"]) == ("127.0.0.1", port, None)
     assert kw["access_log"] is False and kw["proxy_headers"] is False
     assert (tmp_path / "d" / "analytics.db").exists()  # created and migrated before serving
+
+
+# -- account management (issue 14.6) ------------------------------------------------------
+
+
+def on_a_terminal(*args: str, data_dir: Path, answers: list[str]) -> tuple[int, str]:
+    """Run the CLI with a real pseudo-terminal as stdin/stdout; type each answer after its prompt."""
+    import os
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "analytics", *args, "--data-dir", str(data_dir)],
+                            stdin=follower, stdout=follower, stderr=follower)  # fmt: skip
+    os.close(follower)
+    output = b""
+    pending = list(answers)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+            if pending and output.rstrip().endswith((b":", b"]:", b"?")):
+                os.write(leader, pending.pop(0).encode() + b"\n")
+        elif proc.poll() is not None:
+            break
+    os.close(leader)
+    code = proc.wait(timeout=30)
+    return code, output.decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_sites_remove_asks_on_a_terminal_and_needs_yes_otherwise(data: Path) -> None:
+    run("sites", "add", "a.example.org", data_dir=data)
+    assert error("sites", "remove", "a.example.org", data_dir=data, input="y\n") == (
+        "Error: removing a.example.org cannot be undone; standard input is not a terminal, so confirm with --yes"
+    )
+    code, out = on_a_terminal("sites", "remove", "a.example.org", data_dir=data, answers=["n"])
+    assert code == 1 and "Remove a.example.org and all its data? This cannot be undone. [y/N]:" in out
+    assert "Nothing was changed." in out
+    assert run("sites", "list", data_dir=data).stdout == "a.example.org\tUTC\n"
+    code, out = on_a_terminal("sites", "remove", "a.example.org", data_dir=data, answers=["y"])
+    assert code == 0 and "removed a.example.org" in out
+    assert run("sites", "list", data_dir=data).stdout == ""
+
+
+def test_users_list_remove_and_passwd(data: Path) -> None:
+    run("users", "add", "admin@example.org", "--password-stdin", data_dir=data, input=PASSWORD + "\n")
+    run("users", "add", "ops@example.org", "--password-stdin", "--admin", data_dir=data, input=PASSWORD + "\n")
+    run("users", "add", "ann@example.org", "--password-stdin", data_dir=data, input=PASSWORD + "\n")
+    run("sites", "add", "blog.example.org", data_dir=data)
+    listed = run("users", "list", data_dir=data).stdout.splitlines()
+    assert [line.split("\t")[:3] for line in listed] == [
+        ["admin@example.org", "admin", "1 site"], ["ann@example.org", "user", "0 sites"], ["ops@example.org", "admin", "0 sites"]]
+    assert all(re.fullmatch(r"created \d{4}-\d\d-\d\d \d\d:\d\d UTC", line.split("\t")[3]) for line in listed)
+    assert "scrypt" not in "\n".join(listed)
+
+    # passwd reads one line from a pipe, and never takes the password as an argument.
+    before = _password_hash(data, "ann@example.org")
+    out = run("users", "passwd", "ann@example.org", data_dir=data, input="a brand new password\n").stdout
+    assert out == "changed the password of ann@example.org; their sessions have ended\n"
+    from analytics.accounts.passwords import verify_password
+
+    after = _password_hash(data, "ann@example.org")
+    assert after != before and verify_password("a brand new password", after)
+    assert error("users", "passwd", "ann@example.org", data_dir=data, input="short\n") == (
+        "Error: the password must have at least 8 characters")
+    assert error("users", "passwd", "nobody@example.org", data_dir=data, input="long enough\n") == (
+        "Error: no user 'nobody@example.org'; create one with `analytics users add`")
+    assert error("users", "passwd", "ann@example.org", "hunter22", data_dir=data).startswith("Error: Got unexpected extra argument")
+    code, out = on_a_terminal("users", "passwd", "ann@example.org", data_dir=data, answers=["typed on a tty", "typed on a tty"])
+    assert code == 0 and "New password for ann@example.org:" in out and "typed on a tty" not in out  # not echoed
+    assert verify_password("typed on a tty", _password_hash(data, "ann@example.org"))
+
+    assert error("users", "remove", "admin@example.org", "--yes", data_dir=data) == (
+        "Error: admin@example.org is the only owner of blog.example.org; add another owner or remove the site first")
+    assert error("users", "remove", "ann@example.org", data_dir=data, input="") == (
+        "Error: removing ann@example.org cannot be undone; standard input is not a terminal, so confirm with --yes")
+    assert run("users", "remove", "ann@example.org", "--yes", data_dir=data).stdout == "removed user ann@example.org\n"
+    assert [line.split("\t")[0] for line in run("users", "list", data_dir=data).stdout.splitlines()] == [
+        "admin@example.org", "ops@example.org"]
+
+
+def _password_hash(data: Path, email: str) -> str:
+    with accounts_db(data) as conn:
+        (hashed,) = conn.execute("SELECT password_hash FROM users WHERE email = ?", (email,)).fetchone()
+    return str(hashed)
+
+
+def test_keys_list_and_revoke(data: Path) -> None:
+    run("users", "add", "ann@example.org", "--password-stdin", data_dir=data, input=PASSWORD + "\n")
+    run("users", "add", "bob@example.org", "--password-stdin", data_dir=data, input=PASSWORD + "\n")
+    first = run("keys", "add", "ann@example.org", "--name", "reports", data_dir=data).stdout.strip()
+    second = run("keys", "add", "bob@example.org", data_dir=data).stdout.strip()
+    listed = run("keys", "list", data_dir=data).stdout
+    assert first not in listed and second not in listed and first[:8] not in listed
+    rows = [line.split("\t") for line in listed.splitlines()]
+    assert [r[:3] for r in rows] == [["1", "ann@example.org", "reports"], ["2", "bob@example.org", "default"]]
+    assert all(r[4] == "last used never" and r[3].startswith("created ") for r in rows)
+    assert run("keys", "list", "--user", "bob@example.org", data_dir=data).stdout.startswith("2\tbob@example.org\t")
+    assert error("keys", "list", "--user", "nobody@example.org", data_dir=data) == (
+        "Error: no user 'nobody@example.org'; create one with `analytics users add`")
+    assert run("keys", "revoke", "1", data_dir=data).stdout == "revoked key 1\n"
+    assert error("keys", "revoke", "1", data_dir=data) == "Error: no key 1; `analytics keys list` shows them"
+    assert error("keys", "revoke", "one", data_dir=data).startswith("Error: Invalid value for 'ID'")
+    assert [line.split("\t")[0] for line in run("keys", "list", data_dir=data).stdout.splitlines()] == ["2"]

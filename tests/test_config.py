@@ -26,6 +26,7 @@ _SAMPLES: dict[str, tuple[str, str]] = {
     "geoip_db": ("/srv/env.mmdb", "/srv/cli.mmdb"),
     "base_url": ("https://env.example.org", "https://cli.example.org"),
     "log_level": ("debug", "warning"),
+    "site_creators": ("users", "admins"),
 }
 
 
@@ -97,6 +98,7 @@ def test_unrelated_environment_is_ignored() -> None:
         ({"ANALYTICS_TRUSTED_PROXIES": "example.org"}, "trusted_proxies: 'example.org' is not a CIDR such as 10.0.0.0/8"),
         ({"ANALYTICS_QUERY_TIMEOUT": "-1"}, "query_timeout: must be 0 or a number of seconds, got -1.0"),
         ({"ANALYTICS_QUERY_TIMEOUT": "nan"}, "query_timeout: must be 0 or a number of seconds, got nan"),
+        ({"ANALYTICS_SITE_CREATORS": "everyone"}, "site_creators: 'everyone' is not one of admins, users"),
     ],
 )
 def test_bad_values_name_the_setting(env: dict[str, str], message: str) -> None:

@@ -5,6 +5,7 @@ CSRF on these forms and the collector following the settings are checked in test
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -57,14 +58,7 @@ async def test_share_actions(instance: Instance, owner: Any) -> None:
     assert (await sites.get(DOMAIN)).share_token is None
 
 
-async def test_members_and_settings_errors_are_shown_on_the_page(instance: Instance, owner: Any) -> None:
-    r = await post(owner, "members", {"action": "add", "email": "new@example.org", "role": "viewer"})
-    assert r.status_code == 400 and "new@example.org has no account yet: give an initial password" in r.text
-    r = await post(owner, "members", {"action": "add", "email": "new@example.org", "password": "long enough"})
-    assert r.status_code == 303  # created, with the default role
-    site = await instance.accounts.sites.get(DOMAIN)
-    new = await instance.accounts.users.get("new@example.org")
-    assert await instance.accounts.users.role(site.id, new.id) == "viewer"
+async def test_settings_errors_are_shown_on_the_page(instance: Instance, owner: Any) -> None:
     r = await post(owner, "settings", {"timezone": "UTC", "allowed_params": "bad param"})
     assert r.status_code == 400 and "is not a query parameter name" in r.text
     r = await post(owner, "settings", {"timezone": "", "allowed_params": "lang", "prop_keys": "plan"})
@@ -74,7 +68,79 @@ async def test_members_and_settings_errors_are_shown_on_the_page(instance: Insta
     assert (await instance.accounts.sites.dashboard_options(site.id)).prop_keys == ("plan",)
 
 
+def _without_tokens(html: str) -> str:
+    html = re.sub(r'name="csrf" value="[^"]*"', "", html)
+    return re.sub(r"/invite/[A-Za-z0-9_-]+", "/invite/TOKEN", html.replace("known@example.org", "EMAIL").replace(
+        "new@example.org", "EMAIL"))
+
+
+async def test_the_people_form_answers_alike_whether_or_not_an_email_has_an_account(instance: Instance, owner: Any) -> None:
+    """Issue 15.2: an invitation for a registered email and one for an unknown email look the same."""
+    await instance.accounts.users.add("known@example.org", "their own password")
+    known = await post(owner, "members", {"action": "invite", "email": "known@example.org", "role": "viewer"})
+    await post(owner, "members", {"action": "withdraw", "invitation_id": "1"})
+    new = await post(owner, "members", {"action": "invite", "email": "new@example.org", "role": "viewer"})
+    await post(owner, "members", {"action": "withdraw", "invitation_id": "2"})
+    assert known.status_code == new.status_code == 200
+    assert _without_tokens(known.text) == _without_tokens(new.text)
+    # Nobody was created or given a role, and the known account's password is untouched.
+    assert [u.email for u in await instance.accounts.users.all()] == ["admin@example.org", "known@example.org"]
+    site = await instance.accounts.sites.get(DOMAIN)
+    assert [m.email for m, _ in await instance.accounts.users.members(site.id)] == ["admin@example.org"]
+    # Removing by id answers alike for a stranger's account and for no account at all.
+    stranger = await post(owner, "members", {"action": "remove", "user_id": "2"})
+    nobody = await post(owner, "members", {"action": "remove", "user_id": "99"})
+    assert stranger.status_code == nobody.status_code == 303 and stranger.headers["location"] == nobody.headers["location"]
+
+
+async def test_invitations_are_listed_replaced_and_withdrawn(instance: Instance, owner: Any) -> None:
+    r = await post(owner, "members", {"action": "invite", "email": "not an email", "role": "viewer"})
+    assert r.status_code == 400 and "&#39;not an email&#39; is not an email address" in r.text
+    r = await post(owner, "members", {"action": "invite", "email": "a@example.org", "role": "admin"})
+    assert r.status_code == 400 and "role must be one of owner, viewer" in r.text
+    r = await post(owner, "members", {"action": "invite", "email": "a@example.org", "role": "owner"})
+    assert "It works once, for 7 days." in r.text
+    page = (await owner.get(SETTINGS)).text
+    assert "owner, invited (link valid until 2026-03-09 09:00 UTC)" in page and "/invite/" not in page  # shown once
+    await post(owner, "members", {"action": "invite", "email": "A@example.org", "role": "viewer"})  # replaces
+    site = await instance.accounts.sites.get(DOMAIN)
+    pending = await instance.accounts.invitations.pending(site.id)
+    assert [(i.email, i.role) for i in pending] == [("A@example.org", "viewer")]
+    assert (await post(owner, "members", {"action": "withdraw", "invitation_id": str(pending[0].id)})).status_code == 303
+    assert await instance.accounts.invitations.pending(site.id) == []
+    assert (await post(owner, "members", {"action": "explode"})).status_code == 400
+
+
+async def test_removing_a_site_needs_its_domain_typed(instance: Instance, owner: Any) -> None:
+    page = (await owner.get(SETTINGS)).text
+    assert f'action="/sites/{DOMAIN}/delete"' in page
+    r = await post(owner, "delete", {"confirm": "blog.example.com"})
+    assert r.status_code == 400 and f"Type {DOMAIN} to confirm" in r.text
+    assert (await post(owner, "delete", {})).status_code == 400
+    await instance.accounts.sites.get(DOMAIN)  # still there
+    r = await post(owner, "delete", {"confirm": f" {DOMAIN.upper()} "})
+    assert r.status_code == 303 and r.headers["location"] == "/sites?done=removed"
+    assert await instance.accounts.sites.all() == []
+    assert "The site and its data were removed." in (await owner.get("/sites?done=removed")).text
+
+
+async def test_the_share_summary_reads_as_sentences(owner: Any) -> None:
+    await post(owner, "share", {"action": "create"})
+    text = " ".join((await owner.get(SETTINGS)).text.split())
+    assert "No password. Rows, chart points and totals with fewer than 5 visitors are hidden" in text
+
+
 async def test_imports_form_without_a_file(owner: Any) -> None:
     r = await post(owner, "imports", {"action": "upload"})
     assert r.status_code == 400 and "Choose a Plausible CSV export (.zip) to upload." in r.text
     assert (await post(owner, "imports", {"action": "remove", "import_id": "x"})).status_code == 303  # all: none
+
+
+@pytest.mark.parametrize("raw", ["9" * 40, "²", "-1", "1e3", ""])
+async def test_odd_row_ids_name_no_row(instance: Instance, owner: Any, raw: str) -> None:
+    for path, name in (("members", "user_id"), ("members", "invitation_id")):
+        action = "remove" if name == "user_id" else "withdraw"
+        assert (await post(owner, path, {"action": action, name: raw})).status_code == 303
+    assert (await post(owner, "imports", {"action": "remove", "import_id": raw})).status_code == 303
+    site = await instance.accounts.sites.get(DOMAIN)
+    assert [m.email for m, _ in await instance.accounts.users.members(site.id)] == ["admin@example.org"]

@@ -66,3 +66,48 @@ async def test_roles_keep_an_owner(accounts: Accounts) -> None:
     assert await accounts.users.members(site.id) == [(viewer, "owner")]
     with pytest.raises(AdminError, match="role must be one of owner, viewer"):
         await accounts.users.set_role(site.id, viewer.id, "admin")
+
+
+async def test_list_admin_flag_and_removal(accounts: Accounts) -> None:
+    admin = await accounts.users.add("admin@example.org", "long enough")
+    ann = await accounts.users.add("ann@example.org", "long enough")
+    ops = await accounts.users.add("ops@example.org", "long enough", admin=True)
+    site = await accounts.sites.add("blog.example.org", "UTC", owner=ann.id)
+    await accounts.users.set_role(site.id, admin.id, "viewer")
+    listed = await accounts.users.all()
+    assert [(u.email, u.admin, u.sites) for u in listed] == [
+        ("admin@example.org", True, 1), ("ann@example.org", False, 1), ("ops@example.org", True, 0)]
+    assert [await accounts.users.is_admin(u) for u in (admin.id, ann.id, ops.id, 99)] == [True, False, True, False]
+    assert await accounts.users.owns_any(ann.id) and not await accounts.users.owns_any(admin.id)
+    await accounts.keys.add("ann@example.org")
+    await accounts.logins.start("ann-session", ann, now=1, seconds=10**9)
+    with pytest.raises(AdminError, match="ann@example.org is the only owner of blog.example.org; add another owner"):
+        await accounts.users.remove("ann@example.org")
+    await accounts.users.set_role(site.id, admin.id, "owner")
+    assert await accounts.users.remove("ANN@example.org") == ann
+    # Roles, keys and sessions went with the user.
+    for table in ("api_keys", "web_sessions"):
+        assert await accounts.db.fetchall(f"SELECT COUNT(*) FROM {table}") == [(0,)]
+    assert [m.email for m, _ in await accounts.users.members(site.id)] == ["admin@example.org"]
+    with pytest.raises(AdminError, match="no user 'ann@example.org'"):
+        await accounts.users.remove("ann@example.org")
+
+
+async def test_a_new_password_ends_the_other_sessions(accounts: Accounts) -> None:
+    from analytics.accounts.logins import hash_token
+
+    ann = await accounts.users.add("ann@example.org", "long enough")
+    for token in ("phone", "laptop"):
+        await accounts.logins.start(token, ann, now=1, seconds=10**9)
+    with pytest.raises(AdminError, match="at least 8 characters"):
+        await accounts.users.set_password(ann.id, "short")
+    with pytest.raises(AdminError, match="at most 1024 characters"):
+        await accounts.users.set_password(ann.id, "x" * 1025)
+    await accounts.users.set_password(ann.id, "a new password", keep_session=hash_token("laptop"))
+    found = await accounts.users.credentials("ann@example.org")
+    assert found is not None and verify_password("a new password", found[1])
+    assert await accounts.logins.user_of("phone", 2) is None and await accounts.logins.user_of("laptop", 2) == ann
+    await accounts.users.set_password(ann.id, "an operator's reset")  # keeps none
+    assert await accounts.logins.user_of("laptop", 2) is None
+    with pytest.raises(AdminError, match="no such user"):
+        await accounts.users.set_password(99, "long enough")

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Instance, cli
-from web_support import EMAIL, PASSWORD, get_token, post_form, setup_admin, sign_in, token_of
+from web_support import EMAIL, PASSWORD, accept_new, get_token, invite, post_form, setup_admin, sign_in, token_of
 
 from analytics.app import create_app
 from analytics.config import Settings
@@ -155,16 +155,14 @@ async def test_sign_in_rate_limit_per_client(instance: Instance) -> None:
 
 @pytest.fixture
 async def two_users(instance: Instance) -> Any:
-    """An owner of blog.example.org and a viewer the owner added (with a new account)."""
+    """An owner of blog.example.org and a viewer the owner invited (who chose their own password)."""
     owner = instance.client(ip="10.0.0.1")
     await setup_admin(owner)
     r = await post_form(owner, "/sites/new", {"domain": "blog.example.org", "timezone": "Europe/Zurich"})
     assert r.status_code == 303 and r.headers["location"] == "/sites/blog.example.org/snippet"
-    r = await post_form(owner, "/sites/blog.example.org/members",
-                        {"action": "add", "email": "viewer@example.org", "role": "viewer",
-                         "password": "viewer password"},
-                        token_page="/sites/blog.example.org/settings")  # fmt: skip
-    assert r.status_code == 303
+    link = await invite(owner, "blog.example.org", "viewer@example.org")
+    async with instance.client(ip="10.0.0.3") as invitee:
+        assert (await accept_new(invitee, link, "viewer password")).status_code == 303
     viewer = instance.client(ip="10.0.0.2")
     assert (await sign_in(viewer, "viewer@example.org", "viewer password")).status_code == 303
     yield owner, viewer
@@ -182,8 +180,10 @@ async def test_viewer_sees_the_dashboard_but_cannot_change_anything(instance: In
     for path, data in (
         ("/sites/blog.example.org/settings", {"timezone": "UTC", "honor_signals": "on"}),
         ("/sites/blog.example.org/share", {"action": "create"}),
-        ("/sites/blog.example.org/members", {"action": "add", "email": "viewer@example.org", "role": "owner"}),
+        ("/sites/blog.example.org/members", {"action": "invite", "email": "viewer@example.org", "role": "owner"}),
+        ("/sites/blog.example.org/members", {"action": "remove", "user_id": "1"}),
         ("/sites/blog.example.org/imports", {"action": "remove"}),
+        ("/sites/blog.example.org/delete", {"confirm": "blog.example.org"}),
     ):
         r = await viewer.post(path, data={**data, "csrf": token})
         assert r.status_code == 403, path
@@ -195,10 +195,12 @@ async def test_viewer_sees_the_dashboard_but_cannot_change_anything(instance: In
     )
 
 
-async def test_users_see_only_their_own_sites(two_users: Any) -> None:
+async def test_users_see_only_their_own_sites(instance: Instance, two_users: Any) -> None:
     owner, viewer = two_users
-    r = await post_form(viewer, "/sites/new", {"domain": "viewer.example.net", "timezone": "UTC"})
-    assert r.status_code == 303
+    # Only admins add sites on the dashboard by default; the operator gives the viewer one of their own.
+    assert (await post_form(viewer, "/sites/new", {"domain": "viewer.example.net"}, token_page="/sites")).status_code == 403
+    viewer_id = (await instance.accounts.users.get("viewer@example.org")).id
+    await instance.accounts.sites.add("viewer.example.net", "UTC", owner=viewer_id)
     assert "viewer.example.net" not in (await owner.get("/sites")).text
     for path in ("/sites/viewer.example.net", "/sites/viewer.example.net/snippet", "/sites/viewer.example.net/settings",
                  "/sites/viewer.example.net/realtime", "/sites/viewer.example.net/export",
@@ -210,10 +212,10 @@ async def test_users_see_only_their_own_sites(two_users: Any) -> None:
 
 async def test_the_last_owner_cannot_leave(two_users: Any) -> None:
     owner, viewer = two_users
-    r = await post_form(owner, "/sites/blog.example.org/members", {"action": "remove", "email": EMAIL},
+    r = await post_form(owner, "/sites/blog.example.org/members", {"action": "remove", "user_id": "1"},
                         token_page="/sites/blog.example.org/settings")  # fmt: skip
     assert r.status_code == 400 and "at least one owner" in r.text
-    r = await post_form(owner, "/sites/blog.example.org/members", {"action": "remove", "email": "viewer@example.org"},
+    r = await post_form(owner, "/sites/blog.example.org/members", {"action": "remove", "user_id": "2"},
                         token_page="/sites/blog.example.org/settings")  # fmt: skip
     assert r.status_code == 303
     assert (await viewer.get("/sites/blog.example.org")).status_code == 404
@@ -386,3 +388,75 @@ def test_concurrent_sign_ins_against_two_real_workers(tmp_path: Path, live_serve
         t.join(60)
     assert len(codes) == threads and set(codes) <= {401, 429}
     assert codes.count(401) <= auth.MAX_ACCOUNT_FAILURES + 2, codes
+
+
+# -- who may do what: accounts (issue 14.6, issue 15.2) ----------------------------------------
+
+
+async def test_a_viewer_and_a_share_link_can_manage_nothing(instance: Instance, two_users: Any) -> None:
+    owner, viewer = two_users
+    site = await instance.accounts.sites.get("blog.example.org")
+    await instance.accounts.sites.set_share(site, "S" * 32, None)
+    owner_key = await instance.accounts.keys.add(EMAIL, "owner's")
+    before = (await instance.accounts.users.all(), await instance.accounts.keys.all())
+    actions = [
+        ("/sites/blog.example.org/members", {"action": "invite", "email": "friend@example.org", "role": "owner"}),
+        ("/sites/blog.example.org/members", {"action": "remove", "user_id": "1"}),
+        ("/sites/blog.example.org/members", {"action": "withdraw", "invitation_id": "1"}),
+        ("/sites/blog.example.org/delete", {"confirm": "blog.example.org"}),
+        ("/account/keys", {"action": "create", "name": "x"}),
+        ("/account/keys", {"action": "revoke", "key_id": "1"}),
+        ("/sites/new", {"domain": "mine.example.org", "timezone": "UTC"}),
+    ]
+    token = await get_token(viewer, "/account")
+    for path, data in actions:
+        r = await viewer.post(path, data={**data, "csrf": token})
+        assert r.status_code in (403, 404), (path, r.status_code)
+    assert (await viewer.get("/sites/blog.example.org/settings")).status_code == 403
+    # A share-link visitor (no account) is sent to sign in, or refused, for every one of them.
+    async with instance.client(ip="10.9.9.9") as visitor:
+        assert (await visitor.get(f"/share/{'S' * 32}")).status_code == 200
+        anon_token = await get_token(visitor, "/login")
+        for path, data in [*actions, ("/account/password", {"current_password": PASSWORD, "new_password": "x" * 9,
+                                                             "new_password2": "x" * 9})]:  # fmt: skip
+            r = await visitor.post(path, data={**data, "csrf": anon_token})
+            assert r.status_code in (303, 403, 404), (path, r.status_code)
+            if r.status_code == 303:
+                assert r.headers["location"].startswith("/login?next="), path
+        assert (await visitor.get("/account")).headers["location"] == "/login?next=%2Faccount"
+    assert (await instance.accounts.users.all(), await instance.accounts.keys.all()) == before
+    assert await instance.accounts.invitations.pending(site.id) == []
+    assert await instance.accounts.keys.find(owner_key) is not None
+    assert [s.domain for s in await instance.accounts.sites.all()] == ["blog.example.org"]
+
+
+async def test_only_admins_add_sites_unless_the_setting_says_users(tmp_path: Path) -> None:
+    for creators, expected in (("admins", 403), ("users", 303)):
+        app = create_app(Settings(data_dir=str(tmp_path / creators), batch_ms=0.5, site_creators=creators))
+        async with app.router.lifespan_context(app):
+            await app.state.accounts.users.add(EMAIL, PASSWORD)  # the admin
+            await app.state.accounts.users.add("ann@example.org", "ann password")
+            transport = httpx.ASGITransport(app=app, client=("10.0.0.5", 1))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as ann:
+                assert (await sign_in(ann, "ann@example.org", "ann password")).status_code == 303
+                sites_page = (await ann.get("/sites")).text
+                assert ("Add a site" in sites_page) is (creators == "users")
+                r = await post_form(ann, "/sites/new", {"domain": "ann.example.org", "timezone": "UTC"},
+                                    token_page="/sites")  # fmt: skip
+                assert r.status_code == expected, creators
+                if expected == 403:
+                    assert "Only an admin can add sites on this instance." in r.text
+                    assert "An owner of a site can invite you to it." in sites_page
+            transport = httpx.ASGITransport(app=app, client=("10.0.0.6", 1))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as admin:
+                await sign_in(admin)
+                assert "Add a site" in (await admin.get("/sites")).text
+
+
+async def test_after_setup_the_admin_sees_the_sites_that_exist(instance: Instance) -> None:
+    await instance.accounts.sites.add("cli.example.org", "UTC")  # added with the CLI before the first user
+    async with instance.client() as client:
+        token = await get_token(client, "/setup")
+        r = await client.post("/setup", data={"email": EMAIL, "password": PASSWORD, "password2": PASSWORD, "csrf": token})
+        assert r.status_code == 303 and r.headers["location"] == "/sites"
+        assert "cli.example.org" in (await client.get("/sites")).text

@@ -80,6 +80,24 @@ async def sign_in(client: httpx.AsyncClient, email: str = EMAIL, password: str =
     return await post_form(client, "/login", {"email": email, "password": password})
 
 
+INVITE_LINK = re.compile(r'class="invite-link" readonly value="([^"]*)"')
+
+
+async def invite(client: httpx.AsyncClient, domain: str, email: str, role: str = "viewer") -> str:
+    """An owner creates an invitation on the People form; returns the link's path (/invite/<token>)."""
+    r = await post_form(client, f"/sites/{domain}/members", {"action": "invite", "email": email, "role": role},
+                        token_page=f"/sites/{domain}/settings")  # fmt: skip
+    assert r.status_code == 200, r.text[:500]
+    m = INVITE_LINK.search(r.text)
+    assert m, "no invitation link on the page"
+    return "/invite/" + m.group(1).rsplit("/invite/", 1)[1]
+
+
+async def accept_new(client: httpx.AsyncClient, link: str, password: str) -> httpx.Response:
+    """The invitee (not signed in) sets their own password on the invitation page."""
+    return await post_form(client, link, {"action": "create", "password": password, "password2": password})
+
+
 def local(day: int, hh: int, mm: int, ss: int = 0) -> datetime:
     """March `day` at hh:mm local Zurich time (UTC+1), as UTC."""
     return datetime(2026, 3, day, hh - 1, mm, ss, tzinfo=UTC)

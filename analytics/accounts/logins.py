@@ -75,29 +75,6 @@ class Logins:
 
     # -- failed sign-ins ----------------------------------------------------------------
 
-    async def failures(self, email: str, since: int) -> tuple[int, int | None]:
-        """(count, oldest time) of failed sign-ins for `email` after `since`."""
-        row = await self.db.fetchone(
-            "SELECT COUNT(*), MIN(ts) FROM signin_failures WHERE email = ? AND ts > ?", (email, since)
-        )
-        assert row is not None
-        return int(row[0]), (int(row[1]) if row[1] is not None else None)
-
-    async def fail(self, email: str, now: int, window: int) -> None:
-        """Count a failed sign-in; failures older than the window are deleted."""
-
-        async def job(conn: aiosqlite.Connection) -> None:
-            await conn.execute("DELETE FROM signin_failures WHERE ts <= ?", (now - window,))
-            await conn.execute("INSERT INTO signin_failures (email, ts) VALUES (?, ?)", (email, now))
-
-        await self.db.write(job)
-
-    async def clear_failures(self, email: str) -> None:
-        async def job(conn: aiosqlite.Connection) -> None:
-            await conn.execute("DELETE FROM signin_failures WHERE email = ?", (email,))
-
-        await self.db.write(job)
-
     async def reserve(self, email: str, now: int, window: int, limit: int, *, fresh: bool) -> Reservation:
         """Reserve a sign-in attempt on `email` if fewer than `limit` are in the window.
 

@@ -108,6 +108,10 @@ class Sites:
         row = await self.db.fetchone(f"SELECT {_COLS} FROM sites WHERE share_token = ?", (token,))
         return site_from_row(row) if row else None
 
+    async def domain_of(self, site_id: int) -> str | None:
+        row = await self.db.fetchone("SELECT domain FROM sites WHERE id = ?", (site_id,))
+        return str(row[0]) if row else None
+
     async def created_at(self, site_id: int) -> int:
         row = await self.db.fetchone("SELECT created_at FROM sites WHERE id = ?", (site_id,))
         return int(row[0]) if row else 0

@@ -89,9 +89,13 @@ async def _copy(conn: aiosqlite.Connection, now: int, legacy: Path) -> bool:
             " keep one of the two",
         )
     for table in tables:
+        # Columns added here since release 0.1 (e.g. users.admin) keep their defaults.
+        async with conn.execute(f"PRAGMA legacy.table_info({table})") as cur:
+            old = {row[1] for row in await cur.fetchall()}
         async with conn.execute(f"PRAGMA main.table_info({table})") as cur:
-            cols = ", ".join(row[1] for row in await cur.fetchall())
+            cols = ", ".join(row[1] for row in await cur.fetchall() if row[1] in old)
         await conn.execute(f"INSERT OR IGNORE INTO main.{table} ({cols}) SELECT {cols} FROM legacy.{table}")
+    await conn.execute("UPDATE main.users SET admin = 1 WHERE id = (SELECT MIN(id) FROM main.users)")
     await conn.execute("INSERT INTO upgrades (name, done_at) VALUES (?, ?)", (STEP, now))
     return True
 

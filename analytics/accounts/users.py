@@ -20,6 +20,17 @@ class User:
     email: str
 
 
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    """A user as `users list` shows them: never the password hash."""
+
+    id: int
+    email: str
+    admin: bool
+    created_at: int
+    sites: int  # sites with a role
+
+
 class Users:
     """The users table and site_roles."""
 
@@ -29,8 +40,8 @@ class Users:
 
     # -- users ------------------------------------------------------------------------
 
-    async def add(self, email: str, password: str) -> User:
-        """Create a user; the first user is the admin and owns every site that exists so far."""
+    async def add(self, email: str, password: str, *, admin: bool = False) -> User:
+        """Create a user (an operator's command); the first user is the admin and owns every site so far."""
         email, hashed = validate.credentials(email, password)
         now = int(self.clock.now())
 
@@ -38,10 +49,11 @@ class Users:
             async with conn.execute("SELECT 1 FROM users WHERE email = ?", (email,)) as cur:
                 if await cur.fetchone():
                     raise AdminError(f"user {email} already exists")
-            user_id = await _insert(conn, email, hashed, now)
             async with conn.execute("SELECT COUNT(*) FROM users") as cur3:
                 row = await cur3.fetchone()
-            if row and row[0] == 1:
+            first = bool(row and row[0] == 0)
+            user_id = await insert(conn, email, hashed, now, admin=admin or first)
+            if first:
                 await _own_every_site(conn, user_id)
             return user_id
 
@@ -57,11 +69,58 @@ class Users:
                 row = await cur.fetchone()
             if row and row[0]:
                 raise AdminError("the admin already exists; sign in instead")
-            user_id = await _insert(conn, email, hashed, now)
+            user_id = await insert(conn, email, hashed, now, admin=True)
             await _own_every_site(conn, user_id)
             return user_id
 
         return User(await self.db.write(job), email)
+
+    async def all(self) -> list[UserInfo]:
+        """Every user, by email, with the number of sites they have a role on."""
+        rows = await self.db.fetchall(
+            "SELECT u.id, u.email, u.admin, u.created_at, COUNT(r.site_id) FROM users u"
+            " LEFT JOIN site_roles r ON r.user_id = u.id GROUP BY u.id ORDER BY u.email"
+        )
+        return [UserInfo(int(r[0]), str(r[1]), bool(r[2]), int(r[3]), int(r[4])) for r in rows]
+
+    async def is_admin(self, user_id: int) -> bool:
+        row = await self.db.fetchone("SELECT admin FROM users WHERE id = ?", (user_id,))
+        return bool(row and row[0])
+
+    async def remove(self, email: str) -> User:
+        """Delete a user with their roles, keys and sessions; refused while they are a site's only owner."""
+        user = await self.get(email)
+
+        async def job(conn: aiosqlite.Connection) -> None:
+            async with conn.execute(
+                "SELECT s.domain FROM sites s JOIN site_roles r ON r.site_id = s.id"
+                " WHERE r.user_id = ? AND r.role = 'owner' AND NOT EXISTS (SELECT 1 FROM site_roles o"
+                " WHERE o.site_id = s.id AND o.role = 'owner' AND o.user_id != r.user_id) ORDER BY s.domain",
+                (user.id,),
+            ) as cur:
+                alone = [str(r[0]) for r in await cur.fetchall()]
+            if alone:
+                raise AdminError(
+                    f"{user.email} is the only owner of {', '.join(alone)}; add another owner or remove the site first"
+                )
+            await conn.execute("DELETE FROM users WHERE id = ?", (user.id,))  # roles, keys, sessions cascade
+
+        await self.db.write(job)
+        return user
+
+    async def set_password(self, user_id: int, password: str, *, keep_session: bytes | None = None) -> None:
+        """Replace a password and end the user's sessions, all but `keep_session` (a token hash)."""
+        hashed = validate.password_hash(password)
+
+        async def job(conn: aiosqlite.Connection) -> None:
+            cur = await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (hashed, user_id))
+            if cur.rowcount != 1:
+                raise AdminError("no such user")
+            await conn.execute(
+                "DELETE FROM web_sessions WHERE user_id = ? AND token_hash IS NOT ?", (user_id, keep_session)
+            )
+
+        await self.db.write(job)
 
     async def count(self) -> int:
         row = await self.db.fetchone("SELECT COUNT(*) FROM users")
@@ -95,6 +154,13 @@ class Users:
         )
         return str(row[0]) if row else None
 
+    async def owns_any(self, user_id: int) -> bool:
+        """Whether the user owns at least one site."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM site_roles WHERE user_id = ? AND role = 'owner' LIMIT 1", (user_id,)
+        )
+        return row is not None
+
     async def members(self, site_id: int) -> list[tuple[User, str]]:
         rows = await self.db.fetchall(
             "SELECT u.id, u.email, r.role FROM site_roles r JOIN users u ON u.id = r.user_id"
@@ -127,9 +193,10 @@ class Users:
         await self.db.write(job)
 
 
-async def _insert(conn: aiosqlite.Connection, email: str, hashed: str, now: int) -> int:
+async def insert(conn: aiosqlite.Connection, email: str, hashed: str, now: int, *, admin: bool = False) -> int:
     cur = await conn.execute(
-        "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)", (email, hashed, now)
+        "INSERT INTO users (email, password_hash, created_at, admin) VALUES (?, ?, ?, ?)",
+        (email, hashed, now, int(admin)),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid

@@ -13,6 +13,7 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 _PARAM = re.compile(r"^[A-Za-z0-9_.\-\[\]]{1,100}$")
 _PROP_KEY = re.compile(r"^[^\s,]{1,300}$")
 MAX_LIST = 50
+MAX_PASSWORD = 1024  # sign-in checks only the first 1024 characters
 
 
 class AdminError(ValueError):
@@ -41,14 +42,26 @@ def check_timezone(tz: str) -> str:
     return tz
 
 
-def credentials(email: str, password: str) -> tuple[str, str]:
-    """A checked email and the password's scrypt hash."""
-    email = email.strip()
-    if not _EMAIL.match(email):
-        raise AdminError(f"{email!r} is not an email address")
+def email(value: str) -> str:
+    """A checked email address, stripped."""
+    value = value.strip()
+    if not _EMAIL.match(value):
+        raise AdminError(f"{value[:320]!r} is not an email address")
+    return value
+
+
+def password_hash(password: str) -> str:
+    """The scrypt hash of a password long enough (and not absurdly long: scrypt reads it all)."""
     if len(password) < MIN_LENGTH:
         raise AdminError(f"the password must have at least {MIN_LENGTH} characters")
-    return email, hash_password(password)
+    if len(password) > MAX_PASSWORD:
+        raise AdminError(f"the password must have at most {MAX_PASSWORD} characters")
+    return hash_password(password)
+
+
+def credentials(address: str, password: str) -> tuple[str, str]:
+    """A checked email and the password's scrypt hash."""
+    return email(address), password_hash(password)
 
 
 def parse_list(text: str, kind: str) -> tuple[str, ...]:

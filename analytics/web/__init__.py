@@ -1,6 +1,6 @@
 """The dashboard: sign-in, sites, reports, sharing and the disclosure page.
 
-Modules: `auth` (sessions, rate limit), `csrf`, `render` (templates, headers),
+Modules: `auth` (sessions, rate limit), `account` (password, API keys), `invite`, `csrf`, `render` (templates, headers),
 `state` (URL state), `reports` (panels as stats queries, k-suppression),
 `chart` (SVG geometry), `dashboard`, `pages` (accounts and sites), `settings`,
 `share` and `disclosure`.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from analytics.web import dashboard, disclosure, pages, share
+from analytics.web import account, dashboard, disclosure, invite, pages, share
 from analytics.web import site_settings as settings
 
 
@@ -22,6 +22,10 @@ def routes() -> list[BaseRoute]:
         Route("/setup", pages.setup, methods=["GET", "POST"]),
         Route("/login", pages.login, methods=["GET", "POST"]),
         Route("/logout", pages.logout, methods=["POST"]),
+        Route("/account", account.account_page),
+        Route("/account/password", account.change_password, methods=["POST"]),
+        Route("/account/keys", account.save_keys, methods=["POST"]),
+        Route("/invite/{token}", invite.invite_page, methods=["GET", "POST"]),
         Route("/sites", pages.sites),
         Route("/sites/new", pages.new_site, methods=["GET", "POST"]),
         Route(d, dashboard.site_dashboard),
@@ -33,6 +37,7 @@ def routes() -> list[BaseRoute]:
         Route(d + "/share", settings.save_share, methods=["POST"]),
         Route(d + "/members", settings.save_members, methods=["POST"]),
         Route(d + "/imports", settings.save_imports, methods=["POST"]),
+        Route(d + "/delete", settings.delete_site, methods=["POST"]),
         Route("/share/{token}", share.shared_dashboard),
         Route("/share/{token}/realtime", share.shared_realtime),
         Route("/share/{token}/unlock", share.shared_unlock, methods=["POST"]),

@@ -44,6 +44,12 @@ def field(form: FormData, name: str) -> str:
     return value[:MAX_FIELD] if isinstance(value, str) else ""
 
 
+def row_id(form: FormData, name: str) -> int:
+    """A row id from a form field; 0 (no row) for anything but a plain number that fits SQLite's INTEGER."""
+    value = field(form, name)
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else 0
+
+
 @functools.cache
 def timezones() -> list[str]:
     return sorted(
@@ -115,7 +121,8 @@ async def setup(request: Request) -> Response:
             except AdminError as exc:
                 error = str(exc)
             else:
-                response = redirect("/sites/new")
+                # Sites may exist already (added with the CLI): then the list, not "Add a site".
+                response = redirect("/sites" if await accounts.sites.all() else "/sites/new")
                 await start_session(request, response, user)
                 return response
     await csrf.prepare(request)
@@ -166,12 +173,23 @@ async def sites(request: Request) -> Response:
         role = await accounts.users.role(site.id, user.id)
         listed.append({"site": site, "role": role})
     await csrf.prepare(request)
-    return render(request, "sites.html", {"sites": listed})
+    notice = "The site and its data were removed." if request.query_params.get("done") == "removed" else ""
+    context = {"sites": listed, "may_add": await may_add_sites(request, user.id), "notice": notice}
+    return render(request, "sites.html", context)
+
+
+async def may_add_sites(request: Request, user_id: int) -> bool:
+    """The `site_creators` setting: admins only (the default), or every signed-in user."""
+    if request.app.state.settings.site_creators == "users":
+        return True
+    return await accounts_of(request).users.is_admin(user_id)
 
 
 @page
 async def new_site(request: Request) -> Response:
     user = await require_user(request)
+    if not await may_add_sites(request, user.id):
+        raise WebError(403, "Only an admin can add sites on this instance. Ask an admin to add it and invite you.")
     error, domain, tz = "", "", "UTC"
     if request.method == "POST":
         form = await read_form(request, signed_in=True)

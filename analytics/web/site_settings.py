@@ -1,25 +1,31 @@
-"""Per-site settings: tracking options, the share link, people and imports. Owners only."""
+"""Per-site settings: tracking options, the share link, people (invitations), imports and removal. Owners only."""
 
 from __future__ import annotations
 
 import secrets
 import tempfile
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message
 
+from analytics.accounts.invitations import TTL_SECONDS as INVITATION_TTL
 from analytics.accounts.passwords import MIN_LENGTH, hash_password
 from analytics.accounts.sites import DashboardOptions
 from analytics.accounts.validate import AdminError, parse_list
 from analytics.errors import ApiError
 from analytics.web import csrf
-from analytics.web.auth import accounts_of, store_of
-from analytics.web.pages import base_url, field, read_form, site_access, timezones
+from analytics.web.auth import accounts_of, require_user, store_of
+from analytics.web.pages import base_url, field, read_form, row_id, site_access, timezones
 from analytics.web.render import WebError, page, redirect, render
 
 MAX_UPLOAD = 512 * 1024 * 1024
+
+
+def _utc(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def new_token() -> str:
@@ -27,7 +33,9 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-async def _context(request: Request, domain: str, notice: str = "", error: str = "") -> dict[str, Any]:
+async def _context(
+    request: Request, domain: str, notice: str = "", error: str = "", **extra: Any
+) -> dict[str, Any]:
     site, role = await site_access(request, domain, owner=True)
     store = store_of(request)
     accounts = accounts_of(request)
@@ -45,12 +53,18 @@ async def _context(request: Request, domain: str, notice: str = "", error: str =
         "role": role,
         "options": options,
         "members": await accounts.users.members(site.id),
+        "invitations": [
+            {"id": i.id, "email": i.email, "role": i.role, "expires": _utc(i.expires_at)}
+            for i in await accounts.invitations.pending(site.id)
+        ],
         "timezones": timezones(),
         "share_url": f"{base_url(request)}/share/{site.share_token}" if site.share_token else "",
         "imports": imports,
         "notice": notice,
         "error": error,
         "min_password": MIN_LENGTH,
+        "invite_days": INVITATION_TTL // 86400,
+        **extra,
     }
 
 
@@ -128,27 +142,49 @@ async def save_share(request: Request) -> Response:
 
 @page
 async def save_members(request: Request) -> Response:
+    """Invite a person, withdraw an invitation, or remove a member.
+
+    An invitation is a one-time link the owner hands over; the answer is the
+    same page whether or not the email has an account, so the form tells
+    nobody which emails are registered, and it never creates an account.
+    """
     domain = request.path_params["domain"]
     site, _ = await site_access(request, domain, owner=True)
+    user = await require_user(request)
     form = await read_form(request, signed_in=True)
-    users = accounts_of(request).users
-    email = field(form, "email").strip()
+    accounts = accounts_of(request)
+    action = field(form, "action")
     try:
-        if field(form, "action") == "remove":
-            user = await users.get(email)
-            await users.remove_role(site.id, user.id)
+        if action == "invite":
+            email = field(form, "email").strip()
+            token = await accounts.invitations.create(site.id, email, field(form, "role") or "viewer", user.id)
+            link = f"{base_url(request)}/invite/{token}"
+            context = await _context(request, domain, invite_link=link, invite_email=email)
+            return render(request, "settings.html", context)
+        if action == "withdraw":
+            await accounts.invitations.withdraw(site.id, row_id(form, "invitation_id"))
+        elif action == "remove":
+            member = row_id(form, "user_id")
+            # Only members of this site can be named here (by id): the form reveals nothing about other accounts.
+            if await accounts.users.role(site.id, member) is not None:
+                await accounts.users.remove_role(site.id, member)
         else:
-            try:
-                user = await users.get(email)
-            except AdminError:
-                password = field(form, "password")
-                if not password:
-                    raise AdminError(f"{email} has no account yet: give an initial password to create it") from None
-                user = await users.add(email, password)
-            await users.set_role(site.id, user.id, field(form, "role") or "viewer")
+            raise WebError(400, "Unknown action.")
     except AdminError as exc:
         return await _fail(request, domain, str(exc))
     return redirect(f"/sites/{site.domain}/settings?done=saved#people")
+
+
+@page
+async def delete_site(request: Request) -> Response:
+    """Remove the site and all its data, once its domain is typed in to confirm."""
+    domain = request.path_params["domain"]
+    site, _ = await site_access(request, domain, owner=True)
+    form = await read_form(request, signed_in=True)
+    if field(form, "confirm").strip().lower() != site.domain:
+        return await _fail(request, domain, f"Type {site.domain} to confirm that the site and its data go.")
+    await accounts_of(request).sites.remove(site.domain, store_of(request))
+    return redirect("/sites?done=removed")
 
 
 def capped(request: Request, cap: int) -> Request:
@@ -185,8 +221,8 @@ async def save_imports(request: Request) -> Response:
         await csrf.verify(request, form, signed_in=True)
         store = store_of(request)
         if field(form, "action") == "remove":
-            raw = field(form, "import_id")
-            await importsmod.remove_imports(store, site, int(raw) if raw.isdigit() else None)
+            raw = field(form, "import_id")  # none given: every import
+            await importsmod.remove_imports(store, site, row_id(form, "import_id") if raw.isdigit() else None)
             return redirect(f"/sites/{site.domain}/settings?done=saved#imports")
         upload = form.get("file")
         if upload is None or isinstance(upload, str):

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,7 +17,13 @@ from analytics.accounts.validate import AdminError
 from analytics.config import SETTINGS, Settings, SettingsError
 from analytics.errors import StorageError
 from analytics.model import Site
-from analytics.store.sqlite.store import SQLiteStore
+from analytics.store.selection import make_store
+
+if TYPE_CHECKING:
+    from analytics.store.clickhouse.chstore import ClickHouseStore
+    from analytics.store.sqlite.store import SQLiteStore
+
+    EventStore = SQLiteStore | ClickHouseStore
 
 T = TypeVar("T")
 
@@ -35,14 +41,14 @@ def _settings(**overrides: Any) -> Settings:
         raise CliError(str(exc)) from None
 
 
-def _run(settings: Settings, fn: Callable[[Accounts, SQLiteStore], Awaitable[T]]) -> T:
+def _run(settings: Settings, fn: Callable[[Accounts, EventStore], Awaitable[T]]) -> T:
     """Open (creating or migrating) both databases of the data dir, run `fn`, close them."""
 
     async def main() -> T:
         # Accounts first: on a release 0.1 data dir they take their rows over
         # before the store's migration drops them from analytics.db.
         async with Accounts.in_dir(settings.data_dir) as accounts:
-            store = SQLiteStore(settings.db_path, readers=1)
+            store = make_store(settings, readers=1)
             try:
                 await store.open()
                 return await fn(accounts, store)
@@ -56,7 +62,7 @@ def _run(settings: Settings, fn: Callable[[Accounts, SQLiteStore], Awaitable[T]]
     except OSError as exc:  # e.g. --data-dir names a file: a message, not a traceback
         raise CliError(f"data dir {settings.data_dir!r} is not usable: {exc.strerror or exc}") from None
     except StorageError as exc:
-        raise CliError(f"database {str(exc.path)!r} is not usable: {exc}") from None
+        raise CliError(f"event store {str(exc.path)!r} is not usable: {exc}") from None
 
 
 def data_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -132,7 +138,7 @@ def prune(data_dir: str | None) -> None:
     """Enforce retention: delete raw events older than --retention-months, destroy old salts."""
     settings = _settings(data_dir=data_dir)
 
-    async def job(accounts: Accounts, store: SQLiteStore) -> int:
+    async def job(accounts: Accounts, store: EventStore) -> int:
         import time
 
         from analytics.enrich.identity import utc_day
@@ -155,7 +161,7 @@ def sites() -> None:
 @data_dir_option
 def sites_add(domain: str, timezone: str, data_dir: str | None) -> None:
     """Register DOMAIN so its events are counted."""
-    async def add(accounts: Accounts, store: SQLiteStore) -> Site:
+    async def add(accounts: Accounts, store: EventStore) -> Site:
         # Sites added here belong to the admin (the first user), if one exists yet;
         # otherwise the first user created becomes their owner.
         return await accounts.sites.add(domain, timezone, owner=await accounts.users.first())
@@ -262,7 +268,7 @@ def export_cmd(
     start, end = _day(first, "--from"), _day(last, "--to")
     target = output or f"{domain}-export.{fmt}"
 
-    async def job(accounts: Accounts, store: SQLiteStore) -> tuple[Any, Any]:
+    async def job(accounts: Accounts, store: EventStore) -> tuple[Any, Any]:
         site = await accounts.sites.get(domain)
         known = await store.data_range(site)
         today = dt.datetime.now(zoneinfo.ZoneInfo(site.timezone)).date()
@@ -315,7 +321,7 @@ def import_cmd(domain: str, file: str, data_dir: str | None) -> None:
     """
     from analytics.transfer import imports
 
-    async def job(accounts: Accounts, store: SQLiteStore) -> imports.ImportSummary:
+    async def job(accounts: Accounts, store: EventStore) -> imports.ImportSummary:
         site = await accounts.sites.get(domain)
         try:
             total = imports.total_bytes(file)
@@ -336,7 +342,7 @@ def _seed_demo_site(settings: Settings) -> None:
     """`serve --demo`: create demo.example with 30 days of traffic, unless it exists already."""
     from analytics.devtools import demo
 
-    async def exists(accounts: Accounts, store: SQLiteStore) -> bool:
+    async def exists(accounts: Accounts, store: EventStore) -> bool:
         return await accounts.sites.by_domain(DEMO_DOMAIN) is not None
 
     if _run(settings, exists):

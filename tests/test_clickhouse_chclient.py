@@ -25,8 +25,14 @@ def test_urls_parse() -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("mysql://db", "'mysql://db' is not a store URL: use sqlite, chdb:///path or clickhouse://user:password@host:8123/db"),
-        ("/srv/events", "'/srv/events' is not a store URL: use sqlite, chdb:///path or clickhouse://user:password@host:8123/db"),
+        (
+            "mysql://db",
+            "'mysql://db' is not a store URL: use sqlite, chdb:///path or clickhouse://user:password@host:8123/db",
+        ),
+        (
+            "/srv/events",
+            "'/srv/events' is not a store URL: use sqlite, chdb:///path or clickhouse://user:password@host:8123/db",
+        ),
         ("chdb://", "chdb:// needs a directory, e.g. chdb:///var/lib/analytics/events"),
         ("clickhouse://:8123/db", "clickhouse:// needs a host, e.g. clickhouse://user:password@host:8123/analytics"),
         ("clickhouse://db:eighty/x", "clickhouse:// has a port that is not a number"),

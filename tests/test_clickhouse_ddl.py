@@ -37,7 +37,10 @@ def test_cluster_statements_come_from_the_same_code() -> None:
         " ENGINE = Distributed(analytics, currentDatabase(), events_local, site_id)"
     )
     sessions = next(s for s in cluster if s.startswith("CREATE TABLE IF NOT EXISTS sessions_local"))
-    assert "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version)" in sessions
+    assert (
+        "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version)"
+        in sessions
+    )
     # The columns are the single node's, word for word.
     assert cluster[0].split("(\n", 1)[1].split("\n)")[0] == local[0].split("(\n", 1)[1].split("\n)")[0]
 

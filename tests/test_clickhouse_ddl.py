@@ -19,17 +19,26 @@ def test_single_node_statements_use_plain_merge_trees() -> None:
     sessions = next(s for s in statements if s.startswith("CREATE TABLE IF NOT EXISTS sessions "))
     assert "ReplacingMergeTree(version)" in sessions
     assert all(f"{a} LowCardinality(String)" in sessions for a in SESSION_ATTRS)
-    # Every rollup of the catalog, summed by the engine, keyed as the catalog keys it.
-    for table, keys in ROLLUP_KEYS.items():
-        stmt = next(s for s in statements if s.startswith(f"CREATE TABLE IF NOT EXISTS {table} "))
-        assert "SummingMergeTree()" in stmt
-        assert f"ORDER BY (site_id, bucket{''.join(', ' + k for k in keys)})" in stmt
+    # Every rollup of the catalog summed by the engine in one table, and a view naming its columns.
+    rollups = next(s for s in statements if s.startswith("CREATE TABLE IF NOT EXISTS rollups "))
+    assert (
+        "SummingMergeTree()" in rollups
+        and "ORDER BY (site_id, rollup, bucket, k0, k1, k2, k3, k4, k5, k6, k7)" in rollups
+    )
+    views = [s for s in statements if s.startswith("CREATE VIEW")]
+    assert len(views) == len(ROLLUP_KEYS)
+    assert (
+        "CREATE VIEW IF NOT EXISTS rollup_pages AS SELECT site_id, bucket, k0 AS hostname, k1 AS page, c0 AS visitors,"
+        " c1 AS visits, c2 AS pageviews, c3 AS time_total, c4 AS time_visits, c5 AS scroll_total,"
+        " c6 AS scroll_visits FROM rollups WHERE rollup = 'rollup_pages'"
+    ) in views
 
 
 def test_cluster_statements_come_from_the_same_code() -> None:
     local = ddl.statements(1, ddl.Layout())
     cluster = ddl.statements(1, ddl.Layout("analytics"))
-    assert len(cluster) == 2 * len(local)  # each table: a replicated local table and a distributed one
+    views = len(ROLLUP_KEYS)  # a view per rollup, over the distributed table
+    assert len(cluster) == 2 * (len(local) - views) + views  # each table: a local one and a distributed one
     assert cluster[0].startswith("CREATE TABLE IF NOT EXISTS events_local ON CLUSTER analytics (")
     assert "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" in cluster[0]
     assert cluster[1] == (
@@ -49,11 +58,17 @@ async def test_chdb_parses_every_cluster_statement(tmp_path: Path) -> None:
     conn = Connection(parse_url(f"chdb://{tmp_path / 'ch'}"))
     await conn.open()
     try:
-        statements = [s for s in ddl.cluster_ddl("analytics").split(";\n") if s.strip()]
-        assert len(statements) == 2 * (1 + len(ddl.statements(1, ddl.Layout())))
+        statements = [s.strip() for s in ddl.cluster_ddl("analytics").split(";\n") if s.strip()]
+        assert len(statements) == 2 + len(ddl.statements(1, ddl.Layout("analytics")))
         for sql in statements:
             ast = await conn.rows(f"EXPLAIN AST {sql}")
-            assert ast and ast[0][0].startswith("CreateQuery"), sql
+            assert ast and ast[0][0].startswith("Create"), sql
+        views = [s for s in statements if s.startswith("CREATE VIEW")]
+        assert views[0] == (
+            "CREATE VIEW IF NOT EXISTS rollup_totals ON CLUSTER analytics AS SELECT site_id, bucket, c0 AS visitors,"
+            " c1 AS visits, c2 AS bounces, c3 AS duration, c4 AS pageviews, c5 AS events, c6 AS time_total,"
+            " c7 AS time_visits, c8 AS scroll_total, c9 AS scroll_visits FROM rollups WHERE rollup = 'rollup_totals'"
+        )
     finally:
         await conn.close()
 
@@ -66,6 +81,6 @@ async def test_migrations_run_once(tmp_path: Path) -> None:
         assert await migrate(conn) == []
         assert await conn.rows("SELECT version FROM schema_migrations") == [(1,)]
         tables = {r[0] for r in await conn.rows("SHOW TABLES")}
-        assert {"events", "sessions", "site_imports", *ROLLUP_KEYS, *ddl.IMPORTED} <= tables
+        assert {"events", "sessions", "rollups", "site_imports", *ROLLUP_KEYS, *ddl.IMPORTED} <= tables
     finally:
         await conn.close()

@@ -27,6 +27,7 @@ from typing import Any
 from analytics.catalog import ROLLUP_KEYS, SESSION_ATTRS
 from analytics.model import DAY, Event, SessionAttrs
 from analytics.store.clickhouse.chclient import Connection
+from analytics.store.clickhouse.ddl import DELTA_COUNTERS, DELTA_KEYS
 from analytics.visits.batch import Batch
 from analytics.visits.rollups import COUNTERS, Deltas
 from analytics.visits.sessions import Group, Session, attr_values
@@ -39,6 +40,13 @@ SESSION_COLS = (
     "id", "site_id", "visitor_id", "day", "start", "last", "last_action", "entry_page", "exit_page", "pageviews",
     "events", "interactive", *SESSION_ATTRS, "state", "version",
 )  # fmt: skip
+DELTA_COLS = (
+    "rollup",
+    "site_id",
+    "bucket",
+    *(f"k{i}" for i in range(DELTA_KEYS)),
+    *(f"c{i}" for i in range(DELTA_COUNTERS)),
+)
 LINK_EVENTS = frozenset(("Outbound Link: Click", "File Download"))
 # Visits a batch may continue or count with started at most two days before it (two salts);
 # the cache keeps a day more, so a batch a little out of time order still finds them.
@@ -159,15 +167,20 @@ class Appender:
         )  # fmt: skip
 
     async def write_deltas(self, deltas: Deltas) -> None:
-        """Append each table's non-zero counter deltas; texts (hashed for visits/) go in as text."""
+        """Append every table's non-zero counter deltas in one insert into `rollups` (see ddl.py).
+
+        Texts (hashed for visits/) go in as text; unused key and counter columns are '' and 0.
+        """
         names = self.names
+        out = []
         for table, rows in deltas.rows.items():
-            out = []
+            key_pad = [""] * (DELTA_KEYS - len(ROLLUP_KEYS[table]))
+            counter_pad = [0] * (DELTA_COUNTERS - len(COUNTERS[table]))
             for key, counters in rows.items():
                 if any(counters):
                     keys = [v if isinstance(v, str) else names[v] for v in key[2:]]  # type: ignore[index]
-                    out.append((key[0], key[1], *keys, *counters))
-            await self.conn.insert(table, ("site_id", "bucket", *ROLLUP_KEYS[table], *COUNTERS[table]), out)
+                    out.append((table, key[0], key[1], *keys, *key_pad, *counters, *counter_pad))
+        await self.conn.insert("rollups", DELTA_COLS, out)
 
     def _prune(self, newest: int) -> None:
         """Forget visitor ids whose visits all started more than KEEP before the newest event (hourly)."""

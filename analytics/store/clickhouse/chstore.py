@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from analytics.catalog import ROLLUP_KEYS
 from analytics.clock import Clock
 from analytics.model import DAY, Event, QueueFull, Site
 from analytics.stats.plan import Plan
@@ -151,7 +150,7 @@ class ClickHouseStore:
 
     async def delete_site(self, site_id: int) -> None:
         """Delete every event-side row of a site: events, visits, rollups and imports."""
-        for table in ("events", "sessions", *ROLLUP_KEYS, "site_imports", *ddl.IMPORTED):
+        for table in ("events", "sessions", "rollups", "site_imports", *ddl.IMPORTED):
             await self.conn.command(f"DELETE FROM {table} WHERE site_id = {{site:UInt32}}", {"site": site_id})
         self.appender.groups = {k: g for k, g in self.appender.groups.items() if k[0] != site_id}
 

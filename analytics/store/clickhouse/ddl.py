@@ -12,9 +12,11 @@ Tables:
 - `sessions`: versioned visit rows (`ReplacingMergeTree(version)`); the writer
   appends a visit's new state after each batch that touched it and queries read
   the newest version (FINAL);
-- `rollup_*`: `SummingMergeTree` tables keyed like the catalog's rollups; the
-  writer appends each batch's signed counter deltas (visits/rollups.py) and the
-  engine sums them as parts merge;
+- `rollups`: one `SummingMergeTree` for every rollup of the catalog (generic
+  key columns k0.., counters c0..); the writer appends each batch's signed
+  counter deltas (visits/rollups.py) in one insert and the engine sums them as
+  parts merge. A view per rollup (`rollup_sources`...) names its columns as the
+  catalog does;
 - `imported_*` and `site_imports`: imported history, as in the SQLite backend.
 """
 
@@ -77,7 +79,10 @@ def _table(layout: Layout, name: str, columns: list[str], engine: str, tail: str
     """The table (a `<name>_local` per shard on a cluster, with a Distributed `<name>` over them)."""
     local = f"{name}_local" if layout.cluster else name
     body = ",\n    ".join(columns)
-    out = [f"CREATE TABLE IF NOT EXISTS {local}{layout.on()} (\n    {body}\n) ENGINE = {engine}\n{tail}"]
+    out = [
+        f"CREATE TABLE IF NOT EXISTS {local}{layout.on()} (\n    {body}\n) ENGINE = {engine}"
+        + (f"\n{tail}" if tail else "")
+    ]
     if layout.cluster:
         # Every row of a site lands on one shard: per-site queries read one shard's parts,
         # and a site's visitors are never split (see docs/scaling.md).
@@ -86,6 +91,11 @@ def _table(layout: Layout, name: str, columns: list[str], engine: str, tail: str
             f" ENGINE = Distributed({layout.cluster}, currentDatabase(), {local}, site_id)"
         )
     return out
+
+
+# The widest rollup key and counter list: the shape of a row of `rollups`.
+DELTA_KEYS = max(len(k) for k in ROLLUP_KEYS.values())
+DELTA_COUNTERS = max(len(c) for c in COUNTERS.values())
 
 
 def _attr_columns() -> list[str]:
@@ -139,15 +149,31 @@ def initial(layout: Layout) -> list[str]:
         layout.engine("ReplacingMergeTree", "version"),
         "PARTITION BY toYYYYMM(toDateTime(start, 'UTC'))\nORDER BY (site_id, id)",
     )
-    for table, keys in ROLLUP_KEYS.items():
-        key_cols = [f"{k} LowCardinality(String)" if k in SESSION_ATTRS else f"{k} String" for k in keys]
-        counters = [f"{c} Int64" for c in COUNTERS[table]]
-        out += _table(
-            layout,
-            table,
-            ["site_id UInt32", "bucket Int64", *key_cols, *counters],
-            layout.engine("SummingMergeTree"),
-            f"ORDER BY (site_id, bucket{''.join(', ' + k for k in keys)})",
+    # Every rollup in one SummingMergeTree: a batch's deltas are one insert and one new part
+    # (a table per rollup made a dozen parts per batch). A view per rollup gives its catalog
+    # name and columns back, so queries read `rollup_sources` as in the SQLite backend.
+    keys = [f"k{i}" for i in range(DELTA_KEYS)]
+    out += _table(
+        layout,
+        "rollups",
+        [
+            "rollup LowCardinality(String)",
+            "site_id UInt32",
+            "bucket Int64",
+            *(f"{k} String" for k in keys),
+            *(f"c{i} Int64" for i in range(DELTA_COUNTERS)),
+        ],  # fmt: skip
+        layout.engine("SummingMergeTree"),
+        f"PARTITION BY intDiv(bucket, 96 * 366)\nORDER BY (site_id, rollup, bucket, {', '.join(keys)})",
+    )
+    for table, table_keys in ROLLUP_KEYS.items():
+        cols = [
+            "site_id", "bucket", *(f"k{i} AS {k}" for i, k in enumerate(table_keys)),
+            *(f"c{i} AS {c}" for i, c in enumerate(COUNTERS[table])),
+        ]  # fmt: skip
+        out.append(
+            f"CREATE VIEW IF NOT EXISTS {table}{layout.on()}"
+            f" AS SELECT {', '.join(cols)} FROM rollups WHERE rollup = '{table}'"
         )
     out += _table(
         layout,

@@ -8,7 +8,9 @@ from the file bytes.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -174,12 +176,15 @@ async def test_one_and_two_workers_count_the_same(tmp_path: Path, live_server_fa
 # -- 4 and 5. No IP or user agent in logs or files -------------------------------------
 
 
-@pytest.fixture(scope="module")
-def private_traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A server behind a trusted proxy gets traffic from distinctive IPs and a distinctive UA, then stops."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def private_traffic(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """A server behind a trusted proxy gets traffic from distinctive IPs and a distinctive UA, then stops.
+
+    Once per event-store backend: the chDB directory is scanned like the SQLite files."""
     data = tmp_path_factory.mktemp("privacy") / "data"
+    store = store_url(request.param, data)
     add_site(data)
-    server = start_server(data, "--trusted-proxies", "127.0.0.1/32", "--log-level", "debug")
+    server = start_server(data, "--trusted-proxies", "127.0.0.1/32", "--log-level", "debug", "--store", store)
     try:
         with httpx.Client(base_url=server.url, timeout=10) as c:
             for ip in PRIVATE_IPS:
@@ -196,11 +201,11 @@ def private_traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSe
                 assert c.get("/no-such-page", headers=headers).status_code == 404
                 c.get("/js/script.js", headers=headers)
                 c.get("/api/health", headers=headers)
-        assert len(stored_paths(data)) == 2 * 5
     finally:
         rc = server.stop()
         server.proc.stdout and server.proc.stdout.close()
     assert rc == 0
+    assert len(stored_paths(data, store)) == 2 * 5
     yield server
 
 
@@ -221,12 +226,19 @@ def test_no_log_line_carries_ip_or_user_agent(private_traffic: LiveServer) -> No
 def test_no_ip_or_user_agent_anywhere_in_the_data_dir(private_traffic: LiveServer) -> None:
     files = files_under(private_traffic.data_dir, private_traffic.log)
     names = {p.name for p in files}
-    assert {"analytics.db", "accounts.db"} <= names, names
+    assert "accounts.db" in names, names
+    chdb = private_traffic.data_dir / "chdb"
+    events = files_under(chdb) if chdb.is_dir() else [private_traffic.data_dir / "analytics.db"]
+    assert chdb.is_dir() or "analytics.db" in names, names
     needles = [b for ip in PRIVATE_IPS for b in ip_forms(ip)]
     needles += [PROBE_UA.encode(), b"Zq7Canary", PROBE_UA.encode("utf-16-le")]
     assert find(needles, files) == []
-    # The scan is able to find things: the stored page path is there.
-    assert find([b"/pricing"], [private_traffic.data_dir / "analytics.db"]) != [], [(p.name, p.stat().st_size) for p in files]
+    # Nor the salts: the event store never sees them (they live in accounts.db only).
+    with contextlib.closing(sqlite3.connect(private_traffic.data_dir / "accounts.db")) as conn:
+        salts = [bytes(r[0]) for r in conn.execute("SELECT salt FROM salts")]
+    assert salts and find(salts, events) == []
+    # The scan is able to find things: the stored page path is there (in chDB's column files too).
+    assert find([b"/pricing"], events) != [], [(p.name, p.stat().st_size) for p in files]
 
 
 def _db_files(data: Path) -> list[Path]:

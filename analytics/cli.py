@@ -232,7 +232,7 @@ def _day(value: str | None, option: str) -> Any:
         raise CliError(f"{option} {value!r} is not a date; use YYYY-MM-DD") from None
 
 
-def _progress_bar(total: int, desc: str, **options: Any) -> Any:
+def _progress_bar(total: int | None, desc: str, **options: Any) -> Any:
     """A tqdm bar on stderr, shown only when stderr is a terminal (disable=None)."""
     from tqdm import tqdm  # type: ignore[import-untyped]
 
@@ -333,6 +333,70 @@ def import_cmd(domain: str, file: str, data_dir: str | None) -> None:
     summary = _run(_settings(data_dir=data_dir), job)
     span = f" {summary.first}..{summary.last}" if summary.first else ""
     click.echo(f"imported {summary.total_rows} rows{span} into {domain}", err=True)
+
+
+@main.group("store")
+def store_group() -> None:
+    """The event store: copy it to another backend, print the cluster schema."""
+
+
+@store_group.command("copy")
+@click.option("--to", "to", required=True, help="The store to copy into: sqlite, chdb:///path or clickhouse://...")
+@data_dir_option
+def store_copy(to: str, data_dir: str | None) -> None:
+    """Copy every site's events from the current store (--store / ANALYTICS_STORE) to another.
+
+    The target rebuilds visits and rollups from the events; a site's earlier data
+    there is replaced, so running it twice gives the same data. It ends by
+    comparing totals per site and day. Imported history is not copied: import
+    the export zip there.
+    """
+    from analytics.transfer import storecopy
+
+    settings = _settings(data_dir=data_dir)
+    target_settings = _settings(data_dir=data_dir, store=to)
+    if target_settings.store == settings.store:
+        raise CliError(f"--to {to!r} is the current store; name another one")
+    if settings.store.startswith("chdb://") and to.startswith("chdb://"):
+        raise CliError("chDB opens one directory per process: copy from chdb:// to sqlite, then from sqlite to chdb://")
+
+    async def job(accounts: Accounts, source: EventStore) -> list[storecopy.Copied]:
+        target = make_store(target_settings, readers=1)
+        target.batch_size, target.batch_ms = 5000, 0
+        await target.open()
+        try:
+            results = []
+            for site in await accounts.sites.all():
+                # The bar counts events as they are written (their number is not known ahead).
+                with _progress_bar(None, site.domain, unit=" events", unit_scale=True) as bar:
+                    copied = await storecopy.copy_site(source, target, site, bar.update)
+                copied.differences = await storecopy.compare(source, target, site)
+                results.append(copied)
+            return results
+        finally:
+            await target.close()
+
+    results = _run(settings, job)
+    bad = 0
+    for r in results:
+        state = "totals equal per day" if not r.differences else f"{len(r.differences)} days differ"
+        click.echo(f"{r.site.domain}: {r.events:,} events copied; {state}")
+        for day, left, right in r.differences[:10]:
+            click.echo(f"  {day}: {left} here, {right} there", err=True)
+        bad += bool(r.differences)
+    if bad:
+        raise click.ClickException(f"{bad} sites differ after the copy")
+
+
+@store_group.command("ddl")
+@click.option("--cluster", required=True, help="The ClickHouse cluster name (remote_servers) to create tables on.")
+def store_ddl(cluster: str) -> None:
+    """Print the ClickHouse schema for a cluster: ON CLUSTER, replicated tables, distributed tables."""
+    from analytics.store.clickhouse import ddl
+
+    if not cluster.replace("_", "").isalnum():
+        raise CliError(f"--cluster {cluster!r} is not a cluster name (letters, digits and _)")
+    click.echo(ddl.cluster_ddl(cluster), nl=False)
 
 
 DEMO_DOMAIN = "demo.example"

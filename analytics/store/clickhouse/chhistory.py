@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from analytics.catalog import ROLLUP_KEYS
-from analytics.model import BUCKET, Site
+from analytics.catalog import ROLLUP_KEYS, SESSION_ATTRS
+from analytics.model import BUCKET, Event, SessionAttrs, Site
 from analytics.stats import dates
 from analytics.store.base import DayRows, ImportPart, ImportRecord, RollupRead
 from analytics.store.clickhouse.chclient import Connection
@@ -184,3 +184,47 @@ async def imported_range(conn: Connection, site_id: int) -> tuple[date, date] | 
     if not rows or rows[0][0] is None:
         return None
     return rows[0][0], rows[0][1]
+
+
+async def replay(conn: Connection, site: Site, page: int = 5000) -> AsyncIterator[list[Event]]:
+    """See `Store.replay`: events in (ts, visit) order, with their visit's attributes, in pages.
+
+    A page ends after a whole (ts, visit) group (WITH TIES), so the next continues after it. Within one
+    second of one visit ClickHouse keeps no arrival order: such events replay in the order read.
+    """
+    tz = dates.zone(site.timezone)
+    attrs = ", ".join(f"s.{a}" for a in SESSION_ATTRS)
+    sql = (
+        "SELECT e.ts, e.session_id, e.visitor_id, e.name, e.hostname, e.page, e.props, e.scroll_depth, e.engaged_ms,"
+        f" e.interactive, e.revenue, e.currency, {attrs} FROM events AS e INNER JOIN"
+        " (SELECT * FROM sessions FINAL WHERE site_id = {site:UInt32}) AS s ON s.id = e.session_id"
+        " WHERE e.site_id = {site:UInt32} AND (e.ts, e.session_id) > ({ts:Int64}, {sid:UInt64})"
+        " ORDER BY e.ts, e.session_id LIMIT {n:UInt32} WITH TIES"
+    )
+    after = (-(2**62), 0)
+    while True:
+        rows = await conn.rows(sql, {"site": site.id, "ts": after[0], "sid": after[1], "n": page})
+        if not rows:
+            return
+        yield [
+            Event(
+                site.id,
+                r[0],
+                datetime.fromtimestamp(r[0], UTC).astimezone(tz).date().toordinal(),
+                r[2],
+                None,
+                r[3],
+                r[4],
+                r[5],
+                SessionAttrs(**dict(zip(SESSION_ATTRS, r[12:], strict=True))),
+                tuple(r[6].items()),
+                bool(r[9]),
+                r[7],
+                r[8],
+                (r[10], r[11]) if r[10] is not None else None,
+            )  # fmt: skip
+            for r in rows
+        ]
+        if len(rows) < page:
+            return
+        after = (rows[-1][0], rows[-1][1])

@@ -190,6 +190,9 @@ class ClickHouseStore:
     async def remove_imports(self, site_id: int, import_id: int | None = None) -> int:
         return await chhistory.remove_imports(self.conn, site_id, import_id)
 
+    def replay(self, site: Site, page: int = 5000) -> AsyncIterator[list[Event]]:
+        return chhistory.replay(self.conn, site, page)
+
 
 async def migrate(conn: Connection, layout: ddl.Layout | None = None) -> list[int]:
     """Apply the migrations not yet recorded in `schema_migrations`; returns their versions."""

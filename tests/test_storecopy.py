@@ -65,7 +65,9 @@ def test_copy_refuses_what_cannot_work(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "--to 'sqlite' is the current store; name another one" in proc.stderr
     proc = copy(tmp_path / "d", f"chdb://{tmp_path / 'b'}", store=f"chdb://{tmp_path / 'a'}")
     assert proc.returncode == 2
-    assert "chDB opens one directory per process: copy from chdb:// to sqlite, then from sqlite to chdb://" in proc.stderr
+    assert (
+        "chDB opens one directory per process: copy from chdb:// to sqlite, then from sqlite to chdb://" in proc.stderr
+    )
     proc = cli("store", "copy", "--to", "ftp://x", data_dir=tmp_path / "d", check=False)
     assert proc.returncode == 2 and "store: 'ftp://x' is not a store URL" in proc.stderr
 

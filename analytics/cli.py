@@ -455,8 +455,16 @@ def demo_cmd(domain: str, events: int, days: int, seed: int, timezone: str, data
 @click.option("--duration", type=click.FloatRange(1, 600), default=None, help="Seconds of load per ingest target [15].")
 @click.option("--connections", type=click.IntRange(1, 10000), default=None, help="wrk connections [64].")
 @click.option("--workdir", default=None, help="Keep the benchmark's databases and logs here [a temporary dir].")
+@click.option("--store", "store", default="sqlite", show_default=True,
+              help="Also time ingest, queries and storage on this ClickHouse store (chdb:///dir).")  # fmt: skip
 def bench_cmd(
-    events: str, quick: bool, json_path: str, duration: float | None, connections: int | None, workdir: str | None
+    events: str,
+    quick: bool,
+    json_path: str,
+    duration: float | None,
+    connections: int | None,
+    workdir: str | None,
+    store: str = "sqlite",
 ) -> None:
     """Measure this machine: ingest (wrk against a bare ASGI app and `serve`), queries, storage, export.
 
@@ -478,6 +486,7 @@ def bench_cmd(
     if connections is not None:
         opts.connections = connections
     opts.workdir = Path(workdir) if workdir else None
+    opts.store = _settings(store=store).store
     results = bench.run(opts)
     Path(json_path).write_text(json.dumps(results, indent=2) + "\n")
     click.echo(bench.table(results))

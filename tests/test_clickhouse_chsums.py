@@ -9,7 +9,7 @@ from typing import Any
 from analytics.model import Site
 from analytics.stats.parse import parse
 from analytics.stats.plan import plan
-from analytics.store.clickhouse.chsums import Compiler
+from analytics.store.clickhouse.chsums import Compiler, union
 
 SITE = Site(1, "blog.example.org", "Europe/Zurich")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -23,7 +23,7 @@ def query(metrics: list[str], dimensions: list[str] | None = None, **body: Any) 
 def test_an_unfiltered_breakdown_reads_its_rollup_with_the_visitor_credit() -> None:
     [(sql, params, names, imported)] = Compiler(plan(query(["visitors", "visits"], ["visit:source"]))).parts()
     assert sql == (
-        "SELECT source AS d0, sum(v_source), sum(visits) FROM rollup_sources"
+        "SELECT source AS d0, sum(v_source) AS s0, sum(visits) AS s1 FROM rollup_sources"
         " WHERE site_id = {p0:Int64} AND bucket >= {p1:Int64} AND bucket < {p2:Int64} GROUP BY d0"
     )
     start = int(datetime(2026, 1, 31, 23, tzinfo=UTC).timestamp()) // 900
@@ -56,7 +56,9 @@ def test_visit_figures_without_event_filters_read_visits_alone() -> None:
     [(sql, _, names, _)] = Compiler(
         plan(query(["visits", "bounce_rate"], ["visit:country"], filters=[["is", "visit:device", ["Mobile"]]]))
     ).parts()
-    assert sql.startswith("SELECT s.country AS d0, count(), countIf(s.pageviews <= 1 AND s.interactive = 0)")
+    assert sql.startswith(
+        "SELECT s.country AS d0, count() AS s0, countIf(s.pageviews <= 1 AND s.interactive = 0) AS s1"
+    )
     assert "FROM sessions AS s FINAL WHERE" in sql and "events" not in sql
     assert names == ("visits", "bounces")
 
@@ -65,7 +67,18 @@ def test_imported_history_is_summed_by_day_label() -> None:
     q = query(["visitors"], ["time:week"], include={"imports": True})
     imported = [p for p in Compiler(plan(q)).parts() if p[3]]
     assert [p[0] for p in imported] == [
-        "SELECT toString(toMonday(date)) AS d0, sum(visitors) FROM imported_visitors"
-        " WHERE site_id = {p2:Int64} AND date BETWEEN {p0:Date32} AND {p1:Date32} GROUP BY d0"
+        "SELECT toString(toMonday(date)) AS d0, sum(visitors) AS s0 FROM imported_visitors"
+        " WHERE site_id = {p5:Int64} AND date BETWEEN {p3:Date32} AND {p4:Date32} GROUP BY d0"
     ]
-    assert imported[0][1] == {"p0": date(2026, 2, 1), "p1": date(2026, 2, 28), "p2": 1}
+    assert imported[0][1] == {"p3": date(2026, 2, 1), "p4": date(2026, 2, 28), "p5": 1}
+
+
+def test_a_batch_is_one_statement_with_parts_tagged_and_padded() -> None:
+    plans = [plan(query(["visitors"])), plan(query(["visits", "bounce_rate"], ["visit:source", "visit:channel"]))]
+    tagged = [(i, len(p.query.dimensions), part) for i, p in enumerate(plans)
+              for part in Compiler(p, prefix=f"b{i}_").parts()]  # fmt: skip
+    sql, params = union(tagged)
+    assert sql.count(" UNION ALL ") == len(tagged) - 1
+    assert sql.startswith("SELECT 0 AS part, '', '', toInt64(ifNull(x.s0, 0)), toInt64(0) FROM (")
+    assert "SELECT 1 AS part, toString(x.d0), toString(x.d1), toInt64(ifNull(x.s0, 0))" in sql
+    assert {"b0_0", "b1_0"} <= set(params)  # each plan's parameters under its own prefix

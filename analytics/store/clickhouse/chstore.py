@@ -26,7 +26,7 @@ from analytics.store.base import DayRows, ImportPart, ImportRecord, RollupRead
 from analytics.store.clickhouse import chhistory, ddl
 from analytics.store.clickhouse.appender import Appender
 from analytics.store.clickhouse.chclient import Connection, StoreURL
-from analytics.store.clickhouse.chsums import Compiler
+from analytics.store.clickhouse.chsums import Compiler, union
 
 log = logging.getLogger("analytics.store")
 Groups = dict[tuple[Any, ...], dict[str, float]]
@@ -157,17 +157,21 @@ class ClickHouseStore:
     # -- reads -----------------------------------------------------------------
 
     async def sums(self, plans: Sequence[Plan]) -> list[Groups]:
-        """Per plan: group key (dimension values as text) -> sums, each part its own statement."""
-        out: list[Groups] = []
-        for plan in plans:
-            groups: Groups = {}
-            ndims = len(plan.query.dimensions)
-            for sql, params, names, _ in Compiler(plan).parts():
-                for row in await self.conn.rows(sql, params):
-                    bucket = groups.setdefault(tuple(row[:ndims]), {})
-                    for name, value in zip(names, row[ndims:], strict=True):
-                        bucket[name] = bucket.get(name, 0) + (value or 0)
-            out.append(groups)
+        """Per plan: group key (dimension values as text) -> sums. The whole batch is one statement."""
+        tagged = []
+        for i, plan in enumerate(plans):
+            for part in Compiler(plan, prefix=f"b{i}_").parts():
+                tagged.append((i, len(plan.query.dimensions), part))
+        out: list[Groups] = [{} for _ in plans]
+        if not tagged:
+            return out
+        sql, params = union(tagged)
+        first_sum = 1 + max(n for _, n, _ in tagged)  # rows: (part, *keys padded, *sums padded)
+        for row in await self.conn.rows(sql, params):
+            i, ndims, (_, _, names, _) = tagged[row[0]]
+            bucket = out[i].setdefault(tuple(row[1 : 1 + ndims]), {})
+            for name, value in zip(names, row[first_sum : first_sum + len(names)], strict=True):
+                bucket[name] = bucket.get(name, 0) + value
         return out
 
     # -- history -----------------------------------------------------------------

@@ -12,6 +12,7 @@ server-side bound parameter (`{pN:Type}`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,25 @@ from analytics.stats.plan import ROLLUP_SUMS, Plan
 from analytics.stats.query import And, Condition, Filter, Not, Or, filter_dimensions
 
 Part = tuple[str, dict[str, Any], tuple[str, ...], bool]  # SQL, parameters, its sums, reads imports
+
+
+def union(parts: list[tuple[int, int, Part]]) -> tuple[str, dict[str, Any]]:
+    """One statement for a whole batch: each part's rows tagged with (plan, part), as text keys and Int64 sums.
+
+    `parts` holds (plan index, number of dimensions, part). Parts differ in how many
+    keys and sums they return: each is padded to the widest with '' and 0.
+    """
+    width_keys = max(n for _, n, _ in parts)
+    width_sums = max(len(part[2]) for _, _, part in parts)
+    selects, params = [], {}
+    for i, (_, ndims, (sql, part_params, names, _)) in enumerate(parts):
+        keys = [f"toString(x.d{k})" for k in range(ndims)] + ["''"] * (width_keys - ndims)
+        sums = [f"toInt64(ifNull(x.s{k}, 0))" for k in range(len(names))] + ["toInt64(0)"] * (width_sums - len(names))
+        selects.append(f"SELECT {i} AS part, {', '.join([*keys, *sums])} FROM ({sql}) AS x")
+        params.update(part_params)
+    return " UNION ALL ".join(selects), params
+
+
 POSITIVE = ("is", "contains", "matches")
 PV, ENG = "'pageview'", "'engagement'"
 _VISIT_COL = {d.name: f"s.{d.column}" for d in BY_NAME.values() if d.level == "visit"}
@@ -55,16 +75,24 @@ IMPORTED_EXPRS: dict[str, dict[str, str]] = {
 }
 
 
+def _aliased(exprs: Iterable[str]) -> list[str]:
+    """Sums named s0, s1...: `union` reads a part's columns by these names."""
+    return [f"{e} AS s{k}" for k, e in enumerate(exprs)]
+
+
 class Compiler:
     """The parts of one plan, each a grouped SELECT of dimension labels (d0, d1...) and sums."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, prefix: str = "p") -> None:
         self.plan = plan
         self.q = plan.query
         self.params: dict[str, Any] = {}
+        self.prefix = prefix  # parameter names: `prefix` and a number, unique over the plan's parts
+        self._n = 0
 
     def p(self, value: Any) -> str:
-        name = f"p{len(self.params)}"
+        name = f"{self.prefix}{self._n}"
+        self._n += 1
         self.params[name] = value
         kind = "Int64" if isinstance(value, int) else "Date32" if isinstance(value, date) else "String"
         return f"{{{name}:{kind}}}"
@@ -185,7 +213,7 @@ class Compiler:
             cols = [f"{self.raw_dim(d)} AS d{i}" for i, d in enumerate(dims)]
             source = frm()
             where = self.raw_where()
-            select = ", ".join([*cols, *(exprs[x] for x in event_sums)])
+            select = ", ".join([*cols, *_aliased(exprs[x] for x in event_sums)])
             out.append(self._part(f"SELECT {select} {source} WHERE {where}{grouped(len(cols))}", event_sums))
 
         session_sums = tuple(
@@ -199,7 +227,7 @@ class Compiler:
                 where = f"s.site_id = {self.p(self.q.site.id)} AND {self.bounds('s.start')}"
                 if self.q.filters is not None:
                     where += " AND " + self.filter_sql(self.q.filters)
-                select = ", ".join([*cols, *select_sums])
+                select = ", ".join([*cols, *_aliased(select_sums)])
                 out.append(self._part(
                     f"SELECT {select} FROM sessions AS s FINAL WHERE {where}{grouped(len(cols))}", session_sums
                 ))  # fmt: skip
@@ -209,7 +237,7 @@ class Compiler:
                 where = self.raw_where() + f" AND {self.bounds('s.start')}"
                 inner = f"SELECT DISTINCT {', '.join([*inner_cols, 'e.session_id AS sid'])} {source} WHERE {where}"
                 cols = [f"x.d{i} AS d{i}" for i in range(len(dims))]
-                select = ", ".join([*cols, *select_sums])
+                select = ", ".join([*cols, *_aliased(select_sums)])
                 out.append(self._part(
                     f"SELECT {select} FROM ({inner}) AS x INNER JOIN {self.sessions()} AS s ON s.id = x.sid"
                     f"{grouped(len(cols))}",
@@ -225,7 +253,7 @@ class Compiler:
                 f"SELECT {', '.join([*inner_cols, 'max(e.scroll_depth) AS m'])} {source} WHERE {where} GROUP BY {group}"
             )
             cols = [f"d{i}" for i in range(len(dims))]
-            select = ", ".join([*cols, "sum(m)", "count()"])
+            select = ", ".join([*cols, *_aliased(["sum(m)", "count()"])])
             out.append(
                 self._part(f"SELECT {select} FROM ({inner}){grouped(len(cols))}", ("scroll_total", "scroll_visits"))
             )
@@ -251,7 +279,7 @@ class Compiler:
                 f"{self.time_label(f'bucket * {BUCKET}', d) if d.startswith('time') else ROLLUP_DIMS[d][1]} AS d{i}"
                 for i, d in enumerate(dims)
             ]
-            select = ", ".join([*cols, *(f"sum({column.get(n, n)})" for n in names)])
+            select = ", ".join([*cols, *_aliased(f"sum({column.get(n, n)})" for n in names)])
             where = f"site_id = {self.p(self.q.site.id)} AND bucket >= {self.p(start)} AND bucket < {self.p(end)}"
             group = (" GROUP BY " + ", ".join(f"d{i}" for i in range(len(dims)))) if dims else ""
             out.append(self._part(f"SELECT {select} FROM {tbl} WHERE {where}{group}", names))
@@ -287,6 +315,6 @@ class Compiler:
             if self.q.filters is not None:
                 where += " AND " + self.filter_sql(self.q.filters, columns)
             group = (" GROUP BY " + ", ".join(f"d{i}" for i in range(len(cols)))) if cols else ""
-            select = ", ".join([*cols, *(IMPORTED_EXPRS[tbl][n] for n in names)])
+            select = ", ".join([*cols, *_aliased(IMPORTED_EXPRS[tbl][n] for n in names)])
             out.append(self._part(f"SELECT {select} FROM {tbl} WHERE {where}{group}", names, imported=True))
         return out

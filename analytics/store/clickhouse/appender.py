@@ -20,6 +20,7 @@ valid across restarts; `names` maps each hash back to its text for the rows.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -77,6 +78,7 @@ class Appender:
         self._version = 0
         self._newest = 0  # the latest event time written
         self._pruned = 0
+        self.node = 0  # the visit id range of this process (0 on chDB); chosen at the first load
 
     def _id(self, value: str) -> int:
         key = text_id(value)
@@ -87,9 +89,18 @@ class Appender:
         """Take over the visits of the last days from the table (at start, or after a failed write)."""
         self.groups = {}
         self.names = {0: ""}
-        rows = await self.conn.rows("SELECT max(id), max(start) FROM sessions")
-        self.last_id = int(rows[0][0] or 0) if rows else 0
-        newest = int(rows[0][1] or 0) if rows else 0
+        # Visit ids: one process on chDB counts up from the largest; collectors sharing a server each
+        # count in their own range of 2**48 ids (a random one of 32,767), so no two make the same id.
+        node = 0 if self.conn.url.embedded else self.node or secrets.randbelow(2**15 - 1) + 1
+        self.node = node
+        lo, hi = node << 48, (node + 1) << 48
+        rows = await self.conn.rows(
+            "SELECT max(id), max(start) FROM sessions WHERE id >= {lo:UInt64} AND id < {hi:UInt64}",
+            {"lo": lo, "hi": hi},
+        )
+        self.last_id = max(lo, int(rows[0][0] or 0)) if rows else lo
+        rows = await self.conn.rows("SELECT max(start) FROM sessions")
+        newest = int(rows[0][0] or 0) if rows else 0
         self._newest = self._pruned = newest
         cols = ", ".join(SESSION_COLS[:-1])
         for row in await self.conn.rows(

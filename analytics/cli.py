@@ -62,7 +62,7 @@ def _run(settings: Settings, fn: Callable[[Accounts, EventStore], Awaitable[T]])
     except OSError as exc:  # e.g. --data-dir names a file: a message, not a traceback
         raise CliError(f"data dir {settings.data_dir!r} is not usable: {exc.strerror or exc}") from None
     except StorageError as exc:
-        raise CliError(f"event store {str(exc.path)!r} is not usable: {exc}") from None
+        raise CliError(f"database {str(exc.path)!r} is not usable: {exc}") from None
 
 
 def data_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -129,7 +129,12 @@ def migrate(data_dir: str | None) -> None:
     """Create the databases (events and accounts) or bring them up to date."""
     settings = _settings(data_dir=data_dir)
     _run(settings, lambda accounts, store: asyncio.sleep(0))
-    click.echo(f"database at {settings.db_path} is up to date")
+    if settings.store == "sqlite":
+        click.echo(f"database at {settings.db_path} is up to date")
+    else:
+        from analytics.store.clickhouse.chclient import parse_url
+
+        click.echo(f"event store {parse_url(settings.store).display()} is up to date (accounts in {settings.data_dir})")
 
 
 @main.command()

@@ -29,7 +29,7 @@ def test_bad_or_unusable_stores_stop_the_start_with_exit_2(tmp_path: Path) -> No
     port = free_port()
     proc = cli("serve", "--store", f"clickhouse://ana:hunter2@127.0.0.1:{port}/analytics", data_dir=data, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "hunter2" not in proc.stderr
-    assert f"event store 'clickhouse://ana@127.0.0.1:{port}/analytics' is not usable: " in proc.stderr
+    assert f"database 'clickhouse://ana@127.0.0.1:{port}/analytics' is not usable: " in proc.stderr
 
 
 def test_cli_commands_use_the_store_from_the_environment(tmp_path: Path) -> None:
@@ -42,5 +42,7 @@ def test_cli_commands_use_the_store_from_the_environment(tmp_path: Path) -> None
     subprocess.run([*run, "sites", "add", "blog.example.org"], env=env, check=True, capture_output=True, timeout=60)
     out = subprocess.run([*run, "prune"], env=env, check=True, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
+    out = subprocess.run([*run, "migrate"], env=env, check=True, capture_output=True, text=True, timeout=60)
+    assert out.stdout == f"event store chdb://{tmp_path / 'ch'} is up to date (accounts in {tmp_path / 'd'})\n"
     assert (tmp_path / "ch").is_dir() and (tmp_path / "d" / "accounts.db").exists()
     assert not (tmp_path / "d" / "analytics.db").exists()  # events never went to SQLite

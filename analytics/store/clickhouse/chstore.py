@@ -145,7 +145,9 @@ class ClickHouseStore:
         n = int(gone[0][0]) if gone else 0
         if n:
             await self.conn.command("DELETE FROM events WHERE ts < {c:Int64}", {"c": cutoff})
-        await self.conn.command("DELETE FROM sessions WHERE last < {c:Int64}", {"c": cutoff})
+        old = await self.conn.rows("SELECT count() FROM sessions WHERE last < {c:Int64}", {"c": cutoff})
+        if old and old[0][0]:  # a DELETE is a mutation even when nothing matches: only when needed
+            await self.conn.command("DELETE FROM sessions WHERE last < {c:Int64}", {"c": cutoff})
         return n
 
     async def delete_site(self, site_id: int) -> None:

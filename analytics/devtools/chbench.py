@@ -62,8 +62,7 @@ def event_count(store: str) -> int:
         target = open_store(store)
         await target.open()
         try:
-            rows = await target.conn.rows("SELECT count() FROM events")
-            return int(rows[0][0])
+            return int(await target.event_count())
         finally:
             await target.close()
 
@@ -77,13 +76,7 @@ def storage(store: str, events: int) -> dict[str, Any]:
         target = open_store(store)
         await target.open()
         try:
-            for table in ("events", "sessions", "rollups"):
-                await target.conn.command(f"OPTIMIZE TABLE {table} FINAL")
-            rows = await target.conn.rows(
-                "SELECT table, sum(bytes_on_disk) FROM system.parts"
-                " WHERE active AND database = currentDatabase() GROUP BY table"
-            )
-            return {str(t): int(n) for t, n in rows}
+            return dict(await target.table_bytes())
         finally:
             await target.close()
 

@@ -176,6 +176,23 @@ class ClickHouseStore:
                 bucket[name] = bucket.get(name, 0) + value
         return out
 
+    # -- figures (the bench) ------------------------------------------------------
+
+    async def event_count(self) -> int:
+        """Events stored, all sites."""
+        rows = await self.conn.rows("SELECT count() FROM events")
+        return int(rows[0][0])
+
+    async def table_bytes(self) -> dict[str, int]:
+        """Bytes on disk per table after merging every part (OPTIMIZE ... FINAL): what the data really takes."""
+        for table in ("events", "sessions", "rollups"):
+            await self.conn.command(f"OPTIMIZE TABLE {table} FINAL")
+        rows = await self.conn.rows(
+            "SELECT table, sum(bytes_on_disk) FROM system.parts WHERE active AND database = currentDatabase()"
+            " GROUP BY table"
+        )
+        return {str(t): int(n) for t, n in rows}
+
     # -- history -----------------------------------------------------------------
 
     async def data_range(self, site: Site) -> tuple[date, date] | None:

@@ -44,6 +44,7 @@ def union(parts: list[tuple[int, int, Part]]) -> tuple[str, dict[str, Any]]:
 
 
 POSITIVE = ("is", "contains", "matches")
+VISIT_SPAN = 4 * DAY  # how long before an event its visit may have started, at most
 PV, ENG = "'pageview'", "'engagement'"
 _VISIT_COL = {d.name: f"s.{d.column}" for d in BY_NAME.values() if d.level == "visit"}
 _EVENT_COL = {d.name: f"e.{d.column}" for d in BY_NAME.values() if d.level == "event"}
@@ -157,8 +158,16 @@ class Compiler:
         return "(" + joiner.join(self.filter_sql(i, column) for i in f.items) + ")"
 
     def sessions(self) -> str:
-        """The newest version of each of the site's visits, as a joinable subquery."""
-        return f"(SELECT * FROM sessions FINAL WHERE site_id = {self.p(self.q.site.id)})"
+        """The newest version of each visit that can hold the range's events, as a joinable subquery.
+
+        A visit takes events only while its visitor id lives (two days, see appender.KEEP): one
+        that started more than four days before the range holds none of its events.
+        """
+        start, end = int(self.q.start.timestamp()) - VISIT_SPAN, int(self.q.end.timestamp())
+        return (
+            f"(SELECT * FROM sessions FINAL WHERE site_id = {self.p(self.q.site.id)}"
+            f" AND start >= {self.p(start)} AND start < {self.p(end)})"
+        )
 
     # -- parts ----------------------------------------------------------------------
 

@@ -147,7 +147,9 @@ def initial(layout: Layout) -> list[str]:
             "version UInt64",
         ],  # fmt: skip
         layout.engine("ReplacingMergeTree", "version"),
-        "PARTITION BY toYYYYMM(toDateTime(start, 'UTC'))\nORDER BY (site_id, id)",
+        # A visit's start never changes, so (site_id, start, id) still names one visit for the
+        # replacing merge, and a range of starts is a range of the primary key.
+        "PARTITION BY toYYYYMM(toDateTime(start, 'UTC'))\nORDER BY (site_id, start, id)",
     )
     # Every rollup in one SummingMergeTree: a batch's deltas are one insert and one new part
     # (a table per rollup made a dozen parts per batch). A view per rollup gives its catalog

@@ -26,7 +26,8 @@ from analytics.errors import ApiError
 from analytics.ingest import beacon
 from analytics.ingest.deadline import BodyDeadline
 from analytics.ingest.endpoint import Collector, preflight
-from analytics.store.sqlite.store import SQLiteStore
+from analytics.store.base import Store
+from analytics.store.selection import make_store
 
 log = logging.getLogger("analytics")
 HOUSEKEEPING_SECONDS = 60.0
@@ -72,14 +73,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or settingsmod.load()
     clock = clock or Clock()
     accounts = Accounts.in_dir(settings.data_dir, clock)
-    store = SQLiteStore(
-        settings.db_path,
-        clock=clock,
-        batch_size=settings.batch_size,
-        batch_ms=settings.batch_ms,
-        queue_size=settings.queue_size,
-        query_timeout=settings.query_timeout or None,
-    )
+    store = make_store(settings, clock)
     geo = GeoLookup(settings.geoip_db or None)
     collector = Collector(store, accounts, clock, geo, settings.proxy_networks)
 
@@ -127,7 +121,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     return app
 
 
-async def housekeep(store: SQLiteStore, accounts: Accounts, now: float, retention_months: int) -> None:
+async def housekeep(store: Store, accounts: Accounts, now: float, retention_months: int) -> None:
     """One round: rotate salts (destroying older and future-dated ones), enforce retention, roll up days.
 
     Each step logs its failure by type only and the next round retries. A clock
@@ -144,7 +138,7 @@ async def housekeep(store: SQLiteStore, accounts: Accounts, now: float, retentio
         log.warning("housekeeping failed: %s", type(exc).__name__)
 
 
-async def _housekeeping(store: SQLiteStore, accounts: Accounts, clock: Clock, retention_months: int) -> None:
+async def _housekeeping(store: Store, accounts: Accounts, clock: Clock, retention_months: int) -> None:
     """Rotate salts at UTC midnight, enforce retention and roll up settled days, once a minute."""
     task = asyncio.current_task()
     while True:

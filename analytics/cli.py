@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -20,7 +20,13 @@ from analytics.accounts.validate import AdminError
 from analytics.config import SETTINGS, Settings, SettingsError
 from analytics.errors import StorageError
 from analytics.model import Site
-from analytics.store.sqlite.store import SQLiteStore
+from analytics.store.selection import make_store
+
+if TYPE_CHECKING:
+    from analytics.store.clickhouse.chstore import ClickHouseStore
+    from analytics.store.sqlite.store import SQLiteStore
+
+    EventStore = SQLiteStore | ClickHouseStore
 
 T = TypeVar("T")
 
@@ -55,7 +61,7 @@ def _unusable(settings: Settings, exc: BaseException) -> CliError:
     return CliError(datadir.unusable(settings.data_dir, exc))
 
 
-def _run(settings: Settings, fn: Callable[[Accounts, SQLiteStore], Awaitable[T]], *, create: bool = False) -> T:
+def _run(settings: Settings, fn: Callable[[Accounts, EventStore], Awaitable[T]], *, create: bool = False) -> T:
     """Open both databases of the data dir (migrating them), run `fn`, close them.
 
     Only with `create` may a missing data dir be created (its path is then printed):
@@ -67,7 +73,7 @@ def _run(settings: Settings, fn: Callable[[Accounts, SQLiteStore], Awaitable[T]]
         # Accounts first: on a release 0.1 data dir they take their rows over
         # before the store's migration drops them from analytics.db.
         async with Accounts.in_dir(settings.data_dir) as accounts:
-            store = SQLiteStore(settings.db_path, readers=1)
+            store = make_store(settings, readers=1)
             try:
                 await store.open()
                 if new:
@@ -127,7 +133,7 @@ def serve(with_demo: bool = False, demo_data_dir: str | None = None, **options: 
         # Demo traffic never goes into the real data dir: it lives beside it.
         settings = dataclasses.replace(settings, data_dir=demo_data_dir or str(data_dir_path(settings)) + "-demo")
 
-    async def has_admin(accounts: Accounts, store: SQLiteStore) -> bool:
+    async def has_admin(accounts: Accounts, store: EventStore) -> bool:
         return await accounts.users.first() is not None
 
     admin = _run(settings, has_admin, create=True)  # create and migrate the databases first
@@ -202,7 +208,12 @@ def migrate(data_dir: str | None) -> None:
     """Create the databases (events and accounts) or bring them up to date."""
     settings = _settings(data_dir=data_dir)
     _run(settings, lambda accounts, store: asyncio.sleep(0), create=True)
-    click.echo(f"database at {settings.db_path} is up to date")
+    if settings.store == "sqlite":
+        click.echo(f"database at {settings.db_path} is up to date")
+    else:
+        from analytics.store.clickhouse.chclient import parse_url
+
+        click.echo(f"event store {parse_url(settings.store).display()} is up to date (accounts in {settings.data_dir})")
 
 
 @main.command()
@@ -211,7 +222,7 @@ def prune(data_dir: str | None) -> None:
     """Enforce retention: delete raw events older than --retention-months, destroy old salts."""
     settings = _settings(data_dir=data_dir)
 
-    async def job(accounts: Accounts, store: SQLiteStore) -> int:
+    async def job(accounts: Accounts, store: EventStore) -> int:
         import time
 
         from analytics.enrich.identity import utc_day
@@ -234,7 +245,7 @@ def sites() -> None:
 @data_dir_option
 def sites_add(domain: str, timezone: str, data_dir: str | None) -> None:
     """Register DOMAIN so its events are counted."""
-    async def add(accounts: Accounts, store: SQLiteStore) -> Site:
+    async def add(accounts: Accounts, store: EventStore) -> Site:
         # Sites added here belong to the admin (the first user), if one exists yet;
         # otherwise the first user created becomes their owner.
         return await accounts.sites.add(domain, timezone, owner=await accounts.users.first())
@@ -370,7 +381,7 @@ def keys_add(email: str, name: str, data_dir: str | None) -> None:
 def keys_list(email: str | None, data_dir: str | None) -> None:
     """List Stats API keys: id, user, name, created, last used. Never the keys themselves."""
 
-    async def job(accounts: Accounts, store: SQLiteStore) -> Any:
+    async def job(accounts: Accounts, store: EventStore) -> Any:
         user_id = (await accounts.users.get(email)).id if email is not None else None
         return await accounts.keys.all(user_id)
 
@@ -399,7 +410,7 @@ def _day(value: str | None, option: str) -> Any:
         raise CliError(f"{option} {value!r} is not a date; use YYYY-MM-DD") from None
 
 
-def _progress_bar(total: int, desc: str, **options: Any) -> Any:
+def _progress_bar(total: int | None, desc: str, **options: Any) -> Any:
     """A tqdm bar on stderr, shown only when stderr is a terminal (disable=None)."""
     from tqdm import tqdm  # type: ignore[import-untyped]
 
@@ -439,7 +450,7 @@ def export_cmd(
     start, end = _day(first, "--from"), _day(last, "--to")
     target = output or f"{domain}-export.{fmt}"
 
-    async def job(accounts: Accounts, store: SQLiteStore) -> tuple[Any, Any]:
+    async def job(accounts: Accounts, store: EventStore) -> tuple[Any, Any]:
         site = await accounts.sites.get(domain)
         known = await store.data_range(site)
         today = dt.datetime.now(zoneinfo.ZoneInfo(site.timezone)).date()
@@ -502,7 +513,7 @@ def import_cmd(domain: str, file: str, data_dir: str | None) -> None:
     """
     from analytics.transfer import imports
 
-    async def job(accounts: Accounts, store: SQLiteStore) -> imports.ImportSummary:
+    async def job(accounts: Accounts, store: EventStore) -> imports.ImportSummary:
         site = await accounts.sites.get(domain)
         try:
             total = imports.total_bytes(file)
@@ -514,6 +525,70 @@ def import_cmd(domain: str, file: str, data_dir: str | None) -> None:
     summary = _run(_settings(data_dir=data_dir), job, create=True)
     span = f" {summary.first}..{summary.last}" if summary.first else ""
     click.echo(f"imported {summary.total_rows} rows{span} into {domain}", err=True)
+
+
+@main.group("store")
+def store_group() -> None:
+    """The event store: copy it to another backend, print the cluster schema."""
+
+
+@store_group.command("copy")
+@click.option("--to", "to", required=True, help="The store to copy into: sqlite, chdb:///path or clickhouse://...")
+@data_dir_option
+def store_copy(to: str, data_dir: str | None) -> None:
+    """Copy every site's events from the current store (--store / ANALYTICS_STORE) to another.
+
+    The target rebuilds visits and rollups from the events; a site's earlier data
+    there is replaced, so running it twice gives the same data. It ends by
+    comparing totals per site and day. Imported history is not copied: import
+    the export zip there.
+    """
+    from analytics.transfer import storecopy
+
+    settings = _settings(data_dir=data_dir)
+    target_settings = _settings(data_dir=data_dir, store=to)
+    if target_settings.store == settings.store:
+        raise CliError(f"--to {to!r} is the current store; name another one")
+    if settings.store.startswith("chdb://") and to.startswith("chdb://"):
+        raise CliError("chDB opens one directory per process: copy from chdb:// to sqlite, then from sqlite to chdb://")
+
+    async def job(accounts: Accounts, source: EventStore) -> list[storecopy.Copied]:
+        target = make_store(target_settings, readers=1)
+        target.batch_size, target.batch_ms = 5000, 0
+        await target.open()
+        try:
+            results = []
+            for site in await accounts.sites.all():
+                # The bar counts events as they are written (their number is not known ahead).
+                with _progress_bar(None, site.domain, unit=" events", unit_scale=True) as bar:
+                    copied = await storecopy.copy_site(source, target, site, bar.update)
+                copied.differences = await storecopy.compare(source, target, site)
+                results.append(copied)
+            return results
+        finally:
+            await target.close()
+
+    results = _run(settings, job)
+    bad = 0
+    for r in results:
+        state = "totals equal per day" if not r.differences else f"{len(r.differences)} days differ"
+        click.echo(f"{r.site.domain}: {r.events:,} events copied; {state}")
+        for day, left, right in r.differences[:10]:
+            click.echo(f"  {day}: {left} here, {right} there", err=True)
+        bad += bool(r.differences)
+    if bad:
+        raise click.ClickException(f"{bad} sites differ after the copy")
+
+
+@store_group.command("ddl")
+@click.option("--cluster", required=True, help="The ClickHouse cluster name (remote_servers) to create tables on.")
+def store_ddl(cluster: str) -> None:
+    """Print the ClickHouse schema for a cluster: ON CLUSTER, replicated tables, distributed tables."""
+    from analytics.store.clickhouse import ddl
+
+    if not cluster.replace("_", "").isalnum():
+        raise CliError(f"--cluster {cluster!r} is not a cluster name (letters, digits and _)")
+    click.echo(ddl.cluster_ddl(cluster), nl=False)
 
 
 DEMO_DOMAIN = "demo.example"
@@ -570,8 +645,16 @@ def demo_cmd(domain: str, events: int, days: int, seed: int, timezone: str, data
 @click.option("--duration", type=click.FloatRange(1, 600), default=None, help="Seconds of load per ingest target [15].")
 @click.option("--connections", type=click.IntRange(1, 10000), default=None, help="wrk connections [64].")
 @click.option("--workdir", default=None, help="Keep the benchmark's databases and logs here [a temporary dir].")
+@click.option("--store", "store", default="sqlite", show_default=True,
+              help="Also time ingest, queries and storage on this ClickHouse store (chdb:///dir).")  # fmt: skip
 def bench_cmd(
-    events: str, quick: bool, json_path: str, duration: float | None, connections: int | None, workdir: str | None
+    events: str,
+    quick: bool,
+    json_path: str,
+    duration: float | None,
+    connections: int | None,
+    workdir: str | None,
+    store: str = "sqlite",
 ) -> None:
     """Measure this machine: ingest (wrk against a bare ASGI app and `serve`), queries, storage, export.
 
@@ -593,6 +676,7 @@ def bench_cmd(
     if connections is not None:
         opts.connections = connections
     opts.workdir = Path(workdir) if workdir else None
+    opts.store = _settings(store=store).store
     results = bench.run(opts)
     Path(json_path).write_text(json.dumps(results, indent=2) + "\n")
     click.echo(bench.table(results))

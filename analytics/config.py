@@ -35,6 +35,13 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", str, "./analytics-data", "Directory holding the SQLite database."),
+    Setting(
+        "store",
+        str,
+        "sqlite",
+        "Where events live: sqlite (in the data dir), chdb:///path (embedded ClickHouse) or"
+        " clickhouse://user:password@host:8123/database. Accounts stay in SQLite.",
+    ),
     Setting("host", str, "127.0.0.1", "Address to listen on."),
     Setting("port", int, 8000, "Port to listen on."),
     Setting("workers", int, 1, "Number of worker processes."),
@@ -76,6 +83,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: str = "./analytics-data"
+    store: str = "sqlite"
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -159,6 +167,25 @@ def validate(settings: Settings) -> None:
     if settings.site_creators not in ("admins", "users"):
         raise SettingsError(f"site_creators: {settings.site_creators!r} is not one of admins, users")
     parse_networks(settings.trusted_proxies)
+    validate_store(settings.store, settings.workers)
+
+
+def validate_store(store: str, workers: int) -> None:
+    """A usable `--store` value; chDB with several workers is refused (one process owns a chDB directory)."""
+    if store == "sqlite":
+        return
+    from analytics.store.clickhouse.chclient import parse_url
+
+    try:
+        url = parse_url(store)
+    except ValueError as exc:
+        raise SettingsError(f"store: {exc}") from None
+    if url.embedded and workers > 1:
+        raise SettingsError(
+            f"store: chdb:// runs ClickHouse inside one process, and only one process may open its data"
+            f" directory, so --workers {workers} cannot share it. Use --workers 1 (one process ingests"
+            " thousands of events per second), or a ClickHouse server (clickhouse://...) for several workers."
+        )
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:

@@ -88,6 +88,31 @@ async def instance(tmp_path: Path) -> AsyncIterator[Instance]:
         yield Instance(app, clock, tmp_path / "data")
 
 
+# The event-store backends the shared suites run on: the same tests, identical expected numbers.
+BACKENDS = ("sqlite", "chdb")
+
+
+def store_url(backend: str, data_dir: Path) -> str:
+    """The `store` setting for `backend` with its files under `data_dir` (chDB in data_dir/chdb)."""
+    return "sqlite" if backend == "sqlite" else f"chdb://{data_dir / 'chdb'}"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each backend in turn: a test using it (or `any_instance`) runs once per backend."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def any_instance(tmp_path: Path, backend: str) -> AsyncIterator[Instance]:
+    """Like `instance`, on each event-store backend in turn."""
+    data_dir = tmp_path / "data"
+    clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    app = create_app(Settings(data_dir=str(data_dir), store=store_url(backend, data_dir), batch_ms=0.5), clock)
+    async with app.router.lifespan_context(app):
+        yield Instance(app, clock, data_dir)
+
+
 @pytest.fixture
 async def site(instance: Instance) -> Any:
     return await instance.accounts.sites.add("blog.example.org", "Europe/Zurich")

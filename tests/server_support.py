@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -33,8 +36,26 @@ def event(path: str, name: str = "pageview", **extra: Any) -> dict[str, Any]:
     return {"n": name, "u": f"https://{SITE}{path}", "d": SITE, **extra}
 
 
-def stored_paths(data_dir: Path) -> list[str]:
-    """Page paths of every committed event, read straight from the SQLite file."""
+_CHDB_PATHS = (
+    "import json, sys, clickhouse_connect\n"
+    "c = clickhouse_connect.get_client(dsn='chdb://' + sys.argv[1])\n"
+    "print(json.dumps([r[0] for r in c.query('SELECT page FROM events').result_rows]))\n"
+    "c.close()\n"
+)
+
+
+def stored_paths(data_dir: Path, store: str = "sqlite") -> list[str]:
+    """Page paths of every committed event, read straight from the SQLite file or the chDB directory.
+
+    chDB is read in a child process: the engine allows one directory per process, and the test
+    process must not hold this one (nor be held to it) when a server opens it next.
+    """
+    if store.startswith("chdb://"):
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHDB_PATHS, store.removeprefix("chdb://")],
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        return list(json.loads(proc.stdout))
     # closing(): a sqlite3 connection left to the garbage collector would keep the WAL alive.
     with contextlib.closing(sqlite3.connect(data_dir / "analytics.db", timeout=15)) as conn:
         rows = conn.execute("SELECT s.value FROM events e JOIN strings s ON s.id = e.page").fetchall()

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from api_support import NOW, SITE, ApiUser, api_user, ingest, post_query, response_validator, running_app
-from conftest import Instance
+from conftest import BACKENDS, Instance, store_url
 
 from analytics.api import v2 as api
 from analytics.stats import run as stats_run
@@ -48,11 +48,12 @@ class World:
     user: ApiUser
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
-    """One ingested fixture for the whole table (rate limit off: the table is long)."""
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=BACKENDS)
+async def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> AsyncIterator[World]:
+    """One ingested fixture for the whole table (rate limit off: the table is long), per event-store backend:
+    every case runs on SQLite and on ClickHouse (chDB) and expects the same answer."""
     data_dir: Path = tmp_path_factory.mktemp("api-query") / "data"
-    async with running_app(data_dir, api_rate_limit=0) as instance:
+    async with running_app(data_dir, api_rate_limit=0, store=store_url(request.param, data_dir)) as instance:
         await instance.accounts.sites.add(SITE, "Europe/Zurich")
         user = await api_user(instance)
         await ingest(instance)

@@ -22,6 +22,7 @@ README = Path(__file__).parent.parent / "README.md"
 _SAMPLES: dict[str, tuple[str, str]] = {
     "data_dir": ("/srv/env-data", "/srv/cli-data"),
     "host": ("0.0.0.0", "::1"),
+    "store": ("chdb:///srv/env-events", "clickhouse://analytics:secret@db.internal:8123/analytics"),
     "trusted_proxies": ("10.0.0.0/8", "127.0.0.1/32,::1/128"),
     "geoip_db": ("/srv/env.mmdb", "/srv/cli.mmdb"),
     "base_url": ("https://env.example.org", "https://cli.example.org"),
@@ -99,6 +100,14 @@ def test_unrelated_environment_is_ignored() -> None:
         ({"ANALYTICS_QUERY_TIMEOUT": "-1"}, "query_timeout: must be 0 or a number of seconds, got -1.0"),
         ({"ANALYTICS_QUERY_TIMEOUT": "nan"}, "query_timeout: must be 0 or a number of seconds, got nan"),
         ({"ANALYTICS_SITE_CREATORS": "everyone"}, "site_creators: 'everyone' is not one of admins, users"),
+        ({"ANALYTICS_STORE": "postgres://db"}, "store: 'postgres://db' is not a store URL: use sqlite,"
+         " chdb:///path or clickhouse://user:password@host:8123/db"),
+        ({"ANALYTICS_STORE": "chdb://"}, "store: chdb:// needs a directory, e.g. chdb:///var/lib/analytics/events"),
+        ({"ANALYTICS_STORE": "clickhouse://db:http/x"}, "store: clickhouse:// has a port that is not a number"),
+        ({"ANALYTICS_STORE": "chdb:///srv/ev", "ANALYTICS_WORKERS": "2"}, "store: chdb:// runs ClickHouse inside one"
+         " process, and only one process may open its data directory, so --workers 2 cannot share it. Use --workers"
+         " 1 (one process ingests thousands of events per second), or a ClickHouse server (clickhouse://...) for"
+         " several workers."),
     ],
 )
 def test_bad_values_name_the_setting(env: dict[str, str], message: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ARTIFACTS, free_port, launch_chromium
+from conftest import ARTIFACTS, BACKENDS, free_port, launch_chromium, store_url
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from web_support import (
     DOMAIN,
@@ -47,16 +47,21 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-def _serve(data_dir: Path) -> tuple[ThreadedServer, FrozenClock]:
+def _serve(data_dir: Path, backend: str = "sqlite") -> tuple[ThreadedServer, FrozenClock]:
     clock = FrozenClock(NOW)
-    app = create_app(Settings(data_dir=str(data_dir), batch_ms=0.5, trusted_proxies="127.0.0.1/32"), clock)
+    settings = Settings(
+        data_dir=str(data_dir), store=store_url(backend, data_dir), batch_ms=0.5, trusted_proxies="127.0.0.1/32"
+    )
+    app = create_app(settings, clock)
     return start_threaded(app, free_port()), clock
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A server with the admin, the site and the seeded data; cookies of a signed-in admin."""
-    server, clock = _serve(tmp_path_factory.mktemp("browser") / "data")
+@pytest.fixture(scope="module", params=BACKENDS)
+def seeded(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """A server with the admin, the site and the seeded data; cookies of a signed-in admin.
+
+    Once per event-store backend: the same clicks see the same numbers on SQLite and ClickHouse."""
+    server, clock = _serve(tmp_path_factory.mktemp("browser") / "data", request.param)
     with httpx.Client(base_url=server.url) as client:
         r = client.get("/setup")
         client.post(

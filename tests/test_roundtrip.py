@@ -17,13 +17,14 @@ Fixture, blog.example.org in Europe/Zurich (UTC+1 in March). Times are UTC.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Instance
+from conftest import Instance, store_url
 
 from analytics.app import create_app
 from analytics.clock import FrozenClock
@@ -90,17 +91,27 @@ async def ingest(inst: Instance) -> None:
     await hit(inst, utc(4, 9, 0), "G", "pageview", "/posts/a" + NEWSLETTER)
 
 
-@pytest.fixture
-async def fresh(tmp_path: Path) -> AsyncIterator[Instance]:
-    """A second instance with its own data dir, as on another machine."""
-    clock = FrozenClock(utc(5, 12, 0))
-    app = create_app(Settings(data_dir=str(tmp_path / "fresh"), batch_ms=0.5), clock)
+@contextlib.asynccontextmanager
+async def started(data_dir: Path, backend: str, when: datetime) -> AsyncIterator[Instance]:
+    clock = FrozenClock(when)
+    app = create_app(Settings(data_dir=str(data_dir), store=store_url(backend, data_dir), batch_ms=0.5), clock)
     async with app.router.lifespan_context(app):
-        yield Instance(app, clock, tmp_path / "fresh")
+        yield Instance(app, clock, data_dir)
 
 
-@pytest.fixture
-async def pair(instance: Instance, fresh: Instance, tmp_path: Path) -> tuple[Instance, Instance]:
+# (source backend, target backend): one chDB per process at a time, so ClickHouse is on one side.
+@pytest.fixture(params=[("sqlite", "sqlite"), ("chdb", "sqlite"), ("sqlite", "chdb")], ids="{0[0]}-to-{0[1]}".format)
+async def pair(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[tuple[Instance, Instance]]:
+    """A source instance with the fixture, and a fresh one (as on another machine) that imported its export."""
+    source, target = request.param
+    async with (
+        started(tmp_path / "data", source, datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as instance,
+        started(tmp_path / "fresh", target, utc(5, 12, 0)) as fresh,
+    ):
+        yield await _pair(instance, fresh, tmp_path)
+
+
+async def _pair(instance: Instance, fresh: Instance, tmp_path: Path) -> tuple[Instance, Instance]:
     site = await instance.accounts.sites.add("blog.example.org", "Europe/Zurich")
     await ingest(instance)
     instance.clock.set(utc(5, 12, 0))

@@ -8,7 +8,9 @@ from the file bytes.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import CHROME_UA, Instance, LiveServer, cli, start_server
+from conftest import BACKENDS, CHROME_UA, Instance, LiveServer, cli, start_server, store_url
 from server_support import (
     DROPPED,
     PROBE_UA,
@@ -45,10 +47,12 @@ def add_site(data: Path) -> None:
 
 @pytest.mark.server
 @pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
-def test_sigkill_mid_load_loses_no_accepted_event(tmp_path: Path, live_server_factory: Any) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigkill_mid_load_loses_no_accepted_event(tmp_path: Path, live_server_factory: Any, backend: str) -> None:
     data = tmp_path / "data"
+    store = store_url(backend, data)
     add_site(data)
-    server: LiveServer = live_server_factory(data_dir=data)
+    server: LiveServer = live_server_factory("--store", store, data_dir=data)
     loader = Loader(server.url, clients=6).start()
     try:
         loader.wait_for(1500, timeout=4)  # bounded: at most ~4 s of load
@@ -60,18 +64,19 @@ def test_sigkill_mid_load_loses_no_accepted_event(tmp_path: Path, live_server_fa
     accepted = set(loader.accepted)
     assert len(accepted) >= 50, loader.statuses
     assert len(accepted) == len(loader.accepted)
-    print(f"sigkill: {len(accepted)} accepted, {loader.errors} connection errors, {loader.statuses}")
+    print(f"sigkill {backend}: {len(accepted)} accepted, {loader.errors} connection errors, {loader.statuses}")
 
-    restarted: LiveServer = live_server_factory(data_dir=data)  # recovers the WAL, migrates, serves
-    paths = stored_paths(data)
-    missing = accepted - set(paths)
-    assert not missing, f"{len(missing)} events answered 202 but not committed, e.g. {sorted(missing)[:5]}"
-    assert set(paths) <= set(loader.attempted)  # nothing invented
-    assert len(paths) == len(set(paths))  # nothing doubled
+    # The restarted server recovers (SQLite's WAL, chDB's parts), migrates and serves.
+    restarted: LiveServer = live_server_factory("--store", store, data_dir=data)
     r = httpx.post(f"{restarted.url}/api/event", json=event("/after-restart"), headers={"User-Agent": CHROME_UA}, timeout=5)
     assert r.status_code == 202 and DROPPED not in r.headers
     assert restarted.stop() == 0
-    assert "/after-restart" in stored_paths(data)
+    paths = stored_paths(data, store)  # read once the server let go (chDB: one process per directory)
+    missing = accepted - set(paths)
+    assert not missing, f"{len(missing)} events answered 202 but not committed, e.g. {sorted(missing)[:5]}"
+    assert set(paths) <= {*loader.attempted, "/after-restart"}  # nothing invented
+    assert len(paths) == len(set(paths))  # nothing doubled
+    assert "/after-restart" in paths
 
 
 # -- 2. SIGTERM commits everything accepted and exits 0 --------------------------------
@@ -171,12 +176,15 @@ async def test_one_and_two_workers_count_the_same(tmp_path: Path, live_server_fa
 # -- 4 and 5. No IP or user agent in logs or files -------------------------------------
 
 
-@pytest.fixture(scope="module")
-def private_traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A server behind a trusted proxy gets traffic from distinctive IPs and a distinctive UA, then stops."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def private_traffic(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """A server behind a trusted proxy gets traffic from distinctive IPs and a distinctive UA, then stops.
+
+    Once per event-store backend: the chDB directory is scanned like the SQLite files."""
     data = tmp_path_factory.mktemp("privacy") / "data"
+    store = store_url(request.param, data)
     add_site(data)
-    server = start_server(data, "--trusted-proxies", "127.0.0.1/32", "--log-level", "debug")
+    server = start_server(data, "--trusted-proxies", "127.0.0.1/32", "--log-level", "debug", "--store", store)
     try:
         with httpx.Client(base_url=server.url, timeout=10) as c:
             for ip in PRIVATE_IPS:
@@ -193,11 +201,11 @@ def private_traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSe
                 assert c.get("/no-such-page", headers=headers).status_code == 404
                 c.get("/js/script.js", headers=headers)
                 c.get("/api/health", headers=headers)
-        assert len(stored_paths(data)) == 2 * 5
     finally:
         rc = server.stop()
         server.proc.stdout and server.proc.stdout.close()
     assert rc == 0
+    assert len(stored_paths(data, store)) == 2 * 5
     yield server
 
 
@@ -218,12 +226,19 @@ def test_no_log_line_carries_ip_or_user_agent(private_traffic: LiveServer) -> No
 def test_no_ip_or_user_agent_anywhere_in_the_data_dir(private_traffic: LiveServer) -> None:
     files = files_under(private_traffic.data_dir, private_traffic.log)
     names = {p.name for p in files}
-    assert {"analytics.db", "accounts.db"} <= names, names
+    assert "accounts.db" in names, names
+    chdb = private_traffic.data_dir / "chdb"
+    events = files_under(chdb) if chdb.is_dir() else [private_traffic.data_dir / "analytics.db"]
+    assert chdb.is_dir() or "analytics.db" in names, names
     needles = [b for ip in PRIVATE_IPS for b in ip_forms(ip)]
     needles += [PROBE_UA.encode(), b"Zq7Canary", PROBE_UA.encode("utf-16-le")]
     assert find(needles, files) == []
-    # The scan is able to find things: the stored page path is there.
-    assert find([b"/pricing"], [private_traffic.data_dir / "analytics.db"]) != [], [(p.name, p.stat().st_size) for p in files]
+    # Nor the salts: the event store never sees them (they live in accounts.db only).
+    with contextlib.closing(sqlite3.connect(private_traffic.data_dir / "accounts.db")) as conn:
+        salts = [bytes(r[0]) for r in conn.execute("SELECT salt FROM salts")]
+    assert salts and find(salts, events) == []
+    # The scan is able to find things: the stored page path is there (in chDB's column files too).
+    assert find([b"/pricing"], events) != [], [(p.name, p.stat().st_size) for p in files]
 
 
 def _db_files(data: Path) -> list[Path]:

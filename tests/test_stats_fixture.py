@@ -29,12 +29,17 @@ engagement event for a visitor without a visit.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Instance
+from conftest import Instance, store_url
 
+from analytics.app import create_app
+from analytics.clock import FrozenClock
+from analytics.config import Settings
 from analytics.stats import run as stats_run
 from analytics.stats.parse import parse
 from analytics.stats.plan import plan
@@ -90,22 +95,34 @@ async def ingest(inst: Instance) -> None:
     await hit(inst, local(3, 12, 40), "D", "pageview", "/posts/a")
 
 
-@pytest.fixture(params=["recent", "rolled"])
-async def fixture(instance: Instance, request: pytest.FixtureRequest) -> Instance:
-    """Every test runs twice: on fresh 15-minute rollups, and a week later, when
-    Mar 2-3 have been summed into the daily tier."""
-    await instance.accounts.sites.add("blog.example.org", "Europe/Zurich")
-    await ingest(instance)
-    instance.clock.set(local(3, 18, 0))
+@pytest.fixture(params=["sqlite-recent", "sqlite-rolled", "chdb"])
+async def fixture(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Instance]:
+    """Every test runs on SQLite twice: on fresh 15-minute rollups, and a week later,
+    when Mar 2-3 have been summed into the daily tier; and on ClickHouse (chDB),
+    whose rollups need no daily tier. The expected numbers are the same."""
+    backend = "chdb" if request.param == "chdb" else "sqlite"
+    data_dir = tmp_path / "data"
+    clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    app = create_app(Settings(data_dir=str(data_dir), store=store_url(backend, data_dir), batch_ms=0.5), clock)
+    async with app.router.lifespan_context(app):
+        instance = Instance(app, clock, data_dir)
+        await instance.accounts.sites.add("blog.example.org", "Europe/Zurich")
+        await ingest(instance)
+        instance.clock.set(local(3, 18, 0))
+        if backend == "sqlite":
+            await _roll(instance, request.param == "sqlite-rolled")
+        yield instance
+
+
+async def _roll(instance: Instance, rolled: bool) -> None:
     sites = await instance.accounts.sites.all()
     assert await instance.store.roll_days(instance.clock.now(), sites) == 0  # nothing has settled yet
-    if request.param == "rolled":
+    if rolled:
         instance.clock.set(local(10, 12, 0))
         await instance.store.roll_days(instance.clock.now(), sites)
         rows = await instance.store.fetchall("SELECT timezone, through_day FROM rollup_days")
         assert rows == [("Europe/Zurich", (date(2026, 3, 7) - date(1970, 1, 1)).days)]
         assert (await instance.store.fetchall("SELECT COUNT(*) FROM rollup_pages_day"))[0][0] > 0
-    return instance
 
 
 async def query(inst: Instance, raw: bool, **body: Any) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:

@@ -82,6 +82,7 @@ class Options:
     budget: float = 120.0  # seconds per query set before warm runs stop early
     workdir: Path | None = None
     progress: bool | None = None
+    store: str = "sqlite"  # chdb:///dir or clickhouse://...: queries and storage on ClickHouse (devtools/chbench.py)
 
     @classmethod
     def quick_run(cls) -> Options:
@@ -322,10 +323,10 @@ def _wrk(url: str, script: Path, opts: Options) -> dict[str, Any]:
 
 
 def _ingest_run(
-    kind: str, workers: int, script: Path, opts: Options, work: Path, history: Path | None
+    kind: str, workers: int, script: Path, opts: Options, work: Path, history: Path | None, store: str = "sqlite"
 ) -> dict[str, Any]:
     port = _free_port()
-    data = work / f"ingest-{kind}-{workers}"
+    data = work / f"ingest-{kind}-{workers}{'' if store == 'sqlite' else '-clickhouse'}"
     data.mkdir(parents=True, exist_ok=True)
     before = 0
     if kind == "raw":
@@ -334,14 +335,18 @@ def _ingest_run(
                "--no-access-log", "--log-level", "warning"]  # fmt: skip
         health = "/"
     else:
-        if history is not None:
+        if store != "sqlite":  # ClickHouse starts empty: no history is copied in (docs/performance.md)
+            store = f"chdb://{data / 'chdb'}" if store.startswith("chdb://") else store
+            _add_site(data / "analytics.db")
+        elif history is not None:
             shutil.copyfile(history, data / "analytics.db")
             shutil.copyfile(history.with_name("accounts.db"), data / "accounts.db")  # the site lives there
             before = opts.history
         else:
             _add_site(data / "analytics.db")
         cmd = [sys.executable, "-m", "analytics", "serve", "--data-dir", str(data), "--port", str(port),
-               "--workers", str(workers), "--trusted-proxies", "127.0.0.1/32", "--log-level", "warning"]  # fmt: skip
+               "--workers", str(workers), "--trusted-proxies", "127.0.0.1/32", "--log-level", "warning",
+               "--store", store]  # fmt: skip
         health = "/api/health"
     server = _Server(cmd, port, health, work / f"{data.name}.log")
     try:
@@ -350,7 +355,11 @@ def _ingest_run(
         server.stop()
     seconds = max(1, round(opts.duration))  # the measured phase (see the Lua script)
     committed = None
-    if kind == "serve":
+    if kind == "serve" and store != "sqlite":
+        from analytics.devtools import chbench
+
+        committed = chbench.event_count(store)
+    elif kind == "serve":
         from analytics.store.sqlite import dbfile
 
         committed = dbfile.event_count(data / "analytics.db") - before
@@ -404,6 +413,8 @@ def ingest(opts: Options, work: Path) -> dict[str, Any]:
         out["runs"][f"{'raw_asgi' if kind == 'raw' else 'serve'}_{workers}"] = _ingest_run(
             kind, workers, script, opts, work, history
         )
+    if opts.store != "sqlite":  # one worker: chDB allows one process per directory
+        out["runs"]["serve_clickhouse_1"] = _ingest_run("serve", 1, script, opts, work, None, opts.store)
     runs = out["runs"]
     ceiling = max(runs["raw_asgi_1"]["accepted_per_s"], runs["raw_asgi_2"]["accepted_per_s"]) or 1
     out["ceiling_per_s"] = ceiling
@@ -534,10 +545,11 @@ async def _site(data: Path) -> tuple[Site, tuple[str, ...]]:
 
 
 async def _time_set(db: Path, site: Site, jobs: list[tuple[str, Job]], now: datetime, opts: Options) -> dict[str, Any]:
+    from analytics.devtools import chbench
     from analytics.store.sqlite.store import SQLiteStore
 
     # Fresh connections: the cold run starts with SQLite's page cache empty (the OS cache is not dropped).
-    store = SQLiteStore(db, readers=2)
+    store: Any = SQLiteStore(db, readers=2) if opts.store == "sqlite" else chbench.open_store(opts.store)
     await store.open()
     target = Target(store, site, now)
     try:
@@ -591,11 +603,17 @@ def queries(opts: Options, work: Path) -> tuple[dict[str, Any], dict[str, Any], 
             "sets": {},
         }
         site, prop_keys = asyncio.run(_site(data))
+        if opts.store != "sqlite":  # ClickHouse: the same demo copied over, then timed there
+            from analytics.devtools import chbench
+
+            entry["clickhouse"] = chbench.seed(db, opts.store, site)
         for name, jobs in query_sets(prop_keys).items():
             entry["sets"][name] = asyncio.run(_time_set(db, site, jobs, now, opts))
         results[str(n)] = entry
         if n == max(opts.events):
             storage = storage_figures(db, n)
+            if opts.store != "sqlite":
+                storage = {"sqlite": storage, **chbench.storage(opts.store, n)}
             export = export_figures(data, now)
     return results, storage, export
 

@@ -134,3 +134,12 @@ class Store(Protocol):
     async def remove_imports(self, site_id: int, import_id: int | None = None) -> int:
         """Delete one of the site's imports with its rows, or all of them; returns how many were deleted."""
         ...
+
+    def replay(self, site: Site, page: int = 5000) -> AsyncIterator[list[Event]]:
+        """The site's stored events in time order, in lists of up to `page`, for another store to write.
+
+        Each carries its visit's first-touch attributes and visitor id, so
+        `submit` on another store rebuilds the same visits and rollups
+        (`analytics store copy`). Streamed: no connection is held between lists.
+        """
+        ...

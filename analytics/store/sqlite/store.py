@@ -23,7 +23,7 @@ from analytics.catalog import ROLLUP_KEYS as ROLLUP_KEYS  # re-exported: transfe
 from analytics.clock import Clock
 from analytics.errors import QueryTimeout, StorageError
 from analytics.model import DAY, Event, QueueFull, Site
-from analytics.store.sqlite import days, history, reads, transfer
+from analytics.store.sqlite import days, history, reads, replay, transfer
 from analytics.store.sqlite.files import connect, rollback
 from analytics.store.sqlite.migrate import migrate
 from analytics.store.sqlite.reads import Budget, Groups
@@ -360,6 +360,9 @@ class SQLiteStore:
 
     async def imported_range(self, site_id: int) -> tuple[date, date] | None:
         return await history.imported_range(self, site_id)
+
+    def replay(self, site: Site, page: int = 5000) -> AsyncIterator[list[Event]]:
+        return replay.replay(self, site, page)
 
     async def list_imports(self, site_id: int) -> list[ImportRecord]:
         return await transfer.list_imports(self, site_id)

@@ -1,0 +1,205 @@
+"""The ClickHouse write path: events appended, visits versioned, rollup deltas summed by the engine.
+
+ClickHouse has no read-modify-write transaction, so visits are not read back
+per batch as in SQLite. This process owns its sites' open visits in memory
+(the backend-neutral `visits.batch.Batch` over a cache kept between batches,
+loaded once at start from the last days' newest visit rows) and appends:
+- the batch's events, each with its visit id and visitor id;
+- a new version of every visit the batch touched (`sessions` is a
+  ReplacingMergeTree on the version: readers see the newest);
+- the batch's signed rollup deltas (SummingMergeTree sums them).
+
+Each insert is synchronous: `write` returns once ClickHouse acknowledged every
+row, and only then does the caller answer 202.
+
+visits/ keys pages, hosts and event names by integer. Here that integer is a
+63-bit hash of the text (BLAKE2b), so the marks a visit's `state` keeps stay
+valid across restarts; `names` maps each hash back to its text for the rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from analytics.catalog import ROLLUP_KEYS, SESSION_ATTRS
+from analytics.model import DAY, Event, SessionAttrs
+from analytics.store.clickhouse.chclient import Connection
+from analytics.store.clickhouse.ddl import DELTA_COUNTERS, DELTA_KEYS
+from analytics.visits.batch import Batch
+from analytics.visits.rollups import COUNTERS, Deltas
+from analytics.visits.sessions import Group, Session, attr_values
+
+EVENT_COLS = (
+    "site_id", "ts", "session_id", "visitor_id", "name", "hostname", "page", "props", "scroll_depth", "engaged_ms",
+    "interactive", "revenue", "currency",
+)  # fmt: skip
+SESSION_COLS = (
+    "id", "site_id", "visitor_id", "day", "start", "last", "last_action", "entry_page", "exit_page", "pageviews",
+    "events", "interactive", *SESSION_ATTRS, "state", "version",
+)  # fmt: skip
+DELTA_COLS = (
+    "rollup",
+    "site_id",
+    "bucket",
+    *(f"k{i}" for i in range(DELTA_KEYS)),
+    *(f"c{i}" for i in range(DELTA_COUNTERS)),
+)
+LINK_EVENTS = frozenset(("Outbound Link: Click", "File Download"))
+# Visits a batch may continue or count with started at most two days before it (two salts);
+# the cache keeps a day more, so a batch a little out of time order still finds them.
+KEEP = 3 * DAY
+_NAMES_MAX = 500_000
+
+
+def text_id(value: str) -> int:
+    """The integer visits/ keys a text by: 0 for '', else a 63-bit BLAKE2b hash."""
+    if not value:
+        return 0
+    return int.from_bytes(hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=8).digest()) >> 1
+
+
+def link_url(event: Event) -> str:
+    """The URL an outbound-link or download goal went to, else ''."""
+    return dict(event.props).get("url", "") if event.name in LINK_EVENTS else ""
+
+
+class Appender:
+    """Writes batches of events to ClickHouse with the visits of visits/, kept in memory."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.groups: dict[tuple[int, int], Group] = {}
+        self.names: dict[int, str] = {0: ""}
+        self.last_id = 0
+        self._version = 0
+        self._newest = 0  # the latest event time written
+        self._pruned = 0
+        self.node = 0  # the visit id range of this process (0 on chDB); chosen at the first load
+
+    def _id(self, value: str) -> int:
+        key = text_id(value)
+        self.names[key] = value
+        return key
+
+    async def load(self) -> None:
+        """Take over the visits of the last days from the table (at start, or after a failed write)."""
+        self.groups = {}
+        self.names = {0: ""}
+        # Visit ids: one process on chDB counts up from the largest; collectors sharing a server each
+        # count in their own range of 2**48 ids (a random one of 32,767), so no two make the same id.
+        node = 0 if self.conn.url.embedded else self.node or secrets.randbelow(2**15 - 1) + 1
+        self.node = node
+        lo, hi = node << 48, (node + 1) << 48
+        rows = await self.conn.rows(
+            "SELECT max(id), max(start) FROM sessions WHERE id >= {lo:UInt64} AND id < {hi:UInt64}",
+            {"lo": lo, "hi": hi},
+        )
+        self.last_id = max(lo, int(rows[0][0] or 0)) if rows else lo
+        rows = await self.conn.rows("SELECT max(start) FROM sessions")
+        newest = int(rows[0][0] or 0) if rows else 0
+        self._newest = self._pruned = newest
+        cols = ", ".join(SESSION_COLS[:-1])
+        for row in await self.conn.rows(
+            f"SELECT {cols} FROM sessions FINAL WHERE start >= {{since:Int64}} ORDER BY id", {"since": newest - KEEP}
+        ):
+            x = self._session(row)
+            self.groups.setdefault((x.site_id, x.visitor_id), []).append(x)
+
+    def _session(self, row: Sequence[Any]) -> Session:
+        n = len(SESSION_ATTRS)
+        id_, site_id, visitor_id, day, start, last, last_action, entry, exit_, pageviews, events, interactive = row[:12]
+        x = Session(
+            int(id_), int(site_id), int(visitor_id), int(day), int(start), int(last), int(last_action),
+            self._id(entry), self._id(exit_), int(pageviews), int(events), int(interactive), tuple(row[12 : 12 + n]),
+        )  # fmt: skip
+        x.load_state(row[12 + n])
+        return x
+
+    async def write(self, events: list[Event]) -> list[bool]:
+        """Write `events` (arrival order); per event whether it was stored. Returns once ClickHouse has them all.
+
+        A failure leaves the memory unlike the tables: the visits are read back before the next batch.
+        """
+        try:
+            return await self._write(events)
+        except BaseException:
+            self.groups = {}
+            self._pruned = -1  # reload before the next batch
+            raise
+
+    async def _write(self, events: list[Event]) -> list[bool]:
+        if not events:
+            return []
+        if self._pruned < 0:
+            await self.load()
+        self._prune(max(e.ts for e in events))
+        values: dict[int, tuple[Hashable, ...]] = {}
+
+        def attrs_of(attrs: SessionAttrs) -> tuple[Hashable, ...]:
+            got = values.get(id(attrs))
+            if got is None:
+                got = values[id(attrs)] = tuple(attr_values(attrs))
+            return got
+
+        batch = Batch(self.groups, self.last_id)
+        rows: list[tuple[Any, ...]] = []
+        stored: list[bool] = []
+        ident = self._id
+        for e in events:
+            link = link_url(e)
+            session = batch.apply(e, ident(e.name), ident(e.hostname), ident(e.path), ident(link), attrs_of)
+            if session is None:
+                stored.append(False)
+                continue
+            stored.append(True)
+            amount, currency = e.revenue if e.revenue else (None, "")
+            rows.append((
+                e.site_id, e.ts, session.id, session.visitor_id, e.name, e.hostname, e.path, dict(e.props),
+                e.scroll_depth, e.engaged_ms, int(e.interactive), amount, currency,
+            ))  # fmt: skip
+        deltas = batch.finish()
+        self.last_id = batch.visits.next_id
+        self._version = max(self._version + 1, time.time_ns())
+        sessions = [self._session_row(x) for x in batch.touched.values()]
+        await self.conn.insert("events", EVENT_COLS, rows)
+        await self.conn.insert("sessions", SESSION_COLS, sessions)
+        await self.write_deltas(deltas)
+        return stored
+
+    def _session_row(self, x: Session) -> tuple[Any, ...]:
+        names = self.names
+        return (
+            x.id, x.site_id, x.visitor_id, x.day, x.start, x.last, x.last_action, names[x.entry_page],
+            names[x.exit_page], x.pageviews, x.events, x.interactive, *x.attrs, x.state_json(), self._version,
+        )  # fmt: skip
+
+    async def write_deltas(self, deltas: Deltas) -> None:
+        """Append every table's non-zero counter deltas in one insert into `rollups` (see ddl.py).
+
+        Texts (hashed for visits/) go in as text; unused key and counter columns are '' and 0.
+        """
+        names = self.names
+        out = []
+        for table, rows in deltas.rows.items():
+            key_pad = [""] * (DELTA_KEYS - len(ROLLUP_KEYS[table]))
+            counter_pad = [0] * (DELTA_COUNTERS - len(COUNTERS[table]))
+            for key, counters in rows.items():
+                if any(counters):
+                    keys = [v if isinstance(v, str) else names[v] for v in key[2:]]  # type: ignore[index]
+                    out.append((table, key[0], key[1], *keys, *key_pad, *counters, *counter_pad))
+        await self.conn.insert("rollups", DELTA_COLS, out)
+
+    def _prune(self, newest: int) -> None:
+        """Forget visitor ids whose visits all started more than KEEP before the newest event (hourly)."""
+        self._newest = max(self._newest, newest)
+        if self._newest - self._pruned < 3600:
+            return
+        self._pruned = self._newest
+        horizon = self._newest - KEEP
+        self.groups = {k: g for k, g in self.groups.items() if max(x.start for x in g) >= horizon}
+        if len(self.names) > _NAMES_MAX:
+            self._pruned = -1  # the next batch reads the kept visits back, and with them only their texts

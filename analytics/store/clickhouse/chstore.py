@@ -1,0 +1,234 @@
+"""The ClickHouse store: the `Store` protocol on ClickHouse, embedded (chDB) or on a server.
+
+One writer task drains a bounded queue in batches (`batch_size`, `batch_ms`) and
+hands each batch to the `Appender`, whose inserts are synchronous: a caller's
+future resolves only after ClickHouse acknowledged its event's batch (202 means
+stored). Reads compile each plan (chsums.py) and run its parts in turn.
+
+This process owns the sites' open visits (see appender.py): with chDB that holds
+by construction (one process per data directory, and the CLI refuses
+`--workers > 1`); on a server, docs/scaling.md says how several collectors
+keep visits exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from analytics.clock import Clock
+from analytics.model import DAY, Event, QueueFull, Site
+from analytics.stats.plan import Plan
+from analytics.store.base import DayRows, ImportPart, ImportRecord, RollupRead
+from analytics.store.clickhouse import chhistory, ddl
+from analytics.store.clickhouse.appender import Appender
+from analytics.store.clickhouse.chclient import Connection, StoreURL
+from analytics.store.clickhouse.chsums import Compiler, union
+
+log = logging.getLogger("analytics.store")
+Groups = dict[tuple[Any, ...], dict[str, float]]
+_STOP = object()
+
+
+class ClickHouseStore:
+    def __init__(
+        self,
+        url: StoreURL,
+        *,
+        clock: Clock | None = None,
+        batch_size: int = 256,
+        batch_ms: float = 2.0,
+        queue_size: int = 20000,
+        query_timeout: float | None = None,
+    ) -> None:
+        self.url = url
+        self.clock = clock or Clock()
+        self.batch_size = batch_size
+        self.batch_ms = batch_ms
+        self.conn = Connection(url, query_timeout)
+        self.appender = Appender(self.conn)
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect, run pending migrations, take over the recent visits; StorageError when it cannot."""
+        await self.conn.open()
+        await migrate(self.conn)
+        await self.appender.load()
+        self._task = asyncio.create_task(self._write_loop(), name="analytics-clickhouse-writer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            await self._queue.put(_STOP)  # after everything already accepted
+            await self._task
+            self._task = None
+        await self.conn.close()
+
+    # -- writes ----------------------------------------------------------------
+
+    async def submit(self, events: list[Event]) -> list[bool]:
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[bool]] = []
+        for event in events:
+            fut: asyncio.Future[bool] = loop.create_future()
+            try:
+                self._queue.put_nowait((event, fut))
+            except asyncio.QueueFull:
+                for f in futures:
+                    f.cancel()
+                raise QueueFull() from None
+            futures.append(fut)
+        return list(await asyncio.gather(*futures))
+
+    async def write(self, events: list[Event]) -> int:
+        """Write a batch straight through the queue's writer (bulk loads: demo, copy); returns events stored."""
+        return sum(await self.submit(events))
+
+    async def _write_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            item = await self._queue.get()
+            if item is _STOP:
+                break
+            batch = [item]
+            waited = False
+            while len(batch) < self.batch_size:
+                try:
+                    nxt = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    if waited or self.batch_ms <= 0:
+                        break
+                    waited = True
+                    await asyncio.sleep(self.batch_ms / 1000)
+                    continue
+                if nxt is _STOP:
+                    stopping = True
+                    break
+                batch.append(nxt)
+            items = [(e, f) for e, f in batch if not f.cancelled()]
+            if not items:
+                continue
+            try:
+                stored = await self.appender.write([e for e, _ in items])
+            except Exception as exc:
+                log.error("batch not stored: %s", type(exc).__name__)
+                for _, fut in items:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, fut), ok in zip(items, stored, strict=True):
+                if not fut.done():
+                    fut.set_result(ok)
+
+    # -- housekeeping ----------------------------------------------------------
+
+    async def housekeeping(self, now: float, sites: Sequence[Site], retention_months: int = 25) -> None:
+        """Enforce retention on raw events and visits; rollups are merged by ClickHouse itself."""
+        await self.prune(now, retention_months)
+
+    async def prune(self, now: float, retention_months: int) -> int:
+        """Delete raw events and visits older than the retention period, as the SQLite store counts it."""
+        rows = await self.conn.rows("SELECT count(), max(ts) FROM events")
+        newest = int(rows[0][1]) if rows and rows[0][0] else None
+        trusted = now
+        if newest is not None and now > newest + DAY:
+            trusted = newest + DAY
+            log.warning("clock is %d days ahead of the newest stored event: pruning as of that event plus a day",
+                        (now - newest) // DAY)  # fmt: skip
+        cutoff = int(trusted - retention_months * 30.44 * DAY)
+        gone = await self.conn.rows("SELECT count() FROM events WHERE ts < {c:Int64}", {"c": cutoff})
+        n = int(gone[0][0]) if gone else 0
+        if n:
+            await self.conn.command("DELETE FROM events WHERE ts < {c:Int64}", {"c": cutoff})
+        old = await self.conn.rows("SELECT count() FROM sessions WHERE last < {c:Int64}", {"c": cutoff})
+        if old and old[0][0]:  # a DELETE is a mutation even when nothing matches: only when needed
+            await self.conn.command("DELETE FROM sessions WHERE last < {c:Int64}", {"c": cutoff})
+        return n
+
+    async def delete_site(self, site_id: int) -> None:
+        """Delete every event-side row of a site: events, visits, rollups and imports."""
+        for table in ("events", "sessions", "rollups", "site_imports", *ddl.IMPORTED):
+            await self.conn.command(f"DELETE FROM {table} WHERE site_id = {{site:UInt32}}", {"site": site_id})
+        self.appender.groups = {k: g for k, g in self.appender.groups.items() if k[0] != site_id}
+
+    # -- reads -----------------------------------------------------------------
+
+    async def sums(self, plans: Sequence[Plan]) -> list[Groups]:
+        """Per plan: group key (dimension values as text) -> sums. The whole batch is one statement."""
+        tagged = []
+        for i, plan in enumerate(plans):
+            for part in Compiler(plan, prefix=f"b{i}_").parts():
+                tagged.append((i, len(plan.query.dimensions), part))
+        out: list[Groups] = [{} for _ in plans]
+        if not tagged:
+            return out
+        sql, params = union(tagged)
+        first_sum = 1 + max(n for _, n, _ in tagged)  # rows: (part, *keys padded, *sums padded)
+        for row in await self.conn.rows(sql, params):
+            i, ndims, (_, _, names, _) = tagged[row[0]]
+            bucket = out[i].setdefault(tuple(row[1 : 1 + ndims]), {})
+            for name, value in zip(names, row[first_sum : first_sum + len(names)], strict=True):
+                bucket[name] = bucket.get(name, 0) + value
+        return out
+
+    # -- figures (the bench) ------------------------------------------------------
+
+    async def event_count(self) -> int:
+        """Events stored, all sites."""
+        rows = await self.conn.rows("SELECT count() FROM events")
+        return int(rows[0][0])
+
+    async def table_bytes(self) -> dict[str, int]:
+        """Bytes on disk per table after merging every part (OPTIMIZE ... FINAL): what the data really takes."""
+        for table in ("events", "sessions", "rollups"):
+            await self.conn.command(f"OPTIMIZE TABLE {table} FINAL")
+        rows = await self.conn.rows(
+            "SELECT table, sum(bytes_on_disk) FROM system.parts WHERE active AND database = currentDatabase()"
+            " GROUP BY table"
+        )
+        return {str(t): int(n) for t, n in rows}
+
+    # -- history -----------------------------------------------------------------
+
+    async def data_range(self, site: Site) -> tuple[date, date] | None:
+        return await chhistory.data_range(self.conn, site)
+
+    def export_rows(self, site: Site, read: RollupRead, first_day: date, last_day: date) -> AsyncIterator[DayRows]:
+        return chhistory.export_rows(self.conn, site, read, first_day, last_day)
+
+    async def import_rows(self, site: Site, source: str, parts: Iterable[ImportPart]) -> ImportRecord:
+        return await chhistory.import_rows(self.conn, int(self.clock.now()), site, source, parts)
+
+    async def imported_range(self, site_id: int) -> tuple[date, date] | None:
+        return await chhistory.imported_range(self.conn, site_id)
+
+    async def list_imports(self, site_id: int) -> list[ImportRecord]:
+        return await chhistory.list_imports(self.conn, site_id)
+
+    async def remove_imports(self, site_id: int, import_id: int | None = None) -> int:
+        return await chhistory.remove_imports(self.conn, site_id, import_id)
+
+    def replay(self, site: Site, page: int = 5000) -> AsyncIterator[list[Event]]:
+        return chhistory.replay(self.conn, site, page)
+
+
+async def migrate(conn: Connection, layout: ddl.Layout | None = None) -> list[int]:
+    """Apply the migrations not yet recorded in `schema_migrations`; returns their versions."""
+    layout = layout or ddl.Layout()
+    for sql in ddl.migrations_table(layout):
+        await conn.command(sql)
+    done = {int(r[0]) for r in await conn.rows("SELECT version FROM schema_migrations")}
+    applied = []
+    for version, _ in ddl.MIGRATIONS:
+        if version in done:
+            continue
+        for sql in ddl.statements(version, layout):
+            await conn.command(sql)
+        await conn.insert("schema_migrations", ("version",), [(version,)])
+        applied.append(version)
+    return applied

@@ -1,0 +1,329 @@
+"""Compile a stats `Plan` to ClickHouse SQL and sum it: the ClickHouse twin of store/sqlite/compiler.py.
+
+The planner chose the data; this module writes the same counting rules in
+ClickHouse's dialect:
+- rollup plans read the SummingMergeTree rollups (15-minute buckets; ClickHouse
+  sums a year of them fast enough that no daily tier is kept);
+- raw plans read `events` joined to the newest version of each visit;
+- imported history is summed from `imported_*`, group by group.
+Texts are stored as text, so no string ids are resolved. Every value is a
+server-side bound parameter (`{pN:Type}`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from analytics.catalog import BY_NAME, PROPS_PREFIX, ROLLUP_DIMS, visitor_credit
+from analytics.model import BUCKET, DAY
+from analytics.stats import dates
+from analytics.stats.imported import IMPORTED_DIMS, IMPORTED_SUMS, PAGE_BOUNCES, TOTALS, imported_table
+from analytics.stats.plan import ROLLUP_SUMS, Plan
+from analytics.stats.query import And, Condition, Filter, Not, Or, filter_dimensions
+
+Part = tuple[str, dict[str, Any], tuple[str, ...], bool]  # SQL, parameters, its sums, reads imports
+
+
+def union(parts: list[tuple[int, int, Part]]) -> tuple[str, dict[str, Any]]:
+    """One statement for a whole batch: each part's rows tagged with (plan, part), as text keys and Int64 sums.
+
+    `parts` holds (plan index, number of dimensions, part). Parts differ in how many
+    keys and sums they return: each is padded to the widest with '' and 0.
+    """
+    width_keys = max(n for _, n, _ in parts)
+    width_sums = max(len(part[2]) for _, _, part in parts)
+    selects, params = [], {}
+    for i, (_, ndims, (sql, part_params, names, _)) in enumerate(parts):
+        keys = [f"toString(x.d{k})" for k in range(ndims)] + ["''"] * (width_keys - ndims)
+        sums = [f"toInt64(ifNull(x.s{k}, 0))" for k in range(len(names))] + ["toInt64(0)"] * (width_sums - len(names))
+        selects.append(f"SELECT {i} AS part, {', '.join([*keys, *sums])} FROM ({sql}) AS x")
+        params.update(part_params)
+    return " UNION ALL ".join(selects), params
+
+
+POSITIVE = ("is", "contains", "matches")
+VISIT_SPAN = 4 * DAY  # how long before an event its visit may have started, at most
+PV, ENG = "'pageview'", "'engagement'"
+_VISIT_COL = {d.name: f"s.{d.column}" for d in BY_NAME.values() if d.level == "visit"}
+_EVENT_COL = {d.name: f"e.{d.column}" for d in BY_NAME.values() if d.level == "event"}
+_SESSION_EXPRS = {
+    "visitors": "uniqExact((s.visitor_id, s.day))",
+    "visits": "count()",
+    "bounces": "countIf(s.pageviews <= 1 AND s.interactive = 0)",
+    "duration": "sum(if(s.pageviews <= 1 AND s.interactive = 0, 0, s.last_action - s.start))",
+    "pageviews": "sum(s.pageviews)",
+}
+_IMPORTED_VISIT = {
+    "visitors": "sum(visitors)", "visits": "sum(visits)", "pageviews": "sum(pageviews)",
+    "bounces": "sum(bounces)", "duration": "sum(visit_duration)",
+}  # fmt: skip
+IMPORTED_EXPRS: dict[str, dict[str, str]] = {
+    **{table: _IMPORTED_VISIT for table in IMPORTED_SUMS},
+    "imported_entry_pages": {**_IMPORTED_VISIT, "visits": "sum(entrances)"},
+    "imported_exit_pages": {**_IMPORTED_VISIT, "visits": "sum(exits)"},
+    "imported_pages": {
+        "visitors": "sum(visitors)",
+        "visits": "sum(visits)",
+        "pageviews": "sum(pageviews)",
+        "time_total": "sum(total_time_on_page) * 1000",
+        "page_visits": "sum(visits)",
+        "scroll_total": "sum(total_scroll_depth)",
+        "scroll_visits": "sum(total_scroll_depth_visits)",
+    },  # fmt: skip
+    "imported_custom_events": {"visitors": "sum(visitors)", "events": "sum(events)"},
+}
+
+
+def _aliased(exprs: Iterable[str]) -> list[str]:
+    """Sums named s0, s1...: `union` reads a part's columns by these names."""
+    return [f"{e} AS s{k}" for k, e in enumerate(exprs)]
+
+
+class Compiler:
+    """The parts of one plan, each a grouped SELECT of dimension labels (d0, d1...) and sums."""
+
+    def __init__(self, plan: Plan, prefix: str = "p") -> None:
+        self.plan = plan
+        self.q = plan.query
+        self.params: dict[str, Any] = {}
+        self.prefix = prefix  # parameter names: `prefix` and a number, unique over the plan's parts
+        self._n = 0
+
+    def p(self, value: Any) -> str:
+        name = f"{self.prefix}{self._n}"
+        self._n += 1
+        self.params[name] = value
+        kind = "Int64" if isinstance(value, int) else "Date32" if isinstance(value, date) else "String"
+        return f"{{{name}:{kind}}}"
+
+    # -- expressions ---------------------------------------------------------------
+
+    def local_offset(self, ts: str) -> str:
+        steps = dates.offsets(self.q.site.timezone, self.q.start, self.q.end)
+        cases = " ".join(f"WHEN {ts} < {t} THEN {steps[i][1]}" for i, (t, _) in enumerate(steps[1:]))
+        return f"(CASE {cases} ELSE {steps[-1][1]} END)" if cases else str(steps[-1][1])
+
+    def time_label(self, ts: str, dim: str, is_local: bool = False) -> str:
+        kind = self.q.time_granularity if dim == "time" else dim.split(":", 1)[1]
+        local = f"toDateTime({ts}, 'UTC')" if is_local else f"toDateTime({ts} + {self.local_offset(ts)}, 'UTC')"
+        return {
+            "hour": f"formatDateTime({local}, '%Y-%m-%d %H:00:00')",
+            "day": f"toString(toDate({local}))",
+            "week": f"toString(toMonday({local}))",
+            "month": f"toString(toStartOfMonth({local}))",
+        }[kind]
+
+    def local_day(self, ts: str) -> str:
+        return f"intDiv({ts} + {self.local_offset(ts)}, {DAY})"
+
+    def bounds(self, column: str) -> str:
+        start, end = int(self.q.start.timestamp()), int(self.q.end.timestamp())
+        return f"{column} >= {self.p(start)} AND {column} < {self.p(end)}"
+
+    def raw_dim(self, dim: str, session_level: bool = False) -> str:
+        if dim.startswith("time"):
+            return self.time_label("s.start" if session_level else "e.ts", dim)
+        if dim.startswith(PROPS_PREFIX):
+            key = self.p(dim[len(PROPS_PREFIX) :])
+            return f"if(mapContains(e.props, {key}), e.props[{key}], '(none)')"
+        return _VISIT_COL.get(dim) or _EVENT_COL[dim]
+
+    def condition(self, c: Condition, column: str | None = None) -> str:
+        target = column or self.raw_dim(c.dimension)
+        value = target if c.case_sensitive else f"lower({target})"
+
+        def v(x: str) -> str:
+            return self.p(x if c.case_sensitive else x.lower())
+
+        if c.op in ("is", "is_not"):
+            sql = f"{value} IN ({', '.join(v(x) for x in c.values)})"
+        elif c.op in ("contains", "contains_not"):
+            sql = "(" + " OR ".join(f"position({value}, {v(x)}) > 0" for x in c.values) + ")"
+        else:
+            flags = "" if c.case_sensitive else "(?i)"
+            sql = "(" + " OR ".join(f"match({target}, {self.p(flags + x)})" for x in c.values) + ")"
+        if column is None and c.dimension == "event:goal":
+            sql = f"({sql} AND e.name NOT IN ({PV}, {ENG}))"
+        return sql if c.op in POSITIVE else f"NOT ({sql})"
+
+    def filter_sql(self, f: Filter, column: dict[str, str] | None = None) -> str:
+        if isinstance(f, Condition):
+            return self.condition(f, column[f.dimension] if column is not None else None)
+        if isinstance(f, Not):
+            return f"NOT ({self.filter_sql(f.item, column)})"
+        assert isinstance(f, And | Or)
+        joiner = " AND " if isinstance(f, And) else " OR "
+        return "(" + joiner.join(self.filter_sql(i, column) for i in f.items) + ")"
+
+    def sessions(self) -> str:
+        """The newest version of each visit that can hold the range's events, as a joinable subquery.
+
+        A visit takes events only while its visitor id lives (two days, see appender.KEEP): one
+        that started more than four days before the range holds none of its events.
+        """
+        start, end = int(self.q.start.timestamp()) - VISIT_SPAN, int(self.q.end.timestamp())
+        return (
+            f"(SELECT * FROM sessions FINAL WHERE site_id = {self.p(self.q.site.id)}"
+            f" AND start >= {self.p(start)} AND start < {self.p(end)})"
+        )
+
+    # -- parts ----------------------------------------------------------------------
+
+    def parts(self) -> list[Part]:
+        sums = set(self.plan.sums)
+        native = self.rollup_parts(self.plan.rollup, sums) if self.plan.rollup else self.raw_parts(sums)
+        return native + (self.import_parts(sums) if self.plan.imports else [])
+
+    def _part(self, sql: str, names: tuple[str, ...], imported: bool = False) -> Part:
+        part = (sql, self.params, names, imported)
+        self.params = {}
+        return part
+
+    def raw_where(self) -> str:
+        where = f"e.site_id = {self.p(self.q.site.id)} AND {self.bounds('e.ts')}"
+        if self.q.filters is not None:
+            where += " AND " + self.filter_sql(self.q.filters)
+        if "event:goal" in self.q.dimensions:
+            where += f" AND e.name NOT IN ({PV}, {ENG})"
+        elif "event:name" in self.q.dimensions:
+            where += f" AND e.name != {ENG}"
+        return where
+
+    def raw_parts(self, sums: set[str]) -> list[Part]:
+        """The raw plan, counting exactly as store/sqlite/compiler.py's (see its docstring)."""
+        dims = self.q.dimensions
+        event_dims = any(d.startswith("event:") for d in dims)
+        event_filters = any(d.startswith("event:") for d in filter_dimensions(self.q.filters))
+        visit_pageviews = any(d.startswith("visit:") for d in dims) and not event_dims and not event_filters
+        session_visitors = not event_dims
+        out: list[Part] = []
+
+        def frm() -> str:
+            return f"FROM events AS e INNER JOIN {self.sessions()} AS s ON s.id = e.session_id"
+
+        def grouped(n: int) -> str:
+            return (" GROUP BY " + ", ".join(f"d{i}" for i in range(n))) if n else ""
+
+        event_sums = tuple(
+            x for x in ("visitors", "pageviews", "events", "time_total", "page_visits")
+            if x in sums and not (x == "visitors" and session_visitors) and not (x == "pageviews" and visit_pageviews)
+        )  # fmt: skip
+        if event_sums:
+            counted = f"e.name = {PV}" if {"event:page", "event:hostname"} & set(dims) else f"e.name != {ENG}"
+            exprs = {
+                "visitors": f"uniqExactIf((e.visitor_id, {self.local_day('e.ts')}), {counted})",
+                "pageviews": f"countIf(e.name = {PV})",
+                "events": f"countIf(e.name NOT IN ({PV}, {ENG}))",
+                "time_total": f"sumIf(ifNull(e.engaged_ms, 0), e.name = {ENG})",
+                "page_visits": f"uniqExactIf((e.session_id, e.page), e.name = {PV})",
+            }
+            cols = [f"{self.raw_dim(d)} AS d{i}" for i, d in enumerate(dims)]
+            source = frm()
+            where = self.raw_where()
+            select = ", ".join([*cols, *_aliased(exprs[x] for x in event_sums)])
+            out.append(self._part(f"SELECT {select} {source} WHERE {where}{grouped(len(cols))}", event_sums))
+
+        session_sums = tuple(
+            x for x in ("visitors", "visits", "bounces", "duration", "pageviews")
+            if x in sums and (x != "visitors" or session_visitors) and (x != "pageviews" or visit_pageviews)
+        )  # fmt: skip
+        if session_sums:
+            select_sums = [_SESSION_EXPRS[x] for x in session_sums]
+            if not event_dims and not event_filters:
+                cols = [f"{self.raw_dim(d, session_level=True)} AS d{i}" for i, d in enumerate(dims)]
+                where = f"s.site_id = {self.p(self.q.site.id)} AND {self.bounds('s.start')}"
+                if self.q.filters is not None:
+                    where += " AND " + self.filter_sql(self.q.filters)
+                select = ", ".join([*cols, *_aliased(select_sums)])
+                out.append(self._part(
+                    f"SELECT {select} FROM sessions AS s FINAL WHERE {where}{grouped(len(cols))}", session_sums
+                ))  # fmt: skip
+            else:
+                inner_cols = [f"{self.raw_dim(d, session_level=True)} AS d{i}" for i, d in enumerate(dims)]
+                source = frm()
+                where = self.raw_where() + f" AND {self.bounds('s.start')}"
+                inner = f"SELECT DISTINCT {', '.join([*inner_cols, 'e.session_id AS sid'])} {source} WHERE {where}"
+                cols = [f"x.d{i} AS d{i}" for i in range(len(dims))]
+                select = ", ".join([*cols, *_aliased(select_sums)])
+                out.append(self._part(
+                    f"SELECT {select} FROM ({inner}) AS x INNER JOIN {self.sessions()} AS s ON s.id = x.sid"
+                    f"{grouped(len(cols))}",
+                    session_sums,
+                ))  # fmt: skip
+
+        if "scroll_total" in sums:
+            inner_cols = [f"{self.raw_dim(d)} AS d{i}" for i, d in enumerate(dims)]
+            source = frm()
+            where = self.raw_where() + f" AND e.name = {ENG} AND e.scroll_depth IS NOT NULL"
+            group = ", ".join([*(f"d{i}" for i in range(len(dims))), "e.session_id", "e.page"])
+            inner = (
+                f"SELECT {', '.join([*inner_cols, 'max(e.scroll_depth) AS m'])} {source} WHERE {where} GROUP BY {group}"
+            )
+            cols = [f"d{i}" for i in range(len(dims))]
+            select = ", ".join([*cols, *_aliased(["sum(m)", "count()"])])
+            out.append(
+                self._part(f"SELECT {select} FROM ({inner}){grouped(len(cols))}", ("scroll_total", "scroll_visits"))
+            )
+        return out
+
+    def rollup_parts(self, table: str, sums: set[str]) -> list[Part]:
+        dims = self.q.dimensions
+        groups: list[tuple[str, tuple[str, ...]]]
+        if table == "rollup_totals":
+            main = tuple(x for x in ("visitors", "visits", "pageviews", "bounces", "duration", "events") if x in sums)
+            page = tuple(x for x in ("time_total", "page_visits", "scroll_total", "scroll_visits") if x in sums)
+            groups = [("rollup_totals", main), ("rollup_pages", page)]
+        else:
+            groups = [(table, tuple(sorted(ROLLUP_SUMS[table] & sums)))]
+        visitors = visitor_credit(table, [ROLLUP_DIMS[d][1] for d in dims if not d.startswith("time")]) or "visitors"
+        start, end = int(self.q.start.timestamp()) // BUCKET, int(self.q.end.timestamp()) // BUCKET
+        out: list[Part] = []
+        for tbl, names in groups:
+            if not names:
+                continue
+            column = {"page_visits": "visits", "visitors": visitors if tbl == table else "visitors"}
+            cols = [
+                f"{self.time_label(f'bucket * {BUCKET}', d) if d.startswith('time') else ROLLUP_DIMS[d][1]} AS d{i}"
+                for i, d in enumerate(dims)
+            ]
+            select = ", ".join([*cols, *_aliased(f"sum({column.get(n, n)})" for n in names)])
+            where = f"site_id = {self.p(self.q.site.id)} AND bucket >= {self.p(start)} AND bucket < {self.p(end)}"
+            group = (" GROUP BY " + ", ".join(f"d{i}" for i in range(len(dims)))) if dims else ""
+            out.append(self._part(f"SELECT {select} FROM {tbl} WHERE {where}{group}", names))
+        return out
+
+    def import_parts(self, sums: set[str]) -> list[Part]:
+        table = imported_table(self.q)
+        groups: list[tuple[str, tuple[str, ...], dict[str, str]]]
+        if table is None:
+            groups = [(t, tuple(n for n in names if n in sums), {}) for t, names in TOTALS]
+        else:
+            groups = [(table, tuple(n for n in IMPORTED_EXPRS[table] if n in sums), {})]
+            if table == "imported_pages" and "bounces" in sums:
+                groups.append((PAGE_BOUNCES[0], ("bounces",), PAGE_BOUNCES[1]))
+        out: list[Part] = []
+        for tbl, names, renamed in groups:
+            if not names:
+                continue
+            columns = {d: renamed.get(d) or IMPORTED_DIMS[d][1] for d in IMPORTED_DIMS}
+            labels = {
+                "day": "toString(date)",
+                "week": "toString(toMonday(date))",
+                "month": "toString(toStartOfMonth(date))",
+            }
+            cols = [
+                f"{labels[self.q.time_granularity if d == 'time' else d.split(':', 1)[1]]} AS d{i}"
+                if d.startswith("time")
+                else f"{columns[d]} AS d{i}"
+                for i, d in enumerate(self.q.dimensions)
+            ]
+            days = f"{self.p(self.q.first_day)} AND {self.p(self.q.last_day)}"
+            where = f"site_id = {self.p(self.q.site.id)} AND date BETWEEN {days}"
+            if self.q.filters is not None:
+                where += " AND " + self.filter_sql(self.q.filters, columns)
+            group = (" GROUP BY " + ", ".join(f"d{i}" for i in range(len(cols)))) if cols else ""
+            select = ", ".join([*cols, *_aliased(IMPORTED_EXPRS[tbl][n] for n in names)])
+            out.append(self._part(f"SELECT {select} FROM {tbl} WHERE {where}{group}", names, imported=True))
+        return out

@@ -1,0 +1,235 @@
+"""The ClickHouse schema, generated from the catalog, and its numbered migrations.
+
+One function writes every statement, for a single node (`MergeTree` engines,
+what chDB runs) or for a cluster (`ON CLUSTER`, `Replicated*MergeTree` tables
+and a `Distributed` table in front of each), so the two cannot drift apart
+(docs/scaling.md; `tests/test_clickhouse_ddl.py` has chDB parse the cluster form).
+
+Tables:
+- `events`: one row per stored event, ordered by (site_id, ts) for the range
+  scans of filtered views, partitioned by month so retention drops whole parts;
+  each row carries its visit's id and visitor id;
+- `sessions`: versioned visit rows (`ReplacingMergeTree(version)`); the writer
+  appends a visit's new state after each batch that touched it and queries read
+  the newest version (FINAL);
+- `rollups`: one `SummingMergeTree` for every rollup of the catalog (generic
+  key columns k0.., counters c0..); the writer appends each batch's signed
+  counter deltas (visits/rollups.py) in one insert and the engine sums them as
+  parts merge. A view per rollup (`rollup_sources`...) names its columns as the
+  catalog does;
+- `imported_*` and `site_imports`: imported history, as in the SQLite backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analytics.catalog import ROLLUP_KEYS, SESSION_ATTRS
+from analytics.visits.rollups import COUNTERS
+
+# Imported history: Plausible's CSV reports (reference §4), each column a String or an Int64.
+_VISIT_COLS = ("visitors", "visits", "visit_duration", "bounces", "pageviews")
+IMPORTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table -> (text columns, int columns)
+    "imported_visitors": ((), ("visitors", "pageviews", "bounces", "visits", "visit_duration")),
+    "imported_sources": (
+        ("channel", "source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"),
+        ("pageviews", "visitors", "visits", "visit_duration", "bounces"),
+    ),
+    "imported_pages": (
+        ("hostname", "page"),
+        (
+            "visits",
+            "visitors",
+            "pageviews",
+            "total_scroll_depth",
+            "total_scroll_depth_visits",
+            "total_time_on_page",
+            "total_time_on_page_visits",
+        ),
+    ),  # fmt: skip
+    "imported_entry_pages": (("entry_page",), ("visitors", "entrances", "visit_duration", "bounces", "pageviews")),
+    "imported_exit_pages": (("exit_page",), ("visitors", "visit_duration", "exits", "bounces", "pageviews")),
+    "imported_custom_events": (("name", "link_url", "path"), ("visitors", "events")),
+    "imported_locations": (("country", "region"), ("city", *_VISIT_COLS)),
+    "imported_devices": (("device",), _VISIT_COLS),
+    "imported_browsers": (("browser", "browser_version"), _VISIT_COLS),
+    "imported_operating_systems": (("operating_system", "operating_system_version"), _VISIT_COLS),
+    "imported_languages": (("language",), _VISIT_COLS),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where the statements run: one node, or a named cluster (`ON CLUSTER`, replicated, distributed)."""
+
+    cluster: str | None = None
+
+    def on(self) -> str:
+        return f" ON CLUSTER {self.cluster}" if self.cluster else ""
+
+    def engine(self, kind: str, args: str = "") -> str:
+        """`kind` is MergeTree, SummingMergeTree or ReplacingMergeTree."""
+        if not self.cluster:
+            return f"{kind}({args})"
+        path = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
+        return f"Replicated{kind}({path}{', ' + args if args else ''})"
+
+
+def _table(layout: Layout, name: str, columns: list[str], engine: str, tail: str) -> list[str]:
+    """The table (a `<name>_local` per shard on a cluster, with a Distributed `<name>` over them)."""
+    local = f"{name}_local" if layout.cluster else name
+    body = ",\n    ".join(columns)
+    out = [
+        f"CREATE TABLE IF NOT EXISTS {local}{layout.on()} (\n    {body}\n) ENGINE = {engine}"
+        + (f"\n{tail}" if tail else "")
+    ]
+    if layout.cluster:
+        # Every row of a site lands on one shard: per-site queries read one shard's parts,
+        # and a site's visitors are never split (see docs/scaling.md).
+        out.append(
+            f"CREATE TABLE IF NOT EXISTS {name}{layout.on()} AS {local}"
+            f" ENGINE = Distributed({layout.cluster}, currentDatabase(), {local}, site_id)"
+        )
+    return out
+
+
+# The widest rollup key and counter list: the shape of a row of `rollups`.
+DELTA_KEYS = max(len(k) for k in ROLLUP_KEYS.values())
+DELTA_COUNTERS = max(len(c) for c in COUNTERS.values())
+
+
+def _attr_columns() -> list[str]:
+    return [f"{a} LowCardinality(String)" for a in SESSION_ATTRS]
+
+
+def initial(layout: Layout) -> list[str]:
+    """Migration 1: every table of the catalog as it is today."""
+    out: list[str] = []
+    out += _table(
+        layout,
+        "events",
+        [
+            "site_id UInt32",
+            "ts Int64",
+            "session_id UInt64",
+            "visitor_id Int64",
+            "name LowCardinality(String)",
+            "hostname LowCardinality(String)",
+            "page String",
+            "props Map(String, String)",
+            "scroll_depth Nullable(Int32)",
+            "engaged_ms Nullable(Int64)",
+            "interactive UInt8",
+            "revenue Nullable(Float64)",
+            "currency LowCardinality(String)",
+        ],  # fmt: skip
+        layout.engine("MergeTree"),
+        "PARTITION BY toYYYYMM(toDateTime(ts, 'UTC'))\nORDER BY (site_id, ts, session_id)",
+    )
+    out += _table(
+        layout,
+        "sessions",
+        [
+            "id UInt64",
+            "site_id UInt32",
+            "visitor_id Int64",
+            "day Int32",
+            "start Int64",
+            "last Int64",
+            "last_action Int64",
+            "entry_page String",
+            "exit_page String",
+            "pageviews Int32",
+            "events Int32",
+            "interactive Int32",
+            *_attr_columns(),
+            "state String",
+            "version UInt64",
+        ],  # fmt: skip
+        layout.engine("ReplacingMergeTree", "version"),
+        # A visit's start never changes, so (site_id, start, id) still names one visit for the
+        # replacing merge, and a range of starts is a range of the primary key.
+        "PARTITION BY toYYYYMM(toDateTime(start, 'UTC'))\nORDER BY (site_id, start, id)",
+    )
+    # Every rollup in one SummingMergeTree: a batch's deltas are one insert and one new part
+    # (a table per rollup made a dozen parts per batch). A view per rollup gives its catalog
+    # name and columns back, so queries read `rollup_sources` as in the SQLite backend.
+    keys = [f"k{i}" for i in range(DELTA_KEYS)]
+    out += _table(
+        layout,
+        "rollups",
+        [
+            "rollup LowCardinality(String)",
+            "site_id UInt32",
+            "bucket Int64",
+            *(f"{k} String" for k in keys),
+            *(f"c{i} Int64" for i in range(DELTA_COUNTERS)),
+        ],  # fmt: skip
+        layout.engine("SummingMergeTree"),
+        f"PARTITION BY intDiv(bucket, 96 * 366)\nORDER BY (site_id, rollup, bucket, {', '.join(keys)})",
+    )
+    for table, table_keys in ROLLUP_KEYS.items():
+        cols = [
+            "site_id", "bucket", *(f"k{i} AS {k}" for i, k in enumerate(table_keys)),
+            *(f"c{i} AS {c}" for i, c in enumerate(COUNTERS[table])),
+        ]  # fmt: skip
+        out.append(
+            f"CREATE VIEW IF NOT EXISTS {table}{layout.on()}"
+            f" AS SELECT {', '.join(cols)} FROM rollups WHERE rollup = '{table}'"
+        )
+    out += _table(
+        layout,
+        "site_imports",
+        [
+            "id UInt64",
+            "site_id UInt32",
+            "created_at Int64",
+            "source String",
+            "first_day Nullable(Date32)",
+            "last_day Nullable(Date32)",
+            "rows Int64",
+        ],  # fmt: skip
+        layout.engine("MergeTree"),
+        "ORDER BY (site_id, id)",
+    )
+    for table, (texts, ints) in IMPORTED.items():
+        out += _table(
+            layout,
+            table,
+            [
+                "site_id UInt32",
+                "import_id UInt64",
+                "date Date32",
+                *(f"{c} String" for c in texts),
+                *(f"{c} Int64" for c in ints),
+            ],  # fmt: skip
+            layout.engine("MergeTree"),
+            "ORDER BY (site_id, date, import_id)",
+        )
+    return out
+
+
+def migrations_table(layout: Layout) -> list[str]:
+    """The table that records which migrations ran."""
+    return _table(layout, "schema_migrations", ["version UInt32", "applied_at DateTime"],
+                  layout.engine("MergeTree"), "ORDER BY version")  # fmt: skip
+
+
+# Numbered migrations: each a function of the layout returning its statements, applied in order once.
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "initial"),)
+_STEPS = {"initial": initial}
+
+
+def statements(version: int, layout: Layout) -> list[str]:
+    """The statements of migration `version` for `layout`."""
+    name = dict(MIGRATIONS)[version]
+    return _STEPS[name](layout)
+
+
+def cluster_ddl(cluster: str) -> str:
+    """Every statement a cluster needs, `;`-separated: for `analytics store ddl --cluster` and docs/scaling.md."""
+    layout = Layout(cluster)
+    parts = migrations_table(layout)
+    for version, _ in MIGRATIONS:
+        parts += statements(version, layout)
+    return ";\n\n".join(parts) + ";\n"

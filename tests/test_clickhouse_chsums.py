@@ -1,0 +1,84 @@
+"""Compiling plans to ClickHouse SQL (analytics/store/clickhouse/chsums.py): tables read, values bound, and
+(in test_stats_fixture.py and test_api_query.py) the same numbers as SQLite on real chDB."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from analytics.model import Site
+from analytics.stats.parse import parse
+from analytics.stats.plan import plan
+from analytics.store.clickhouse.chsums import Compiler, union
+
+SITE = Site(1, "blog.example.org", "Europe/Zurich")
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def query(metrics: list[str], dimensions: list[str] | None = None, **body: Any) -> Any:
+    body.setdefault("date_range", ["2026-02-01", "2026-02-28"])
+    return parse({"metrics": metrics, "dimensions": dimensions or [], **body}, SITE, NOW)
+
+
+def test_an_unfiltered_breakdown_reads_its_rollup_with_the_visitor_credit() -> None:
+    [(sql, params, names, imported)] = Compiler(plan(query(["visitors", "visits"], ["visit:source"]))).parts()
+    assert sql == (
+        "SELECT source AS d0, sum(v_source) AS s0, sum(visits) AS s1 FROM rollup_sources"
+        " WHERE site_id = {p0:Int64} AND bucket >= {p1:Int64} AND bucket < {p2:Int64} GROUP BY d0"
+    )
+    start = int(datetime(2026, 1, 31, 23, tzinfo=UTC).timestamp()) // 900
+    assert params == {"p0": 1, "p1": start, "p2": start + 28 * 96}
+    assert names == ("visitors", "visits") and not imported
+
+
+def test_totals_read_rollup_totals_and_pages() -> None:
+    parts = Compiler(plan(query(["visitors", "time_on_page", "scroll_depth"]))).parts()
+    assert [p[0].split(" FROM ")[1].split()[0] for p in parts] == ["rollup_totals", "rollup_pages"]
+
+
+def test_filters_are_bound_parameters_never_text() -> None:
+    evil = "x') OR 1=1 --"
+    filters = [
+        ["is", "visit:source", [evil]],
+        ["contains", "event:page", ["/Posts"]],
+        ["matches", "event:props:plan", ["^pro$"]],
+    ]
+    parts = Compiler(plan(query(["visitors", "pageviews"], filters=filters))).parts()
+    assert parts
+    for sql, params, _, _ in parts:
+        assert evil not in sql and "/posts" not in sql.lower().replace("{", "")
+        assert {evil, "/Posts", "^pro$", "plan"} <= set(params.values())
+        assert "s.source IN (" in sql and "position(e.page, " in sql and "match(if(mapContains(e.props, " in sql
+        assert "FROM events AS e INNER JOIN (SELECT * FROM sessions FINAL WHERE site_id = " in sql
+
+
+def test_visit_figures_without_event_filters_read_visits_alone() -> None:
+    [(sql, _, names, _)] = Compiler(
+        plan(query(["visits", "bounce_rate"], ["visit:country"], filters=[["is", "visit:device", ["Mobile"]]]))
+    ).parts()
+    assert sql.startswith(
+        "SELECT s.country AS d0, count() AS s0, countIf(s.pageviews <= 1 AND s.interactive = 0) AS s1"
+    )
+    assert "FROM sessions AS s FINAL WHERE" in sql and "events" not in sql
+    assert names == ("visits", "bounces")
+
+
+def test_imported_history_is_summed_by_day_label() -> None:
+    q = query(["visitors"], ["time:week"], include={"imports": True})
+    imported = [p for p in Compiler(plan(q)).parts() if p[3]]
+    assert [p[0] for p in imported] == [
+        "SELECT toString(toMonday(date)) AS d0, sum(visitors) AS s0 FROM imported_visitors"
+        " WHERE site_id = {p5:Int64} AND date BETWEEN {p3:Date32} AND {p4:Date32} GROUP BY d0"
+    ]
+    assert imported[0][1] == {"p3": date(2026, 2, 1), "p4": date(2026, 2, 28), "p5": 1}
+
+
+def test_a_batch_is_one_statement_with_parts_tagged_and_padded() -> None:
+    plans = [plan(query(["visitors"])), plan(query(["visits", "bounce_rate"], ["visit:source", "visit:channel"]))]
+    tagged = [(i, len(p.query.dimensions), part) for i, p in enumerate(plans)
+              for part in Compiler(p, prefix=f"b{i}_").parts()]  # fmt: skip
+    sql, params = union(tagged)
+    assert sql.count(" UNION ALL ") == len(tagged) - 1
+    assert sql.startswith("SELECT 0 AS part, '', '', toInt64(ifNull(x.s0, 0)), toInt64(0) FROM (")
+    assert "SELECT 1 AS part, toString(x.d0), toString(x.d1), toInt64(ifNull(x.s0, 0))" in sql
+    assert {"b0_0", "b1_0"} <= set(params)  # each plan's parameters under its own prefix

@@ -262,7 +262,7 @@ def export_cmd(
     start, end = _day(first, "--from"), _day(last, "--to")
     target = output or f"{domain}-export.{fmt}"
 
-    async def job(accounts: Accounts, store: SQLiteStore) -> tuple[Any, Any]:
+    async def job(accounts: Accounts, store: SQLiteStore) -> tuple[Any, Any] | None:
         site = await accounts.sites.get(domain)
         known = await store.data_range(site)
         today = dt.datetime.now(zoneinfo.ZoneInfo(site.timezone)).date()
@@ -287,6 +287,10 @@ def export_cmd(
                 async for chunk in export.iter_ndjson(store, site, lo, hi, progress=bar.update):
                     sink.write(chunk)
             sink.flush()
+        except BrokenPipeError:
+            if part is not None:
+                raise
+            return None  # `export -o - | head`: the reader has all it wanted
         except BaseException:
             if part is not None:
                 sink.close()
@@ -299,7 +303,13 @@ def export_cmd(
             os.replace(part, target)  # a complete file or none: never a half-written export
         return lo, hi
 
-    lo, hi = _run(_settings(data_dir=data_dir), job)
+    done = _run(_settings(data_dir=data_dir), job)
+    if done is None:
+        # As Unix tools do when the reader closed the pipe: stop quietly with status 0. Standard
+        # output goes to /dev/null first, or Python's own flush at exit would fail on the pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    lo, hi = done
     if target != "-":
         click.echo(f"exported {domain} {lo}..{hi} to {target}", err=True)
 

@@ -328,3 +328,26 @@ async def test_memory_does_not_grow_with_the_range(instance: Instance) -> None:
     year, year_bytes = await peak(date(2025, 12, 31))
     assert year_bytes > 5 * month_bytes  # twelve times the rows went through...
     assert year < month * 1.5 + 200_000, (month, year)  # ...in about the same memory
+
+
+def _export_into_closed_pipe(data_dir: Path, fmt: str) -> tuple[int, str]:
+    """`analytics export -o -` whose reader has gone (as `| head` does once it has its lines)."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "analytics", "export", "blog.example.org", "-o", "-", "--format", fmt,
+           "--data-dir", str(data_dir)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the child writes a byte: its first write meets a broken pipe
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    return proc.wait(timeout=60), err
+
+
+@pytest.mark.parametrize("fmt", ["zip", "ndjson"])
+async def test_cli_export_into_a_closed_pipe_exits_quietly(fixture: Instance, fmt: str) -> None:
+    import asyncio
+
+    code, err = await asyncio.to_thread(_export_into_closed_pipe, fixture.data_dir, fmt)
+    assert (code, err) == (0, "")

@@ -351,3 +351,19 @@ async def test_cli_export_into_a_closed_pipe_exits_quietly(fixture: Instance, fm
 
     code, err = await asyncio.to_thread(_export_into_closed_pipe, fixture.data_dir, fmt)
     assert (code, err) == (0, "")
+
+
+def test_file_names_name_the_range_and_the_filters() -> None:
+    from analytics.model import Site
+
+    site = Site(1, "example.com", "UTC")
+    first, last = date(2026, 11, 1), date(2026, 11, 30)
+    assert export.filename(site, first, last) == "example.com_2026-11-01_2026-11-30.zip"
+    assert export.filename(site, first, last, filters=[("source", "Google")]) == (
+        "example.com_2026-11-01_2026-11-30_source-Google.zip"
+    )
+    # Anything a visitor sent is reduced to letters, digits, dots, underscores and dashes, 40 at most.
+    hostile = [("page", '/a b/"; rm -rf ~\r\n<script>'), ("prop.author", "Zoë/../../etc"), ("referrer", "=" * 300)]
+    assert export.filename(site, first, last, "csv", hostile, suffix="pages") == (
+        "example.com_2026-11-01_2026-11-30_page-a-b-rm-rf-script_prop.author-Zo-etc_referrer-x_pages.csv"
+    )

@@ -18,8 +18,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -49,9 +50,47 @@ def steps(first: date, last: date) -> int:
     return len(REPORTS) * ((last - first).days + 1)
 
 
-def filename(site: Site, first: date, last: date, ext: str = "zip") -> str:
-    """The download's file name, e.g. `blog.example.org-2026-01-01-2026-01-31.zip`."""
-    return f"{site.domain}-{first.isoformat()}-{last.isoformat()}.{ext}"
+def slug(text: str) -> str:
+    """Letters, digits, dots, underscores and dashes only, at most 40 of them: safe in any file system and header."""
+    text = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._]+|\.{2,}", "-", text))
+    return text.strip("-.")[:40].strip("-.") or "x"
+
+
+def filename(
+    site: Site, first: date, last: date, ext: str = "zip", filters: Sequence[tuple[str, str]] = (), suffix: str = ""
+) -> str:
+    """The download's file name: site, range, then each filter as `param-value`, sanitised.
+
+    E.g. `example.com_2026-11-01_2026-11-30_source-Google.zip`; `suffix` names a panel.
+    """
+    parts = [site.domain, first.isoformat(), last.isoformat()]
+    parts += [f"{slug(param)}-{slug(value)}" for param, value in filters]
+    if suffix:
+        parts.append(slug(suffix))
+    return f"{'_'.join(parts)[:200]}.{ext}"
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """One CSV file (RFC 4180 line ends, UTF-8), every text cell `neutralise`d."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([neutralise(cell) for cell in row] for row in rows)
+    return out.getvalue().encode()
+
+
+def zip_bytes(files: Sequence[tuple[str, bytes]], day: date) -> bytes:
+    """A small zip of whole files (a filtered view's export), members dated `day`."""
+    check_zip_range(day, day)
+    stamp = max(day, date(1980, 1, 1))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for name, data in files:
+            info = zipfile.ZipInfo(name, date_time=(stamp.year, stamp.month, stamp.day, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
+    return buffer.getvalue()
 
 
 async def _days(

@@ -15,10 +15,12 @@ database connection, so a slow download never keeps a reader from the dashboard.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import re
+import time
 import zipfile
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from analytics.model import Site
     from analytics.store.base import Store
 
+SLICE = 0.002  # seconds of export work between turns of the event loop
 Progress = Callable[[int], None]  # called with the number of (report, day) steps just done
 # A zip entry's time stamp is a DOS date: years 1980 to 2107. Members are stamped
 # with the range's first day (1980 at the earliest), so a zip cannot start later.
@@ -98,7 +101,14 @@ async def _days(
 ) -> AsyncIterator[tuple[str, list[tuple[Any, ...]]]]:
     """The report's days with rows, as (ISO date, file cells); progress counts every day of the range."""
     done = first.toordinal()  # the first day not yet counted
+    slice_end = time.perf_counter() + SLICE
     async for day, rows in store.export_rows(site, report.read, first, last):
+        if time.perf_counter() > slice_end:
+            # Writing rows out is CPU work on the event loop. After every SLICE of it, rest as long:
+            # an export never takes more than half the loop, so beacons and dashboards stay answered
+            # even when the process has less CPU than its exports want.
+            await asyncio.sleep(SLICE)
+            slice_end = time.perf_counter() + SLICE
         if progress is not None and day.toordinal() >= done:
             progress(day.toordinal() + 1 - done)
             done = day.toordinal() + 1

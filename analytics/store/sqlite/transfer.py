@@ -26,6 +26,7 @@ which makes it visible. To a reader it is all or nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -266,7 +267,10 @@ async def import_rows(store: Connections, site: Site, source: str, parts: Iterab
             sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})"
             span = list(part.span or ())
             pending: list[tuple[Any, ...]] = []
-            for batch in part.batches:  # parsing happens here, between write transactions
+            batches = iter(part.batches)
+            # Reading and parsing a batch is CPU work: in a worker thread, so the event loop
+            # (answering beacons) gets the interpreter back every switch interval, not per batch.
+            while (batch := await asyncio.to_thread(next, batches, None)) is not None:
                 if not batch:
                     continue
                 pending += [(site.id, import_id, r[0].isoformat(), *r[1:]) for r in batch]

@@ -316,3 +316,29 @@ async def test_ingest_is_answered_between_import_chunks(
     assert (await run(store, parse(body, site, instance.clock.utcnow()))).rows[0][1] == (DAYS,)
     # Every beacon answered was committed.
     assert await store.fetchall("SELECT COUNT(*) FROM events WHERE site_id <> ?", (site.id,)) == [(sent,)]
+
+
+async def test_housekeeping_drops_an_import_a_dead_process_left_staging(
+    instance: Instance, site: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transfer, "CHUNK", 2)  # dropped two rows per transaction
+    store = instance.store
+    created = int(utc(3, 1, 12, 0).timestamp())
+
+    async def stage(conn: Any) -> None:  # what a process killed mid-import leaves behind
+        cur = await conn.execute(
+            "INSERT INTO site_imports (site_id, created_at, source, rows) VALUES (?, ?, 'dead.zip', ?)",
+            (site.id, created, transfer.STAGED),
+        )
+        await conn.executemany(
+            "INSERT INTO imported_visitors (site_id, import_id, date, visitors) VALUES (?, ?, ?, 1)",
+            [(site.id, cur.lastrowid, f"2026-01-{d:02d}") for d in range(1, 6)],
+        )
+
+    await store.write(stage)
+    assert await store.list_imports(site.id) == [] and await store.imported_range(site.id) is None
+    await store.housekeeping(created + 3600, [site])  # an hour later: it may still be running
+    assert await store.fetchall("SELECT COUNT(*) FROM imported_visitors") == [(5,)]
+    await store.housekeeping(created + 2 * 86400, [site])  # two days later: abandoned
+    assert await store.fetchall("SELECT COUNT(*) FROM imported_visitors") == [(0,)]
+    assert await store.fetchall("SELECT COUNT(*) FROM site_imports") == [(0,)]

@@ -21,6 +21,7 @@ import pytest
 from conftest import Instance
 from web_support import DOMAIN, NOW, UA, event, local, seed, setup_admin
 
+from analytics.transfer.imports import ImportFileError, members
 from analytics.transfer.slots import ExportSlots
 from analytics.web import downloads
 from analytics.web.reports import Column, Tab
@@ -87,6 +88,10 @@ async def test_filtered_export_exact_contents(seeded: httpx.AsyncClient) -> None
     assert files["countries.csv"] == ["country,visitors,percentage", "CH,1,50.0", "FR,1,50.0", ""]
     assert files["outbound.csv"] == ["url,visitors,events", "https://example.com/x,1,1", ""]
     assert files["utm_campaign.csv"] == ["utm_campaign,visitors,bounce_rate,visit_duration", ""]
+
+    # A subset of visits is not history: the import refuses it rather than take it for complete days.
+    with pytest.raises(ImportFileError, match="holds no Plausible CSV export files"):
+        members(io.BytesIO(r.content), "view.zip")
 
 
 async def test_unfiltered_export_keeps_plausibles_layout(seeded: httpx.AsyncClient) -> None:

@@ -342,3 +342,23 @@ async def test_housekeeping_drops_an_import_a_dead_process_left_staging(
     await store.housekeeping(created + 2 * 86400, [site])  # two days later: abandoned
     assert await store.fetchall("SELECT COUNT(*) FROM imported_visitors") == [(0,)]
     assert await store.fetchall("SELECT COUNT(*) FROM site_imports") == [(0,)]
+
+
+async def test_an_export_reads_per_report_not_per_day(instance: Instance, berlin: Any) -> None:
+    """Twenty years cost the same statements as two weeks: each report is read over the whole
+    range (a query per day once made a 20-year export 73k queries)."""
+    from analytics.transfer import export
+
+    statements: list[str] = []
+    await instance.store.trace(statements.append)
+
+    async def count(first: date, last: date) -> int:
+        statements.clear()
+        async for _ in export.iter_zip(instance.store, berlin, first, last):
+            pass
+        return len(statements)
+
+    short = await count(FIRST, LAST)
+    assert await count(date(2007, 1, 1), date(2026, 12, 31)) == short
+    assert short <= 4 * len(layout.REPORTS)
+    await instance.store.trace(None)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from analytics.store.base import Store
 
 SLICE = 0.002  # seconds of export work between turns of the event loop
+_running = [0]  # exports streaming from this process's event loop now
 Progress = Callable[[int], None]  # called with the number of (report, day) steps just done
 # A zip entry's time stamp is a DOS date: years 1980 to 2107. Members are stamped
 # with the range's first day (1980 at the earliest), so a zip cannot start later.
@@ -97,17 +98,20 @@ def zip_bytes(files: Sequence[tuple[str, bytes]], day: date) -> bytes:
 
 
 async def _days(
-    store: Store, site: Site, report: Report, first: date, last: date, progress: Progress | None
+    store: Store, site: Site, report: Report, first: date, last: date, progress: Progress | None, shared: bool
 ) -> AsyncIterator[tuple[str, list[tuple[Any, ...]]]]:
-    """The report's days with rows, as (ISO date, file cells); progress counts every day of the range."""
+    """The report's days with rows, as (ISO date, file cells); progress counts every day of the range.
+
+    `shared`: the event loop also serves requests (an export from the web), so the export rests.
+    """
     done = first.toordinal()  # the first day not yet counted
     slice_end = time.perf_counter() + SLICE
     async for day, rows in store.export_rows(site, report.read, first, last):
-        if time.perf_counter() > slice_end:
-            # Writing rows out is CPU work on the event loop. After every SLICE of it, rest as long:
-            # an export never takes more than half the loop, so beacons and dashboards stay answered
-            # even when the process has less CPU than its exports want.
-            await asyncio.sleep(SLICE)
+        if shared and time.perf_counter() > slice_end:
+            # Writing rows out is CPU work on the event loop. After every SLICE of it, rest as long
+            # as every running export works: together, exports never take more than half the loop,
+            # so beacons and dashboards stay answered even when the process is short of CPU.
+            await asyncio.sleep(SLICE * max(1, _running[0]))
             slice_end = time.perf_counter() + SLICE
         if progress is not None and day.toordinal() >= done:
             progress(day.toordinal() + 1 - done)
@@ -155,7 +159,7 @@ class _Sink(io.RawIOBase):
 
 
 async def _produce_zip(
-    store: Store, site: Site, first: date, last: date, sink: _Sink, progress: Progress | None
+    store: Store, site: Site, first: date, last: date, sink: _Sink, progress: Progress | None, shared: bool
 ) -> AsyncIterator[None]:
     """Write the zip into `sink`, pausing (yielding) after every day with rows and every file."""
     check_zip_range(first, last)
@@ -173,7 +177,7 @@ async def _produce_zip(
                 # RFC 4180 line ends: a cell holding CR or LF is then always quoted, so it cannot split a row.
                 writer = csv.writer(text, lineterminator="\r\n")
                 writer.writerow(report.header)
-                async for label, cells in _days(store, site, report, first, last, progress):
+                async for label, cells in _days(store, site, report, first, last, progress, shared):
                     writer.writerows(_neutralised(label, cells, report.text_cells))
                     yield None
             yield None
@@ -184,18 +188,22 @@ async def write_zip(
 ) -> None:
     """Write the CSV zip of [first, last] (local days, inclusive) to `out`, which need not be seekable."""
     sink = _Sink(out)
-    async for _ in _produce_zip(store, site, first, last, sink, progress):
+    async for _ in _produce_zip(store, site, first, last, sink, progress, False):
         pass
 
 
 async def iter_zip(
     store: Store, site: Site, first: date, last: date, progress: Progress | None = None
 ) -> AsyncIterator[bytes]:
-    """The same zip as `write_zip`, as byte chunks for a streaming HTTP response."""
+    """The same zip as `write_zip`, as byte chunks for a streaming HTTP response (it shares the loop)."""
     sink = _Sink()
-    async for _ in _produce_zip(store, site, first, last, sink, progress):
-        if len(sink.buffer) >= 64 * 1024:
-            yield sink.take()
+    _running[0] += 1
+    try:
+        async for _ in _produce_zip(store, site, first, last, sink, progress, True):
+            if len(sink.buffer) >= 64 * 1024:
+                yield sink.take()
+    finally:
+        _running[0] -= 1
     rest = sink.take()  # the central directory, written when the zip closed
     if rest:
         yield rest
@@ -210,7 +218,7 @@ async def iter_ndjson(
     """
     for report in REPORTS:
         names = [c.name for c in report.columns]
-        async for label, cells in _days(store, site, report, first, last, progress):
+        async for label, cells in _days(store, site, report, first, last, progress, False):
             lines = [
                 json.dumps(
                     {"report": report.name, "date": label, **dict(zip(names, row, strict=True))},

@@ -38,7 +38,6 @@ from typing import Any
 EXPORT_SITE, IMPORT_SITE, BEACON_SITE = "bench.example", "import.example", "beacons.example"
 EMAIL, PASSWORD = "bench@example.org", "bench password 2026"
 TARGET_P99_MS = 100.0
-QUICK: dict[str, Any] = {"import_rows": 5_000, "export_events": 5_000, "baseline_s": 1.0}  # `bench --quick`
 _CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 _UA = "Mozilla/5.0 (X11; Linux x86_64; rv:145.0) Gecko/20100101 Firefox/145.0"
 

@@ -328,3 +328,43 @@ async def test_memory_does_not_grow_with_the_range(instance: Instance) -> None:
     year, year_bytes = await peak(date(2025, 12, 31))
     assert year_bytes > 5 * month_bytes  # twelve times the rows went through...
     assert year < month * 1.5 + 200_000, (month, year)  # ...in about the same memory
+
+
+def _export_into_closed_pipe(data_dir: Path, fmt: str) -> tuple[int, str]:
+    """`analytics export -o -` whose reader has gone (as `| head` does once it has its lines)."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "analytics", "export", "blog.example.org", "-o", "-", "--format", fmt,
+           "--data-dir", str(data_dir)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the child writes a byte: its first write meets a broken pipe
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    return proc.wait(timeout=60), err
+
+
+@pytest.mark.parametrize("fmt", ["zip", "ndjson"])
+async def test_cli_export_into_a_closed_pipe_exits_quietly(fixture: Instance, fmt: str) -> None:
+    import asyncio
+    import signal
+
+    code, err = await asyncio.to_thread(_export_into_closed_pipe, fixture.data_dir, fmt)
+    assert (code, err) == (128 + signal.SIGPIPE, "")  # as a program stopped by SIGPIPE, with nothing said
+
+
+def test_file_names_name_the_range_and_the_filters() -> None:
+    from analytics.model import Site
+
+    site = Site(1, "example.com", "UTC")
+    first, last = date(2026, 11, 1), date(2026, 11, 30)
+    assert export.filename(site, first, last) == "example.com_2026-11-01_2026-11-30.zip"
+    assert export.filename(site, first, last, filters=[("source", "Google")]) == (
+        "example.com_2026-11-01_2026-11-30_source-Google.zip"
+    )
+    # Anything a visitor sent is reduced to letters, digits, dots, underscores and dashes, 40 at most.
+    hostile = [("page", '/a b/"; rm -rf ~\r\n<script>'), ("prop.author", "Zoë/../../etc"), ("referrer", "=" * 300)]
+    assert export.filename(site, first, last, "csv", hostile, suffix="pages") == (
+        "example.com_2026-11-01_2026-11-30_page-a-b-rm-rf-script_prop.author-Zo-etc_referrer-x_pages.csv"
+    )

@@ -198,8 +198,9 @@ async def test_import_replaces_the_days_each_part_covers(instance: Instance, sit
     assert await store.list_imports(site.id) == [] and await store.imported_range(site.id) is None
 
 
-async def test_import_is_all_or_nothing(instance: Instance, site: Any) -> None:
+async def test_import_is_all_or_nothing(instance: Instance, site: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     store = instance.store
+    monkeypatch.setattr(transfer, "CHUNK", 1)  # every row is staged (committed, unseen) before the failure
 
     def failing() -> Any:
         yield [visitors(10, 5)]
@@ -270,3 +271,95 @@ async def test_generic_report_through_the_store(instance: Instance, site: Any) -
     assert await instance.store.fetchall("SELECT date, language, visitors FROM imported_languages") == [
         ("2026-01-05", "de", 3)
     ]
+
+
+# -- an import never stalls ingest ------------------------------------------------------
+
+DAYS = 3000  # imported days, one visitors row each: 30 chunks of 100 rows
+
+
+async def test_ingest_is_answered_between_import_chunks(
+    instance: Instance, site: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beacons for another site are committed and answered while an import stages its
+    chunks, and no reader sees any of the import until it is swapped in whole."""
+    from datetime import timedelta
+
+    from analytics.stats.parse import parse
+    from analytics.stats.run import run
+
+    monkeypatch.setattr(transfer, "CHUNK", 100)
+    store = instance.store
+    await instance.accounts.sites.add("other.example.org", "UTC")
+    start = date(2010, 1, 1)
+    rows = [(start + timedelta(days=i), 1, 2, 0, 1, 10) for i in range(DAYS)]
+    batches = [rows[i : i + 50] for i in range(0, DAYS, 50)]
+    parts = [ImportPart("visitors", columns(layout.REPORTS_BY_NAME["visitors"]), batches)]
+    task = asyncio.create_task(store.import_rows(site, "big.zip", parts))
+    body = {"site_id": site.domain, "metrics": ["visitors"], "date_range": ["2010-01-01", "2018-12-31"],
+            "include": {"imports": True}}  # fmt: skip
+    answered_unseen = sent = 0  # beacons answered while the import was staging and invisible; all beacons
+    for i in range(200):  # bounded: the import takes 32 short transactions
+        if task.done():
+            break
+        beacon = {"n": "pageview", "u": f"https://other.example.org/p{i}", "d": "other.example.org"}
+        r = await instance.send(beacon, ip=f"198.51.100.{i % 250}")
+        assert r.status_code == 202 and "x-analytics-dropped" not in r.headers
+        sent += 1
+        # All or nothing: a reader sees none of the import or all of it (the swap may land any time).
+        seen = (await run(store, parse(body, site, instance.clock.utcnow()))).rows[0][1]
+        assert seen in ((0,), (DAYS,)), seen
+        if seen == (0,) and not task.done():
+            answered_unseen += 1
+    record = await asyncio.wait_for(task, 60)
+    assert answered_unseen >= 5, answered_unseen
+    assert (record.rows, record.first_day, record.last_day) == (DAYS, start, start + timedelta(days=DAYS - 1))
+    assert (await run(store, parse(body, site, instance.clock.utcnow()))).rows[0][1] == (DAYS,)
+    # Every beacon answered was committed.
+    assert await store.fetchall("SELECT COUNT(*) FROM events WHERE site_id <> ?", (site.id,)) == [(sent,)]
+
+
+async def test_housekeeping_drops_an_import_a_dead_process_left_staging(
+    instance: Instance, site: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transfer, "CHUNK", 2)  # dropped two rows per transaction
+    store = instance.store
+    created = int(utc(3, 1, 12, 0).timestamp())
+
+    async def stage(conn: Any) -> None:  # what a process killed mid-import leaves behind
+        cur = await conn.execute(
+            "INSERT INTO site_imports (site_id, created_at, source, rows) VALUES (?, ?, 'dead.zip', ?)",
+            (site.id, created, transfer.STAGED),
+        )
+        await conn.executemany(
+            "INSERT INTO imported_visitors (site_id, import_id, date, visitors) VALUES (?, ?, ?, 1)",
+            [(site.id, cur.lastrowid, f"2026-01-{d:02d}") for d in range(1, 6)],
+        )
+
+    await store.write(stage)
+    assert await store.list_imports(site.id) == [] and await store.imported_range(site.id) is None
+    await store.housekeeping(created + 3600, [site])  # an hour later: it may still be running
+    assert await store.fetchall("SELECT COUNT(*) FROM imported_visitors") == [(5,)]
+    await store.housekeeping(created + 2 * 86400, [site])  # two days later: abandoned
+    assert await store.fetchall("SELECT COUNT(*) FROM imported_visitors") == [(0,)]
+    assert await store.fetchall("SELECT COUNT(*) FROM site_imports") == [(0,)]
+
+
+async def test_an_export_reads_per_report_not_per_day(instance: Instance, berlin: Any) -> None:
+    """Twenty years cost the same statements as two weeks: each report is read over the whole
+    range (a query per day once made a 20-year export 73k queries)."""
+    from analytics.transfer import export
+
+    statements: list[str] = []
+    await instance.store.trace(statements.append)
+
+    async def count(first: date, last: date) -> int:
+        statements.clear()
+        async for _ in export.iter_zip(instance.store, berlin, first, last):
+            pass
+        return len(statements)
+
+    short = await count(FIRST, LAST)
+    assert await count(date(2007, 1, 1), date(2026, 12, 31)) == short
+    assert short <= 4 * len(layout.REPORTS)
+    await instance.store.trace(None)

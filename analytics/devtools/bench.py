@@ -725,6 +725,9 @@ def run(opts: Options) -> dict[str, Any]:
     t = time.perf_counter()
     results["queries"], results["storage"], results["export"] = queries(opts, work)
     results["elapsed_queries_s"] = round(time.perf_counter() - t, 1)
+    from analytics.devtools import bench_contention  # beacon latency during an import and exports
+
+    results["contention"] = {"status": "not in --quick"} if opts.quick else bench_contention.run(work)
     results["machine"]["load_after"] = list(os.getloadavg())
     results["targets"] = verdicts(results)
     if opts.workdir is None:
@@ -772,11 +775,18 @@ def table(results: dict[str, Any]) -> str:
         )
     else:
         lines.append(f"export    {ex.get('status')}")
+    lines += bench_contention_lines(results.get("contention", {}))
     lines.append("targets")
     for name, v in results["targets"].items():
         mark = {True: "met", False: "MISSED", None: "n/a"}[v["met"]]
         lines.append(f"  {name:<26} {str(v['value']):>10}  {mark:<6} (target {v['target']})")
     return "\n".join(lines)
+
+
+def bench_contention_lines(result: dict[str, Any]) -> list[str]:
+    from analytics.devtools import bench_contention
+
+    return bench_contention.lines(result)
 
 
 def parse_sizes(text: str) -> list[int]:

@@ -15,11 +15,14 @@ database connection, so a slow download never keeps a reader from the dashboard.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+import re
+import time
 import zipfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
     from analytics.model import Site
     from analytics.store.base import Store
 
+SLICE = 0.002  # seconds of export work between turns of the event loop
+_running = [0]  # exports streaming from this process's event loop now
 Progress = Callable[[int], None]  # called with the number of (report, day) steps just done
 # A zip entry's time stamp is a DOS date: years 1980 to 2107. Members are stamped
 # with the range's first day (1980 at the earliest), so a zip cannot start later.
@@ -49,17 +54,65 @@ def steps(first: date, last: date) -> int:
     return len(REPORTS) * ((last - first).days + 1)
 
 
-def filename(site: Site, first: date, last: date, ext: str = "zip") -> str:
-    """The download's file name, e.g. `blog.example.org-2026-01-01-2026-01-31.zip`."""
-    return f"{site.domain}-{first.isoformat()}-{last.isoformat()}.{ext}"
+def slug(text: str) -> str:
+    """Letters, digits, dots, underscores and dashes only, at most 40 of them: safe in any file system and header."""
+    text = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._]+|\.{2,}", "-", text))
+    return text.strip("-.")[:40].strip("-.") or "x"
+
+
+def filename(
+    site: Site, first: date, last: date, ext: str = "zip", filters: Sequence[tuple[str, str]] = (), suffix: str = ""
+) -> str:
+    """The download's file name: site, range, then each filter as `param-value`, sanitised.
+
+    E.g. `example.com_2026-11-01_2026-11-30_source-Google.zip`; `suffix` names a panel.
+    """
+    parts = [site.domain, first.isoformat(), last.isoformat()]
+    parts += [f"{slug(param)}-{slug(value)}" for param, value in filters]
+    if suffix:
+        parts.append(slug(suffix))
+    return f"{'_'.join(parts)[:200]}.{ext}"
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """One CSV file (RFC 4180 line ends, UTF-8), every text cell `neutralise`d."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([neutralise(cell) for cell in row] for row in rows)
+    return out.getvalue().encode()
+
+
+def zip_bytes(files: Sequence[tuple[str, bytes]], day: date) -> bytes:
+    """A small zip of whole files (a filtered view's export), members dated `day`."""
+    check_zip_range(day, day)
+    stamp = max(day, date(1980, 1, 1))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for name, data in files:
+            info = zipfile.ZipInfo(name, date_time=(stamp.year, stamp.month, stamp.day, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
+    return buffer.getvalue()
 
 
 async def _days(
-    store: Store, site: Site, report: Report, first: date, last: date, progress: Progress | None
+    store: Store, site: Site, report: Report, first: date, last: date, progress: Progress | None, shared: bool
 ) -> AsyncIterator[tuple[str, list[tuple[Any, ...]]]]:
-    """The report's days with rows, as (ISO date, file cells); progress counts every day of the range."""
+    """The report's days with rows, as (ISO date, file cells); progress counts every day of the range.
+
+    `shared`: the event loop also serves requests (an export from the web), so the export rests.
+    """
     done = first.toordinal()  # the first day not yet counted
+    slice_end = time.perf_counter() + SLICE
     async for day, rows in store.export_rows(site, report.read, first, last):
+        if shared and time.perf_counter() > slice_end:
+            # Writing rows out is CPU work on the event loop. After every SLICE of it, rest as long
+            # as every running export works: together, exports never take more than half the loop,
+            # so beacons and dashboards stay answered even when the process is short of CPU.
+            await asyncio.sleep(SLICE * max(1, _running[0]))
+            slice_end = time.perf_counter() + SLICE
         if progress is not None and day.toordinal() >= done:
             progress(day.toordinal() + 1 - done)
             done = day.toordinal() + 1
@@ -106,7 +159,7 @@ class _Sink(io.RawIOBase):
 
 
 async def _produce_zip(
-    store: Store, site: Site, first: date, last: date, sink: _Sink, progress: Progress | None
+    store: Store, site: Site, first: date, last: date, sink: _Sink, progress: Progress | None, shared: bool
 ) -> AsyncIterator[None]:
     """Write the zip into `sink`, pausing (yielding) after every day with rows and every file."""
     check_zip_range(first, last)
@@ -124,7 +177,7 @@ async def _produce_zip(
                 # RFC 4180 line ends: a cell holding CR or LF is then always quoted, so it cannot split a row.
                 writer = csv.writer(text, lineterminator="\r\n")
                 writer.writerow(report.header)
-                async for label, cells in _days(store, site, report, first, last, progress):
+                async for label, cells in _days(store, site, report, first, last, progress, shared):
                     writer.writerows(_neutralised(label, cells, report.text_cells))
                     yield None
             yield None
@@ -135,18 +188,22 @@ async def write_zip(
 ) -> None:
     """Write the CSV zip of [first, last] (local days, inclusive) to `out`, which need not be seekable."""
     sink = _Sink(out)
-    async for _ in _produce_zip(store, site, first, last, sink, progress):
+    async for _ in _produce_zip(store, site, first, last, sink, progress, False):
         pass
 
 
 async def iter_zip(
     store: Store, site: Site, first: date, last: date, progress: Progress | None = None
 ) -> AsyncIterator[bytes]:
-    """The same zip as `write_zip`, as byte chunks for a streaming HTTP response."""
+    """The same zip as `write_zip`, as byte chunks for a streaming HTTP response (it shares the loop)."""
     sink = _Sink()
-    async for _ in _produce_zip(store, site, first, last, sink, progress):
-        if len(sink.buffer) >= 64 * 1024:
-            yield sink.take()
+    _running[0] += 1
+    try:
+        async for _ in _produce_zip(store, site, first, last, sink, progress, True):
+            if len(sink.buffer) >= 64 * 1024:
+                yield sink.take()
+    finally:
+        _running[0] -= 1
     rest = sink.take()  # the central directory, written when the zip closed
     if rest:
         yield rest
@@ -161,7 +218,7 @@ async def iter_ndjson(
     """
     for report in REPORTS:
         names = [c.name for c in report.columns]
-        async for label, cells in _days(store, site, report, first, last, progress):
+        async for label, cells in _days(store, site, report, first, last, progress, False):
             lines = [
                 json.dumps(
                     {"report": report.name, "date": label, **dict(zip(names, row, strict=True))},

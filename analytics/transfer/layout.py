@@ -33,6 +33,7 @@ from analytics.store.base import RollupRead
 # feed and CR too (the formula may follow on the next line of the cell), and the
 # full-width forms, which some spreadsheets fold to their ASCII twins.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_RISKY = frozenset((*FORMULA_START, "'"))  # the first characters `neutralise` must look further at
 Kind = Literal["key", "const", "sum"]
 
 
@@ -247,7 +248,8 @@ def neutralise(value: Any) -> Any:
     Numbers stay numbers. A value that already starts with apostrophes before a
     formula character gets one more, so `unneutralise` restores every value exactly.
     """
-    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_START):
+    # Most cells start with a letter, digit or slash: one set lookup decides (exports write millions).
+    if isinstance(value, str) and value and value[0] in _RISKY and value.lstrip("'").startswith(FORMULA_START):
         return "'" + value
     return value
 

@@ -2,7 +2,7 @@
 
 Modules: `auth` (sessions, rate limit), `account` (password, API keys), `invite`, `csrf`, `render` (templates, headers),
 `state` (URL state), `reports` (panels as stats queries, k-suppression),
-`chart` (SVG geometry), `dashboard`, `pages` (accounts and sites), `settings`,
+`chart` (SVG geometry), `dashboard`, `downloads` (export zip, panel CSV), `pages` (accounts and sites), `settings`,
 `share` and `disclosure`.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from analytics.web import account, dashboard, disclosure, invite, pages, share
+from analytics.web import account, dashboard, disclosure, downloads, invite, pages, share
 from analytics.web import site_settings as settings
 
 
@@ -30,7 +30,8 @@ def routes() -> list[BaseRoute]:
         Route("/sites/new", pages.new_site, methods=["GET", "POST"]),
         Route(d, dashboard.site_dashboard),
         Route(d + "/realtime", dashboard.site_realtime),
-        Route(d + "/export", dashboard.site_export),
+        Route(d + "/export", downloads.site_export),
+        Route(d + "/panels/{panel}.csv", downloads.panel_csv),
         Route(d + "/snippet", pages.snippet),
         Route(d + "/settings", settings.settings_page),
         Route(d + "/settings", settings.save_settings, methods=["POST"]),

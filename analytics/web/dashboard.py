@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from analytics.model import Site
 from analytics.stats import dates
@@ -43,7 +43,6 @@ from analytics.web.state import (
     CHART_METRICS,
     INTERVALS,
     PERIODS,
-    Range,
     State,
     default_interval,
     intervals_for,
@@ -232,6 +231,9 @@ def _panel(panel: Panel, tab: Tab, rows: list[Any], total: int, limit: int, stat
         else None,
         "less_url": state.url(more=None) + f"#panel-{panel.key}" if limit == ROWS_MORE else None,
         "hidden_rows": hidden_rows,
+        # The shown tab with every row, as CSV (web/downloads.py); members only.
+        "csv_url": None if view.public else f"{view.base}/panels/{panel.key}.csv"
+        + state.url(**{f"tab_{panel.key}": tab.key, "more": None})[len(state.base) :],
     }
 
 
@@ -261,25 +263,3 @@ async def realtime_json(request: Request, view: View) -> Response:
 async def site_realtime(request: Request) -> Response:
     site, role = await site_access(request, request.path_params["domain"])
     return await realtime_json(request, View(site, f"/sites/{site.domain}", public=False, k=0, role=role))
-
-
-@page
-async def site_export(request: Request) -> Response:
-    """The current range as Plausible's CSV zip (aggregates only)."""
-    from analytics.transfer import export
-
-    site, _ = await site_access(request, request.path_params["domain"])
-    state = State(request.query_params, "")
-    now = now_dt(request)
-    store = store_of(request)
-    earliest = None
-    if state.period == "all":
-        earliest = await Stats(store, site, now).earliest(await accounts_of(request).sites.created_at(site.id))
-    r: Range = resolve_range(state.period, site.timezone, now, earliest, state.get("from"), state.get("to"))
-    export.check_zip_range(r.first, r.last)  # before the response starts: a clear 400, not a cut-off zip
-    name = export.filename(site, r.first, r.last)
-    return StreamingResponse(
-        export.iter_zip(store, site, r.first, r.last),
-        media_type="application/zip",
-        headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'},
-    )

@@ -85,6 +85,8 @@ class ImportCompiler:
             group = (" GROUP BY " + ", ".join(str(i + 1) for i in range(len(cols)))) if cols else ""
             where = f"site_id = {self.p(self.q.site.id)} AND date BETWEEN {self.p(self.q.first_day.isoformat())}"
             where += f" AND {self.p(self.q.last_day.isoformat())}"
+            # An import still staging (store.sqlite.transfer) is not there yet; `+` keeps the date index in use.
+            where += " AND +import_id NOT IN (SELECT id FROM site_imports WHERE rows < 0)"
             if self.q.filters is not None:
                 where += " AND " + self.filter_sql(self.q.filters)
             select = ", ".join([*cols, *(SUMS[tbl][n] for n in names)])
@@ -94,7 +96,9 @@ class ImportCompiler:
 
 async def imported_range(store: Connections, site_id: int) -> tuple[date, date] | None:
     """The first and last imported day of a site, or None: `earliest` for date_range "all"."""
-    rows = await store.fetchall("SELECT MIN(first_day), MAX(last_day) FROM site_imports WHERE site_id = ?", (site_id,))
+    rows = await store.fetchall(
+        "SELECT MIN(first_day), MAX(last_day) FROM site_imports WHERE site_id = ? AND rows >= 0", (site_id,)
+    )
     if not rows or rows[0][0] is None:
         return None
     return date.fromisoformat(rows[0][0]), date.fromisoformat(rows[0][1])

@@ -26,6 +26,10 @@ class Connections(Protocol):
         """A reader connection from the pool, for the duration of the block."""
         ...
 
+    def export_reader(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        """A reader connection of the exports' own pool, for the duration of the block."""
+        ...
+
     async def write(self, job: Callable[[aiosqlite.Connection], Awaitable[T]], transaction: bool = True) -> T:
         """Run `job` on the writer between batches, in its own IMMEDIATE transaction."""
         ...

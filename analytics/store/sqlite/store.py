@@ -71,8 +71,13 @@ class SQLiteStore:
         queue_size: int = 20000,
         readers: int = 2,
         query_timeout: float | None = None,
+        export_readers: int = 1,
     ) -> None:
-        """`query_timeout`: seconds a statement on a reader may run before it is stopped (None: no limit)."""
+        """`query_timeout`: seconds a statement on a reader may run before it is stopped (None: no limit).
+
+        `export_readers`: connections of their own for exports, so a long export never
+        takes a reader the dashboard and the API are waiting for.
+        """
         self.path = Path(path)
         self.clock = clock or Clock()
         self.batch_size = batch_size
@@ -81,6 +86,8 @@ class SQLiteStore:
         self._writer: aiosqlite.Connection | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._reader_count = readers
+        self._exporters: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._exporter_count = export_readers
         self._task: asyncio.Task[None] | None = None
         self._batches = BatchWriter()
         self._reader_conns: list[aiosqlite.Connection] = []
@@ -98,13 +105,14 @@ class SQLiteStore:
                 # A migration may have deleted rows (0006 drops the salts of release 0.1): move
                 # the overwritten pages into the file and empty the WAL before anything else runs.
                 await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            for _ in range(self._reader_count):
-                conn = await connect(self.path, readonly=True)
-                self._reader_conns.append(conn)
-                if query_timeout := self.query_timeout:
-                    self._budgets[conn] = budget = Budget(query_timeout)
-                    await budget.install(conn)
-                self._readers.put_nowait(conn)
+            for pool, count in ((self._readers, self._reader_count), (self._exporters, self._exporter_count)):
+                for _ in range(count):
+                    conn = await connect(self.path, readonly=True)
+                    self._reader_conns.append(conn)
+                    if query_timeout := self.query_timeout:
+                        self._budgets[conn] = budget = Budget(query_timeout)
+                        await budget.install(conn)
+                    pool.put_nowait(conn)
         except sqlite3.DatabaseError as exc:
             await self._close_connections()  # their threads would keep the process alive
             raise StorageError(self.path, str(exc)) from None
@@ -118,8 +126,9 @@ class SQLiteStore:
         await self._close_connections()
 
     async def _close_connections(self) -> None:
-        while not self._readers.empty():
-            self._readers.get_nowait()
+        for pool in (self._readers, self._exporters):
+            while not pool.empty():
+                pool.get_nowait()
         for conn in self._reader_conns:
             await conn.close()
         self._reader_conns.clear()
@@ -257,6 +266,8 @@ class SQLiteStore:
         """Enforce retention, then sum settled days of `sites` (from accounts) into the daily tier."""
         await self.prune(now, retention_months)
         await self.roll_days(now, sites)
+        # An import a dead process left staging: invisible, but its rows take space.
+        await transfer.drop_abandoned(self, int(now) - DAY)
 
     async def roll_days(self, now: float, sites: Sequence[Site], *, rebuild: bool = False) -> int:
         """Sum settled local days into the daily rollup tier (see days.py); sites give id and zone.
@@ -314,10 +325,17 @@ class SQLiteStore:
 
     # -- reads -----------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
+    def reader(self) -> contextlib.AbstractAsyncContextManager[aiosqlite.Connection]:
         """A reader for the block; a statement past the query budget raises QueryTimeout."""
-        conn = await self._readers.get()
+        return self._lend(self._readers)
+
+    def export_reader(self) -> contextlib.AbstractAsyncContextManager[aiosqlite.Connection]:
+        """A reader of the exports' own pool (`export_readers`), for the block."""
+        return self._lend(self._exporters)
+
+    @contextlib.asynccontextmanager
+    async def _lend(self, pool: asyncio.Queue[aiosqlite.Connection]) -> AsyncIterator[aiosqlite.Connection]:
+        conn = await pool.get()
         budget = self._budgets.get(conn)
         if budget is not None:
             budget.arm()  # whole blocks that do not re-arm per statement get one budget
@@ -330,7 +348,7 @@ class SQLiteStore:
         finally:
             if budget is not None:
                 budget.deadline = float("inf")  # idle, or in someone else's hands next
-            self._readers.put_nowait(conn)
+            pool.put_nowait(conn)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         async with self.reader() as conn:

@@ -15,14 +15,18 @@ site-local day of the daily tier too, except on the rare days a zone changes its
 offset at midnight, where the tier's per-bucket offset may file the repeated hour
 under the other day; days are never split between the two sources.
 
-Import (`import_rows`). One write transaction: the import's row in
-`site_imports`, every part's rows in `imported_<report>`, then the older
-imports' rows of the same report on the days a part covers are deleted, and
-older imports left without rows are forgotten.
+Import (`import_rows`). Never one long transaction on the single writer, which
+would stall ingest for every site: the rows are staged in chunks of `CHUNK`
+rows, each its own short write transaction, under an import that readers skip
+(`rows = STAGED`). One short transaction then swaps it in: the older imports'
+rows of the same report on the days a part covers are deleted, older imports
+left without rows are forgotten, and the import gets its span and row count,
+which makes it visible. To a reader it is all or nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -97,7 +101,7 @@ async def _scan(
     npk = len(table.keys)
 
     async def page(sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        async with store.reader() as conn:
+        async with store.export_reader() as conn:
             return [tuple(row) for row in await conn.execute_fetchall(sql, params)]
 
     rows = await page(first, (site_id, lo, hi, PAGE))
@@ -222,20 +226,36 @@ async def _imported_tables(conn: aiosqlite.Connection) -> dict[str, frozenset[st
     return {t: frozenset(c) for t, c in out.items()}
 
 
-async def import_rows(store: Connections, site: Site, source: str, parts: Iterable[ImportPart]) -> ImportRecord:
-    """See `Store.import_rows`."""
+# A staged import's `rows` is STAGED: readers (history.py, the lists below) skip it until the swap.
+STAGED = -1
+CHUNK = 2000  # imported rows per write transaction: the writer is free for ingest between chunks
 
-    async def job(conn: aiosqlite.Connection) -> ImportRecord:
-        tables = await _imported_tables(conn)
-        created = int(store.clock.now())
+
+async def import_rows(store: Connections, site: Site, source: str, parts: Iterable[ImportPart]) -> ImportRecord:
+    """See `Store.import_rows`.
+
+    Rows are staged in chunks of about `CHUNK` rows, one short write transaction
+    each, under an import whose `rows` is `STAGED`, which every reader skips. The
+    files are read and parsed between chunks, outside any transaction. One last
+    short transaction swaps the import in: older imports' rows on the days it
+    covers go, and its span and row count are set, which makes it visible. A
+    failure (a bad cell, a full disk) deletes the staged rows, chunk by chunk, and
+    raises again: readers never see part of an import.
+    """
+    created = int(store.clock.now())
+
+    async def begin(conn: aiosqlite.Connection) -> tuple[int, dict[str, frozenset[str]]]:
         cur = await conn.execute(
-            "INSERT INTO site_imports (site_id, created_at, source) VALUES (?, ?, ?)", (site.id, created, source)
+            "INSERT INTO site_imports (site_id, created_at, source, rows) VALUES (?, ?, ?, ?)",
+            (site.id, created, source, STAGED),
         )
-        import_id = cur.lastrowid
-        assert import_id is not None
-        first: date | None = None
-        last: date | None = None
-        total = 0
+        assert cur.lastrowid is not None
+        return cur.lastrowid, await _imported_tables(conn)
+
+    import_id, tables = await store.write(begin)
+    spans: dict[str, tuple[date, date]] = {}
+    total = 0
+    try:
         for part in parts:
             table = f"imported_{part.report}"
             if table not in tables:
@@ -246,37 +266,103 @@ async def import_rows(store: Connections, site: Site, source: str, parts: Iterab
             cols = ("site_id", "import_id", "date", *part.columns)
             sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})"
             span = list(part.span or ())
-            for batch in part.batches:
+            pending: list[tuple[Any, ...]] = []
+            batches = iter(part.batches)
+            # Reading and parsing a batch is CPU work: in a worker thread, so the event loop
+            # (answering beacons) gets the interpreter back every switch interval, not per batch.
+            while (batch := await asyncio.to_thread(next, batches, None)) is not None:
                 if not batch:
                     continue
-                await conn.executemany(sql, [(site.id, import_id, r[0].isoformat(), *r[1:]) for r in batch])
+                pending += [(site.id, import_id, r[0].isoformat(), *r[1:]) for r in batch]
                 days = [r[0] for r in batch]
                 span += [min(days), max(days)]
                 total += len(batch)
-            if not span:
-                continue
-            lo, hi = min(span), max(span)
-            first = lo if first is None else min(first, lo)
-            last = hi if last is None else max(last, hi)
-            # The newest import wins for the days its file covers.
-            await conn.execute(
-                f"DELETE FROM {table} WHERE site_id = ? AND import_id <> ? AND date BETWEEN ? AND ?",
-                (site.id, import_id, lo.isoformat(), hi.isoformat()),
-            )
+                if len(pending) >= CHUNK:
+                    await _stage(store, sql, pending)
+                    pending = []
+            if pending:
+                await _stage(store, sql, pending)
+            if span:
+                lo, hi = min(span), max(span)
+                old = spans.get(table)
+                spans[table] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
+    except BaseException:
+        await _drop_staged(store, import_id, sorted(tables))
+        raise
+
+    first = min((lo for lo, _ in spans.values()), default=None)
+    last = max((hi for _, hi in spans.values()), default=None)
+
+    async def swap(conn: aiosqlite.Connection) -> None:
+        async with conn.execute(
+            "SELECT id FROM site_imports WHERE site_id = ? AND id <> ? AND rows >= 0", (site.id, import_id)
+        ) as cur:
+            older = [row[0] for row in await cur.fetchall()]
+        if older:
+            marks = ",".join("?" * len(older))
+            for table, (lo, hi) in spans.items():
+                # The newest import wins for the days its file covers. By import id: the cost is
+                # the older imports' rows, never a walk over the million rows just staged.
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE import_id IN ({marks}) AND date BETWEEN ? AND ?",
+                    (*older, lo.isoformat(), hi.isoformat()),
+                )
         await conn.execute(
             "UPDATE site_imports SET first_day = ?, last_day = ?, rows = ? WHERE id = ?",
             (first.isoformat() if first else None, last.isoformat() if last else None, total, import_id),
         )
-        # Forget earlier imports whose every row was replaced.
+        # Forget earlier imports whose every row was replaced (never another import still staging).
         unused = " AND ".join(f"NOT EXISTS (SELECT 1 FROM {t} WHERE import_id = i.id)" for t in sorted(tables))
         await conn.execute(
             "DELETE FROM site_imports WHERE id IN (SELECT id FROM site_imports i WHERE i.site_id = ? AND i.id <> ?"
-            f"{' AND ' + unused if unused else ''})",
+            f" AND i.rows >= 0{' AND ' + unused if unused else ''})",
             (site.id, import_id),
         )
-        return ImportRecord(import_id, created, source, first, last, total)
 
-    return await store.write(job)
+    try:
+        await store.write(swap)
+    except BaseException:
+        await _drop_staged(store, import_id, sorted(tables))
+        raise
+    return ImportRecord(import_id, created, source, first, last, total)
+
+
+async def _stage(store: Connections, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    async def job(conn: aiosqlite.Connection) -> None:
+        await conn.executemany(sql, rows)
+
+    await store.write(job)
+
+
+async def _drop_staged(store: Connections, import_id: int, tables: list[str]) -> None:
+    """Delete a staged import's rows in chunks (each a short transaction), then the import itself."""
+
+    async def chunk(conn: aiosqlite.Connection) -> int:
+        deleted = 0
+        for table in tables:
+            cur = await conn.execute(
+                f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE import_id = ? LIMIT ?)",
+                (import_id, CHUNK - deleted),
+            )
+            deleted += cur.rowcount
+            if deleted >= CHUNK:
+                break
+        if deleted < CHUNK:
+            await conn.execute("DELETE FROM site_imports WHERE id = ?", (import_id,))
+        return deleted
+
+    while await store.write(chunk) >= CHUNK:
+        pass
+
+
+async def drop_abandoned(store: Connections, older_than: int) -> int:
+    """Delete imports still staged since before `older_than` (a process died mid-import); returns how many."""
+    rows = await store.fetchall("SELECT id FROM site_imports WHERE rows < 0 AND created_at < ?", (older_than,))
+    if rows:
+        tables = sorted(await store.write(_imported_tables, transaction=False))
+        for (import_id,) in rows:
+            await _drop_staged(store, import_id, tables)
+    return len(rows)
 
 
 def _record(row: tuple[Any, ...]) -> ImportRecord:
@@ -290,7 +376,8 @@ def _record(row: tuple[Any, ...]) -> ImportRecord:
 async def list_imports(store: Connections, site_id: int) -> list[ImportRecord]:
     """See `Store.list_imports`."""
     rows = await store.fetchall(
-        "SELECT id, created_at, source, first_day, last_day, rows FROM site_imports WHERE site_id = ? ORDER BY id DESC",
+        "SELECT id, created_at, source, first_day, last_day, rows FROM site_imports WHERE site_id = ? AND rows >= 0"
+        " ORDER BY id DESC",
         (site_id,),
     )
     return [_record(r) for r in rows]
@@ -300,7 +387,8 @@ async def remove_imports(store: Connections, site_id: int, import_id: int | None
     """See `Store.remove_imports`. The imported rows go with their import (foreign keys cascade)."""
 
     async def job(conn: aiosqlite.Connection) -> int:
-        sql, params = "DELETE FROM site_imports WHERE site_id = ?", [site_id]
+        # An import still staging is its importer's to finish or drop.
+        sql, params = "DELETE FROM site_imports WHERE site_id = ? AND rows >= 0", [site_id]
         if import_id is not None:
             sql, params = sql + " AND id = ?", [site_id, import_id]
         cur = await conn.execute(sql, params)

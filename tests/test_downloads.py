@@ -85,7 +85,7 @@ async def test_filtered_export_exact_contents(seeded: httpx.AsyncClient) -> None
         "",
     ]
     assert files["entry.csv"] == ["entry_page,visitors,visits,bounce_rate", "/,1,1,0", "/blog/b,1,1,0", ""]
-    assert files["countries.csv"] == ["country,visitors,percentage", "CH,1,50.0", "FR,1,50.0", ""]
+    assert files["countries.csv"] == ["country,visitors,percentage", "Switzerland,1,50.0", "France,1,50.0", ""]  # as the panel shows them
     assert files["outbound.csv"] == ["url,visitors,events", "https://example.com/x,1,1", ""]
     assert files["utm_campaign.csv"] == ["utm_campaign,visitors,bounce_rate,visit_duration", ""]
 

@@ -93,6 +93,23 @@ async def test_removing_a_site_leaves_none_of_its_rows(store: SQLiteStore) -> No
     assert await count(store, "rollup_languages", 2) == 1 and await count(store, "events", 2) == 1
 
 
+async def test_a_removed_sites_events_are_refused_at_write_time(tmp_path: Path, store: SQLiteStore) -> None:
+    """An event checked against its site before the removal but committed after it never lands under
+    the old id, whichever writer (another worker's store on the same file) commits it."""
+    other_worker = SQLiteStore(tmp_path / "analytics.db")  # the fixture's file
+    await other_worker.open()
+    try:
+        await store.submit([event(1, 1)])
+        await other_worker.delete_site(1)
+        assert await store.submit([event(2, 1), event(1, 2), event(2, 3)]) == [True, False, True]
+        assert await other_worker.submit([event(1, 4)]) == [False]
+        assert (await count(store, "events", 1), await count(store, "sessions", 1)) == (0, 0)
+        assert await count(store, "rollup_pages", 1) == 0 and await count(store, "events", 2) == 2
+        assert await store.fetchall("SELECT site_id FROM removed_sites") == [(1,)]
+    finally:
+        await other_worker.close()
+
+
 async def test_prune_keeps_rollups(store: SQLiteStore) -> None:
     await store.submit([event(1, 1, ts=T0 - 800 * DAY)])
     await store.submit([event(1, 2)])

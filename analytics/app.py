@@ -134,7 +134,7 @@ async def housekeep(store: SQLiteStore, accounts: Accounts, now: float, retentio
     far ahead cannot empty the events: the store counts retention from its newest event.
     """
     try:
-        await accounts.salts.for_day(utc_day(now))  # destroys salts older than yesterday or after today
+        await accounts.salts.destroy_strays(utc_day(now))  # salts older than yesterday or after today, on disk
         accounts.salts.empty_wal_later()  # and, in the background, their copies in the WAL
     except Exception as exc:  # keep serving; the next round retries
         log.warning("salt rotation failed: %s", type(exc).__name__)

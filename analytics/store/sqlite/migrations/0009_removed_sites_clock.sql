@@ -7,3 +7,11 @@ CREATE TABLE removed_sites (
     site_id INTEGER PRIMARY KEY,
     removed_at INTEGER NOT NULL
 );
+
+-- The latest time housekeeping trusted (Unix seconds), a high-water mark.
+-- Retention is counted from it, not from a clock that jumped ahead; events
+-- stamped by such a clock move it only once they span a week (store.prune).
+CREATE TABLE clock_mark (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    trusted INTEGER NOT NULL
+);

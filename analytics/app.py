@@ -26,7 +26,9 @@ from analytics.errors import ApiError
 from analytics.ingest import beacon
 from analytics.ingest.deadline import BodyDeadline
 from analytics.ingest.endpoint import Collector, preflight
+from analytics.store.sqlite import files
 from analytics.store.sqlite.store import SQLiteStore
+from analytics.web.render import error_page
 
 log = logging.getLogger("analytics")
 HOUSEKEEPING_SECONDS = 60.0
@@ -37,11 +39,24 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(exc.body(), exc.status, headers=exc.headers)
 
 
+STORAGE_RETRY_SECONDS = 30
+STORAGE_MESSAGE = "The server cannot store data right now (its disk may be full); retry later"
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     # Never echo the exception or the path: either could carry request data (a
     # share token is part of its path). The route's template names the handler.
     route = getattr(request.scope.get("route"), "path", None) or "an unmatched path"
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, route)
+    method = request.method if request.method.isalpha() else "?"
+    reason = files.storage_failure(exc)
+    if reason is not None:
+        # A full disk, a read-only or locked file: every route says 503 and when to retry, as ingest does.
+        log.error("storage unavailable (%s) on %s %s", reason, method, route)
+        headers = {"Retry-After": str(STORAGE_RETRY_SECONDS)}
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": STORAGE_MESSAGE}, 503, headers=headers)
+        return error_page(request, 503, STORAGE_MESSAGE + ".", headers)
+    log.error("unhandled %s on %s %s", type(exc).__name__, method, route)
     return JSONResponse({"error": "Internal error"}, 500)
 
 

@@ -28,6 +28,8 @@ from analytics.ingest.deadline import BodyDeadline
 from analytics.ingest.endpoint import Collector, preflight
 from analytics.store.base import Store
 from analytics.store.selection import make_store
+from analytics.store.sqlite import files
+from analytics.web.render import error_page
 
 log = logging.getLogger("analytics")
 HOUSEKEEPING_SECONDS = 60.0
@@ -38,11 +40,24 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(exc.body(), exc.status, headers=exc.headers)
 
 
+STORAGE_RETRY_SECONDS = 30
+STORAGE_MESSAGE = "The server cannot store data right now (its disk may be full); retry later"
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     # Never echo the exception or the path: either could carry request data (a
     # share token is part of its path). The route's template names the handler.
     route = getattr(request.scope.get("route"), "path", None) or "an unmatched path"
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, route)
+    method = request.method if request.method.isalpha() else "?"
+    reason = files.storage_failure(exc)
+    if reason is not None:
+        # A full disk, a read-only or locked file: every route says 503 and when to retry, as ingest does.
+        log.error("storage unavailable (%s) on %s %s", reason, method, route)
+        headers = {"Retry-After": str(STORAGE_RETRY_SECONDS)}
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": STORAGE_MESSAGE}, 503, headers=headers)
+        return error_page(request, 503, STORAGE_MESSAGE + ".", headers)
+    log.error("unhandled %s on %s %s", type(exc).__name__, method, route)
     return JSONResponse({"error": "Internal error"}, 500)
 
 
@@ -128,7 +143,7 @@ async def housekeep(store: Store, accounts: Accounts, now: float, retention_mont
     far ahead cannot empty the events: the store counts retention from its newest event.
     """
     try:
-        await accounts.salts.for_day(utc_day(now))  # destroys salts older than yesterday or after today
+        await accounts.salts.destroy_strays(utc_day(now))  # salts older than yesterday or after today, on disk
         accounts.salts.empty_wal_later()  # and, in the background, their copies in the WAL
     except Exception as exc:  # keep serving; the next round retries
         log.warning("salt rotation failed: %s", type(exc).__name__)

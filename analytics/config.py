@@ -56,7 +56,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_size", int, 256, "Events per group commit at most."),
     Setting("batch_ms", float, 2.0, "Milliseconds a group commit waits to gather more events."),
     Setting("queue_size", int, 20000, "Accepted events waiting for commit before ingest answers 503."),
-    Setting("base_url", str, "", "Public URL of this service, used in snippets; empty derives it from requests."),
+    Setting(
+        "base_url",
+        str,
+        "",
+        "Public URL of this service, used in snippets and share links; empty keeps the first address the"
+        " dashboard was reached at (a Host header cannot change it) and Settings warns.",
+    ),
     Setting("log_level", str, "info", "Log level: debug, info, warning or error."),
     Setting("api_rate_limit", int, 600, "Stats API requests allowed per key per hour; 0 turns the limit off."),
     Setting(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +41,34 @@ async def test_an_unhandled_error_is_a_bare_json_500(instance: Instance, caplog:
             r = await client.get("/boom")
     assert (r.status_code, r.json()) == (500, {"error": "Internal error"})
     assert "unhandled RuntimeError on GET /boom" in caplog.text and "198.51.100.7" not in caplog.text
+
+
+async def test_a_storage_failure_is_a_503_on_every_route(instance: Instance, caplog: pytest.LogCaptureFixture) -> None:
+    """A real SQLITE_FULL (a database held at its page limit, as a full disk refuses growth) raised in any
+    handler: a 503 with Retry-After, JSON under /api/ and an error page elsewhere; the log names the
+    reason and the route, never the request."""
+
+    async def full(request: Request) -> Response:
+        with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+            conn.execute("CREATE TABLE t (x)")
+            conn.execute("PRAGMA max_page_count = 2")
+            conn.execute("INSERT INTO t VALUES (?)", ("secret request data " * 1000,))
+        raise AssertionError("the insert fits")
+
+    instance.app.router.routes[:0] = [Route("/api/full/{token}", full), Route("/full/{token}", full)]
+    transport = httpx.ASGITransport(app=instance.app, raise_app_exceptions=False)
+    with caplog.at_level(logging.ERROR, logger="analytics"):
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            api = await client.get("/api/full/t0k3n")
+            page = await client.get("/full/t0k3n")
+    message = "The server cannot store data right now (its disk may be full); retry later"
+    assert (api.status_code, api.json(), api.headers["retry-after"]) == (503, {"error": message}, "30")
+    assert (page.status_code, page.headers["content-type"], page.headers["retry-after"]) == (503, "text/html; charset=utf-8", "30")
+    assert message + "." in page.text
+    assert [r.getMessage() for r in caplog.records] == [
+        "storage unavailable (SQLITE_FULL) on GET /api/full/{token}",
+        "storage unavailable (SQLITE_FULL) on GET /full/{token}",
+    ]
 
 
 async def test_startup_creates_todays_salt_and_shutdown_closes_everything(tmp_path: Path) -> None:

@@ -187,3 +187,31 @@ def test_every_setting_is_a_serve_option(setting: Setting) -> None:
     names = {p.name for p in climod.serve.params}
     opts = {o for p in climod.serve.params for o in getattr(p, "opts", [])}
     assert setting.name in names and setting.option in opts
+
+
+def test_readme_security_limits_say_where_each_limit_is_changed() -> None:
+    """The README's security section names the settings and the constants behind every limit;
+    each named constant exists in the module named next to it."""
+    import importlib
+
+    text = README.read_text("utf-8")
+    section = text[text.index("## Security limits") : text.index("## Behind a reverse proxy")]
+    for setting in ("--query-timeout", "--api-rate-limit", "--retention-months"):
+        assert setting in section, setting
+    where = {
+        "analytics/ingest/payload.py": ["MAX_BODY"],
+        "analytics/api/v2.py": ["MAX_BODY"],
+        "analytics/web/site_settings.py": ["MAX_UPLOAD"],
+        "analytics/ingest/deadline.py": ["GRACE", "MIN_RATE"],
+        "analytics/stats/parse.py": ["MAX_LIMIT", "MAX_FILTER_DEPTH", "MAX_FILTER_CLAUSES", "MAX_PATTERNS", "MAX_PATTERN_LENGTH"],
+        "analytics/transfer/limits.py": ["MAX_MEMBERS", "MAX_UNCOMPRESSED", "MAX_RATIO"],
+        "analytics/web/auth.py": ["MAX_CLIENT_FAILURES", "MAX_ACCOUNT_FAILURES"],
+        "analytics/web/share.py": ["MAX_PASSWORD_FAILURES", "MAX_LINK_FAILURES"],
+    }
+    for path, names in where.items():
+        assert f"`{path}`" in section, path
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        for name in names:
+            assert hasattr(module, name), (path, name)
+    for name in ("MAX_BODY", "MAX_UPLOAD", "MAX_LIMIT", "MAX_FILTER_DEPTH", "MAX_PATTERNS"):
+        assert f"`{name}`" in section, name

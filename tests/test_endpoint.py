@@ -3,9 +3,15 @@ and what the answer says. Bodies are parsed in test_payload.py; no input may giv
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from pathlib import Path
 from typing import Any
 
-from conftest import CHROME_UA, Instance
+import httpx
+import pytest
+from api_support import running_app
+from conftest import CHROME_UA, Instance, acli, cli
 
 from analytics.ingest import endpoint
 
@@ -55,3 +61,45 @@ async def test_errors_are_json_with_cors(instance: Instance) -> None:
         pre = await client.options("/api/event")
     assert pre.status_code == 204 and pre.headers["access-control-allow-methods"] == "POST, OPTIONS"
     assert pre.headers["access-control-max-age"] == "86400"
+
+
+async def test_a_removed_domain_is_refused_at_once_by_every_worker(tmp_path: Path) -> None:
+    """Two app instances on one data dir, as uvicorn workers are, with the clock standing still: after
+    one removes the site, neither counts its domain (a 5-second cache used to keep counting it under
+    the old id), and a new site starts empty with a new id."""
+    data_dir = tmp_path / "data"
+    async with running_app(data_dir) as first, running_app(data_dir) as second:
+        old = await first.accounts.sites.add("blog.example.org")
+        for app in (first, second, first):
+            r = await app.send(BODY)
+            assert r.status_code == 202 and endpoint.DROPPED_HEADER.lower() not in r.headers
+        await second.accounts.sites.remove("blog.example.org", second.store)
+        for app in (first, second):
+            r = await app.send(BODY)
+            assert (r.status_code, r.json()) == (400, {"error": "domain 'blog.example.org' is not registered"})
+        new = await second.accounts.sites.add("blog.example.org")
+        assert new.id > old.id
+        assert await first.store.fetchall("SELECT site_id, COUNT(*) FROM events GROUP BY site_id") == []
+        r = await first.send(BODY)
+        assert r.status_code == 202 and await stored(first) == [(new.id, "", "", "/a")]
+
+
+@pytest.mark.server
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_sites_remove_stops_every_uvicorn_worker_at_once(tmp_path: Path, live_server_factory: Any) -> None:
+    """A real `analytics serve --workers 2` and `analytics sites remove` in another process: the next
+    events, on new connections the kernel spreads over both workers, are refused, and none is stored."""
+    data_dir = tmp_path / "data"
+    cli("sites", "add", "blog.example.org", data_dir=data_dir)
+    server = live_server_factory("--workers", "2", data_dir=data_dir)
+
+    async def post() -> httpx.Response:
+        async with httpx.AsyncClient(base_url=server.url, headers={"User-Agent": CHROME_UA}) as c:
+            return await c.post("/api/event", json=BODY)
+
+    assert [(await post()).status_code for _ in range(8)] == [202] * 8  # both workers have the site cached
+    await acli("sites", "remove", "blog.example.org", data_dir=data_dir)
+    statuses = [(await post()).status_code for _ in range(8)]
+    assert statuses == [400] * 8
+    with contextlib.closing(sqlite3.connect(data_dir / "analytics.db")) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM events").fetchone() == (0,)

@@ -40,11 +40,36 @@ def request(instance: Instance, base: str = "http://t/", **headers: str) -> Requ
                     "app": instance.app, "client": ("10.0.0.1", 1), "server": (host.strip("/"), 80)})  # fmt: skip
 
 
-async def test_base_url_configured_else_from_the_request(instance: Instance) -> None:
-    assert pages.base_url(request(instance, "http://stats.example.org/")) == "http://stats.example.org"
+async def test_base_url_configured_else_the_first_seen_not_the_requests_host(instance: Instance) -> None:
+    """Without --base-url the first origin seen is kept (in accounts.db, for every worker): a later
+    request's Host header, which the client chooses, cannot put another host into snippets."""
+    assert await pages.base_url(request(instance, "http://stats.example.org/")) == "http://stats.example.org"
+    assert await pages.base_url(request(instance, "http://evil.example.net/")) == "http://stats.example.org"
+    instance.app.state.__dict__.pop("_web_secrets")  # another worker: the file, not the cache, decides
+    assert await pages.base_url(request(instance, "http://evil.example.net/")) == "http://stats.example.org"
     settings = instance.app.state.settings
     instance.app.state.settings = settings.__class__(data_dir=settings.data_dir, base_url="https://an.example.org/")
-    assert pages.base_url(request(instance, "http://stats.example.org/")) == "https://an.example.org"
+    assert await pages.base_url(request(instance, "http://stats.example.org/")) == "https://an.example.org"
+
+
+async def test_snippet_share_link_and_settings_warning_without_base_url(instance: Instance) -> None:
+    """Setup pins the origin; a signed-in page reached with another Host header still shows it, and
+    Settings says --base-url is unset (and says nothing once it is set)."""
+    async with instance.client() as owner:
+        await setup_admin(owner)  # through http://testserver
+        assert (await post_form(owner, "/sites/new", {"domain": DOMAIN, "timezone": "UTC"})).status_code == 303
+        site = await instance.accounts.sites.get(DOMAIN)
+        await instance.accounts.sites.set_share(site, "t" * 24, None)
+        evil = {"Host": "evil.example.net"}
+        snippet = await owner.get(f"/sites/{DOMAIN}/snippet", headers=evil)
+        assert "src=&#34;http://testserver/js/script" in snippet.text and "evil.example.net" not in snippet.text
+        page = await owner.get(f"/sites/{DOMAIN}/settings", headers=evil)
+        assert "http://testserver/share/" + "t" * 24 in page.text and "evil.example.net" not in page.text
+        assert "--base-url is not set: snippets and share links use <bdi>http://testserver</bdi>" in page.text
+        settings = instance.app.state.settings
+        instance.app.state.settings = settings.__class__(data_dir=settings.data_dir, base_url="https://an.example.org")
+        page = await owner.get(f"/sites/{DOMAIN}/settings")
+        assert "https://an.example.org/share/" in page.text and "--base-url is not set" not in page.text
 
 
 async def test_site_access_hides_foreign_sites_and_guards_owner_actions(instance: Instance) -> None:

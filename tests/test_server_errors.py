@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import resource
 import socket
 from pathlib import Path
 from typing import Any
@@ -90,3 +91,48 @@ def test_keep_alive_connection_survives_errors(tmp_path: Path, caplog: pytest.Lo
                        for r in caplog.records)  # fmt: skip
     assert "unhandled ValueError on GET /boom/{token}" in logged
     assert "s3cr3t" not in logged and "t0k3n" not in logged and "attacker text" not in logged
+
+
+# -- a full disk: 503 on every route that writes, on a real server ---------------------------------
+
+
+@pytest.mark.server
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_full_disk_gets_503_everywhere_and_the_connection_stays_usable(tmp_path: Path, live_server_factory: Any) -> None:
+    """The server's files may not grow (RLIMIT_FSIZE set on the running process, as a full disk would
+    refuse their growth): sign-in page, Stats API (its rate-limit write), ingest and sign-in post all
+    answer 503 with Retry-After, JSON for the API and a page for the dashboard, on one keep-alive
+    connection; the log names only the route. Once there is room again, everything works."""
+    data = tmp_path / "data"
+    cli("sites", "add", SITE, data_dir=data)
+    cli("users", "add", "owner@example.org", "--password-stdin", input="correct horse battery\n", data_dir=data)
+    key = cli("keys", "add", "owner@example.org", data_dir=data).stdout.strip()
+    server = live_server_factory(data_dir=data)
+    query = json.dumps({"site_id": SITE, "metrics": ["visitors"], "date_range": "7d"})
+    event = json.dumps({"n": "pageview", "u": f"https://{SITE}/s3cr3t-path", "d": SITE})
+    requests = {
+        "login": b"GET /login HTTP/1.1\r\nHost: x\r\nCookie: analytics_anon=t0k3n\r\n\r\n",
+        "api": (f"POST /api/v2/query HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(query)}\r\n\r\n{query}").encode(),
+        "event": (f"POST /api/event HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0\r\n"
+                  f"Content-Type: text/plain\r\nContent-Length: {len(event)}\r\n\r\n{event}").encode(),
+        "health": b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n",
+    }  # fmt: skip
+    unlimited = resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        assert _exchange(sock, requests["api"])[0] == 200  # the files are warm, the key works
+        resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE, (1, unlimited[1]))  # no file may grow
+        try:
+            answers = {name: _exchange(sock, raw) for name, raw in requests.items()}
+        finally:
+            resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE, unlimited)
+        assert {name: status for name, (status, _) in answers.items()} == {
+            "login": 503, "api": 503, "event": 503, "health": 200,
+        }  # fmt: skip
+        assert json.loads(answers["api"][1]) == {"error": "The server cannot store data right now (its disk may be full); retry later"}
+        assert b"The server cannot store data right now (its disk may be full); retry later." in answers["login"][1]
+        assert _exchange(sock, requests["api"])[0] == 200  # room again, same connection
+        assert _exchange(sock, requests["event"])[0] == 202
+    server.stop()
+    log = server.log.read_text()  # written while there was room: the log line itself is tested in test_app.py
+    assert "Traceback" not in log and "s3cr3t" not in log and "t0k3n" not in log and key not in log

@@ -16,7 +16,7 @@ import pytest
 from analytics.catalog import ROLLUP_KEYS
 from analytics.model import DAY, Event, QueueFull, SessionAttrs, Site
 from analytics.store.base import ImportPart
-from analytics.store.sqlite.store import SQLiteStore
+from analytics.store.sqlite.store import CLOCK_GRACE, SQLiteStore
 from analytics.transfer.imports import columns
 from analytics.transfer.layout import REPORTS_BY_NAME
 
@@ -91,6 +91,45 @@ async def test_removing_a_site_leaves_none_of_its_rows(store: SQLiteStore) -> No
     left = {t: n for t in tables if (n := await count(store, t, 1))}
     assert left == {}
     assert await count(store, "rollup_languages", 2) == 1 and await count(store, "events", 2) == 1
+
+
+async def test_a_removed_sites_events_are_refused_at_write_time(tmp_path: Path, store: SQLiteStore) -> None:
+    """An event checked against its site before the removal but committed after it never lands under
+    the old id, whichever writer (another worker's store on the same file) commits it."""
+    other_worker = SQLiteStore(tmp_path / "analytics.db")  # the fixture's file
+    await other_worker.open()
+    try:
+        await store.submit([event(1, 1)])
+        await other_worker.delete_site(1)
+        assert await store.submit([event(2, 1), event(1, 2), event(2, 3)]) == [True, False, True]
+        assert await other_worker.submit([event(1, 4)]) == [False]
+        assert (await count(store, "events", 1), await count(store, "sessions", 1)) == (0, 0)
+        assert await count(store, "rollup_pages", 1) == 0 and await count(store, "events", 2) == 2
+        assert await store.fetchall("SELECT site_id FROM removed_sites") == [(1,)]
+    finally:
+        await other_worker.close()
+
+
+async def test_events_stamped_by_a_clock_ahead_do_not_make_it_believed(
+    store: SQLiteStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One beacon received while the clock is 800 days ahead used to become "the newest stored event",
+    and the next round emptied the rest. Such events count only once they span a week (CLOCK_GRACE):
+    a clock that has run ahead, with traffic, that long is taken as right (a long downtime)."""
+    await store.submit([event(1, 1, ts=T0 - 100 * DAY), event(1, 2)])
+    assert await store.prune(T0, retention_months=25) == 0
+    ahead = T0 + 800 * DAY
+    await store.submit([event(1, 3, ts=ahead)])
+    with caplog.at_level(logging.WARNING, logger="analytics"):
+        assert await store.prune(ahead + 60, retention_months=25) == 0
+    assert "clock is 800 days ahead of the newest stored event" in caplog.text
+    assert await store.fetchall("SELECT trusted FROM clock_mark") == [(T0 + DAY,)]
+    assert await store.prune(T0 + 120, retention_months=25) == 0  # the clock is back: believed at once
+    await store.submit([event(1, 4, ts=ahead + 6 * DAY)])
+    assert await store.prune(ahead + 6 * DAY, retention_months=25) == 0  # six days ahead with traffic
+    await store.submit([event(1, 5, ts=ahead + CLOCK_GRACE)])
+    assert await store.prune(ahead + CLOCK_GRACE, retention_months=25) == 2  # a week: believed
+    assert await count(store, "events") == 3
 
 
 async def test_prune_keeps_rollups(store: SQLiteStore) -> None:

@@ -44,6 +44,7 @@ class Database:
         self.path = Path(path)
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        self._probe: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
 
     async def open(self) -> list[str]:
@@ -53,12 +54,20 @@ class Database:
             self._writer = await connect(self.path)
             applied = await self._migrate()
             self._reader = await connect(self.path, readonly=True)
+            # For data_version(): opened after the migrations, so the file exists and is in WAL mode.
+            self._probe = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=0, isolation_level=None,
+                check_same_thread=False,
+            )
         except sqlite3.DatabaseError as exc:
             await self.close()
             raise Unusable(self.path, str(exc)) from None
         return applied
 
     async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
@@ -92,6 +101,22 @@ class Database:
                 await files.rollback(conn)
                 raise
             return result
+
+    def data_version(self) -> int | None:
+        """A number that changes whenever any connection, in any process, commits to the file; None if busy.
+
+        SQLite's `PRAGMA data_version` reads the WAL index in shared memory: a
+        few microseconds, so it runs in the event loop and caches can check it
+        on every use. Writes through this object's own writer change it too,
+        since the probe is a connection of its own.
+        """
+        if self._probe is None:
+            return None
+        try:
+            row = self._probe.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:  # busy (a recovery, say): the caller reads afresh
+            return None
+        return int(row[0])
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read, on the read-only connection (never behind a write)."""

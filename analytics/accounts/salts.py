@@ -56,6 +56,19 @@ class Salts:
                 self.empty_wal_later()
         return dict(self._salts)
 
+    async def destroy_strays(self, day: int) -> None:
+        """Destroy salts older than yesterday or dated after `day`, whoever created them.
+
+        `for_day` only looks at the disk when its own cached pair is stale. A
+        salt another process made while the clock was ahead (a worker that has
+        since exited, a CLI command) is unknown to this cache, so housekeeping
+        asks the file itself once a round: a cheap read, a write only when needed.
+        """
+        row = await self.db.fetchone("SELECT MIN(day), MAX(day) FROM salts")
+        if row is not None and row[0] is not None and (row[0] < day - 1 or row[1] > day):
+            self._salts = {}  # for_day re-reads and deletes the strays
+        await self.for_day(day)
+
     def empty_wal_later(self) -> None:
         """Start emptying the WAL in the background, unless that already runs or is done."""
         if self.unclean and (self._emptying is None or self._emptying.done()):

@@ -16,7 +16,6 @@ SITE_COLS = ("id", "domain", "timezone", "honor_signals", "allowed_params", "exc
              "share_password_hash")  # fmt: skip
 _COLS = ", ".join(SITE_COLS)
 _S_COLS = ", ".join(f"s.{c}" for c in SITE_COLS)
-CACHE_SECONDS = 5
 
 
 def site_from_row(row: tuple[Any, ...]) -> Site:
@@ -50,25 +49,28 @@ class Sites:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self._cache: dict[str, tuple[float, Site | None]] = {}
+        self._cache: dict[str, Site | None] = {}
+        self._version: int | None = None  # accounts.db's data_version when the cache was filled
 
     # -- reads ------------------------------------------------------------------------
 
     async def by_domain(self, domain: str) -> Site | None:
         """The site events for `domain` count for, or None.
 
-        Cached for a few seconds: `sites add` in another process shows up quickly,
-        and a change made in this process applies at once (see `forget`).
+        Cached for as long as accounts.db is unchanged: any commit, by this
+        process or another worker or the CLI, empties the cache before the next
+        lookup, so a removed site stops counting at once in every worker.
         """
-        now = self.clock.now()
-        hit = self._cache.get(domain)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
+        version = self.db.data_version()
+        if version is None or version != self._version or len(self._cache) > 10_000:
+            self._cache.clear()
+            self._version = version
+        if domain in self._cache:
+            return self._cache[domain]
         row = await self.db.fetchone(f"SELECT {_COLS} FROM sites WHERE domain = ?", (domain,))
         site = site_from_row(row) if row else None
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[domain] = (now, site)
+        if version is not None:
+            self._cache[domain] = site
         return site
 
     def forget(self, domain: str) -> None:

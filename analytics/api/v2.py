@@ -37,6 +37,8 @@ from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryR
 from analytics.store.base import Store
 
 MAX_BODY = 64 * 1024
+# The methods of RFC 9110 and PATCH: the endpoints answer each, most with a JSON 405.
+HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
 
 
 class Unauthorized(ApiError):
@@ -134,9 +136,15 @@ def default_order(query: Query) -> Order:
     return (*first, (query.metrics[0], "desc"))
 
 
+def only(request: Request, *methods: str) -> None:
+    """405 with a JSON message and a true `Allow` for any method the document does not list (OPTIONS too)."""
+    if request.method not in methods:
+        allowed = " or ".join(methods)
+        raise ApiError(405, f"Method {request.method[:20]} not allowed; use {allowed}", {"Allow": ", ".join(methods)})
+
+
 async def query_endpoint(request: Request) -> Response:
-    if request.method != "POST":
-        raise ApiError(405, f"Method {request.method} not allowed; use POST", {"Allow": "POST"})
+    only(request, "POST")
     app = request.app.state
     store: Store = app.store
     accounts: Accounts = app.accounts
@@ -242,11 +250,14 @@ def openapi_document() -> dict[str, Any]:
 
 
 async def openapi_endpoint(request: Request) -> Response:
+    only(request, "GET", "HEAD")
     return JSONResponse(openapi_document())
 
 
 def routes() -> list[BaseRoute]:
+    # Every method reaches the endpoints, which refuse the undocumented ones themselves: Starlette's own
+    # 405 is plain text and its Allow header would list methods that are refused too.
     return [
-        Route("/api/v2/query", query_endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-        Route("/api/openapi.json", openapi_endpoint, methods=["GET"]),
+        Route("/api/v2/query", query_endpoint, methods=HTTP_METHODS),
+        Route("/api/openapi.json", openapi_endpoint, methods=HTTP_METHODS),
     ]

@@ -105,6 +105,11 @@ def parse_filter(value: Any, depth: int = 0) -> Filter:
     return Condition(op, dim, tuple(clean), case_sensitive)
 
 
+def _integral(value: Any) -> Any:
+    """7599.0 as 7599: JSON Schema counts a number with no fraction as an integer, and so do we."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _encodable(text: str) -> bool:
     """UTF-8 has no unpaired surrogates (JSON's "\\ud800" alone), so the database cannot bind one."""
     try:
@@ -190,7 +195,7 @@ def parse(body: Mapping[str, Any], site: Site, now: datetime, earliest: date | N
     pagination = body.get("pagination", {})
     if not isinstance(pagination, dict) or set(pagination) - {"limit", "offset"}:
         raise BadRequest("pagination must be an object with limit and offset")
-    limit, offset = pagination.get("limit", MAX_LIMIT), pagination.get("offset", 0)
+    limit, offset = _integral(pagination.get("limit", MAX_LIMIT)), _integral(pagination.get("offset", 0))
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"pagination.limit must be between 1 and {MAX_LIMIT}")
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:

@@ -78,11 +78,31 @@ def now_dt(request: Request) -> datetime:
     return datetime.fromtimestamp(now_of(request), UTC)
 
 
-def base_url(request: Request) -> str:
-    """This service's public URL, for snippets and share links: configured, else from the request."""
+# accounts.db keeps the first origin seen, first writer wins across workers (the web_secrets primitive).
+FIRST_SEEN_ORIGIN = "first_seen_origin"
+
+
+async def base_url(request: Request) -> str:
+    """This service's public URL, for snippets and share links: configured, else the first one seen.
+
+    A request's Host header is whatever the client sent (a proxy passing it on,
+    a poisoned cache): without --base-url the origin of the first signed-in
+    request that needed one is kept in accounts.db, and later requests cannot
+    change it. Settings warns that --base-url is unset.
+    """
     configured: str = request.app.state.settings.base_url
     if configured:
         return configured.rstrip("/")
+    cache: dict[str, bytes] = request.app.state.__dict__.setdefault("_web_secrets", {})
+    if FIRST_SEEN_ORIGIN not in cache:
+        cache[FIRST_SEEN_ORIGIN] = await accounts_of(request).logins.secret(
+            FIRST_SEEN_ORIGIN, request_origin(request).encode()
+        )
+    return cache[FIRST_SEEN_ORIGIN].decode()
+
+
+def request_origin(request: Request) -> str:
+    """The scheme and host this request says it reached (Host header; https behind a trusted proxy)."""
     url = str(request.base_url).rstrip("/")
     if is_https(request) and url.startswith("http://"):
         url = "https://" + url[len("http://") :]
@@ -124,6 +144,7 @@ async def setup(request: Request) -> Response:
                 # Sites may exist already (added with the CLI): then the list, not "Add a site".
                 response = redirect("/sites" if await accounts.sites.all() else "/sites/new")
                 await start_session(request, response, user)
+                await base_url(request)  # the admin's first request pins the origin snippets will show
                 return response
     await csrf.prepare(request)
     return render(request, "setup.html", {"error": error, "email": email}, 400 if error else 200)
@@ -228,7 +249,8 @@ def _typed(request: Request, site: Site) -> str:
 @page
 async def snippet(request: Request) -> Response:
     site, role = await site_access(request, request.path_params["domain"])
-    code, sri = snippet_for(site.domain, base_url(request))
+    base = await base_url(request)
+    code, sri = snippet_for(site.domain, base)
     stats = Stats(store_of(request), site, now_dt(request))
     earliest = await stats.earliest(await accounts_of(request).sites.created_at(site.id))
     totals = await stats.totals(
@@ -237,5 +259,5 @@ async def snippet(request: Request) -> Response:
     received = bool(totals["pageviews"] or totals["events"])
     await csrf.prepare(request)
     context: dict[str, Any] = {"site": site, "role": role, "code": code, "sri": sri, "received": received,
-                               "totals": totals, "base": base_url(request), "typed": _typed(request, site)}  # fmt: skip
+                               "totals": totals, "base": base, "typed": _typed(request, site)}  # fmt: skip
     return render(request, "snippet.html", context)

@@ -58,7 +58,8 @@ async def _context(
             for i in await accounts.invitations.pending(site.id)
         ],
         "timezones": timezones(),
-        "share_url": f"{base_url(request)}/share/{site.share_token}" if site.share_token else "",
+        "share_url": f"{await base_url(request)}/share/{site.share_token}" if site.share_token else "",
+        "base_url_unset": "" if request.app.state.settings.base_url else await base_url(request),
         "imports": imports,
         "notice": notice,
         "error": error,

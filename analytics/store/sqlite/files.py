@@ -7,6 +7,7 @@ Both databases use it: the event store (`analytics.db`) and the accounts
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.resources
 import re
 import sqlite3
@@ -99,3 +100,22 @@ async def rollback(conn: aiosqlite.Connection) -> None:
     if conn.in_transaction:
         with contextlib.suppress(sqlite3.Error):
             await conn.execute("ROLLBACK")
+
+
+# SQLite's answers when the storage, not the statement, is at fault: full, failing,
+# read-only, gone or held by another process past the busy timeout.
+_STORAGE_CODES = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_BUSY", "SQLITE_LOCKED")
+_STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG)
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """The reason code when `exc` means the database cannot be written or read right now, else None.
+
+    The app answers these with a 503 (retry later) on every route, never a 500.
+    """
+    if isinstance(exc, sqlite3.Error):
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        return name if name.startswith(_STORAGE_CODES) else None
+    if isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS:
+        return errno.errorcode.get(exc.errno, "OSError")
+    return None

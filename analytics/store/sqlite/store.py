@@ -37,15 +37,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("analytics.store")
 
-# The newest event's time, one index lookup per site: a skip-scan over (site_id, ts).
-_NEWEST_EVENT = """
+# Events around the trusted mark `?`, one index lookup per site (a skip-scan over (site_id, ts)):
+# the newest at or before it, the first and last after it, and whether any event exists.
+_EVENTS_AROUND = """
 WITH RECURSIVE site(id) AS (
     SELECT MIN(site_id) FROM events
     UNION ALL
     SELECT (SELECT MIN(site_id) FROM events WHERE site_id > site.id) FROM site WHERE site.id IS NOT NULL
 )
-SELECT MAX((SELECT MAX(ts) FROM events WHERE site_id = site.id)) FROM site WHERE site.id IS NOT NULL
+SELECT MAX((SELECT MAX(ts) FROM events WHERE site_id = site.id AND ts <= ?1)),
+       MIN((SELECT MIN(ts) FROM events WHERE site_id = site.id AND ts > ?1)),
+       MAX((SELECT MAX(ts) FROM events WHERE site_id = site.id))
+FROM site WHERE site.id IS NOT NULL
 """
+# A clock ahead of the trusted mark is believed once events stamped by it span this long.
+CLOCK_GRACE = 7 * DAY
 T = TypeVar("T")
 
 _STOP = object()
@@ -283,9 +289,18 @@ class SQLiteStore:
         return await self.write(job)
 
     async def delete_site(self, site_id: int) -> None:
-        """Delete every event-side row of a site: events, visits, rollups, daily tier and imports."""
+        """Delete every event-side row of a site: events, visits, rollups, daily tier and imports.
+
+        The id is tombstoned in the same transaction: any writer (this process
+        or another worker) refuses later events for it, even ones accepted
+        before the removal and still queued.
+        """
 
         async def job(conn: aiosqlite.Connection) -> None:
+            await conn.execute(
+                "INSERT OR IGNORE INTO removed_sites (site_id, removed_at) VALUES (?, ?)",
+                (site_id, int(self.clock.now())),
+            )
             # Every rollup table comes from the catalog: a new dimension's table is removed too.
             for table in ("events", "sessions", *ROLLUP_KEYS):
                 await conn.execute(f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
@@ -298,23 +313,18 @@ class SQLiteStore:
     async def prune(self, now: float, retention_months: int) -> int:
         """Delete raw events and sessions older than the retention period. Rollups stay.
 
-        A clock more than a day ahead of the newest stored event is not believed
-        (a server started 800 days ahead once emptied its events): retention is
-        then counted from that event plus a day, and a warning says so.
+        Retention counts from a trusted time, not from a clock that jumped ahead
+        (a server started 800 days ahead once emptied its events). The trusted
+        time is a high-water mark kept in the file: the clock while it is at most
+        a day past the mark or past the newest event stamped before the jump;
+        otherwise that event plus a day, with a warning. Events stamped by a
+        clock ahead do not count as the newest (one beacon would be enough to
+        believe the jump) until they span CLOCK_GRACE: a clock that has run
+        ahead, with traffic, for a week is the right one (a long downtime).
         """
 
         async def delete(conn: aiosqlite.Connection) -> int:
-            async with conn.execute(_NEWEST_EVENT) as cur:
-                row = await cur.fetchone()
-            newest = row[0] if row else None
-            trusted = now
-            if newest is not None and now > newest + DAY:
-                trusted = newest + DAY
-                log.warning(
-                    "clock is %d days ahead of the newest stored event: raw events are pruned as of that event"
-                    " plus a day, not as of the clock",
-                    (now - newest) // DAY,
-                )
+            trusted = await _trusted_time(conn, now)
             cutoff = int(trusted - retention_months * 30.44 * DAY)
             cur = await conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,))
             n = cur.rowcount
@@ -388,3 +398,28 @@ class SQLiteStore:
     async def remove_imports(self, site_id: int, import_id: int | None = None) -> int:
         return await transfer.remove_imports(self, site_id, import_id)
 
+
+async def _trusted_time(conn: aiosqlite.Connection, now: float) -> float:
+    """The time retention counts from (see `SQLiteStore.prune`); stores the raised mark."""
+    async with conn.execute("SELECT trusted FROM clock_mark WHERE id = 1") as cur:
+        row = await cur.fetchone()
+    mark = float(row[0]) if row else None
+    async with conn.execute(_EVENTS_AROUND, ((mark if mark is not None else now) + DAY,)) as cur:
+        before, first_after, newest = (await cur.fetchone()) or (None, None, None)
+    if mark is None:  # first round on this file: the newest event is the reference
+        before, first_after = newest, None
+    trusted = now
+    if first_after is not None and newest - first_after >= CLOCK_GRACE:
+        pass  # the clock has run ahead with traffic for a week: it is right
+    elif before is not None and now > before + DAY and (mark is None or now > mark + DAY):
+        trusted = max(before + DAY, mark or before)
+        log.warning(
+            "clock is %d days ahead of the newest stored event: raw events are pruned as of that event"
+            " plus a day, not as of the clock",
+            (now - before) // DAY,
+        )
+    await conn.execute(
+        "INSERT INTO clock_mark (id, trusted) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET trusted = MAX(trusted, ?)",
+        (int(trusted), int(trusted)),
+    )
+    return trusted

@@ -53,6 +53,14 @@ def link_url(event: Event) -> str:
     return dict(event.props).get("url", "") if event.name in LINK_EVENTS else ""
 
 
+async def removed_sites(conn: aiosqlite.Connection, site_ids: set[int]) -> set[int]:
+    """Which of `site_ids` were removed (tombstoned by `SQLiteStore.delete_site`), read in the caller's transaction."""
+    ids = sorted(site_ids)
+    marks = ",".join("?" * len(ids))
+    async with conn.execute(f"SELECT site_id FROM removed_sites WHERE site_id IN ({marks})", ids) as cur:
+        return {int(r[0]) for r in await cur.fetchall()}
+
+
 class BatchWriter:
     """Writes batches of events on the writer connection, inside the caller's transaction.
 
@@ -91,6 +99,12 @@ class BatchWriter:
     async def _write(self, conn: aiosqlite.Connection, events: list[Event]) -> list[bool]:
         if not events:
             return []
+        removed = await removed_sites(conn, {e.site_id for e in events})
+        if removed:
+            # The site was removed after the event was checked: it never lands under the old id.
+            kept = await self._write(conn, [e for e in events if e.site_id not in removed])
+            it = iter(kept)
+            return [False if e.site_id in removed else next(it) for e in events]
         attrs_by_id = await self._intern_batch(conn, events)
         s = self.strings
         horizon = min([e.ts for e in events]) - HORIZON

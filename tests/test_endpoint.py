@@ -98,7 +98,7 @@ async def test_sites_remove_stops_every_uvicorn_worker_at_once(tmp_path: Path, l
             return await c.post("/api/event", json=BODY)
 
     assert [(await post()).status_code for _ in range(8)] == [202] * 8  # both workers have the site cached
-    await acli("sites", "remove", "blog.example.org", data_dir=data_dir)
+    await acli("sites", "remove", "blog.example.org", "--yes", data_dir=data_dir)
     statuses = [(await post()).status_code for _ in range(8)]
     assert statuses == [400] * 8
     with contextlib.closing(sqlite3.connect(data_dir / "analytics.db")) as conn:

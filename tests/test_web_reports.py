@@ -178,7 +178,8 @@ async def test_realtime_counts_the_last_five_minutes(instance: Instance, seeded:
     instance.clock.set(local(2, 8, 40))
     assert (await seeded.get(f"{DASH}/realtime")).json()["visitors"] == 0
     page = await seeded.get(f"{DASH}?period=today")
-    assert 'data-realtime="/sites/blog.example.org/realtime?period=today"' in page.text
+    assert 'data-realtime="/sites/blog.example.org/realtime"' in page.text
+    assert '<a href="/sites/blog.example.org/live" class="live-link">Live view</a>' in page.text
 
 
 async def test_export_button_streams_the_ranges_csv_zip(seeded: httpx.AsyncClient) -> None:

@@ -2,7 +2,7 @@
 
 Modules: `auth` (sessions, rate limit), `csrf`, `render` (templates, headers),
 `state` (URL state), `reports` (panels as stats queries, k-suppression),
-`chart` (SVG geometry), `dashboard`, `pages` (accounts and sites), `settings`,
+`chart` (SVG geometry), `dashboard`, `live` (the live view), `pages` (accounts and sites), `settings`,
 `share` and `disclosure`.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from analytics.web import dashboard, disclosure, pages, share
+from analytics.web import dashboard, disclosure, live, pages, share
 from analytics.web import site_settings as settings
 
 
@@ -26,6 +26,8 @@ def routes() -> list[BaseRoute]:
         Route("/sites/new", pages.new_site, methods=["GET", "POST"]),
         Route(d, dashboard.site_dashboard),
         Route(d + "/realtime", dashboard.site_realtime),
+        Route(d + "/live", live.site_live),
+        Route(d + "/live/data", live.site_live_data),
         Route(d + "/export", dashboard.site_export),
         Route(d + "/snippet", pages.snippet),
         Route(d + "/settings", settings.settings_page),
@@ -35,6 +37,8 @@ def routes() -> list[BaseRoute]:
         Route(d + "/imports", settings.save_imports, methods=["POST"]),
         Route("/share/{token}", share.shared_dashboard),
         Route("/share/{token}/realtime", share.shared_realtime),
+        Route("/share/{token}/live", live.shared_live),
+        Route("/share/{token}/live/data", live.shared_live_data),
         Route("/share/{token}/unlock", share.shared_unlock, methods=["POST"]),
         Route("/privacy/{domain}", disclosure.disclosure),
         Mount("/static", StaticFiles(packages=[("analytics.dashboards", "static")]), name="static"),

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from analytics.model import Site
-from analytics.stats import dates
+from analytics.stats import dates, realtime
 from analytics.web import chart as chartmod
 from analytics.web import csrf
 from analytics.web.auth import accounts_of, store_of
@@ -97,13 +97,13 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     tabs = [_tab_for(p, state) for p in shown_panels]
     limits = [ROWS_MORE if state.get("more") == p.key else ROWS_SHOWN for p in shown_panels]
     # Everything in one gather: the store answers it as one batch (see stats.run.Batch).
-    (cur_totals, prev_totals, cur_series, prev_series, realtime), results = await asyncio.gather(
+    (cur_totals, prev_totals, cur_series, prev_series, current), results = await asyncio.gather(
         asyncio.gather(
             stats.totals(r, metrics),
             stats.totals(prev, metrics),
             stats.series(r, interval, metric),
             stats.series(prev, interval, metric),
-            stats.realtime(),
+            realtime.current_visitors(store, site, now),
         ),
         asyncio.gather(*(
             stats.breakdown(r, t, ALL_ROWS if k > 0 else lim) for t, lim in zip(tabs, limits, strict=True)
@@ -137,7 +137,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         for p, t, (rows, total), lim in zip(shown_panels, tabs, results, limits, strict=True)
     ]
 
-    realtime_hidden = k > 0 and 0 < realtime < k
+    realtime_hidden = k > 0 and 0 < current < k
     filter_chips = [
         {"label": f.label, "value": f.value, "remove": state.without_filter(f.param)} for f in state.filters
     ]
@@ -160,8 +160,9 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         "panels": rendered,
         "filters": filter_chips,
         "clear_filters": state.without_filters(),
-        "realtime": hidden_text(k) if realtime_hidden else str(realtime),
-        "realtime_url": view.base + "/realtime" + (state.url()[len(view.base) :] if view.filters_allowed else ""),
+        "realtime": hidden_text(k) if realtime_hidden else str(current),
+        "realtime_url": view.base + "/realtime",
+        "live_url": view.base + "/live",
         "k": k,
         "hidden_note": hidden_text(k),
         "custom_inputs": state.hidden_inputs(exclude=("period", "from", "to", "interval", "more")),
@@ -242,9 +243,8 @@ async def site_dashboard(request: Request) -> Response:
 
 
 async def realtime_json(request: Request, view: View) -> Response:
-    state = State(request.query_params, view.base, allow_filters=view.filters_allowed)
-    stats = Stats(store_of(request), view.site, now_dt(request), state.filters_body())
-    visitors = await stats.realtime()
+    """Current visitors as JSON, for the dashboard's refresh. Filters do not apply, as in Plausible."""
+    visitors = await realtime.current_visitors(store_of(request), view.site, now_dt(request))
     body: dict[str, Any] = {"visitors": visitors, "text": str(visitors)}
     if view.k > 0 and 0 < visitors < view.k:
         body = {"visitors": None, "text": hidden_text(view.k)}

@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from analytics.model import Site
-from analytics.stats import dates, realtime
+from analytics.stats import realtime
+from analytics.stats.run import first_day
 from analytics.web import chart as chartmod
 from analytics.web import csrf
 from analytics.web.auth import accounts_of, store_of
@@ -40,10 +41,12 @@ from analytics.web.reports import (
 )
 from analytics.web.state import (
     CHART_METRICS,
+    COMPARISONS,
     INTERVALS,
     PERIODS,
     Range,
     State,
+    comparison,
     default_interval,
     intervals_for,
     resolve_range,
@@ -82,10 +85,10 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     if state.period == "all":
         earliest = await stats.earliest(await accounts_of(request).sites.created_at(site.id))
     r = resolve_range(state.period, site.timezone, now, earliest, state.get("from"), state.get("to"))
-    prev = r.previous()
-    compare = state.get("compare") != "off"
-    if not dates.in_bounds(prev.first):  # nothing to compare with before the calendar's first day
-        prev, compare = r, False  # the previous figures are then neither asked for nor shown
+    mode = state.get("compare") if state.get("compare") in COMPARISONS else "previous"
+    other = comparison(r, mode, state.get("compare_from"), state.get("compare_to"))
+    # Without a comparison the "previous" queries are the current ones again: the batch runs them once.
+    prev, compare = (other, True) if other is not None else (r, False)
     intervals = intervals_for(r)
     interval = state.get("interval") if state.get("interval") in intervals else default_interval(r)
     metric = state.get("metric") if state.get("metric") in CHART_METRICS else "visitors"
@@ -110,25 +113,34 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         )),  # fmt: skip
     )
 
+    # A site that has never received anything: point its members to the snippet and the install check.
+    never_seen = False
+    if not view.public and not cur_totals["visitors"] and not cur_totals["pageviews"]:
+        never_seen = await first_day(store, site) is None
+
+    # An empty comparison period is no baseline: no "before: 0", no line at zero, but a sentence.
+    nothing_before = compare and not any(prev_totals[m] for m in ("visitors", "visits", "pageviews"))
+    compare_shown = compare and not nothing_before
+
     # Top stats, each with its change. A public view hides everything below k.
     cur_hidden = k > 0 and 0 < (cur_totals["visitors"] or 0) < k
     prev_hidden = k > 0 and 0 < (prev_totals["visitors"] or 0) < k
     top = []
     for name, title in TOP_STATS:
         value, before = cur_totals[name], prev_totals[name]
-        comparable = compare and not cur_hidden and not prev_hidden and bool(prev_totals["visits"])
+        comparable = compare_shown and not cur_hidden and not prev_hidden and bool(prev_totals["visits"])
         delta, tone = change(name, value, before) if comparable else (None, "none")
         top.append({
             "metric": name, "title": title, "hidden": cur_hidden,
             "value": hidden_text(k) if cur_hidden else fmt(name, value),
-            "previous": None if not compare else hidden_text(k) if prev_hidden else fmt(name, before),
+            "previous": None if not compare_shown else hidden_text(k) if prev_hidden else fmt(name, before),
             "delta": delta, "tone": tone, "url": state.url(metric=name), "selected": name == metric,
             "unit": "pp" if name == "bounce_rate" else "%",
         })  # fmt: skip
 
     chart = chartmod.build(
         metric, interval, _points(cur_series, k, now, site.timezone),
-        _points(prev_series, k, None, site.timezone) if compare else None, hidden_text(k),
+        _points(prev_series, k, None, site.timezone) if compare_shown else None, hidden_text(k),
     )  # fmt: skip
 
     # Report panels, one query per selected tab.
@@ -149,8 +161,12 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         "previous_range": prev,
         "periods": [(key, title, state.with_period(key)) for key, title in PERIODS.items() if key != "custom"],
         "period_title": PERIODS[state.period],
-        "compare": compare,
-        "compare_url": state.url(compare=None if not compare else "off"),
+        "compare": compare_shown,
+        "compare_mode": mode if compare else "off",
+        "nothing_before": nothing_before,
+        "never_seen": never_seen,
+        "comparisons": list(COMPARISONS.items()),
+        "compare_inputs": state.hidden_inputs(exclude=("compare", "compare_from", "compare_to", "more")),
         "interval": interval,
         "intervals": [(i, state.url(interval=i)) for i in INTERVALS if i in intervals],
         "metric": metric,

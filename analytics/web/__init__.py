@@ -3,7 +3,7 @@
 Modules: `auth` (sessions, rate limit), `csrf`, `render` (templates, headers),
 `state` (URL state), `reports` (panels as stats queries, k-suppression),
 `chart` (SVG geometry), `dashboard`, `live` (the live view), `pages` (accounts and sites), `settings`,
-`share` and `disclosure`.
+`goal_settings` (an owner's goals), `share` and `disclosure`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from analytics.web import dashboard, disclosure, live, pages, share
+from analytics.web import dashboard, disclosure, goal_settings, live, pages, share
 from analytics.web import site_settings as settings
 
 
@@ -33,6 +33,8 @@ def routes() -> list[BaseRoute]:
         Route(d + "/settings", settings.settings_page),
         Route(d + "/settings", settings.save_settings, methods=["POST"]),
         Route(d + "/share", settings.save_share, methods=["POST"]),
+        Route(d + "/goals", goal_settings.goals_page),
+        Route(d + "/goals", goal_settings.save_goals, methods=["POST"]),
         Route(d + "/members", settings.save_members, methods=["POST"]),
         Route(d + "/imports", settings.save_imports, methods=["POST"]),
         Route("/share/{token}", share.shared_dashboard),

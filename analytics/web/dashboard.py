@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from analytics.model import Site
-from analytics.stats import realtime
+from analytics.stats import conversions, realtime
+from analytics.stats.metrics import metric_value
 from analytics.stats.run import first_day
 from analytics.web import chart as chartmod
 from analytics.web import csrf
@@ -80,7 +81,12 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     site = view.site
     state = State(request.query_params, view.base, allow_filters=view.filters_allowed)
     now = now_dt(request)
-    stats = Stats(store, site, now, state.filters_body())
+    # A goal filter: top stats become conversions; a page goal filters the page views that reached it.
+    goal = state.filter_value("goal")
+    site_goals = await accounts_of(request).goals.for_site(site.id) if goal is not None else []
+    stats = Stats(store, site, now, conversions.expand(state.filters_body(), site_goals))
+    base = Stats(store, site, now, conversions.without_goal(state.filters_body()))
+    base.batch = stats.batch  # the conversion rate's base goes to the store in the same batch
     earliest = None
     if state.period == "all":
         earliest = await stats.earliest(await accounts_of(request).sites.created_at(site.id))
@@ -95,46 +101,54 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     options = await accounts_of(request).sites.dashboard_options(site.id)
     k = view.k
 
-    metrics = [m for m, _ in TOP_STATS]
+    top_stats = TOP_STATS if goal is None else GOAL_STATS
+    total = "pageviews" if goal is not None and conversions.page_goal(goal, site_goals) else "events"
+    metrics = [m for m, _ in TOP_STATS] if goal is None else ["visitors", total]
     shown_panels = panels(state, options.prop_keys)
     tabs = [_tab_for(p, state) for p in shown_panels]
     limits = [ROWS_MORE if state.get("more") == p.key else ROWS_SHOWN for p in shown_panels]
     # Everything in one gather: the store answers it as one batch (see stats.run.Batch).
-    (cur_totals, prev_totals, cur_series, prev_series, current), results = await asyncio.gather(
+    (cur_totals, prev_totals, cur_series, prev_series, current, (cur_base, prev_base)), results = await asyncio.gather(
         asyncio.gather(
             stats.totals(r, metrics),
             stats.totals(prev, metrics),
             stats.series(r, interval, metric),
             stats.series(prev, interval, metric),
             realtime.current_visitors(store, site, now),
+            asyncio.gather(_base_visitors(base, r, goal), _base_visitors(base, prev, goal)),
         ),
         asyncio.gather(*(
             stats.breakdown(r, t, ALL_ROWS if k > 0 else lim) for t, lim in zip(tabs, limits, strict=True)
         )),  # fmt: skip
     )
 
+    if goal is not None:
+        cur_totals, prev_totals = _conversions(cur_totals, total, cur_base), _conversions(prev_totals, total, prev_base)
+
     # A site that has never received anything: point its members to the snippet and the install check.
     never_seen = False
-    if not view.public and not cur_totals["visitors"] and not cur_totals["pageviews"]:
+    if not view.public and goal is None and not cur_totals["visitors"] and not cur_totals["pageviews"]:
         never_seen = await first_day(store, site) is None
 
     # An empty comparison period is no baseline: no "before: 0", no line at zero, but a sentence.
-    nothing_before = compare and not any(prev_totals[m] for m in ("visitors", "visits", "pageviews"))
+    before = prev_base if goal is not None else max(prev_totals[m] or 0 for m in ("visitors", "visits", "pageviews"))
+    nothing_before = compare and not before
     compare_shown = compare and not nothing_before
 
     # Top stats, each with its change. A public view hides everything below k.
     cur_hidden = k > 0 and 0 < (cur_totals["visitors"] or 0) < k
     prev_hidden = k > 0 and 0 < (prev_totals["visitors"] or 0) < k
     top = []
-    for name, title in TOP_STATS:
+    for name, title in top_stats:
         value, before = cur_totals[name], prev_totals[name]
-        comparable = compare_shown and not cur_hidden and not prev_hidden and bool(prev_totals["visits"])
+        comparable = compare_shown and not cur_hidden and not prev_hidden and bool(prev_totals["visitors"])
         delta, tone = change(name, value, before) if comparable else (None, "none")
         top.append({
             "metric": name, "title": title, "hidden": cur_hidden,
             "value": hidden_text(k) if cur_hidden else fmt(name, value),
             "previous": None if not compare_shown else hidden_text(k) if prev_hidden else fmt(name, before),
-            "delta": delta, "tone": tone, "url": state.url(metric=name), "selected": name == metric,
+            "delta": delta, "tone": tone, "selected": name == metric,
+            "url": state.url(metric=name if name in CHART_METRICS else "visitors"),
             "unit": "pp" if name == "bounce_rate" else "%",
         })  # fmt: skip
 
@@ -170,7 +184,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         "interval": interval,
         "intervals": [(i, state.url(interval=i)) for i in INTERVALS if i in intervals],
         "metric": metric,
-        "metric_title": dict(TOP_STATS)[metric],
+        "metric_title": dict(top_stats).get(metric, dict(TOP_STATS)[metric]),
         "top": top,
         "chart": chart,
         "panels": rendered,
@@ -183,6 +197,30 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         "hidden_note": hidden_text(k),
         "custom_inputs": state.hidden_inputs(exclude=("period", "from", "to", "interval", "more")),
         "prop_inputs": state.hidden_inputs(exclude=("prop_key", "tab_goals", "more")),
+    }
+
+
+# With a goal filter, as in Plausible: who converted, how often, and what share of all visitors.
+GOAL_STATS: tuple[tuple[str, str], ...] = (
+    ("visitors", "Unique conversions"),
+    ("conversions", "Total conversions"),
+    ("conversion_rate", "Conversion rate"),
+)
+
+
+async def _base_visitors(base: Stats, r: Range, goal: str | None) -> int:
+    """The visitors a conversion rate is a share of (0 and no query without a goal filter)."""
+    if goal is None:
+        return 0
+    return int((await base.totals(r, ["visitors"]))["visitors"] or 0)
+
+
+def _conversions(totals: dict[str, Any], total: str, base: int) -> dict[str, Any]:
+    converted = int(totals["visitors"] or 0)
+    return {
+        "visitors": converted,
+        "conversions": int(totals[total] or 0),
+        "conversion_rate": metric_value("conversion_rate", {"visitors": converted}, base),
     }
 
 

@@ -109,6 +109,12 @@ async def test_a_goal_filter_shows_conversions(owner: httpx.AsyncClient) -> None
     # Yesterday alone: V5 reached /blog/a in the second of their two visits.
     page = DashboardPage((await owner.get(f"/sites/{DOMAIN}?period=yesterday&goal=Visit+/blog/*")).text)
     assert [page.value(m) for m in page.stats] == ["1", "1", "100%"]
-    # Without a goal the usual cards return.
+    # Without a goal the usual cards return, and the goals panel lists the page goal that converted, as a filter.
     page = DashboardPage((await owner.get(f"/sites/{DOMAIN}?period=today")).text)
     assert list(page.stats)[:3] == ["visitors", "visits", "pageviews"]
+    assert page.table("goals") == [["Visit /blog/*", "3", "3", "75%"], ["Outbound Link: Click", "1", "1", "25%"],
+                                   ["Signup", "1", "1", "25%"]]  # fmt: skip
+    assert page.link("Visit /blog/*") == f"/sites/{DOMAIN}?period=today&goal=Visit+%2Fblog%2F%2A"
+    assert (await post_form(owner, GOALS, {"action": "add", "kind": "page", "value": "/nowhere"})).status_code == 303
+    page = DashboardPage((await owner.get(f"/sites/{DOMAIN}?period=yesterday")).text)
+    assert page.table("goals") == [["Visit /blog/*", "1", "1", "100%"]]  # /nowhere never converted: no row

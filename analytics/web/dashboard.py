@@ -83,7 +83,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     now = now_dt(request)
     # A goal filter: top stats become conversions; a page goal filters the page views that reached it.
     goal = state.filter_value("goal")
-    site_goals = await accounts_of(request).goals.for_site(site.id) if goal is not None else []
+    site_goals = await accounts_of(request).goals.for_site(site.id)
     stats = Stats(store, site, now, conversions.expand(state.filters_body(), site_goals))
     base = Stats(store, site, now, conversions.without_goal(state.filters_body()))
     base.batch = stats.batch  # the conversion rate's base goes to the store in the same batch
@@ -108,7 +108,8 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     tabs = [_tab_for(p, state) for p in shown_panels]
     limits = [ROWS_MORE if state.get("more") == p.key else ROWS_SHOWN for p in shown_panels]
     # Everything in one gather: the store answers it as one batch (see stats.run.Batch).
-    (cur_totals, prev_totals, cur_series, prev_series, current, (cur_base, prev_base)), results = await asyncio.gather(
+    page_goals = _page_goal_stats(stats, state, site_goals, tabs) if goal is None else []
+    top_part, results, reached = await asyncio.gather(
         asyncio.gather(
             stats.totals(r, metrics),
             stats.totals(prev, metrics),
@@ -120,7 +121,10 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         asyncio.gather(*(
             stats.breakdown(r, t, ALL_ROWS if k > 0 else lim) for t, lim in zip(tabs, limits, strict=True)
         )),  # fmt: skip
+        asyncio.gather(*(g.totals(r, ["visitors", "pageviews"]) for _, g in page_goals)),
     )
+    cur_totals, prev_totals, cur_series, prev_series, current, (cur_base, prev_base) = top_part
+    results = _with_page_goals(results, tabs, page_goals, reached, cur_totals["visitors"])
 
     if goal is not None:
         cur_totals, prev_totals = _conversions(cur_totals, total, cur_base), _conversions(prev_totals, total, prev_base)
@@ -222,6 +226,38 @@ def _conversions(totals: dict[str, Any], total: str, base: int) -> dict[str, Any
         "conversions": int(totals[total] or 0),
         "conversion_rate": metric_value("conversion_rate", {"visitors": converted}, base),
     }
+
+
+def _page_goal_stats(stats: Stats, state: State, goals: list[Any], tabs: list[Tab]) -> list[tuple[str, Stats]]:
+    """Per defined page goal, the view's Stats filtered by it, when the goals tab is shown (same batch)."""
+    if not any(t.dimension == "event:goal" and not t.fixed_filters for t in tabs):
+        return []
+    out = []
+    for g in goals:
+        if g.kind == "page":
+            filters = conversions.expand([*state.filters_body(), ["is", "event:goal", [g.name]]], goals)
+            one = Stats(stats.store, stats.site, stats.now, filters)
+            one.batch = stats.batch
+            out.append((g.name, one))
+    return out
+
+
+def _with_page_goals(
+    results: list[tuple[list[Any], int]], tabs: list[Tab], goals: list[tuple[str, Stats]],
+    reached: list[dict[str, Any]], visitors: Any,
+) -> list[tuple[list[Any], int]]:
+    """The goals tab with a row per page goal that converted: visitors, page views and conversion rate."""
+    rows = [((name, ), (int(t["visitors"] or 0), int(t["pageviews"] or 0),
+             metric_value("conversion_rate", {"visitors": t["visitors"] or 0}, visitors or 0)))
+            for (name, _), t in zip(goals, reached, strict=True) if t["visitors"]]  # fmt: skip
+    if not rows:
+        return results
+    out = list(results)
+    for i, tab in enumerate(tabs):
+        if tab.dimension == "event:goal" and not tab.fixed_filters:
+            found, total = out[i]
+            out[i] = (sorted([*found, *rows], key=lambda row: -(row[1][0] or 0)), total + len(rows))
+    return out
 
 
 def _tab_for(panel: Panel, state: State) -> Tab:

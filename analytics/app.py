@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from analytics import config as settingsmod
 from analytics import web
 from analytics.accounts import Accounts
+from analytics.api import v1
 from analytics.api import v2 as api
 from analytics.clock import Clock
 from analytics.config import Settings
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Route("/api/health", health),
         *beacon.routes(),
         *api.routes(),
+        *v1.routes(),
         *web.routes(),
     ]
     app = App(

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from conftest import Instance
+from web_support import UA, setup_admin
+
 from analytics.model import Site
 from analytics.web.chart import Point
 from analytics.web.dashboard import View, _points, hidden_text
@@ -34,3 +37,22 @@ def test_points_below_k_are_hidden_by_their_visitors() -> None:
     assert _points(series, 5, None, SITE.timezone) == [
         Point("2026-03-01", 40), Point("2026-03-02", None, hidden=True), Point("2026-03-03", None, hidden=True),
     ]  # fmt: skip  # 7 is hidden too, or the total minus the shown buckets would give away the 2
+
+
+async def test_an_empty_site_points_to_the_snippet_and_install_check(instance: Instance) -> None:
+    await instance.accounts.sites.add("blog.example.org", "Europe/Zurich")
+    client = instance.client(ip="10.9.9.9")
+    await setup_admin(client)
+    page = (await client.get("/sites/blog.example.org")).text
+    assert '<h2 id="get-started-title">No data yet</h2>' in page
+    assert '<a class="button primary" href="/sites/blog.example.org/snippet">Get the snippet</a>' in page
+    assert 'href="/sites/blog.example.org/snippet#install-check">Check the installation</a>' in page
+    # One pageview, even outside the range shown, and the pointer is gone.
+    instance.clock.set(datetime(2026, 1, 5, 12, tzinfo=UTC))
+    r = await instance.send({"n": "pageview", "u": "https://blog.example.org/", "d": "blog.example.org"},
+                            ua=UA["win"])  # fmt: skip
+    assert r.status_code == 202
+    instance.clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    page = (await client.get("/sites/blog.example.org?period=today")).text
+    assert "get-started" not in page and "Get the snippet" not in page
+    await client.aclose()

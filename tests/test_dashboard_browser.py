@@ -205,7 +205,8 @@ def test_numbers_filters_ranges_and_the_back_button(browser: Browser, seeded: di
     expect(tip).to_be_visible()
     expect(tip).to_contain_text("Mon, Mar 2, 2026")
     expect(tip.locator(".tt-value")).to_have_text("4")
-    expect(tip).to_contain_text("Sat, Feb 28, 2026: 0")
+    expect(tip.locator(".tt-prev")).to_have_count(0)  # Feb 27-28 hold nothing: no comparison to show
+    expect(page.locator(".nothing-before")).to_have_text("Nothing to compare: no data from 2026-02-27 to 2026-02-28.")
     page.locator("svg.chart").focus()
     page.keyboard.press("Home")
     expect(tip.locator(".tt-label")).to_have_text("Sun, Mar 1, 2026")
@@ -215,6 +216,41 @@ def test_numbers_filters_ranges_and_the_back_button(browser: Browser, seeded: di
     page.go_back()
     page.go_back()
     expect(page).to_have_url(re.compile(r"period=today"))
+    assert problems == []
+    ctx.close()
+
+
+def test_comparisons_show_their_dates_and_follow_the_form(browser: Browser, seeded: dict[str, Any]) -> None:
+    base = seeded["url"]
+    ctx, page, problems = _context(browser, base, seeded["cookies"])
+    page.goto(f"{base}/sites/{DOMAIN}?period=today&metric=pageviews")
+    # Today against yesterday: exact dates, changes and the previous line.
+    expect(page.locator(".range-line")).to_contain_text("Today: 2026-03-02 (Europe/Zurich) · compared with 2026-03-01")
+    expect(page.locator('a[data-metric="pageviews"] .delta')).to_have_text("↑ 150%")
+    expect(page.locator('a[data-metric="pageviews"] .stat-prev')).to_have_text("before: 2")
+    expect(page.locator("svg.chart path.previous")).not_to_have_count(0)
+    # A year earlier holds nothing: no "before: 0" and no line at zero, a sentence instead.
+    page.locator("select[name=compare]").select_option("year")
+    page.get_by_role("button", name="Compare").click()
+    expect(page).to_have_url(re.compile(r"compare=year"))
+    expect(page.locator(".nothing-before")).to_have_text("Nothing to compare: no data from 2025-03-02.")
+    expect(page.locator(".stat-prev")).to_have_count(0)
+    expect(page.locator(".delta")).to_have_count(0)
+    expect(page.locator("svg.chart path.previous")).to_have_count(0)
+    # A custom comparison range, typed in.
+    page.locator("select[name=compare]").select_option("custom")
+    page.get_by_label("Compare from").fill("2026-03-01")
+    page.get_by_label("to", exact=True).fill("2026-03-01")
+    page.get_by_role("button", name="Compare").click()
+    expect(page).to_have_url(re.compile(r"compare=custom&compare_from=2026-03-01&compare_to=2026-03-01"))
+    expect(page.locator(".range-line")).to_contain_text("compared with 2026-03-01")
+    expect(page.locator('a[data-metric="visitors"] .stat-prev')).to_have_text("before: 1")
+    # Nothing: no comparison at all; back restores the previous one.
+    page.locator("select[name=compare]").select_option("off")
+    page.get_by_role("button", name="Compare").click()
+    expect(page.locator(".stat-prev")).to_have_count(0)
+    page.go_back()
+    expect(page.locator('a[data-metric="visitors"] .stat-prev')).to_have_text("before: 1")
     assert problems == []
     ctx.close()
 

@@ -24,10 +24,10 @@ def utc(*args: int) -> datetime:
         ("28d", date(2026, 2, 2), date(2026, 3, 1)),
         ("30d", date(2026, 1, 31), date(2026, 3, 1)),
         ("91d", date(2025, 12, 1), date(2026, 3, 1)),
-        ("month", date(2026, 3, 1), date(2026, 3, 2)),
-        ("6mo", date(2025, 10, 1), date(2026, 3, 2)),
-        ("12mo", date(2025, 4, 1), date(2026, 3, 2)),
-        ("year", date(2026, 1, 1), date(2026, 3, 2)),
+        ("month", date(2026, 3, 1), date(2026, 3, 31)),  # Plausible's month and year: the whole calendar unit
+        ("6mo", date(2025, 9, 1), date(2026, 2, 28)),  # complete months, this one left out
+        ("12mo", date(2025, 3, 1), date(2026, 2, 28)),
+        ("year", date(2026, 1, 1), date(2026, 12, 31)),
         ("all", date(2025, 7, 9), date(2026, 3, 2)),
         (["2026-02-01", "2026-02-10"], date(2026, 2, 1), date(2026, 2, 10)),
     ],
@@ -106,3 +106,76 @@ def test_labels() -> None:
         "2025-11-01", "2025-12-01", "2026-01-01", "2026-02-01",
     ]  # fmt: skip
     assert dates.labels("minute", date(2026, 3, 1), date(2026, 3, 1)) == []
+
+
+# -- the dashboard's presets and what they compare with: one rule, on fixed dates ----------------
+
+D = date
+# today -> {preset: ((first, last), (compared first, compared last))}
+RULES: dict[date, dict[str, tuple[tuple[date, date], tuple[date, date]]]] = {
+    D(2026, 11, 30): {  # the examples
+        "today": ((D(2026, 11, 30), D(2026, 11, 30)), (D(2026, 11, 29), D(2026, 11, 29))),
+        "yesterday": ((D(2026, 11, 29), D(2026, 11, 29)), (D(2026, 11, 28), D(2026, 11, 28))),
+        "7d": ((D(2026, 11, 23), D(2026, 11, 29)), (D(2026, 11, 16), D(2026, 11, 22))),
+        "28d": ((D(2026, 11, 2), D(2026, 11, 29)), (D(2026, 10, 5), D(2026, 11, 1))),
+        "30d": ((D(2026, 10, 31), D(2026, 11, 29)), (D(2026, 10, 1), D(2026, 10, 30))),
+        "month": ((D(2026, 11, 1), D(2026, 11, 30)), (D(2026, 10, 1), D(2026, 10, 30))),
+        "lastmonth": ((D(2026, 10, 1), D(2026, 10, 31)), (D(2026, 9, 1), D(2026, 9, 30))),
+        "12mo": ((D(2025, 11, 1), D(2026, 10, 31)), (D(2024, 11, 1), D(2025, 10, 31))),
+        "year": ((D(2026, 1, 1), D(2026, 11, 30)), (D(2025, 1, 1), D(2025, 11, 30))),
+        "all": ((D(2026, 6, 1), D(2026, 11, 30)), (D(2025, 11, 30), D(2026, 5, 31))),  # 183 days before
+    },
+    D(2026, 3, 31): {  # month to date is cut at February's end
+        "month": ((D(2026, 3, 1), D(2026, 3, 31)), (D(2026, 2, 1), D(2026, 2, 28))),
+        "lastmonth": ((D(2026, 2, 1), D(2026, 2, 28)), (D(2026, 1, 1), D(2026, 1, 31))),
+        "7d": ((D(2026, 3, 24), D(2026, 3, 30)), (D(2026, 3, 17), D(2026, 3, 23))),
+    },
+    D(2026, 1, 1): {  # the first day of a year: everything but today lies in the year before
+        "today": ((D(2026, 1, 1), D(2026, 1, 1)), (D(2025, 12, 31), D(2025, 12, 31))),
+        "yesterday": ((D(2025, 12, 31), D(2025, 12, 31)), (D(2025, 12, 30), D(2025, 12, 30))),
+        "7d": ((D(2025, 12, 25), D(2025, 12, 31)), (D(2025, 12, 18), D(2025, 12, 24))),
+        "month": ((D(2026, 1, 1), D(2026, 1, 1)), (D(2025, 12, 1), D(2025, 12, 1))),
+        "lastmonth": ((D(2025, 12, 1), D(2025, 12, 31)), (D(2025, 11, 1), D(2025, 11, 30))),
+        "12mo": ((D(2025, 1, 1), D(2025, 12, 31)), (D(2024, 1, 1), D(2024, 12, 31))),
+        "year": ((D(2026, 1, 1), D(2026, 1, 1)), (D(2025, 1, 1), D(2025, 1, 1))),
+    },
+    D(2028, 2, 29): {  # a leap day: a year earlier has no Feb 29
+        "year": ((D(2028, 1, 1), D(2028, 2, 29)), (D(2027, 1, 1), D(2027, 2, 28))),
+        "month": ((D(2028, 2, 1), D(2028, 2, 29)), (D(2028, 1, 1), D(2028, 1, 29))),
+        "lastmonth": ((D(2028, 1, 1), D(2028, 1, 31)), (D(2027, 12, 1), D(2027, 12, 31))),
+    },
+}
+CASES = [(today, p, rng, cmp) for today, presets in RULES.items() for p, (rng, cmp) in presets.items()]
+
+
+@pytest.mark.parametrize(("today", "preset", "days", "compared"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_every_preset_and_its_comparison(today: date, preset: str, days: tuple[date, date],
+                                         compared: tuple[date, date]) -> None:  # fmt: skip
+    assert dates.preset_days(preset, today, earliest=date(2026, 6, 1)) == days
+    assert dates.previous_period(preset, *days) == compared
+
+
+def test_a_year_earlier_and_month_arithmetic() -> None:
+    assert dates.year_earlier(D(2026, 11, 1), D(2026, 11, 30)) == (D(2025, 11, 1), D(2025, 11, 30))
+    assert dates.year_earlier(D(2028, 2, 1), D(2028, 2, 29)) == (D(2027, 2, 1), D(2027, 2, 28))
+    assert dates.add_months(D(2026, 3, 31), -1) == D(2026, 2, 28)
+    assert dates.add_months(D(2026, 1, 15), -13) == D(2024, 12, 15)
+    assert dates.month_end(D(2028, 2, 3)) == D(2028, 2, 29) and dates.month_end(D(2026, 12, 5)) == D(2026, 12, 31)
+
+
+@pytest.mark.parametrize(
+    ("now", "today"),
+    [
+        (utc(2026, 3, 28, 22, 59), date(2026, 3, 28)),  # 23:59 CET
+        (utc(2026, 3, 28, 23, 0), date(2026, 3, 29)),  # midnight CET; at 02:00 the clocks jump to 03:00
+        (utc(2026, 10, 24, 22, 0), date(2026, 10, 25)),  # midnight CEST; at 03:00 back to 02:00
+    ],
+)
+def test_today_in_zurich_around_the_clock_changes(now: datetime, today: date) -> None:
+    start, end, first, last = dates.resolve("day", "Europe/Zurich", now)
+    assert (first, last) == (today, today)
+    # A local day is 23 or 25 hours long on the days the clocks change, and its UTC bounds say so.
+    hours = {date(2026, 3, 29): 23, date(2026, 10, 25): 25}.get(today, 24)
+    assert (end - start).total_seconds() == hours * 3600
+    _, _, f7, l7 = dates.resolve("7d", "Europe/Zurich", now)
+    assert (f7, l7) == (date.fromordinal(today.toordinal() - 7), date.fromordinal(today.toordinal() - 1))

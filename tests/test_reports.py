@@ -110,7 +110,6 @@ async def test_a_series_has_every_bucket_and_the_visitors_beside_the_metric(stor
     assert await stats.series(r, "day", "scroll_depth") == [("2026-02-28", None, 0), ("2026-03-01", None, 4)]
     assert await stats.totals(r, ["visitors", "bounce_rate"]) == {"visitors": 4, "bounce_rate": 100}
     assert await stats.earliest(int(NOW.timestamp())) == date(2026, 3, 1)  # data before the site's creation day
-    assert await stats.realtime() == 0
 
 
 @pytest.mark.parametrize(

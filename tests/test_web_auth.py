@@ -204,6 +204,7 @@ async def test_users_see_only_their_own_sites(instance: Instance, two_users: Any
     assert "viewer.example.net" not in (await owner.get("/sites")).text
     for path in ("/sites/viewer.example.net", "/sites/viewer.example.net/snippet", "/sites/viewer.example.net/settings",
                  "/sites/viewer.example.net/realtime", "/sites/viewer.example.net/export",
+                 "/sites/viewer.example.net/live", "/sites/viewer.example.net/live/data",
                  "/sites/no-such.example.org"):  # fmt: skip
         assert (await owner.get(path)).status_code == 404, path
     # The viewer owns their own site.

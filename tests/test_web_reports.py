@@ -153,16 +153,21 @@ async def test_ranges_and_custom_range(seeded: httpx.AsyncClient) -> None:
 
 
 async def test_chart_series_and_previous_overlay(seeded: httpx.AsyncClient) -> None:
+    pattern = r'data-label="([^"]+)" data-value="([^"]*)" data-prev-label="([^"]*)" data-prev-value="([^"]*)"'
+    # The default comparison, Feb 27-28, holds nothing: no line at zero, no "before: 0", a sentence instead.
     r = await seeded.get(f"{DASH}?period=custom&from=2026-03-01&to=2026-03-02&metric=pageviews")
     assert r.status_code == 200
-    values = re.findall(
-        r'data-label="([^"]+)" data-value="([^"]*)" data-prev-label="([^"]*)" data-prev-value="([^"]*)"', r.text
-    )
-    assert values == [
-        ("Sun, Mar 1, 2026", "2", "Fri, Feb 27, 2026", "0"),
-        ("Mon, Mar 2, 2026", "5", "Sat, Feb 28, 2026", "0"),
+    assert re.findall(pattern, r.text) == [("Sun, Mar 1, 2026", "2", "", ""), ("Mon, Mar 2, 2026", "5", "", "")]
+    assert 'class="previous"' not in r.text and "before:" not in r.text
+    assert "Nothing to compare: no data from" in r.text and 'datetime="2026-02-27"' in r.text
+    # A custom comparison range, Feb 28 - Mar 1, overlays day by day.
+    r = await seeded.get(f"{DASH}?period=custom&from=2026-03-01&to=2026-03-02&metric=pageviews"
+                         "&compare=custom&compare_from=2026-02-28&compare_to=2026-03-01")  # fmt: skip
+    assert re.findall(pattern, r.text) == [
+        ("Sun, Mar 1, 2026", "2", "Sat, Feb 28, 2026", "0"),
+        ("Mon, Mar 2, 2026", "5", "Sun, Mar 1, 2026", "2"),
     ]
-    assert "Total pageviews by day" in r.text
+    assert "Total pageviews by day" in r.text and 'class="previous"' in r.text
     hourly = await seeded.get(f"{DASH}?period=today")
     labels = re.findall(r'data-label="([^"]+)" data-value="([^"]*)"', hourly.text)
     assert len(labels) == 24
@@ -179,7 +184,8 @@ async def test_realtime_counts_the_last_five_minutes(instance: Instance, seeded:
     instance.clock.set(local(2, 8, 40))
     assert (await seeded.get(f"{DASH}/realtime")).json()["visitors"] == 0
     page = await seeded.get(f"{DASH}?period=today")
-    assert 'data-realtime="/sites/blog.example.org/realtime?period=today"' in page.text
+    assert 'data-realtime="/sites/blog.example.org/realtime"' in page.text
+    assert '<a href="/sites/blog.example.org/live" class="live-link">Live view</a>' in page.text
 
 
 async def test_export_button_streams_the_ranges_csv_zip(seeded: httpx.AsyncClient) -> None:
@@ -264,7 +270,7 @@ def test_presets_resolve_in_the_sites_zone() -> None:
     assert days("30d") == (date(2026, 1, 31), date(2026, 3, 1))
     assert days("month") == (date(2026, 3, 1), date(2026, 3, 2))
     assert days("lastmonth") == (date(2026, 2, 1), date(2026, 2, 28))
-    assert days("12mo") == (date(2025, 4, 1), date(2026, 3, 2))
+    assert days("12mo") == (date(2025, 3, 1), date(2026, 2, 28))  # complete months, as the API's 12mo
     assert days("year") == (date(2026, 1, 1), date(2026, 3, 2))
     assert days("all", earliest=date(2025, 7, 9)) == (date(2025, 7, 9), date(2026, 3, 2))
     assert days("custom", start="2026-02-10", end="2026-02-01") == (date(2026, 2, 1), date(2026, 2, 10))
@@ -280,7 +286,7 @@ def test_previous_period_and_intervals() -> None:
     assert (r.previous().first, r.previous().last) == (date(2026, 2, 16), date(2026, 2, 22))
     assert intervals_for(Range("today", date(2026, 3, 2), date(2026, 3, 2))) == ("hour",)
     assert intervals_for(r) == ("hour", "day")
-    assert intervals_for(Range("12mo", date(2025, 4, 1), date(2026, 3, 2))) == ("day", "week", "month")
+    assert intervals_for(Range("12mo", date(2025, 3, 1), date(2026, 2, 28))) == ("day", "week", "month")
 
 
 def test_url_state_round_trips() -> None:

@@ -155,7 +155,7 @@ async def test_share_token_is_refused_everywhere_but_its_own_read_views(world: A
         {"cookies": {"analytics_session": token, "analytics_share": token}},
         {"headers": {"Authorization": f"Bearer {token}", "X-Share-Token": token}},
     ]
-    own = {f"/share/{token}", f"/share/{token}/realtime"}
+    own = {f"/share/{token}", f"/share/{token}/realtime", f"/share/{token}/live", f"/share/{token}/live/data"}
     checked = 0
     for route in _routes(instance):
         for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
@@ -298,7 +298,14 @@ async def test_public_links_hide_small_rows_without_subtraction(world: Any) -> N
     instance.clock.set(NOW.replace(hour=7, minute=33))  # 08:33 local: one visitor in the last 5 minutes
     async with instance.client() as anon:
         assert (await anon.get(f"/share/{token}/realtime")).json() == {"visitors": None, "text": "< 2 visitors"}
-        assert (await anon.get(f"/share/{token}/realtime?source=Google")).status_code == 400  # no filters while k > 0
+        # Current visitors take no filters (as in Plausible): a filter changes nothing, so it cannot narrow a count.
+        assert (await anon.get(f"/share/{token}/realtime?source=Google")).json() == {"visitors": None, "text": "< 2 visitors"}
+        live = (await anon.get(f"/share/{token}/live/data")).json()
+        # V2, V3 and V4 in the last 30 minutes: one visitor per minute, page and source, each below k = 2.
+        assert (live["current"], live["visitors"], live["pageviews"]) == ("< 2 visitors", "3", "3")
+        assert (live["pages"], live["sources"], live["pages_hidden"], live["sources_hidden"]) == ([], [], 3, 3)
+        assert [m["label"] for m in live["minutes"] if m["hidden"]] == ["08:10", "08:20", "08:21", "08:30", "08:31"]
+        assert {m["visitors"] for m in live["minutes"]} == {None, 0}
     instance.clock.set(NOW)
     await post_form(owner, f"/sites/{DOMAIN}/share", {"action": "k", "k": "0"}, token_page=f"/sites/{DOMAIN}/settings")
     async with instance.client() as anon:

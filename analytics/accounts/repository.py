@@ -11,6 +11,7 @@ from types import TracebackType
 
 from analytics.accounts import upgrade
 from analytics.accounts.db import Database
+from analytics.accounts.goals import Goals
 from analytics.accounts.invitations import Invitations
 from analytics.accounts.keys import Keys
 from analytics.accounts.logins import Logins
@@ -24,7 +25,7 @@ EVENTS_FILE_NAME = "analytics.db"  # where release 0.1 kept the accounts
 
 
 class Accounts:
-    """Sites, users, invitations, keys, sign-in state, dashboard options and salts, in their own SQLite file."""
+    """Sites, users, invitations, keys, sign-in state, dashboard options, goals and salts, in their own SQLite file."""
 
     def __init__(self, path: str | Path, *, clock: Clock | None = None, legacy: str | Path | None = None) -> None:
         """`legacy`: an event database whose release 0.1 account tables are taken over on open."""
@@ -38,6 +39,7 @@ class Accounts:
         self.invitations = Invitations(self.db, self.clock)
         self.logins = Logins(self.db)
         self.salts = Salts(self.db)
+        self.goals = Goals(self.db, self.clock)
 
     @classmethod
     def in_dir(cls, data_dir: str | Path, clock: Clock | None = None) -> Accounts:

@@ -2,6 +2,24 @@
 
 Every zone's offset is a multiple of 15 minutes, so local days and hours are
 whole runs of the 15-minute UTC rollup buckets.
+
+The rule for every preset, in the site's time zone (Plausible's, checked against
+its `QueryPeriod`; the dashboard uses the same rule and always prints the dates):
+
+- "Last N days" (`7d`, `28d`, `30d`, `91d`) and "Last N months" (`6mo`, `12mo`)
+  are complete days or months before the current one: today, or this month,
+  is left out, so a range never mixes finished and unfinished days.
+- "Today" (`day`), "Month to date" and "Year to date" run up to now. The API's
+  `month` and `year` name the whole calendar month or year (the days still to
+  come hold nothing, so the figures are the same).
+- "Yesterday" and "Last month" are the complete previous day and month.
+
+Comparisons (`previous_period`): a rolling range (N days, N months, "all", a
+custom range) compares with the range of the same length that ends the day
+before it starts; a calendar range (today, yesterday, month to date, last
+month, year to date) with the previous calendar unit, aligned by day and cut
+at that unit's end (month to date on March 31 compares with February 1-28).
+`year_earlier` is the same dates one year before (February 29 becomes the 28th).
 """
 
 from __future__ import annotations
@@ -73,20 +91,91 @@ def resolve(
         last = today - timedelta(days=1)
         first = today - timedelta(days=int(spec[:-1]))
     elif spec == "month":
-        first, last = today.replace(day=1), today
+        first, last = today.replace(day=1), month_end(today)
     elif spec == "6mo" or spec == "12mo":
-        months = 6 if spec == "6mo" else 12
-        y, m = today.year, today.month - (months - 1)
-        while m < 1:
-            m, y = m + 12, y - 1
-        first, last = date(y, m, 1), today
+        first, last = last_months(today, 6 if spec == "6mo" else 12)
     elif spec == "year":
-        first, last = date(today.year, 1, 1), today
+        first, last = date(today.year, 1, 1), date(today.year, 12, 31)
     elif spec == "all":
         first, last = max(earliest or today, FIRST_DAY), today
     else:
         raise BadRequest(f"date_range {spec!r} is not one of {', '.join(PRESETS)} or [from, to]")
     return local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz), first, last
+
+
+def month_end(day: date) -> date:
+    """The last day of `day`'s month."""
+    return add_months(day.replace(day=1), 1) - timedelta(days=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole months, its day of month cut to the target month's length (Mar 31 - 1 = Feb 28)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    first = date(year, month + 1, 1)
+    length = ((first.replace(day=28) + timedelta(days=4)).replace(day=1) - first).days
+    return first.replace(day=min(day.day, length))
+
+
+def last_months(today: date, months: int) -> tuple[date, date]:
+    """The `months` complete calendar months before `today`'s month."""
+    this_month = today.replace(day=1)
+    return add_months(this_month, -months), this_month - timedelta(days=1)
+
+
+# Dashboard presets -> how their comparison is found: "day", "month", "year" (the previous
+# calendar unit, aligned by day) or "length" (the same number of days, ending right before).
+CALENDAR_UNIT = {"today": "day", "yesterday": "day", "month": "month", "lastmonth": "month", "year": "year"}
+MONTHS_BACK = {"12mo": 12}  # whole-month rolling presets compare with as many whole months before
+
+
+def preset_days(period: str, today: date, earliest: date | None = None) -> tuple[date, date]:
+    """A dashboard preset's local days [first, last] on `today` (see the module's rule)."""
+    if period == "today":
+        return today, today
+    if period == "yesterday":
+        return today - timedelta(days=1), today - timedelta(days=1)
+    if period in ("7d", "28d", "30d", "91d"):
+        return today - timedelta(days=int(period[:-1])), today - timedelta(days=1)
+    if period == "month":
+        return today.replace(day=1), today
+    if period == "lastmonth":
+        first = add_months(today.replace(day=1), -1)
+        return first, month_end(first)
+    if period in MONTHS_BACK:
+        return last_months(today, MONTHS_BACK[period])
+    if period == "year":
+        return date(today.year, 1, 1), today
+    if period == "all":
+        return max(min(earliest or today, today), FIRST_DAY), today
+    raise BadRequest(f"unknown period {period!r}")
+
+
+def previous_period(period: str, first: date, last: date) -> tuple[date, date]:
+    """The range `period` [first, last] compares with by default (see the module's rule)."""
+    unit = CALENDAR_UNIT.get(period)
+    if unit == "day":
+        return first - timedelta(days=1), last - timedelta(days=1)
+    if unit == "month":
+        start = add_months(first.replace(day=1), -1)
+        if period == "lastmonth":  # a whole month compares with the whole month before
+            return start, month_end(start)
+        return start, min(add_months(last, -1), month_end(start))
+    if unit == "year":
+        return _year_back(first), _year_back(last)
+    if period in MONTHS_BACK:
+        return add_months(first, -MONTHS_BACK[period]), first - timedelta(days=1)
+    days = (last - first).days + 1
+    return first - timedelta(days=days), first - timedelta(days=1)
+
+
+def year_earlier(first: date, last: date) -> tuple[date, date]:
+    """The same dates one year earlier."""
+    return _year_back(first), _year_back(last)
+
+
+def _year_back(day: date) -> date:
+    return add_months(day, -12)
 
 
 def offsets(tz_name: str, start: datetime, end: datetime) -> list[tuple[int, int]]:

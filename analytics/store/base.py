@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from analytics.model import Event, Site
@@ -72,6 +72,25 @@ class ImportRecord:
     rows: int
 
 
+@dataclass(frozen=True, slots=True)
+class Recent:
+    """What a site's raw events show for a short recent window, for the live view.
+
+    Every figure counts distinct visitor ids (a visitor is one id, whatever its
+    events) among events of any kind, engagement included, except `pageviews`.
+    `minutes` has one entry per UTC minute with events: (the minute's start as
+    Unix seconds, visitors, pageviews), in time order. `pages` (pageview events
+    only) and `sources` (the visit's source as the API shows it) are (value, visitors),
+    most visitors first, then by value, at most `limit` rows each.
+    """
+
+    visitors: int
+    pageviews: int
+    minutes: list[tuple[int, int, int]]
+    pages: list[tuple[str, int]]
+    sources: list[tuple[str, int]]
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
 
@@ -98,6 +117,20 @@ class Store(Protocol):
         compiles and runs it. A batch is answered together, so a backend can
         share lookups and connections across a whole dashboard.
         """
+
+    # -- realtime: raw events of the last minutes, never rollup buckets ------------
+
+    async def current_visitors(self, site: Site, since: datetime, until: datetime) -> int:
+        """Distinct visitors with an event of any kind at a second in [since, until], from raw events.
+
+        Exact to the second: the live view and the v1 realtime API ask for the
+        last five minutes, which no 15-minute rollup bucket can answer.
+        """
+        ...
+
+    async def recent(self, site: Site, since: datetime, until: datetime, limit: int) -> Recent:
+        """The site's activity in [since, until] (see `Recent`), from raw events."""
+        ...
 
     # -- history in and out ------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 Modules: `auth` (sessions, rate limit), `account` (password, API keys), `invite`, `csrf`, `render` (templates, headers),
 `state` (URL state), `reports` (panels as stats queries, k-suppression),
-`chart` (SVG geometry), `dashboard`, `downloads` (export zip, panel CSV), `pages` (accounts and sites), `settings`,
-`share` and `disclosure`.
+`chart` (SVG geometry), `dashboard`, `downloads` (export zip, panel CSV), `live` (the live view), `pages` (accounts
+and sites), `settings`, `goal_settings` (an owner's goals), `share` and `disclosure`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from analytics.web import account, dashboard, disclosure, downloads, invite, pages, share
+from analytics.web import account, dashboard, disclosure, downloads, goal_settings, invite, live, pages, share
 from analytics.web import site_settings as settings
 
 
@@ -32,15 +32,21 @@ def routes() -> list[BaseRoute]:
         Route(d + "/realtime", dashboard.site_realtime),
         Route(d + "/export", downloads.site_export),
         Route(d + "/panels/{panel}.csv", downloads.panel_csv),
+        Route(d + "/live", live.site_live),
+        Route(d + "/live/data", live.site_live_data),
         Route(d + "/snippet", pages.snippet),
         Route(d + "/settings", settings.settings_page),
         Route(d + "/settings", settings.save_settings, methods=["POST"]),
         Route(d + "/share", settings.save_share, methods=["POST"]),
+        Route(d + "/goals", goal_settings.goals_page),
+        Route(d + "/goals", goal_settings.save_goals, methods=["POST"]),
         Route(d + "/members", settings.save_members, methods=["POST"]),
         Route(d + "/imports", settings.save_imports, methods=["POST"]),
         Route(d + "/delete", settings.delete_site, methods=["POST"]),
         Route("/share/{token}", share.shared_dashboard),
         Route("/share/{token}/realtime", share.shared_realtime),
+        Route("/share/{token}/live", live.shared_live),
+        Route("/share/{token}/live/data", live.shared_live_data),
         Route("/share/{token}/unlock", share.shared_unlock, methods=["POST"]),
         Route("/privacy/{domain}", disclosure.disclosure),
         Mount("/static", StaticFiles(packages=[("analytics.dashboards", "static")]), name="static"),

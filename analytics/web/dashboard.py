@@ -18,7 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from analytics.model import Site
-from analytics.stats import dates
+from analytics.stats import conversions, realtime
+from analytics.stats.metrics import metric_value
+from analytics.stats.run import first_day
 from analytics.web import chart as chartmod
 from analytics.web import csrf
 from analytics.web.auth import accounts_of, store_of
@@ -41,9 +43,12 @@ from analytics.web.reports import (
 )
 from analytics.web.state import (
     CHART_METRICS,
+    COMPARISONS,
     INTERVALS,
     PERIODS,
+    Range,
     State,
+    comparison,
     default_interval,
     intervals_for,
     resolve_range,
@@ -77,58 +82,84 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     site = view.site
     state = State(request.query_params, view.base, allow_filters=view.filters_allowed)
     now = now_dt(request)
-    stats = Stats(store, site, now, state.filters_body())
+    # A goal filter: top stats become conversions; a page goal filters the page views that reached it.
+    goal = state.filter_value("goal")
+    site_goals = await accounts_of(request).goals.for_site(site.id)
+    stats = Stats(store, site, now, conversions.expand(state.filters_body(), site_goals))
+    base = Stats(store, site, now, conversions.without_goal(state.filters_body()))
+    base.batch = stats.batch  # the conversion rate's base goes to the store in the same batch
     earliest = None
     if state.period == "all":
         earliest = await stats.earliest(await accounts_of(request).sites.created_at(site.id))
     r = resolve_range(state.period, site.timezone, now, earliest, state.get("from"), state.get("to"))
-    prev = r.previous()
-    compare = state.get("compare") != "off"
-    if not dates.in_bounds(prev.first):  # nothing to compare with before the calendar's first day
-        prev, compare = r, False  # the previous figures are then neither asked for nor shown
+    mode = state.get("compare") if state.get("compare") in COMPARISONS else "previous"
+    other = comparison(r, mode, state.get("compare_from"), state.get("compare_to"))
+    # Without a comparison the "previous" queries are the current ones again: the batch runs them once.
+    prev, compare = (other, True) if other is not None else (r, False)
     intervals = intervals_for(r)
     interval = state.get("interval") if state.get("interval") in intervals else default_interval(r)
     metric = state.get("metric") if state.get("metric") in CHART_METRICS else "visitors"
     options = await accounts_of(request).sites.dashboard_options(site.id)
     k = view.k
 
-    metrics = [m for m, _ in TOP_STATS]
+    top_stats = TOP_STATS if goal is None else GOAL_STATS
+    total = "pageviews" if goal is not None and conversions.page_goal(goal, site_goals) else "events"
+    metrics = [m for m, _ in TOP_STATS] if goal is None else ["visitors", total]
     shown_panels = panels(state, options.prop_keys)
     tabs = [_tab_for(p, state) for p in shown_panels]
     limits = [ROWS_MORE if state.get("more") == p.key else ROWS_SHOWN for p in shown_panels]
     # Everything in one gather: the store answers it as one batch (see stats.run.Batch).
-    (cur_totals, prev_totals, cur_series, prev_series, realtime), results = await asyncio.gather(
+    page_goals = _page_goal_stats(stats, state, site_goals, tabs) if goal is None else []
+    top_part, results, reached = await asyncio.gather(
         asyncio.gather(
             stats.totals(r, metrics),
             stats.totals(prev, metrics),
             stats.series(r, interval, metric),
             stats.series(prev, interval, metric),
-            stats.realtime(),
+            realtime.current_visitors(store, site, now),
+            asyncio.gather(_base_visitors(base, r, goal), _base_visitors(base, prev, goal)),
         ),
         asyncio.gather(*(
             stats.breakdown(r, t, ALL_ROWS if k > 0 else lim) for t, lim in zip(tabs, limits, strict=True)
         )),  # fmt: skip
+        asyncio.gather(*(g.totals(r, ["visitors", "pageviews"]) for _, g in page_goals)),
     )
+    cur_totals, prev_totals, cur_series, prev_series, current, (cur_base, prev_base) = top_part
+    results = _with_page_goals(results, tabs, page_goals, reached, cur_totals["visitors"])
+
+    if goal is not None:
+        cur_totals, prev_totals = _conversions(cur_totals, total, cur_base), _conversions(prev_totals, total, prev_base)
+
+    # A site that has never received anything: point its members to the snippet and the install check.
+    never_seen = False
+    if not view.public and goal is None and not cur_totals["visitors"] and not cur_totals["pageviews"]:
+        never_seen = await first_day(store, site) is None
+
+    # An empty comparison period is no baseline: no "before: 0", no line at zero, but a sentence.
+    before = prev_base if goal is not None else max(prev_totals[m] or 0 for m in ("visitors", "visits", "pageviews"))
+    nothing_before = compare and not before
+    compare_shown = compare and not nothing_before
 
     # Top stats, each with its change. A public view hides everything below k.
     cur_hidden = k > 0 and 0 < (cur_totals["visitors"] or 0) < k
     prev_hidden = k > 0 and 0 < (prev_totals["visitors"] or 0) < k
     top = []
-    for name, title in TOP_STATS:
+    for name, title in top_stats:
         value, before = cur_totals[name], prev_totals[name]
-        comparable = compare and not cur_hidden and not prev_hidden and bool(prev_totals["visits"])
+        comparable = compare_shown and not cur_hidden and not prev_hidden and bool(prev_totals["visitors"])
         delta, tone = change(name, value, before) if comparable else (None, "none")
         top.append({
             "metric": name, "title": title, "hidden": cur_hidden,
             "value": hidden_text(k) if cur_hidden else fmt(name, value),
-            "previous": None if not compare else hidden_text(k) if prev_hidden else fmt(name, before),
-            "delta": delta, "tone": tone, "url": state.url(metric=name), "selected": name == metric,
+            "previous": None if not compare_shown else hidden_text(k) if prev_hidden else fmt(name, before),
+            "delta": delta, "tone": tone, "selected": name == metric,
+            "url": state.url(metric=name if name in CHART_METRICS else "visitors"),
             "unit": "pp" if name == "bounce_rate" else "%",
         })  # fmt: skip
 
     chart = chartmod.build(
         metric, interval, _points(cur_series, k, now, site.timezone),
-        _points(prev_series, k, None, site.timezone) if compare else None, hidden_text(k),
+        _points(prev_series, k, None, site.timezone) if compare_shown else None, hidden_text(k),
     )  # fmt: skip
 
     # Report panels, one query per selected tab.
@@ -137,7 +168,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         for p, t, (rows, total), lim in zip(shown_panels, tabs, results, limits, strict=True)
     ]
 
-    realtime_hidden = k > 0 and 0 < realtime < k
+    realtime_hidden = k > 0 and 0 < current < k
     filter_chips = [
         # A chip names what its row showed: "Country is France", not "FR".
         {"label": f.label, "value": display(f.dimension, f.value) if f.value else "",
@@ -152,24 +183,85 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         "previous_range": prev,
         "periods": [(key, title, state.with_period(key)) for key, title in PERIODS.items() if key != "custom"],
         "period_title": PERIODS[state.period],
-        "compare": compare,
-        "compare_url": state.url(compare=None if not compare else "off"),
+        "compare": compare_shown,
+        "compare_mode": mode if compare else "off",
+        "nothing_before": nothing_before,
+        "never_seen": never_seen,
+        "comparisons": list(COMPARISONS.items()),
+        "compare_inputs": state.hidden_inputs(exclude=("compare", "compare_from", "compare_to", "more")),
         "interval": interval,
         "intervals": [(i, state.url(interval=i)) for i in INTERVALS if i in intervals],
         "metric": metric,
-        "metric_title": dict(TOP_STATS)[metric],
+        "metric_title": dict(top_stats).get(metric, dict(TOP_STATS)[metric]),
         "top": top,
         "chart": chart,
         "panels": rendered,
         "filters": filter_chips,
         "clear_filters": state.without_filters(),
-        "realtime": hidden_text(k) if realtime_hidden else str(realtime),
-        "realtime_url": view.base + "/realtime" + (state.url()[len(view.base) :] if view.filters_allowed else ""),
+        "realtime": hidden_text(k) if realtime_hidden else str(current),
+        "realtime_url": view.base + "/realtime",
+        "live_url": view.base + "/live",
         "k": k,
         "hidden_note": hidden_text(k),
         "custom_inputs": state.hidden_inputs(exclude=("period", "from", "to", "interval", "more")),
         "prop_inputs": state.hidden_inputs(exclude=("prop_key", "tab_goals", "more")),
     }
+
+
+# With a goal filter, as in Plausible: who converted, how often, and what share of all visitors.
+GOAL_STATS: tuple[tuple[str, str], ...] = (
+    ("visitors", "Unique conversions"),
+    ("conversions", "Total conversions"),
+    ("conversion_rate", "Conversion rate"),
+)
+
+
+async def _base_visitors(base: Stats, r: Range, goal: str | None) -> int:
+    """The visitors a conversion rate is a share of (0 and no query without a goal filter)."""
+    if goal is None:
+        return 0
+    return int((await base.totals(r, ["visitors"]))["visitors"] or 0)
+
+
+def _conversions(totals: dict[str, Any], total: str, base: int) -> dict[str, Any]:
+    converted = int(totals["visitors"] or 0)
+    return {
+        "visitors": converted,
+        "conversions": int(totals[total] or 0),
+        "conversion_rate": metric_value("conversion_rate", {"visitors": converted}, base),
+    }
+
+
+def _page_goal_stats(stats: Stats, state: State, goals: list[Any], tabs: list[Tab]) -> list[tuple[str, Stats]]:
+    """Per defined page goal, the view's Stats filtered by it, when the goals tab is shown (same batch)."""
+    if not any(t.dimension == "event:goal" and not t.fixed_filters for t in tabs):
+        return []
+    out = []
+    for g in goals:
+        if g.kind == "page":
+            filters = conversions.expand([*state.filters_body(), ["is", "event:goal", [g.name]]], goals)
+            one = Stats(stats.store, stats.site, stats.now, filters)
+            one.batch = stats.batch
+            out.append((g.name, one))
+    return out
+
+
+def _with_page_goals(
+    results: list[tuple[list[Any], int]], tabs: list[Tab], goals: list[tuple[str, Stats]],
+    reached: list[dict[str, Any]], visitors: Any,
+) -> list[tuple[list[Any], int]]:
+    """The goals tab with a row per page goal that converted: visitors, page views and conversion rate."""
+    rows = [((name, ), (int(t["visitors"] or 0), int(t["pageviews"] or 0),
+             metric_value("conversion_rate", {"visitors": t["visitors"] or 0}, visitors or 0)))
+            for (name, _), t in zip(goals, reached, strict=True) if t["visitors"]]  # fmt: skip
+    if not rows:
+        return results
+    out = list(results)
+    for i, tab in enumerate(tabs):
+        if tab.dimension == "event:goal" and not tab.fixed_filters:
+            found, total = out[i]
+            out[i] = (sorted([*found, *rows], key=lambda row: -(row[1][0] or 0)), total + len(rows))
+    return out
 
 
 def _tab_for(panel: Panel, state: State) -> Tab:
@@ -250,9 +342,8 @@ async def site_dashboard(request: Request) -> Response:
 
 
 async def realtime_json(request: Request, view: View) -> Response:
-    state = State(request.query_params, view.base, allow_filters=view.filters_allowed)
-    stats = Stats(store_of(request), view.site, now_dt(request), state.filters_body())
-    visitors = await stats.realtime()
+    """Current visitors as JSON, for the dashboard's refresh. Filters do not apply, as in Plausible."""
+    visitors = await realtime.current_visitors(store_of(request), view.site, now_dt(request))
     body: dict[str, Any] = {"visitors": visitors, "text": str(visitors)}
     if view.k > 0 and 0 < visitors < view.k:
         body = {"visitors": None, "text": hidden_text(view.k)}

@@ -7,17 +7,16 @@ here reads events or rollups with SQL of its own.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from analytics.catalog import BY_NAME, DIMENSIONS, Dimension
 from analytics.enrich import geo, languages
 from analytics.model import Site
 from analytics.stats.parse import parse
-from analytics.stats.query import Query, QueryResult
+from analytics.stats.query import QueryResult
 from analytics.stats.run import Batch, first_day
 from analytics.store.base import Store
 from analytics.web.state import Range, State
@@ -40,7 +39,6 @@ OUTBOUND = "Outbound Link: Click"
 DOWNLOAD = "File Download"
 ROWS_SHOWN = 10
 ROWS_MORE = 100
-REALTIME_SECONDS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,20 +206,6 @@ class Stats:
             else:
                 out.append((label, values[0], values[-1]))
         return out
-
-    async def realtime(self) -> int:
-        """Visitors in the last five minutes (a window in UTC, not local days)."""
-        start = self.now - timedelta(seconds=REALTIME_SECONDS)
-        base = parse(
-            {"site_id": self.site.domain, "metrics": ["visitors"], "date_range": "day",
-             **({"filters": self.filters} if self.filters else {})},
-            self.site, self.now,
-        )  # fmt: skip
-        query: Query = dataclasses.replace(
-            base, start=start, end=self.now + timedelta(seconds=1), first_day=start.date(), last_day=self.now.date()
-        )
-        result = await self.batch.run(query)
-        return int(result.rows[0][1][0] or 0) if result.rows else 0
 
     async def earliest(self, created_at: int) -> date:
         """The first local day with data (imports included), or the site's creation day."""

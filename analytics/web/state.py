@@ -11,7 +11,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,8 +33,13 @@ PERIODS: dict[str, str] = {
     "custom": "Custom range",
 }
 DEFAULT_PERIOD = "30d"
-# Presets that mean the same here as in the Stats API (stats.dates.resolve).
-_API_PRESET = {"today": "day", "7d": "7d", "28d": "28d", "30d": "30d", "month": "month", "12mo": "12mo", "year": "year"}
+# What the figures are compared with (`compare=` in the URL); the default is the previous period.
+COMPARISONS: dict[str, str] = {
+    "previous": "the previous period",
+    "year": "the same period a year earlier",
+    "custom": "a custom range",
+    "off": "nothing",
+}
 
 # URL parameter -> stats dimension, and its label: from the catalog. Clicking a
 # row adds `param=value` (filter "is").
@@ -45,7 +50,7 @@ MAX_VALUE = 2000
 MAX_FILTERS = 12
 # Other parameters the dashboard understands; anything else is ignored.
 STATE_PARAMS = (
-    "period", "from", "to", "interval", "metric", "compare", "prop_key", "more",
+    "period", "from", "to", "interval", "metric", "compare", "compare_from", "compare_to", "prop_key", "more",
     *(f"tab_{panel}" for panel in catalog.PANELS),
 )  # fmt: skip
 INTERVALS = ("hour", "day", "week", "month")
@@ -80,8 +85,11 @@ class Range:
         return (self.last - self.first).days + 1
 
     def previous(self) -> Range:
-        """The preceding range of equal length, for comparisons."""
-        return Range(self.period, self.first - timedelta(days=self.days), self.first - timedelta(days=1))
+        """The range this one compares with by default (`stats.dates.previous_period`)."""
+        return Range(self.period, *dates.previous_period(self.period, self.first, self.last))
+
+    def year_earlier(self) -> Range:
+        return Range(self.period, *dates.year_earlier(self.first, self.last))
 
     def body(self) -> list[str]:
         return [self.first.isoformat(), self.last.isoformat()]
@@ -96,30 +104,44 @@ def resolve_range(
 ) -> Range:
     """A dashboard period to explicit local days [first, last] in the site's time zone."""
     today = today_in(tz, now)
-    if period in _API_PRESET:
-        _, _, first, last = dates.resolve(_API_PRESET[period], tz, now)
-    elif period == "yesterday":
-        first = last = today - timedelta(days=1)
-    elif period == "lastmonth":
-        last = today.replace(day=1) - timedelta(days=1)
-        first = last.replace(day=1)
-    elif period == "all":
-        first, last = max(min(earliest or today, today), dates.FIRST_DAY), today
-    elif period == "custom":
-        try:
-            first = date.fromisoformat((start or "")[:10])
-            last = date.fromisoformat((end or "")[:10])
-        except ValueError:
-            raise BadRequest("a custom range needs from and to dates as YYYY-MM-DD") from None
-        if not (dates.in_bounds(first) and dates.in_bounds(last)):
-            raise BadRequest(f"a custom range's {dates.BOUNDS}")
-        if last < first:
-            first, last = last, first
-        if (last - first).days > 366 * 20:
-            raise BadRequest("a custom range may span at most 20 years")
+    if period == "custom":
+        first, last = _custom_days(start, end, "a custom range")
+    elif period in PERIODS:
+        first, last = dates.preset_days(period, today, earliest)
     else:
         raise BadRequest(f"unknown period; use one of {', '.join(PERIODS)}")
     return Range(period, first, last)
+
+
+def _custom_days(start: str | None, end: str | None, what: str) -> tuple[date, date]:
+    try:
+        first = date.fromisoformat((start or "")[:10])
+        last = date.fromisoformat((end or "")[:10])
+    except ValueError:
+        raise BadRequest(f"{what} needs from and to dates as YYYY-MM-DD") from None
+    if not (dates.in_bounds(first) and dates.in_bounds(last)):
+        raise BadRequest(f"{what}'s {dates.BOUNDS}")
+    if last < first:
+        first, last = last, first
+    if (last - first).days > 366 * 20:
+        raise BadRequest(f"{what} may span at most 20 years")
+    return first, last
+
+
+def comparison(r: Range, mode: str, start: str | None = None, end: str | None = None) -> Range | None:
+    """The range `r` is compared with under `mode` (see COMPARISONS); None for no comparison.
+
+    None too when the comparison would begin before the calendar's first day.
+    """
+    if mode == "off":
+        return None
+    if mode == "year":
+        other = r.year_earlier()
+    elif mode == "custom":
+        other = Range("custom", *_custom_days(start, end, "a comparison range"))
+    else:
+        other = r.previous()
+    return other if dates.in_bounds(other.first) else None
 
 
 def intervals_for(r: Range) -> tuple[str, ...]:

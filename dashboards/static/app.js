@@ -1,5 +1,5 @@
 /* Dashboard enhancements. Everything works without this file; it adds the
- * realtime refresh, the chart tooltip (mouse and keyboard), label placement,
+ * realtime refresh, the live view's refresh, the chart tooltip (mouse and keyboard), label placement,
  * copy buttons and a time-zone guess. It never builds HTML from data: values
  * go in through textContent only. */
 (function () {
@@ -14,6 +14,109 @@
       fetch(out.getAttribute('data-realtime'), {credentials: 'same-origin', headers: {Accept: 'application/json'}})
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (body) { if (body && typeof body.text === 'string') out.textContent = body.text; })
+        .catch(function () {});
+    }
+    setInterval(tick, every);
+    document.addEventListener('visibilitychange', tick);
+  }
+
+  // The live view: every few seconds, its figures from .../live/data, written with textContent.
+  function live() {
+    var root = document.getElementById('live');
+    if (!root || !window.fetch) return;
+    var every = parseInt(root.getAttribute('data-interval'), 10) || 5000;
+    var nowField = document.querySelector('[data-live-field="now"]');
+    var svgNS = root.querySelector('svg').namespaceURI; // the page's own: no address in this file
+
+    function setText(el, text) { if (el && el.textContent !== text) el.textContent = text; }
+
+    function cell(tr, text, cls) {
+      var td = document.createElement('td');
+      if (cls) td.className = cls;
+      td.textContent = text;
+      tr.appendChild(td);
+      return td;
+    }
+
+    function rows(key, list, hiddenCount) {
+      var body = root.querySelector('[data-live-rows="' + key + '"]');
+      if (!body) return;
+      while (body.firstChild) body.removeChild(body.firstChild);
+      if (!list.length) {
+        var empty = document.createElement('tr');
+        var td = cell(empty, 'Nobody in the last 30 minutes', 'muted empty');
+        td.setAttribute('colspan', '2');
+        body.appendChild(empty);
+      }
+      list.forEach(function (row) {
+        var tr = document.createElement('tr');
+        var label = cell(tr, '', 'label-cell');
+        label.title = row.label;
+        var svg = document.createElementNS(svgNS, 'svg');
+        svg.setAttribute('class', 'bar');
+        svg.setAttribute('viewBox', '0 0 100 1');
+        svg.setAttribute('preserveAspectRatio', 'none');
+        svg.setAttribute('aria-hidden', 'true');
+        var rect = document.createElementNS(svgNS, 'rect');
+        rect.setAttribute('width', String(row.bar));
+        rect.setAttribute('height', '1');
+        svg.appendChild(rect);
+        label.appendChild(svg);
+        var span = document.createElement('span');
+        span.className = 'row-text';
+        var bdi = document.createElement('bdi');
+        bdi.textContent = row.label;
+        span.appendChild(bdi);
+        label.appendChild(span);
+        cell(tr, String(row.visitors), 'num');
+        body.appendChild(tr);
+      });
+      var note = root.querySelector('[data-live-hidden="' + key + '"]');
+      if (note) {
+        note.hidden = !hiddenCount;
+        setText(note, hiddenCount + ' row(s) hidden (fewer than the minimum of visitors, or needed to keep them hidden).');
+      }
+    }
+
+    function apply(data) {
+      setText(nowField, data.now);
+      ['current', 'visitors', 'pageviews'].forEach(function (name) {
+        setText(root.querySelector('[data-live-field="' + name + '"]'), data[name]);
+      });
+      var bars = root.querySelectorAll('rect.live-bar');
+      data.minutes.forEach(function (m, i) {
+        var bar = bars[i];
+        if (!bar) return;
+        bar.setAttribute('y', String(100 - m.bar));
+        bar.setAttribute('height', String(m.bar));
+        bar.classList.toggle('hidden', m.hidden);
+        var title = bar.querySelector('title');
+        if (title) setText(title, m.label + ': ' + m.text);
+      });
+      if (data.minutes.length) {
+        setText(root.querySelector('[data-live-axis="first"]'), data.minutes[0].label);
+        setText(root.querySelector('[data-live-axis="last"]'), data.minutes[data.minutes.length - 1].label);
+      }
+      var table = root.querySelector('[data-live-minutes]');
+      if (table) {
+        while (table.firstChild) table.removeChild(table.firstChild);
+        data.minutes.forEach(function (m) {
+          var tr = document.createElement('tr');
+          cell(tr, m.label);
+          cell(tr, m.hidden ? m.text : String(m.visitors));
+          cell(tr, m.hidden ? '' : String(m.pageviews));
+          table.appendChild(tr);
+        });
+      }
+      rows('pages', data.pages, data.pages_hidden);
+      rows('sources', data.sources, data.sources_hidden);
+    }
+
+    function tick() {
+      if (document.hidden) return;
+      fetch(root.getAttribute('data-live'), {credentials: 'same-origin', headers: {Accept: 'application/json'}})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data && data.minutes) apply(data); })
         .catch(function () {});
     }
     setInterval(tick, every);
@@ -120,6 +223,7 @@
 
   function init() {
     realtime();
+    live();
     Array.prototype.forEach.call(document.querySelectorAll('.chart-wrap'), function (wrap) {
       placeLabels(wrap);
       chart(wrap);

@@ -16,14 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from analytics.clock import Clock
 from analytics.model import DAY, Event, QueueFull, Site
 from analytics.stats.plan import Plan
-from analytics.store.base import DayRows, ImportPart, ImportRecord, RollupRead
-from analytics.store.clickhouse import chhistory, ddl
+from analytics.store.base import DayRows, ImportPart, ImportRecord, Recent, RollupRead
+from analytics.store.clickhouse import chhistory, chrecent, ddl
 from analytics.store.clickhouse.appender import Appender
 from analytics.store.clickhouse.chclient import Connection, StoreURL
 from analytics.store.clickhouse.chsums import Compiler, union
@@ -175,6 +175,14 @@ class ClickHouseStore:
             for name, value in zip(names, row[first_sum : first_sum + len(names)], strict=True):
                 bucket[name] = bucket.get(name, 0) + value
         return out
+
+    # -- realtime: see clickhouse/chrecent.py ----------------------------------------
+
+    async def current_visitors(self, site: Site, since: datetime, until: datetime) -> int:
+        return await chrecent.current_visitors(self.conn, site.id, since, until)
+
+    async def recent(self, site: Site, since: datetime, until: datetime, limit: int) -> Recent:
+        return await chrecent.recent(self.conn, site.id, since, until, limit)
 
     # -- figures (the bench) ------------------------------------------------------
 

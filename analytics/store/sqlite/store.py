@@ -23,17 +23,17 @@ from analytics.catalog import ROLLUP_KEYS as ROLLUP_KEYS  # re-exported: transfe
 from analytics.clock import Clock
 from analytics.errors import QueryTimeout, StorageError
 from analytics.model import DAY, Event, QueueFull, Site
-from analytics.store.sqlite import days, history, reads, replay, transfer
+from analytics.store.sqlite import days, history, reads, recent, replay, transfer
 from analytics.store.sqlite.files import connect, rollback
 from analytics.store.sqlite.migrate import migrate
 from analytics.store.sqlite.reads import Budget, Groups
 from analytics.store.sqlite.write import BatchWriter, BulkLoad, bulk_settings
 
 if TYPE_CHECKING:
-    from datetime import date
+    from datetime import date, datetime
 
     from analytics.stats.plan import Plan
-    from analytics.store.base import DayRows, ImportPart, ImportRecord, RollupRead
+    from analytics.store.base import DayRows, ImportPart, ImportRecord, Recent, RollupRead
 
 log = logging.getLogger("analytics.store")
 
@@ -369,6 +369,14 @@ class SQLiteStore:
         """Sums for each plan, in one batch on one reader connection."""
         async with self.reader() as conn:
             return await reads.sums(conn, plans, self._budgets.get(conn))
+
+    async def current_visitors(self, site: Site, since: datetime, until: datetime) -> int:
+        async with self.reader() as conn:
+            return await recent.current_visitors(conn, site.id, since, until)
+
+    async def recent(self, site: Site, since: datetime, until: datetime, limit: int) -> Recent:
+        async with self.reader() as conn:
+            return await recent.recent(conn, site.id, since, until, limit)
 
     async def trace(self, callback: Callable[[str], None] | None) -> None:
         """Call `callback` with every SQL statement the reader connections run (debugging, tests)."""

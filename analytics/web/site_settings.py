@@ -159,7 +159,7 @@ async def save_members(request: Request) -> Response:
         if action == "invite":
             email = field(form, "email").strip()
             token = await accounts.invitations.create(site.id, email, field(form, "role") or "viewer", user.id)
-            link = f"{base_url(request)}/invite/{token}"
+            link = f"{await base_url(request)}/invite/{token}"
             context = await _context(request, domain, invite_link=link, invite_email=email)
             return render(request, "settings.html", context)
         if action == "withdraw":

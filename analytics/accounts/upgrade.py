@@ -90,7 +90,11 @@ async def _copy(conn: aiosqlite.Connection, now: int, legacy: Path) -> bool:
         )
     for table in tables:
         async with conn.execute(f"PRAGMA main.table_info({table})") as cur:
-            cols = ", ".join(row[1] for row in await cur.fetchall())
+            main = [row[1] for row in await cur.fetchall()]
+        async with conn.execute(f"PRAGMA legacy.table_info({table})") as cur:
+            old = {row[1] for row in await cur.fetchall()}
+        # Columns added since release 0.1 (e.g. the read thresholds) keep their defaults.
+        cols = ", ".join(c for c in main if c in old)
         await conn.execute(f"INSERT OR IGNORE INTO main.{table} ({cols}) SELECT {cols} FROM legacy.{table}")
     await conn.execute("INSERT INTO upgrades (name, done_at) VALUES (?, ?)", (STEP, now))
     return True

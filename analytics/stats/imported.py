@@ -74,8 +74,12 @@ def skip_reason(query: Query) -> str | None:
         have = set(IMPORTED_SUMS[table])
         if table == "imported_pages" and "event:hostname" not in dims:
             have.add("bounces")  # see PAGE_BOUNCES
-        missing = sorted(needed_sums(query.metrics) - have)
-        if missing:
-            names = sorted(m for m in query.metrics if needed_sums((m,)) & set(missing))
-            return f"imported {table.removeprefix('imported_')} have no {', '.join(names)}"
+        report = f"imported {table.removeprefix('imported_')}"
+    else:
+        have = {n for _, names in TOTALS for n in names}
+        report = "imported totals"
+    missing = sorted(needed_sums(query.metrics) - have)
+    if missing:
+        names = sorted(m for m in query.metrics if needed_sums((m,)) & set(missing))
+        return f"{report} have no {', '.join(names)}"
     return None

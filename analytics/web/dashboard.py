@@ -25,6 +25,7 @@ from analytics.web.auth import accounts_of, store_of
 from analytics.web.pages import now_dt, site_access
 from analytics.web.render import HEADERS, page, render
 from analytics.web.reports import (
+    POINTS,
     ROWS_MORE,
     ROWS_SHOWN,
     TOP_STATS,
@@ -35,8 +36,10 @@ from analytics.web.reports import (
     display,
     fmt,
     panels,
+    query_metrics,
     selected_tab,
     suppress,
+    with_derived,
 )
 from analytics.web.state import (
     CHART_METRICS,
@@ -123,7 +126,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
             "value": hidden_text(k) if cur_hidden else fmt(name, value),
             "previous": None if not compare else hidden_text(k) if prev_hidden else fmt(name, before),
             "delta": delta, "tone": tone, "url": state.url(metric=name), "selected": name == metric,
-            "unit": "pp" if name == "bounce_rate" else "%",
+            "unit": "pp" if name in POINTS else "%",
         })  # fmt: skip
 
     chart = chartmod.build(
@@ -199,14 +202,14 @@ def _panel(panel: Panel, tab: Tab, rows: list[Any], total: int, limit: int, stat
         rows = [row for row, h in zip(rows, hide, strict=True) if not h]
         total = len(rows)
     rows = rows[:limit]
-    metrics = ["visitors", *[c.metric for c in tab.columns if c.metric != "visitors"]]
+    metrics = query_metrics(tab.columns)
     columns = [c for c in tab.columns]
     top = max((r[1][0] or 0 for r in rows), default=0) or 1
     out_rows = []
     for dims, values in rows:
         value = dims[0]
         text = display(tab.dimension, value) if value != "" else tab.empty_label
-        by_metric = dict(zip(metrics, values, strict=True))
+        by_metric = with_derived(dict(zip(metrics, values, strict=True)))
         link = None
         if view.filters_allowed and tab.param is not None:
             link = state.with_filter(tab.param, str(value), *((p, v) for p, _, v in tab.fixed_filters))

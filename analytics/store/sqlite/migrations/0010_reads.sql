@@ -75,3 +75,33 @@ ALTER TABLE rollup_devices_day ADD COLUMN reads INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollup_devices_day ADD COLUMN readers INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollup_devices_day ADD COLUMN r_device INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollup_devices_day ADD COLUMN r_screen INTEGER NOT NULL DEFAULT 0;
+-- Imported reads: our extension files imported_reads.csv (totals),
+-- imported_page_reads.csv and imported_source_reads.csv (transfer/layout.py).
+-- Plausible's import ignores them; ours reads them back.
+CREATE TABLE imported_reads (
+    site_id INTEGER NOT NULL,
+    import_id INTEGER NOT NULL REFERENCES site_imports(id) ON DELETE CASCADE,
+    date TEXT NOT NULL,
+    reads INTEGER NOT NULL DEFAULT 0, readers INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX imported_reads_site_date ON imported_reads (site_id, date);
+CREATE TABLE imported_page_reads (
+    site_id INTEGER NOT NULL,
+    import_id INTEGER NOT NULL REFERENCES site_imports(id) ON DELETE CASCADE,
+    date TEXT NOT NULL,
+    hostname TEXT NOT NULL DEFAULT '', page TEXT NOT NULL DEFAULT '',
+    reads INTEGER NOT NULL DEFAULT 0, readers INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX imported_page_reads_site_date ON imported_page_reads (site_id, date);
+CREATE TABLE imported_source_reads (
+    site_id INTEGER NOT NULL,
+    import_id INTEGER NOT NULL REFERENCES site_imports(id) ON DELETE CASCADE,
+    date TEXT NOT NULL,
+    channel TEXT NOT NULL DEFAULT '',   -- not in the CSV: derived from source and UTM values on import
+    source TEXT NOT NULL DEFAULT '', referrer TEXT NOT NULL DEFAULT '',
+    utm_source TEXT NOT NULL DEFAULT '', utm_medium TEXT NOT NULL DEFAULT '',
+    utm_campaign TEXT NOT NULL DEFAULT '', utm_content TEXT NOT NULL DEFAULT '',
+    utm_term TEXT NOT NULL DEFAULT '',
+    reads INTEGER NOT NULL DEFAULT 0, readers INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX imported_source_reads_site_date ON imported_source_reads (site_id, date);

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from analytics.model import Site
 from analytics.stats import dates
 from analytics.web import chart as chartmod
-from analytics.web import csrf
+from analytics.web import csrf, headlines
 from analytics.web.auth import accounts_of, store_of
 from analytics.web.pages import now_dt, site_access
 from analytics.web.render import HEADERS, page, render
@@ -100,7 +100,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     tabs = [_tab_for(p, state) for p in shown_panels]
     limits = [ROWS_MORE if state.get("more") == p.key else ROWS_SHOWN for p in shown_panels]
     # Everything in one gather: the store answers it as one batch (see stats.run.Batch).
-    (cur_totals, prev_totals, cur_series, prev_series, realtime), results = await asyncio.gather(
+    (cur_totals, prev_totals, cur_series, prev_series, realtime), results, pages = await asyncio.gather(
         asyncio.gather(
             stats.totals(r, metrics),
             stats.totals(prev, metrics),
@@ -111,6 +111,8 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         asyncio.gather(*(
             stats.breakdown(r, t, ALL_ROWS if k > 0 else lim) for t, lim in zip(tabs, limits, strict=True)
         )),  # fmt: skip
+        # The Headline check lists single pages: not on public views that hide small groups.
+        headlines.pages_in_view(stats, r) if k == 0 else asyncio.sleep(0, []),
     )
 
     # Top stats, each with its change. A public view hides everything below k.
@@ -161,6 +163,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         "top": top,
         "chart": chart,
         "panels": rendered,
+        "headlines": headlines.panel(pages, state, view.filters_allowed) if k == 0 else None,
         "filters": filter_chips,
         "clear_filters": state.without_filters(),
         "realtime": hidden_text(k) if realtime_hidden else str(realtime),

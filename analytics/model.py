@@ -78,6 +78,11 @@ class Event:
     scroll_depth: int | None = None
     engaged_ms: int | None = None
     revenue: tuple[float, str] | None = None
+    # Reading (engagement only): the page's length in words as the tracker
+    # measured it, and the site's read thresholds when the event arrived.
+    words: int | None = None
+    read_scroll: int = 75
+    read_share: int = 30
 
     @property
     def kind(self) -> str:
@@ -98,6 +103,10 @@ class Site:
     excluded_paths: tuple[str, ...] = ()
     share_token: str | None = None
     share_password_hash: str | None = None
+    # A pageview is read at this scroll depth (%) after this share (%) of the
+    # page's reading time engaged, at least 10 s (analytics.visits.reading).
+    read_scroll: int = 75
+    read_share: int = 30
 
 
 class QueueFull(Exception):

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 OTHER_SITE = "other.example.net"
 OK = {"site_id": SITE, "metrics": ["visitors"], "date_range": "day"}
-METRIC_LIST = "visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, events, scroll_depth, time_on_page, percentage, conversion_rate"  # noqa: E501
+METRIC_LIST = "visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, events, scroll_depth, time_on_page, percentage, conversion_rate, reads, read_rate, readers"  # noqa: E501
 
 
 @dataclasses.dataclass

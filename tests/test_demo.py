@@ -107,18 +107,18 @@ def _events_as_ingest_input(db: Path, site_id: int, tz: str) -> list[Event]:
     attr_cols = ", ".join(f"s.{a}" for a in _ATTRS)
     rows = conn.execute(
         "SELECT e.ts, s.visitor_id, e.name, e.hostname, e.page, e.props, e.interactive, e.scroll_depth,"
-        f" e.engaged_ms, {attr_cols} FROM events e JOIN sessions s ON s.id = e.session_id ORDER BY e.ts, e.id"
+        f" e.engaged_ms, e.words, {attr_cols} FROM events e JOIN sessions s ON s.id = e.session_id ORDER BY e.ts, e.id"
     ).fetchall()
     conn.close()
     events = []
-    for ts, visitor, name, host, page, props, interactive, sd, ems, *attrs in rows:
+    for ts, visitor, name, host, page, props, interactive, sd, ems, words, *attrs in rows:
         values = {a: (v if a in TEXT_ATTRS else s[v]) for a, v in zip(_ATTRS, attrs, strict=True)}
         events.append(
             Event(
                 site_id=site_id, ts=ts, visitor_id=visitor, prev_visitor_id=None, name=s[name], hostname=s[host],
                 path=s[page], attrs=SessionAttrs(**values), day=local_day(ts, tz),
                 props=tuple(json.loads(props).items()) if props else (), interactive=bool(interactive),
-                scroll_depth=sd, engaged_ms=ems,
+                scroll_depth=sd, engaged_ms=ems, words=words,
             )
         )  # fmt: skip
     return events
@@ -197,6 +197,13 @@ QUERIES: list[dict[str, Any]] = [
     {"metrics": ["visitors", "visits"], "dimensions": ["visit:os"]},
     {"metrics": ["visitors", "visits", "percentage"], "dimensions": ["visit:device"]},
     {"metrics": ["visitors", "events"], "dimensions": ["event:goal"]},
+    {"metrics": ["reads", "read_rate", "readers"]},
+    {"metrics": ["reads", "read_rate", "readers"], "dimensions": ["time:day"]},
+    {"metrics": ["pageviews", "reads", "read_rate", "readers"], "dimensions": ["event:page"]},
+    {"metrics": ["visitors", "readers", "reads"], "dimensions": ["visit:source"]},
+    {"metrics": ["visitors", "readers"], "dimensions": ["visit:channel", "time:day"]},
+    {"metrics": ["readers", "reads"], "dimensions": ["visit:utm_medium"]},
+    {"metrics": ["readers", "reads"], "dimensions": ["visit:entry_page"]},
 ]  # fmt: skip
 
 

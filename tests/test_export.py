@@ -41,6 +41,8 @@ FILES = [
     "imported_browsers.csv", "imported_operating_systems.csv",
     # Ours, from the catalog (visit:language); Plausible's import ignores files it does not know.
     "imported_languages.csv",
+    # Reads, ours too: totals, per page and per source row.
+    "imported_reads.csv", "imported_page_reads.csv", "imported_source_reads.csv",
 ]  # fmt: skip
 
 
@@ -59,6 +61,7 @@ def utc(day: int, hh: int, mm: int, ss: int = 0) -> datetime:
 
 async def ingest(inst: Instance) -> None:
     await hit(inst, utc(2, 9, 0), "A", "pageview", "/posts/a", "https://www.linkedin.com/")
+    await hit(inst, utc(2, 9, 0, 40), "A", "engagement", "/posts/a", sd=90, e=30000, wc=100)  # read
     await hit(inst, utc(2, 9, 1), "A", "pageview", "/posts/b")
     await hit(inst, utc(2, 9, 1, 30), "A", "Signup", "/posts/b")
     await hit(inst, utc(2, 12, 0), "X", "pageview", HOSTILE)
@@ -127,6 +130,10 @@ async def test_file_list_and_headers(fixture: Instance) -> None:
         "imported_operating_systems.csv": "date,operating_system,operating_system_version,visitors,visits,"
         "visit_duration,bounces,pageviews",
         "imported_languages.csv": "date,language,visitors,visits,visit_duration,bounces,pageviews",
+        "imported_reads.csv": "date,reads,readers",
+        "imported_page_reads.csv": "date,hostname,page,reads,readers",
+        "imported_source_reads.csv": "date,source,referrer,utm_source,utm_medium,utm_campaign,utm_content,utm_term,"
+        "reads,readers",
     }
 
 
@@ -145,12 +152,16 @@ async def test_exact_contents(fixture: Instance) -> None:
     ]
     assert body["imported_pages.csv"] == [
         "2026-03-02,blog.example.org,/,1,1,1,0,0,0,0",
-        "2026-03-02,blog.example.org,/posts/a,1,1,1,0,0,0,0",
+        "2026-03-02,blog.example.org,/posts/a,1,1,1,90,1,30,1",  # A's engagement: 90 %, 30 s
         "2026-03-02,blog.example.org,/posts/b,1,1,1,0,0,0,0",
         "2026-03-02,blog.example.org,/posts/c,1,1,1,0,0,0,0",
         "2026-03-03,blog.example.org,/posts/c,1,1,1,0,0,0,0",
         "",
     ]
+    # A read /posts/a (90 %, 30 s of a 100-word page): one read, one reader, from LinkedIn.
+    assert body["imported_reads.csv"] == ["2026-03-02,1,1", ""]
+    assert body["imported_page_reads.csv"] == ["2026-03-02,blog.example.org,/posts/a,1,1", ""]
+    assert body["imported_source_reads.csv"] == ["2026-03-02,LinkedIn,linkedin.com,,,,,,1,1", ""]
     assert body["imported_entry_pages.csv"] == [
         "2026-03-02,/,1,1,0,0,1",
         "2026-03-02,/posts/a,1,1,90,0,2",
@@ -250,7 +261,7 @@ async def test_ndjson(fixture: Instance) -> None:
          "utm_term": "\rCR", "pageviews": 1, "visitors": 1, "visits": 1, "visit_duration": 0, "bounces": 0},
     ]  # fmt: skip
     assert [x["report"] for x in lines].count("pages") == 5
-    assert len(lines) == 2 + 4 + 5 + 4 + 4 + 3 + 4 + 3 + 3 + 4 + 2  # the CSV rows, one object each
+    assert len(lines) == 2 + 4 + 5 + 4 + 4 + 3 + 4 + 3 + 3 + 4 + 2 + 1 + 1 + 1  # the CSV rows, one object each
 
 
 async def test_data_range(fixture: Instance) -> None:

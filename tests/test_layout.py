@@ -15,6 +15,7 @@ def test_the_reports_and_their_files() -> None:
         "imported_exit_pages.csv", "imported_custom_events.csv", "imported_locations.csv", "imported_devices.csv",
         "imported_browsers.csv", "imported_operating_systems.csv",
         "imported_languages.csv",  # generic, from the catalog's visit:language
+        "imported_reads.csv", "imported_page_reads.csv", "imported_source_reads.csv",  # reads, ours
     ]  # fmt: skip
     assert len(PLAUSIBLE) == 10 and REPORTS[: len(PLAUSIBLE)] == PLAUSIBLE
 

@@ -41,7 +41,8 @@ def test_formulas(metric: str, value: float) -> None:
 
 
 def test_empty_groups_give_zeros_not_errors() -> None:
-    assert [metric_value(m, {}, 0) for m in METRICS if m != "scroll_depth"] == [0, 0, 0, 0.0, 0, 0, 0, 0, 0.0, 0.0]
+    assert [metric_value(m, {}, 0) for m in METRICS if m != "scroll_depth"] == [0, 0, 0, 0.0, 0, 0, 0, 0, 0.0, 0.0,
+                                                                                   0, 0.0, 0]  # fmt: skip
     assert metric_value("scroll_depth", {}, 0) is None  # no scroll recorded is not a depth of 0
     assert metric_value("scroll_depth", {"scroll_total": 0, "scroll_visits": 0}, 0) is None
 
@@ -51,6 +52,7 @@ def test_rounding() -> None:
     assert metric_value("percentage", {"visitors": 1}, 3) == 33.3
     assert metric_value("conversion_rate", {"visitors": 1}, 3) == 33.33
     assert metric_value("bounce_rate", {"bounces": 1, "visits": 8}, 0) == 12  # 12.5: Python rounds half to even
+    assert metric_value("read_rate", {"reads": 1, "pageviews": 3}, 0) == 33.3
     assert metric_value("visits", {"visits": 2.0}, 0) == 2 and type(metric_value("visits", {"visits": 2.0}, 0)) is int
 
 

@@ -293,3 +293,16 @@ def test_lone_surrogates_become_replacement_characters() -> None:
 
 def test_surrogate_pair_escapes_are_kept_as_one_character() -> None:
     assert parse(decode(b'{"n": "\\ud83d\\ude00", "u": "https://a.org/", "d": "a.org"}')).name == "\U0001f600"
+
+
+@pytest.mark.parametrize(
+    ("wc", "expected"), [(450, 450), (1_000_000, 1_000_000), (0, None), (-1, None), (1_000_001, None), ("12", 12)]
+)
+def test_word_count_is_our_extension_and_an_implausible_one_reads_as_unknown(wc: Any, expected: int | None) -> None:
+    assert parse(body(n="engagement", sd=80, e=1000, wc=wc)).words == expected
+    assert parse(body(n="engagement", sd=80, e=1000)).words is None  # Plausible's trackers never send it
+
+
+def test_a_word_count_that_is_no_number_is_a_400() -> None:
+    with pytest.raises(BadRequest, match="wc must be a number"):
+        parse(body(n="engagement", wc="many"))

@@ -32,8 +32,10 @@ def run(groups: dict[tuple[int, int], Group], last_id: int, events: list[tuple[E
 def test_every_catalog_rollup_has_counters() -> None:
     assert set(COUNTERS) == set(ROLLUP_KEYS) == {r.table for r in ROLLUPS}
     for r in VISIT_ROLLUPS:
+        credited = [c for c in r.keys if len(r.keys) > 1]
         assert COUNTERS[r.table] == ("visitors", "visits", "pageviews", "bounces", "duration",
-                                     *(f"v_{c}" for c in r.keys if len(r.keys) > 1))  # fmt: skip
+                                     *(f"v_{c}" for c in credited), "reads", "readers",
+                                     *(f"r_{c}" for c in credited))  # fmt: skip
 
 
 def test_visitor_counted_once_per_column_across_combinations() -> None:
@@ -100,13 +102,16 @@ def test_visit_rollups_equal_a_count_of_the_stored_visits_whatever_the_batches()
 def test_state_json_is_what_json_dumps_writes() -> None:
     s = Session(id=1, site_id=1, visitor_id=7, day=5, start=0, last=0, last_action=0, entry_page=3, exit_page=3, pageviews=1, events=0, interactive=0, attrs=LINKEDIN)
     assert s.state_json() == '{"p":{},"s":[]}'
-    s.pages = {3: PageMark(True, None, False), 12: PageMark(False, 70, True)}
-    s.seen = {"p3@5", "g4:9:0@5", "n4@5"}
-    expected = {"p": {"3": [1, None, 0], "12": [0, 70, 1]}, "s": sorted(s.seen)}
+    s.pages = {3: PageMark(True, None, False), 12: PageMark(True, 70, True, 41_000, 80, True)}
+    s.seen = {"p3@5", "g4:9:0@5", "n4@5", "r12@5"}
+    expected = {"p": {"3": [1, None, 0, 0, 0, 0], "12": [1, 70, 1, 41_000, 80, 1]}, "s": sorted(s.seen)}
     assert s.state_json() == json.dumps(expected, separators=(",", ":"))
     copy = Session(id=1, site_id=1, visitor_id=7, day=5, start=0, last=0, last_action=0, entry_page=3, exit_page=3, pageviews=1, events=0, interactive=0, attrs=LINKEDIN)
     copy.load_state(s.state_json())
     assert (copy.pages, copy.seen) == (s.pages, s.seen)
+    # A visit stored before reads were counted: three fields per page, no reading state yet.
+    copy.load_state('{"p":{"3":[1,40,1]},"s":[]}')
+    assert copy.pages == {3: PageMark(True, 40, True, 0, 0, False)}
 
 
 # A visit attribute with its own rollup table, added the way the catalog says: one entry and a

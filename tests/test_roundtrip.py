@@ -73,6 +73,7 @@ async def ingest(inst: Instance) -> None:
     await hit(inst, utc(2, 10, 0), "C", "pageview", "/posts/b", "https://www.google.com/")
     await hit(inst, utc(2, 10, 10), "C", "pageview", "/posts/c")
     await hit(inst, utc(2, 10, 12), "C", "pageview", "/posts/a")
+    await hit(inst, utc(2, 10, 13), "C", "engagement", "/posts/a", sd=80, e=25000, wc=200)  # read: 15.7 s needed
     await hit(inst, utc(2, 12, 0), "A", "pageview", "/posts/b")
     await hit(inst, utc(2, 22, 30), "E", "pageview", "/posts/c", "https://t.co/xyz")
     await hit(inst, utc(2, 23, 20), "E", "pageview", "/")
@@ -205,3 +206,19 @@ async def test_per_source_country_device(pair: tuple[Instance, Instance]) -> Non
     await same(pair, metrics=["visitors", "events", "conversion_rate"], dimensions=["event:goal"])
     await same(pair, metrics=SESSION, filters=[["is", "visit:source", ["Google", "Twitter"]]])
     await same(pair, metrics=["visitors", "percentage"], dimensions=["visit:country"])
+
+
+async def test_reads_round_trip(pair: tuple[Instance, Instance]) -> None:
+    # Read: B's /posts/a (100 %, 20 s, no length sent: 10 s) and C's (80 %, 25 s of a 200-word page).
+    reads = ["reads", "read_rate", "readers", "pageviews"]
+    totals = await same(pair, metrics=reads)
+    assert [m[:3] for _, m in totals] == [(2, 10.0, 2)]
+    await same(pair, metrics=reads, dimensions=["time:day"])
+    pages = await same(pair, metrics=reads, dimensions=["event:page"])
+    assert [(d[0], m[0], m[2]) for d, m in pages if m[0]] == [("/posts/a", 2, 2)]
+    sources = await same(pair, metrics=["visitors", "readers", "reads"], dimensions=["visit:source"])
+    assert [(d[0], m[1]) for d, m in sources if m[1]] == [("Google", 1), ("newsletter", 1)]
+    await same(pair, metrics=["visitors", "readers"], dimensions=["visit:channel"])
+    # Reads by a dimension the read reports do not carry leave imports out, and say why.
+    _, meta = await stats(pair[1], True, {"metrics": ["reads"], "dimensions": ["visit:country"]})
+    assert meta == {"imports_included": False, "imports_skip_reason": "imported locations have no reads"}

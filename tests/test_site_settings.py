@@ -144,3 +144,27 @@ async def test_odd_row_ids_name_no_row(instance: Instance, owner: Any, raw: str)
     assert (await post(owner, "imports", {"action": "remove", "import_id": raw})).status_code == 303
     site = await instance.accounts.sites.get(DOMAIN)
     assert [m.email for m, _ in await instance.accounts.users.members(site.id)] == ["admin@example.org"]
+
+
+async def test_read_thresholds_are_saved_checked_and_disclosed(instance: Instance, owner: Any) -> None:
+    page = await owner.get(SETTINGS)
+    assert 'name="read_scroll" type="number" min="1" max="100" value="75"' in page.text
+    assert 'name="read_share" type="number" min="0" max="100" value="30"' in page.text
+    r = await post(owner, "settings", {"timezone": "UTC", "read_scroll": "80", "read_share": "40"})
+    assert r.status_code == 303
+    site = await instance.accounts.sites.get(DOMAIN)
+    assert (site.read_scroll, site.read_share) == (80, 40)
+    assert 'name="read_scroll" type="number" min="1" max="100" value="80"' in (await owner.get(SETTINGS)).text
+    r = await post(owner, "settings", {"timezone": "UTC", "read_scroll": "0"})
+    assert r.status_code == 400 and "The scroll depth for a read must be between 1 and 100 %." in r.text
+    r = await post(owner, "settings", {"timezone": "UTC", "read_share": "half"})
+    assert r.status_code == 400 and "The share of the reading time for a read must be a whole number of percent." in r.text
+    r = await post(owner, "settings", {"timezone": "UTC"})  # fields left out: unchanged
+    assert r.status_code == 303
+    site = await instance.accounts.sites.get(DOMAIN)
+    assert (site.read_scroll, site.read_share) == (80, 40)
+    disclosed = (await owner.get(f"/privacy/{DOMAIN}")).text
+    assert "scrolled through at least 80 % of the page and were active on it for at least 40 % of the time" in disclosed
+    assert "230 words a minute (and at least 10 seconds)" in disclosed
+    assert "for at most 30 seconds after you last scrolled, pressed a key, moved the pointer or touched" in disclosed
+    assert "How long the page is, as a number of words. The text itself never leaves your browser." in disclosed

@@ -126,5 +126,5 @@ async def test_removing_a_site_removes_its_events_first(tmp_path: Path, accounts
 
 
 def test_site_from_row() -> None:
-    row = (3, "a.org", "UTC", 0, "lang,,ref", "", None, None)
-    assert site_from_row(row) == Site(3, "a.org", "UTC", False, ("lang", "ref"), ())
+    row = (3, "a.org", "UTC", 0, "lang,,ref", "", None, None, 80, 25)
+    assert site_from_row(row) == Site(3, "a.org", "UTC", False, ("lang", "ref"), (), read_scroll=80, read_share=25)

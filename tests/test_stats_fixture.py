@@ -19,12 +19,22 @@ Visits (a visit and its visitor belong to the day the visit started):
   C1 Mar 2 23:50  /posts/a (direct) -> Outbound Link: Click 00:15 -> /posts/b 00:40
                   -> /posts/c 01:05 (= 00:05 UTC, after the salt rotated: continues on
                   yesterday's id). Crosses both midnights. 3 pv, duration 4500, no bounce
+                  -> engagement on /posts/c at 01:06, sd 100, 60 s.
   B2 Mar 3 09:00  /posts/b (Xing) -> /posts/a 09:02 -> engagement sd 60, 10 s.
                   New day, new salt: B is a new visitor. 2 pv, duration 120, no bounce
   D1 Mar 3 12:00  /posts/a (t.co -> Twitter). 1 pv, bounce
   D2 Mar 3 12:40  /posts/a (direct), 40 min later -> new visit. 1 pv, bounce
+                  -> engagement sd 90, 12 s at 12:41.
 Dropped: a Googlebot pageview, a DNT: 1 pageview, a spam-referrer pageview, and an
 engagement event for a visitor without a visit.
+
+Reads (issue 13). The tracker sends each page's length: /posts/a 300 words,
+/posts/b 900, /posts/c 200. A read needs 75 % scroll and max(10 s, 30 % of the
+reading time at 230 wpm): /posts/a 23.5 s, /posts/b 70.4 s, /posts/c 15.7 s.
+  A1 /a  80 %, 30 s: read (Mar 2)     A1 /b  40 %: not read
+  B1 /a 100 %, 50 s: read (Mar 2)     B2 /a  60 %: not read
+  C1 /c 100 %, 60 s: read (the event on Mar 3; the visit, and its reader, Mar 2)
+  D2 /a  90 %, 12 s: read (Mar 3; 12 s < 23.5 s, but the page's length was not sent: the 10 s minimum)
 """
 
 from __future__ import annotations
@@ -72,11 +82,11 @@ async def hit(inst: Instance, when: datetime, who: str, name: str, path: str, re
 
 async def ingest(inst: Instance) -> None:
     await hit(inst, local(2, 10, 0), "A", "pageview", "/posts/a", "https://www.linkedin.com/feed/")
-    await hit(inst, local(2, 10, 0, 40), "A", "engagement", "/posts/a", sd=80, e=30000)
+    await hit(inst, local(2, 10, 0, 40), "A", "engagement", "/posts/a", sd=80, e=30000, wc=300)
     await hit(inst, local(2, 10, 1), "A", "pageview", "/posts/b", "https://www.linkedin.com/feed/")
-    await hit(inst, local(2, 10, 3), "A", "engagement", "/posts/b", sd=40, e=20000)
+    await hit(inst, local(2, 10, 3), "A", "engagement", "/posts/b", sd=40, e=20000, wc=900)
     await hit(inst, local(2, 10, 5), "B", "pageview", "/posts/a?utm_source=newsletter&utm_medium=email&utm_campaign=march")
-    await hit(inst, local(2, 10, 5, 50), "B", "engagement", "/posts/a", sd=100, e=50000)
+    await hit(inst, local(2, 10, 5, 50), "B", "engagement", "/posts/a", sd=100, e=50000, wc=300)
     await hit(inst, local(2, 11, 0), "A", "pageview", "/posts/c", "https://www.google.com/")
     await hit(inst, local(2, 11, 0, 30), "A", "Signup", "/posts/c", p={"plan": "pro"})
     # Dropped on purpose: a crawler, an opt-out signal, a spam referrer, an orphan engagement.
@@ -88,11 +98,13 @@ async def ingest(inst: Instance) -> None:
     await hit(inst, local(3, 0, 15), "C", "Outbound Link: Click", "/posts/a", p={"url": "https://example.com/x"})
     await hit(inst, local(3, 0, 40), "C", "pageview", "/posts/b")
     await hit(inst, local(3, 1, 5), "C", "pageview", "/posts/c")
+    await hit(inst, local(3, 1, 6), "C", "engagement", "/posts/c", sd=100, e=60000, wc=200)
     await hit(inst, local(3, 9, 0), "B", "pageview", "/posts/b", "https://www.xing.com/")
     await hit(inst, local(3, 9, 2), "B", "pageview", "/posts/a", "https://www.xing.com/")
-    await hit(inst, local(3, 9, 3), "B", "engagement", "/posts/a", sd=60, e=10000)
+    await hit(inst, local(3, 9, 3), "B", "engagement", "/posts/a", sd=60, e=10000, wc=300)
     await hit(inst, local(3, 12, 0), "D", "pageview", "/posts/a", "https://t.co/abc")
     await hit(inst, local(3, 12, 40), "D", "pageview", "/posts/a")
+    await hit(inst, local(3, 12, 41), "D", "engagement", "/posts/a", sd=90, e=12000)
 
 
 @pytest.fixture(params=["sqlite-recent", "sqlite-rolled", "chdb"])
@@ -145,9 +157,9 @@ async def test_top_stats(fixture: Instance, raw: bool) -> None:
     rows = await query(fixture, raw, metrics=metrics)
     # visitors A, B(day 1), C, B(day 2), D = 5; visits 7; pageviews 2+1+1+3+2+1+1 = 11;
     # 11/7 = 1.57; bounces B1, D1, D2 = 3/7 = 43 %; duration (60+0+30+4500+120+0+0)/7 = 673;
-    # events Signup + Outbound = 2; engaged 30+20+50+10 = 110 s over 11 page visits = 10 s;
-    # scroll (80+40+100+60)/4 = 70.
-    assert rows == [((), (5, 7, 11, 1.57, 43, 673, 2, 10, 70))]
+    # events Signup + Outbound = 2; engaged 30+20+50+60+10+12 = 182 s over 11 page visits = 17 s;
+    # scroll (80+40+100+100+60+90)/6 = 78.
+    assert rows == [((), (5, 7, 11, 1.57, 43, 673, 2, 17, 78))]
 
 
 @both_plans
@@ -162,13 +174,13 @@ async def test_per_day(fixture: Instance, raw: bool) -> None:
 async def test_top_pages(fixture: Instance, raw: bool) -> None:
     rows = await query(fixture, raw, metrics=["visitors", "visits", "pageviews", "time_on_page", "scroll_depth"],
                        dimensions=["event:page"])  # fmt: skip
-    # /posts/a: viewed in A1 B1 C1 B2 D1 D2; visitors A B C B' D; engaged 30+50+10 = 90 s / 6 = 15;
-    #           scroll (80+100+60)/3 = 80
-    # /posts/b: A1 C1 B2; 20 s / 3 = 7; scroll 40.  /posts/c: A2 C1; no engagement.
+    # /posts/a: viewed in A1 B1 C1 B2 D1 D2; visitors A B C B' D; engaged 30+50+10+12 = 102 s / 6 = 17;
+    #           scroll (80+100+60+90)/4 = 82.5, rounded half to even: 82
+    # /posts/b: A1 C1 B2; 20 s / 3 = 7; scroll 40.  /posts/c: A2 C1; 60 s / 2 = 30; scroll 100.
     assert rows == [
-        (("/posts/a",), (5, 6, 6, 15, 80)),
+        (("/posts/a",), (5, 6, 6, 17, 82)),
         (("/posts/b",), (3, 3, 3, 7, 40)),
-        (("/posts/c",), (2, 2, 2, 0, None)),
+        (("/posts/c",), (2, 2, 2, 30, 100)),
     ]
 
 
@@ -247,3 +259,69 @@ async def test_single_days(fixture: Instance) -> None:
     day1 = await query(fixture, False, metrics=["visitors", "visits", "pageviews"], date_range=["2026-03-02", "2026-03-02"])
     day2 = await query(fixture, False, metrics=["visitors", "visits", "pageviews"], date_range=["2026-03-03", "2026-03-03"])
     assert (day1, day2) == ([((), (3, 4, 5))], [((), (2, 3, 6))])
+
+
+@both_plans
+async def test_reads_in_total_and_per_day(fixture: Instance, raw: bool) -> None:
+    rows = await query(fixture, raw, metrics=["reads", "read_rate", "readers", "visitors", "pageviews"])
+    # reads A1/a, B1/a, C1/c, D2/a = 4 of 11 pageviews = 36.4 %; readers A, B, C (Mar 2), D (Mar 3)
+    assert rows == [((), (4, 36.4, 4, 5, 11))]
+    days = await query(fixture, raw, metrics=["reads", "read_rate", "readers"], dimensions=["time:day"])
+    # Reads count when they happen, like pageviews: Mar 2 A1 B1 (2 of 5), Mar 3 C1's /c and D2 (2 of 6).
+    # Readers belong to the visit's day, like visitors: Mar 2 A B C, Mar 3 D.
+    assert days == [(("2026-03-02",), (2, 40.0, 3)), (("2026-03-03",), (2, 33.3, 1))]
+
+
+@both_plans
+async def test_reads_per_page(fixture: Instance, raw: bool) -> None:
+    rows = await query(fixture, raw, metrics=["pageviews", "reads", "read_rate", "readers"], dimensions=["event:page"])
+    # /a: read in A1, B1, D2 of 6 views; readers A, B (Mar 2), D (Mar 3).  /b: no read.
+    # /c: read in C1 of 2 views; its reader counts on the read's day (Mar 3), as a page's visitors do.
+    assert rows == [
+        (("/posts/a",), (6, 3, 50.0, 3)),
+        (("/posts/b",), (3, 0, 0.0, 0)),
+        (("/posts/c",), (2, 1, 50.0, 1)),
+    ]
+    days = await query(fixture, raw, metrics=["reads", "readers"], dimensions=["event:page", "time:day"])
+    assert [r for r in days if r[1] != (0, 0)] == [
+        (("/posts/a", "2026-03-02"), (2, 2)),
+        (("/posts/a", "2026-03-03"), (1, 1)),
+        (("/posts/c", "2026-03-03"), (1, 1)),
+    ]
+
+
+@both_plans
+async def test_readers_per_source_and_channel(fixture: Instance, raw: bool) -> None:
+    sources = await query(fixture, raw, metrics=["visitors", "readers", "reads", "read_rate"],
+                          dimensions=["visit:source"])  # fmt: skip
+    # Per visit: a visit's reads and pageviews, its reader on the visit's day.
+    assert sources == [
+        (("Direct / None",), (2, 2, 2, 50.0)),  # C1 (3 pv, read /c) and D2 (1 pv, read)
+        (("Google",), (1, 0, 0, 0.0)),
+        (("LinkedIn",), (1, 1, 1, 50.0)),  # A1: 2 pv, /a read
+        (("Twitter",), (1, 0, 0, 0.0)),
+        (("Xing",), (1, 0, 0, 0.0)),
+        (("newsletter",), (1, 1, 1, 100.0)),
+    ]
+    channels = await query(fixture, raw, metrics=["visitors", "readers"], dimensions=["visit:channel"])
+    assert channels == [
+        (("Organic Social",), (3, 1)),  # A1 LinkedIn read; B2 Xing and D1 Twitter did not
+        (("Direct",), (2, 2)),
+        (("Email",), (1, 1)),
+        (("Organic Search",), (1, 0)),
+    ]
+    # A column of a wider rollup key (rollup_sources): readers credited per column value.
+    media = await query(fixture, raw, metrics=["readers", "reads"], dimensions=["visit:utm_medium"])
+    assert media == [(("",), (3, 3)), (("email",), (1, 1))]
+
+
+async def test_reads_filtered(fixture: Instance) -> None:
+    linkedin = await query(fixture, False, metrics=["reads", "readers"], filters=[["is", "visit:source", ["LinkedIn"]]])
+    assert linkedin == [((), (1, 1))]
+    # Under a page filter, a reader read a matching page: C1 viewed /a but read /c.
+    page_a = await query(fixture, False, metrics=["reads", "readers", "visitors"],
+                         filters=[["is", "event:page", ["/posts/a"]]])  # fmt: skip
+    assert page_a == [((), (3, 3, 5))]
+    page_c = await query(fixture, False, metrics=["visitors", "reads", "readers"], dimensions=["visit:source"],
+                         filters=[["is", "event:page", ["/posts/c"]]])  # fmt: skip
+    assert page_c == [(("Direct / None",), (1, 1, 1)), (("Google",), (1, 0, 0))]  # C1 read /c, A2 did not

@@ -74,3 +74,10 @@ def test_a_day_of_events_is_seeded_ordered_and_stays_inside_its_midnights() -> N
 def test_session_attrs_fill_every_catalog_attribute() -> None:
     attrs = traffic.session_attrs({"source": "Xing", "country": "DE"})
     assert attrs.values == tuple({"source": "Xing", "country": "DE"}.get(n, ATTR_DEFAULTS[n]) for n in SESSION_ATTRS)
+
+
+def test_pages_have_a_fixed_length_in_words() -> None:
+    lengths = [traffic.words(p) for p in traffic.articles()]
+    assert min(lengths) >= 200 and max(lengths) < 1600 and len(set(lengths)) > 100
+    assert traffic.words("/about/") == 150
+    assert traffic.words(traffic.articles()[0]) == traffic.words(traffic.articles()[0])

@@ -282,7 +282,7 @@ async def test_public_links_hide_small_rows_without_subtraction(world: Any) -> N
     async with instance.client() as anon:
         today = DashboardPage((await anon.get(f"/share/{token}?period=today&tab_sources=sources")).text)
         assert today.value("visitors") == "4"
-        assert today.table("sources") == [["Google", "2", "0%", "1m 00s"]]  # LinkedIn 1 + newsletter 1 hidden
+        assert today.table("sources") == [["Google", "2", "0", "0%", "0%", "1m 00s"]]  # LinkedIn 1 + newsletter 1 hidden
         assert today.table("countries") == []
         all_time = await anon.get(f"/share/{token}?period=all&tab_pages=entry")
         parsed = DashboardPage(all_time.text)
@@ -352,7 +352,7 @@ async def test_settings_drive_the_collector_and_the_disclosure_page(world: Any) 
     skipped = await instance.send({**body, "u": "https://blog.example.org/admin/users"}, ip="5.5.5.6")
     assert skipped.headers.get("x-analytics-dropped") == "1"
     parsed = DashboardPage((await owner.get(f"/sites/{DOMAIN}?period=today")).text)
-    assert ["/x?lang=de", "1", "1", "0s", "–"] in parsed.table("pages")
+    assert ["/x?lang=de", "1", "1", "0s", "–", "0", "0%"] in parsed.table("pages")
 
 
 async def test_hostile_values_are_escaped_in_html(instance: Instance, site: Any) -> None:

@@ -11,9 +11,10 @@ from analytics.accounts.db import Database
 from analytics.accounts.validate import AdminError, check_timezone, normalize_domain
 from analytics.clock import Clock
 from analytics.model import Site
+from analytics.visits.reading import check_thresholds
 
 SITE_COLS = ("id", "domain", "timezone", "honor_signals", "allowed_params", "excluded_paths", "share_token",
-             "share_password_hash")  # fmt: skip
+             "share_password_hash", "read_scroll", "read_share")  # fmt: skip
 _COLS = ", ".join(SITE_COLS)
 _S_COLS = ", ".join(f"s.{c}" for c in SITE_COLS)
 
@@ -28,6 +29,8 @@ def site_from_row(row: tuple[Any, ...]) -> Site:
         excluded_paths=tuple(p for p in row[5].split(",") if p),
         share_token=row[6],
         share_password_hash=row[7],
+        read_scroll=row[8],
+        read_share=row[9],
     )
 
 
@@ -177,13 +180,22 @@ class Sites:
         honor_signals: bool,
         allowed_params: tuple[str, ...],
         excluded_paths: tuple[str, ...],
+        read_scroll: int | None = None,
+        read_share: int | None = None,
     ) -> None:
+        """Change a site's settings; the read thresholds stay as they are unless given."""
         tz = check_timezone(timezone)
+        scroll = site.read_scroll if read_scroll is None else read_scroll
+        share = site.read_share if read_share is None else read_share
+        problem = check_thresholds(scroll, share)
+        if problem:
+            raise AdminError(problem)
 
         async def job(conn: aiosqlite.Connection) -> None:
             await conn.execute(
-                "UPDATE sites SET timezone = ?, honor_signals = ?, allowed_params = ?, excluded_paths = ? WHERE id = ?",
-                (tz, int(honor_signals), ",".join(allowed_params), ",".join(excluded_paths), site.id),
+                "UPDATE sites SET timezone = ?, honor_signals = ?, allowed_params = ?, excluded_paths = ?,"
+                " read_scroll = ?, read_share = ? WHERE id = ?",
+                (tz, int(honor_signals), ",".join(allowed_params), ",".join(excluded_paths), scroll, share, site.id),
             )
 
         await self.db.write(job)

@@ -16,6 +16,7 @@ import bisect
 import math
 import operator
 import random
+import zlib
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -69,6 +70,14 @@ def articles() -> list[str]:
     slugs = [p.format(t=t) for t in _TOPICS for p in _PATTERNS]
     rng.shuffle(slugs)
     return [f"/blog/{s}/" for s in slugs[:240]]
+
+
+def words(page: str) -> int:
+    """A page's length in words, as the tracker measures it: articles 200-1,600, other pages 150.
+
+    Fixed per path (no draw from the seeded generator, so the traffic stays the same).
+    """
+    return 200 + zlib.crc32(page.encode()) % 1400 if page.startswith("/blog/") else 150
 
 
 # Sources: weight, page query string, Referer, where visitors land, kind.
@@ -418,7 +427,8 @@ class Traffic:
                     depth = max(depths[gb(bits)], scrolled.get(page, 0))
                     scrolled[page] = depth
                     ms = int(dwell * 500 * engaged[gb(bits)] / 1000)
-                    append(Event(site, ts, day, visitor_id, None, "engagement", host, page, attrs, (), True, depth, ms))
+                    append(Event(site, ts, day, visitor_id, None, "engagement", host, page, attrs, (), True, depth, ms,
+                                 words=words(page)))  # fmt: skip
                     n += 1
                     last = ts
                     if n >= limit:
@@ -427,7 +437,8 @@ class Traffic:
                 depth = depths[gb(bits)]
                 scrolled[page] = max(depth, scrolled.get(page, 0))
                 ms = int(dwell * engaged[gb(bits)])
-                append(Event(site, te, day, visitor_id, None, "engagement", host, page, attrs, (), True, depth, ms))
+                append(Event(site, te, day, visitor_id, None, "engagement", host, page, attrs, (), True, depth, ms,
+                             words=words(page)))  # fmt: skip
                 n += 1
                 last = te
             if n >= limit or pageviews >= want:

@@ -101,6 +101,9 @@ class Collector:
                     scroll_depth=p.scroll_depth if p.is_engagement else None,
                     engaged_ms=p.engaged_ms if p.is_engagement else None,
                     revenue=p.revenue,
+                    words=p.words if p.is_engagement else None,
+                    read_scroll=site.read_scroll,
+                    read_share=site.read_share,
                 )
             )
         del ip, user_agent

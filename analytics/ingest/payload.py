@@ -24,6 +24,7 @@ MAX_PROPS = 30
 MAX_PROP_KEY = 300
 MAX_PROP_VALUE = 2000
 MAX_ENGAGED_MS = 30 * 24 * 3600 * 1000
+MAX_WORDS = 1_000_000  # a page longer than this is an error or a lie
 
 # Short and long names; the first present wins.
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -38,6 +39,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "scroll_depth": ("sd",),
     "engaged_ms": ("e",),
     "width": ("w",),
+    "words": ("wc",),  # our extension: the page's length in words (engagement only)
 }
 
 
@@ -54,6 +56,7 @@ class Payload:
     scroll_depth: int | None
     engaged_ms: int | None
     width: int | None
+    words: int | None = None
 
     @property
     def is_engagement(self) -> bool:
@@ -236,6 +239,9 @@ def parse(body: Mapping[str, Any]) -> Payload:
     width = _int(_get(body, "width"), "w")
     if width is not None and not 0 < width < 100_000:
         width = None
+    words = _int(_get(body, "words"), "wc")
+    if words is not None and not 0 < words <= MAX_WORDS:
+        words = None  # an implausible length reads as unknown, as an odd width does
 
     return Payload(
         name=name.strip(),
@@ -249,4 +255,5 @@ def parse(body: Mapping[str, Any]) -> Payload:
         scroll_depth=scroll,
         engaged_ms=engaged,
         width=width,
+        words=words,
     )

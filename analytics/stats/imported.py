@@ -34,6 +34,13 @@ IMPORTED_SUMS: dict[str, frozenset[str]] = {
     ),
     "imported_custom_events": frozenset({"visitors", "events"}),
 }
+# Reads come from extension reports beside three of Plausible's, keyed the same way.
+READ_SUMS = frozenset({"reads", "readers"})
+READS_BESIDE: dict[str, str] = {
+    "imported_visitors": "imported_reads",
+    "imported_pages": "imported_page_reads",
+    "imported_sources": "imported_source_reads",
+}
 # A bounced visit viewed one page, its entry page; so the bounced visits that viewed a
 # page are the entry-page report's bounces for it, and bounce_rate per page imports exactly.
 PAGE_BOUNCES = ("imported_entry_pages", {"event:page": "entry_page"})
@@ -42,6 +49,7 @@ TOTALS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("imported_visitors", ("visitors", "visits", "pageviews", "bounces", "duration")),
     ("imported_pages", ("time_total", "page_visits", "scroll_total", "scroll_visits")),
     ("imported_custom_events", ("events",)),
+    ("imported_reads", ("reads", "readers")),
 )
 
 
@@ -74,8 +82,14 @@ def skip_reason(query: Query) -> str | None:
         have = set(IMPORTED_SUMS[table])
         if table == "imported_pages" and "event:hostname" not in dims:
             have.add("bounces")  # see PAGE_BOUNCES
-        missing = sorted(needed_sums(query.metrics) - have)
-        if missing:
-            names = sorted(m for m in query.metrics if needed_sums((m,)) & set(missing))
-            return f"imported {table.removeprefix('imported_')} have no {', '.join(names)}"
+        if table in READS_BESIDE:
+            have |= READ_SUMS
+        report = f"imported {table.removeprefix('imported_')}"
+    else:
+        have = {n for _, names in TOTALS for n in names}
+        report = "imported totals"
+    missing = sorted(needed_sums(query.metrics) - have)
+    if missing:
+        names = sorted(m for m in query.metrics if needed_sums((m,)) & set(missing))
+        return f"{report} have no {', '.join(names)}"
     return None

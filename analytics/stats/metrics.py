@@ -39,6 +39,15 @@ METRICS: dict[str, Metric] = {
         Metric("time_on_page", "page", "Engaged seconds on the page per visit that viewed it."),
         Metric("percentage", "derived", "Share of the total visitors, in percent."),
         Metric("conversion_rate", "derived", "Visitors who completed the goal, in percent of all visitors."),
+        # Our extensions (Plausible clients ignore metrics they do not ask for).
+        Metric(
+            "reads",
+            "event",
+            "Extension: pageviews that were read (75 % scrolled and engaged for max(10 s, 30 % of the reading time);"
+            " both thresholds per site).",
+        ),
+        Metric("read_rate", "event", "Extension: reads in percent of pageviews."),
+        Metric("readers", "event", "Extension: visitors who read at least one page, counted as visitors are."),
     )
 }
 
@@ -55,6 +64,9 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "scroll_depth": ("scroll_total", "scroll_visits"),
     "percentage": ("visitors",),
     "conversion_rate": ("visitors",),
+    "reads": ("reads",),
+    "read_rate": ("reads", "pageviews"),
+    "readers": ("readers",),
 }
 
 
@@ -72,7 +84,7 @@ def _ratio(a: float, b: float, digits: int | None = 0) -> float | int | None:
 def metric_value(name: str, s: Sums, total_visitors: float) -> float | int | None:
     """One metric from a group's sums; `total_visitors` is the base of percentages."""
     get = s.get
-    if name in ("visitors", "visits", "pageviews", "events"):
+    if name in ("visitors", "visits", "pageviews", "events", "reads", "readers"):
         return int(get(name, 0))
     if name == "views_per_visit":
         return _ratio(get("pageviews", 0), get("visits", 0), 2)
@@ -84,6 +96,8 @@ def metric_value(name: str, s: Sums, total_visitors: float) -> float | int | Non
         return _ratio(get("time_total", 0) / 1000, get("page_visits", 0))
     if name == "scroll_depth":
         return _ratio(get("scroll_total", 0), get("scroll_visits", 0)) if get("scroll_visits") else None
+    if name == "read_rate":
+        return _ratio(100 * get("reads", 0), get("pageviews", 0), 1)
     if name == "percentage":
         return _ratio(100 * get("visitors", 0), total_visitors, 1)
     if name == "conversion_rate":

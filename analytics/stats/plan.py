@@ -16,10 +16,10 @@ from analytics.stats.imported import skip_reason
 from analytics.stats.metrics import needed_sums
 from analytics.stats.query import Query
 
-_VISIT_SUMS = frozenset({"visitors", "visits", "pageviews", "bounces", "duration"})
-_PAGE_SUMS = frozenset(
-    {"visitors", "visits", "pageviews", "time_total", "scroll_total", "scroll_visits", "page_visits"}
-)
+_VISIT_SUMS = frozenset({"visitors", "visits", "pageviews", "bounces", "duration", "reads", "readers"})
+_PAGE_SUMS = frozenset({
+    "visitors", "visits", "pageviews", "time_total", "scroll_total", "scroll_visits", "page_visits", "reads", "readers",
+})  # fmt: skip
 # The sums each rollup table carries. Totals combine rollup_totals with rollup_pages.
 ROLLUP_SUMS: dict[str, frozenset[str]] = {
     **{r.table: _VISIT_SUMS for r in ROLLUPS if r.level == "visit"},

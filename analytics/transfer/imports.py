@@ -44,6 +44,8 @@ MAX_INT = 2**53
 _NAME = re.compile(r"^(imported_[a-z_]+?)(?:_(\d{8})_(\d{8}))?\.csv$")
 _INT = re.compile(r"^\s*\d{1,16}\s*$")
 REPORTS_BY_TABLE = {f"imported_{r.name}": r for r in REPORTS}
+# Reports keyed by source and UTM values: the import derives each row's channel, as the collector would.
+CHANNEL_REPORTS = ("sources", "source_reads")
 Progress = limits.Progress
 
 
@@ -149,7 +151,7 @@ def columns(report: Report) -> tuple[str, ...]:
     """The stored columns of a report's rows after the date: text ones, then numbers, then derived ones."""
     text = [c.name for c in report.columns if c.is_text]
     ints = [c.name for c in report.columns if not c.is_text]
-    return (*text, *ints, *(("channel",) if report.name == "sources" else ()))
+    return (*text, *ints, *(("channel",) if report.name in CHANNEL_REPORTS else ()))
 
 
 @dataclass(slots=True)
@@ -200,7 +202,7 @@ def _parse_row(plan: _Plan, member: Member, line: int, row: list[str]) -> tuple[
         if not _INT.match(cell) or int(cell) > MAX_INT:
             raise ImportFileError(member.name, line, f"{name} {cell[:40]!r} is not a non-negative whole number")
         values.append(int(cell))
-    if plan.report.name == "sources":
+    if plan.report.name in CHANNEL_REPORTS:
         by = {name: v for (name, _, _), v in zip(plan.text, values[1:], strict=False)}
         values.append(channel_for(by["source"], by["utm_medium"], by["utm_campaign"]))
     return tuple(values)

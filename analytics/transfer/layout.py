@@ -238,7 +238,23 @@ def _generic_reports() -> tuple[Report, ...]:
     return tuple(out.values())
 
 
-REPORTS: tuple[Report, ...] = (*PLAUSIBLE, *_generic_reports())
+# Reads (our extension): three more files that Plausible's import ignores. Totals, per page,
+# and per source row; readers carry the source's credit (`r_source`), as visitors carry `v_source`.
+READS: tuple[Report, ...] = (
+    Report("reads", "rollup_totals", (_sum("reads"), _sum("readers"))),
+    Report("page_reads", "rollup_pages", (_key("hostname"), _key("page"), _sum("reads"), _sum("readers"))),
+    Report(
+        "source_reads",
+        "rollup_sources",
+        (
+            _key("source", blank=DIRECT),
+            *(_key(c) for c in ("referrer", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")),
+            _sum("reads"),
+            _sum("readers", "r_source"),
+        ),
+    ),
+)
+REPORTS: tuple[Report, ...] = (*PLAUSIBLE, *_generic_reports(), *READS)
 REPORTS_BY_NAME: dict[str, Report] = {r.name: r for r in REPORTS}
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable
 
 from analytics.model import BUCKET, Event, SessionAttrs
 from analytics.visits import rollups
+from analytics.visits.reading import Rule
 from analytics.visits.rollups import Deltas
 from analytics.visits.sessions import Group, Session, Visits
 
@@ -20,12 +21,13 @@ from analytics.visits.sessions import Group, Session, Visits
 class Batch:
     """The visits and rollup deltas of one batch of events."""
 
-    __slots__ = ("visits", "deltas", "touched", "_groups_seen")
+    __slots__ = ("visits", "deltas", "touched", "read", "_groups_seen")
 
     def __init__(self, groups: dict[tuple[int, int], Group], last_id: int) -> None:
         self.visits = Visits(groups, last_id)
         self.deltas = Deltas()
         self.touched: dict[int, Session] = {}  # session id -> session: the visits to write back
+        self.read = False  # whether the last engagement applied made its pageview read
         self._groups_seen: dict[int, Group] = {}  # id(group) -> group, counted again in finish()
 
     def apply(
@@ -61,7 +63,11 @@ class Batch:
         if ts > session.last:
             session.last = ts
         if kind == "engagement":
-            rollups.engagement(self.deltas, session, ts // BUCKET, host, page, event.engaged_ms, event.scroll_depth)
+            rule = Rule(event.read_scroll, event.read_share)
+            self.read = rollups.engagement(
+                self.deltas, session, ts // BUCKET, host, page, event.engaged_ms, event.scroll_depth,
+                (group, event.day, event.words, rule),
+            )  # fmt: skip
             return session
         if ts > session.last_action:
             session.last_action = ts

@@ -14,7 +14,11 @@ Rollups stay exact by construction:
   visitor id that day had it; a page or goal only if the visitor did not reach
   it earlier that day. Tables keyed by several columns also credit each
   column's value alone (`v_<column>`). Over a range, visitors are the sum of
-  daily visitors.
+  daily visitors;
+- reads (analytics.visits.reading) follow pageviews and readers follow
+  visitors: a read counts at its page row when its engagement decides it, and
+  in a visit-level table as one of the visit's reads; a reader is a visitor
+  credited, by the same rules, only for reads (`readers`, `r_<column>`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Hashable
 
 from analytics.catalog import ROLLUPS, SESSION_ATTRS, VISIT_ROLLUPS
 from analytics.model import BUCKET
+from analytics.visits.reading import Rule
 from analytics.visits.sessions import Group, PageMark, Session
 
 Key = tuple[Hashable, ...]  # (site_id, bucket, *key columns)
@@ -34,11 +39,16 @@ VISIT_SUMS = ("visitors", "visits", "pageviews", "bounces", "duration")
 COUNTERS: dict[str, tuple[str, ...]] = {
     # The first four are visit-level; the rest are sums of the page and goal rows.
     TOTALS: ("visitors", "visits", "bounces", "duration", "pageviews", "events", "time_total", "time_visits",
-             "scroll_total", "scroll_visits"),  # fmt: skip
-    PAGES: ("visitors", "visits", "pageviews", "time_total", "time_visits", "scroll_total", "scroll_visits"),
+             "scroll_total", "scroll_visits", "reads", "readers"),  # fmt: skip
+    PAGES: ("visitors", "visits", "pageviews", "time_total", "time_visits", "scroll_total", "scroll_visits", "reads",
+            "readers"),  # fmt: skip
     GOALS: ("visitors", "events", "v_name"),
-    **{r.table: VISIT_SUMS + tuple(f"v_{c}" for c in r.credits) for r in VISIT_ROLLUPS},
+    **{
+        r.table: (*VISIT_SUMS, *(f"v_{c}" for c in r.credits), "reads", "readers", *(f"r_{c}" for c in r.credits))
+        for r in VISIT_ROLLUPS
+    },
 }
+_TOTALS_WIDTH, _PAGES_WIDTH = len(COUNTERS[TOTALS]), len(COUNTERS[PAGES])
 _missing = [r.table for r in ROLLUPS if r.table not in COUNTERS]
 if _missing:
     raise RuntimeError(f"event-level rollup tables without counting rules: {_missing}")
@@ -97,16 +107,17 @@ class Deltas:
         for (site, bucket, *_), r in self.rows[PAGES].items():
             t = totals.get((site, bucket))
             if t is None:
-                t = totals[(site, bucket)] = [0] * 10
+                t = totals[(site, bucket)] = [0] * _TOTALS_WIDTH
             t[4] += r[2]
             t[6] += r[3]
             t[7] += r[4]
             t[8] += r[5]
             t[9] += r[6]
+            t[10] += r[7]  # reads; readers (t[11]) are credited per visit, like visitors
         for (site, bucket, *_), r in self.rows[GOALS].items():
             t = totals.get((site, bucket))
             if t is None:
-                t = totals[(site, bucket)] = [0] * 10
+                t = totals[(site, bucket)] = [0] * _TOTALS_WIDTH
             t[5] += r[1]
 
 
@@ -122,29 +133,44 @@ def pageview(deltas: Deltas, session: Session, group: Group, bucket: int, host: 
     key = (session.site_id, bucket, host, page)
     row = deltas.pages.get(key)
     if row is None:
-        row = deltas.pages[key] = [0, 0, 0, 0, 0, 0, 0]
+        row = deltas.pages[key] = [0] * _PAGES_WIDTH
     row[0] += first_for_visitor
     row[2] += 1
     mark = session.pages.get(page)
     if mark is None:
         session.pages[page] = PageMark(True)
         row[1] += 1
-    elif not mark.viewed:
-        mark.viewed = True
-        row[1] += 1
+    else:
+        if not mark.viewed:
+            mark.viewed = True
+            row[1] += 1
+        mark.ms = mark.depth = 0  # a new pageview of the page: its reading starts afresh
+        mark.read = False
 
 
 def engagement(
-    deltas: Deltas, session: Session, bucket: int, host: int, page: int, engaged_ms: int | None, scroll: int | None
-) -> None:
-    """An engagement send: engaged time, and the visit's deepest scroll on the page (raised, never re-added)."""
+    deltas: Deltas,
+    session: Session,
+    bucket: int,
+    host: int,
+    page: int,
+    engaged_ms: int | None,
+    scroll: int | None,
+    read: tuple[Group, int, int | None, Rule] | None = None,
+) -> bool:
+    """An engagement send: engaged time, and the visit's deepest scroll on the page (raised, never re-added).
+
+    With `read` (the visitor's visits, the event's local day, the page's words
+    and the site's rule) it also decides whether the page's latest pageview
+    became read with this send; returns True when it did (once per pageview).
+    """
     mark = session.pages.get(page)
     if mark is None:
         mark = session.pages[page] = PageMark()
     key = (session.site_id, bucket, host, page)
     row = deltas.pages.get(key)
     if row is None:
-        row = deltas.pages[key] = [0, 0, 0, 0, 0, 0, 0]
+        row = deltas.pages[key] = [0] * _PAGES_WIDTH
     if engaged_ms:
         row[3] += engaged_ms
         if not mark.timed:
@@ -159,6 +185,22 @@ def engagement(
         elif scroll > old:
             row[5] += scroll - old
             mark.scroll = scroll
+    if read is None or not mark.viewed or mark.read:
+        return False
+    mark.ms += engaged_ms or 0
+    if scroll is not None and scroll > mark.depth:
+        mark.depth = scroll
+    group, day, words, rule = read
+    if not rule.is_read(mark.depth, mark.ms, words):
+        return False
+    mark.read = True
+    session.reads += 1
+    row[7] += 1
+    seen = f"r{page}@{day}"
+    marks = session.seen
+    row[8] += seen not in marks if len(group) == 1 else not any(seen in o.seen for o in group)
+    marks.add(seen)
+    return True
 
 
 def custom(
@@ -206,24 +248,27 @@ def add_visits(deltas: Deltas, group: Group, sign: int) -> None:
 
     for s in sorted(group, key=lambda s: (s.start, s.id)):
         site, bucket, day = s.site_id, s.start // BUCKET, s.day
-        pageviews = s.pageviews
+        pageviews, reads = s.pageviews, s.reads
         bounce = int(pageviews <= 1 and s.interactive == 0)
         duration = 0 if bounce else s.last_action - s.start
         values = (*s.attrs, s.entry_page, s.exit_page)
         t = totals.get((site, bucket))
         if t is None:
-            t = totals[(site, bucket)] = [0] * 10
+            t = totals[(site, bucket)] = [0] * _TOTALS_WIDTH
         t[0] += sign * first((day, TOTALS))
         t[1] += sign
         t[2] += sign * bounce
         t[3] += sign * duration
+        if reads:
+            t[11] += sign * first(("r", day, TOTALS))
         for table, get, single, credit_positions in _VISIT_TABLES:
             sub = get(values)
             key = (site, bucket, sub) if single else (site, bucket, *sub)
             table_rows = rows[table]
+            nc = len(credit_positions)
             row = table_rows.get(key)
             if row is None:
-                row = table_rows[key] = [0] * (5 + len(credit_positions))
+                row = table_rows[key] = [0] * (7 + 2 * nc)
             row[0] += sign * first((day, table, sub))
             row[1] += sign
             row[2] += sign * pageviews
@@ -231,37 +276,49 @@ def add_visits(deltas: Deltas, group: Group, sign: int) -> None:
             row[4] += sign * duration
             for n, i in enumerate(credit_positions, 5):
                 row[n] += sign * first((day, table, i, values[i]))
+            if reads:
+                row[5 + nc] += sign * reads
+                row[6 + nc] += sign * first(("r", day, table, sub))
+                for n, i in enumerate(credit_positions, 7 + nc):
+                    row[n] += sign * first(("r", day, table, i, values[i]))
 
 
 def _add_only_visit(deltas: Deltas, s: Session) -> None:
     """add_visits() for a visitor id's only visit, the usual case: every visitor credit is 1."""
     rows = deltas.rows
     site, bucket = s.site_id, s.start // BUCKET
-    pageviews = s.pageviews
+    pageviews, reads = s.pageviews, s.reads
+    reader = int(reads > 0)
     bounce = int(pageviews <= 1 and s.interactive == 0)
     duration = 0 if bounce else s.last_action - s.start
     values = (*s.attrs, s.entry_page, s.exit_page)
     totals = rows[TOTALS]
     t = totals.get((site, bucket))
     if t is None:
-        totals[(site, bucket)] = [1, 1, bounce, duration, 0, 0, 0, 0, 0, 0]
+        totals[(site, bucket)] = [1, 1, bounce, duration, 0, 0, 0, 0, 0, 0, 0, reader]
     else:
         t[0] += 1
         t[1] += 1
         t[2] += bounce
         t[3] += duration
+        t[11] += reader
     base = [1, 1, pageviews, bounce, duration]
     for table_rows, get, single, credit_positions in deltas.visit_tables:
         sub = get(values)
         key = (site, bucket, sub) if single else (site, bucket, *sub)
+        nc = len(credit_positions)
         row = table_rows.get(key)
         if row is None:
-            table_rows[key] = base + _ONES[len(credit_positions)]
+            table_rows[key] = base + _ONES[nc] + [reads, reader] + [reader] * nc
             continue
         row[0] += 1
         row[1] += 1
         row[2] += pageviews
         row[3] += bounce
         row[4] += duration
-        for n in range(5, len(row)):
+        for n in range(5, 5 + nc):
             row[n] += 1
+        if reads:
+            row[5 + nc] += reads
+            for n in range(6 + nc, len(row)):
+                row[n] += 1

@@ -30,6 +30,11 @@ class PageMark:
     viewed: bool = False
     scroll: int | None = None  # max scroll depth reached on this page in this visit
     timed: bool = False  # engaged time was recorded for this page in this visit
+    # The latest pageview of this page in this visit (reset by each pageview):
+    # engaged ms and deepest scroll so far, and whether it was read (visits.reading).
+    ms: int = 0
+    depth: int = 0
+    read: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -49,6 +54,7 @@ class Session:
     events: int
     interactive: int
     attrs: tuple[Hashable, ...]
+    reads: int = 0  # pageviews of this visit that were read
     pages: dict[int, PageMark] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)  # "<kind><id>@<day>": pages and goals reached, per day
 
@@ -69,7 +75,8 @@ class Session:
         ':' and '@', which JSON does not escape.
         """
         pages = ",".join([
-            f'"{p}":[{int(m.viewed)},{"null" if m.scroll is None else int(m.scroll)},{int(m.timed)}]'
+            f'"{p}":[{int(m.viewed)},{"null" if m.scroll is None else int(m.scroll)},{int(m.timed)},'
+            f'{int(m.ms)},{int(m.depth)},{int(m.read)}]'
             for p, m in self.pages.items()
         ])  # fmt: skip
         seen = '","'.join(sorted(self.seen))
@@ -77,7 +84,11 @@ class Session:
 
     def load_state(self, text: str) -> None:
         data = json.loads(text)
-        self.pages = {int(p): PageMark(bool(v), s, bool(t)) for p, (v, s, t) in data["p"].items()}
+        # Visits stored before reads were counted have three fields per page.
+        self.pages = {
+            int(p): PageMark(bool(m[0]), m[1], bool(m[2]), *((m[3], m[4], bool(m[5])) if len(m) > 3 else ()))
+            for p, m in data["p"].items()
+        }
         self.seen = set(data["s"])
 
 

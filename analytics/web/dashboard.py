@@ -22,11 +22,12 @@ from analytics.stats import conversions, realtime
 from analytics.stats.metrics import metric_value
 from analytics.stats.run import first_day
 from analytics.web import chart as chartmod
-from analytics.web import csrf
+from analytics.web import csrf, headlines
 from analytics.web.auth import accounts_of, store_of
 from analytics.web.pages import now_dt, site_access
 from analytics.web.render import HEADERS, page, render
 from analytics.web.reports import (
+    POINTS,
     ROWS_MORE,
     ROWS_SHOWN,
     TOP_STATS,
@@ -38,8 +39,10 @@ from analytics.web.reports import (
     fmt,
     label_parts,
     panels,
+    query_metrics,
     selected_tab,
     suppress,
+    with_derived,
 )
 from analytics.web.state import (
     CHART_METRICS,
@@ -110,7 +113,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     limits = [ROWS_MORE if state.get("more") == p.key else ROWS_SHOWN for p in shown_panels]
     # Everything in one gather: the store answers it as one batch (see stats.run.Batch).
     page_goals = _page_goal_stats(stats, state, site_goals, tabs) if goal is None else []
-    top_part, results, reached = await asyncio.gather(
+    top_part, results, reached, pages = await asyncio.gather(
         asyncio.gather(
             stats.totals(r, metrics),
             stats.totals(prev, metrics),
@@ -123,6 +126,8 @@ async def build(request: Request, view: View) -> dict[str, Any]:
             stats.breakdown(r, t, ALL_ROWS if k > 0 else lim) for t, lim in zip(tabs, limits, strict=True)
         )),  # fmt: skip
         asyncio.gather(*(g.totals(r, ["visitors", "pageviews"]) for _, g in page_goals)),
+        # The Headline check lists single pages: not on public views that hide small groups.
+        headlines.pages_in_view(stats, r) if k == 0 else asyncio.sleep(0, []),
     )
     cur_totals, prev_totals, cur_series, prev_series, current, (cur_base, prev_base) = top_part
     results = _with_page_goals(results, tabs, page_goals, reached, cur_totals["visitors"])
@@ -154,7 +159,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
             "previous": None if not compare_shown else hidden_text(k) if prev_hidden else fmt(name, before),
             "delta": delta, "tone": tone, "selected": name == metric,
             "url": state.url(metric=name if name in CHART_METRICS else "visitors"),
-            "unit": "pp" if name == "bounce_rate" else "%",
+            "unit": "pp" if name in POINTS else "%",
         })  # fmt: skip
 
     chart = chartmod.build(
@@ -196,6 +201,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         "top": top,
         "chart": chart,
         "panels": rendered,
+        "headlines": headlines.panel(pages, state, view.filters_allowed) if k == 0 else None,
         "filters": filter_chips,
         "clear_filters": state.without_filters(),
         "realtime": hidden_text(k) if realtime_hidden else str(current),
@@ -294,14 +300,14 @@ def _panel(panel: Panel, tab: Tab, rows: list[Any], total: int, limit: int, stat
         rows = [row for row, h in zip(rows, hide, strict=True) if not h]
         total = len(rows)
     rows = rows[:limit]
-    metrics = ["visitors", *[c.metric for c in tab.columns if c.metric != "visitors"]]
+    metrics = query_metrics(tab.columns)
     columns = [c for c in tab.columns]
     top = max((r[1][0] or 0 for r in rows), default=0) or 1
     out_rows = []
     for dims, values in rows:
         value = dims[0]
         text = display(tab.dimension, value) if value != "" else tab.empty_label
-        by_metric = dict(zip(metrics, values, strict=True))
+        by_metric = with_derived(dict(zip(metrics, values, strict=True)))
         link = None
         if view.filters_allowed and tab.param is not None:
             link = state.with_filter(tab.param, str(value), *((p, v) for p, _, v in tab.fixed_filters))

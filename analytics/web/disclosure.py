@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from analytics import catalog
 from analytics.accounts.validate import AdminError
+from analytics.visits import reading
 from analytics.web.auth import accounts_of
 from analytics.web.render import WebError, page, render
 
@@ -31,5 +32,8 @@ async def disclosure(request: Request) -> Response:
         "k": options.share_min_visitors,
         "collected": catalog.disclosure_lines(),
         "page_text": catalog.PAGE_TEXT,
+        "idle_window": reading.IDLE_WINDOW_S,
+        "wpm": reading.WORDS_PER_MINUTE,
+        "min_seconds": reading.MIN_ENGAGED_MS // 1000,
     }
     return render(request, "disclosure.html", context, headers={"Cache-Control": "no-cache"})

@@ -32,9 +32,14 @@ TOP_STATS: tuple[tuple[str, str], ...] = (
     ("visit_duration", "Visit duration"),
     ("time_on_page", "Time on page"),
     ("scroll_depth", "Scroll depth"),
+    ("read_rate", "Read rate"),
 )
 # Metrics where a fall is good news (colours the change).
 LOWER_IS_BETTER = {"bounce_rate"}
+# Rates whose change is shown in percentage points.
+POINTS = {"bounce_rate", "read_rate"}
+# Columns computed from two metrics of the row: name -> (numerator, denominator), in percent.
+DERIVED: dict[str, tuple[str, str]] = {"reader_rate": ("readers", "visitors")}
 OUTBOUND = "Outbound Link: Click"
 DOWNLOAD = "File Download"
 ROWS_SHOWN = 10
@@ -67,14 +72,21 @@ class Panel:
 
 
 V = Column("visitors", "Visitors")
-_VISIT_COLS = (V, Column("bounce_rate", "Bounce"), Column("visit_duration", "Duration"))
+# Sources, channels, referrers and UTM tabs: which of them bring readers, not just clicks.
+_VISIT_COLS = (
+    V, Column("readers", "Readers"), Column("reader_rate", "Reader rate"), Column("bounce_rate", "Bounce"),
+    Column("visit_duration", "Duration"),
+)  # fmt: skip
 _SHARE_COLS = (V, Column("percentage", "%"))
 
 
 _COLUMNS: dict[str, tuple[Column, ...]] = {
     "visits": _VISIT_COLS,
     "share": _SHARE_COLS,
-    "pages": (V, Column("pageviews", "Views"), Column("time_on_page", "Time"), Column("scroll_depth", "Scroll")),
+    "pages": (
+        V, Column("pageviews", "Views"), Column("time_on_page", "Time"), Column("scroll_depth", "Scroll"),
+        Column("reads", "Reads"), Column("read_rate", "Read rate"),
+    ),  # fmt: skip
     "entries": (V, Column("visits", "Entrances"), Column("bounce_rate", "Bounce")),
     "exits": (V, Column("visits", "Exits")),
     "goals": (V, Column("events", "Events"), Column("conversion_rate", "CR")),
@@ -167,9 +179,7 @@ class Stats:
         return dict(zip(metrics, values, strict=True))
 
     async def breakdown(self, r: Range, tab: Tab, limit: int) -> tuple[list[Row], int]:
-        metrics = [c.metric for c in tab.columns]
-        if "visitors" not in metrics:
-            metrics.insert(0, "visitors")
+        metrics = query_metrics(tab.columns)
         body: dict[str, Any] = {
             "metrics": metrics,
             "date_range": r.body(),
@@ -214,6 +224,24 @@ class Stats:
         return min(created, found) if found is not None else created
 
 
+def query_metrics(columns: Sequence[Column]) -> list[str]:
+    """The Stats API metrics a tab's columns need, visitors first; derived columns ask for their parts."""
+    out = ["visitors"]
+    for c in columns:
+        for m in DERIVED.get(c.metric, (c.metric,)):
+            if m not in out:
+                out.append(m)
+    return out
+
+
+def with_derived(values: dict[str, Any]) -> dict[str, Any]:
+    """A row's metrics by name, plus the derived columns (a whole percentage, or None without a base)."""
+    for name, (top, base) in DERIVED.items():
+        if top in values and base in values:
+            values[name] = round(100 * (values[top] or 0) / values[base]) if values[base] else None
+    return values
+
+
 # -- k-suppression for public views ------------------------------------------------------
 
 
@@ -245,7 +273,7 @@ def change(metric: str, current: Any, previous: Any) -> tuple[int | None, str]:
     """Change against the previous period: (rounded value, 'up'/'down'/'flat' as good/bad class)."""
     if current is None or previous is None:
         return None, "none"
-    if metric == "bounce_rate":
+    if metric in POINTS:
         delta = round(current - previous)  # percentage points
     elif not previous:
         return None, "none"
@@ -261,7 +289,7 @@ def fmt(metric: str, value: Any) -> str:
     """A metric value as the dashboard shows it."""
     if value is None:
         return "–"
-    if metric in ("bounce_rate", "scroll_depth", "percentage", "conversion_rate"):
+    if metric in ("bounce_rate", "scroll_depth", "percentage", "conversion_rate", "read_rate", "reader_rate"):
         return f"{value:g}%"
     if metric in ("visit_duration", "time_on_page"):
         return duration(int(value))

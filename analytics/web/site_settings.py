@@ -93,6 +93,8 @@ async def save_settings(request: Request) -> Response:
             honor_signals=field(form, "honor_signals") == "on",
             allowed_params=parse_list(field(form, "allowed_params"), "param"),
             excluded_paths=parse_list(field(form, "excluded_paths"), "path"),
+            read_scroll=_percent(field(form, "read_scroll"), "scroll depth"),
+            read_share=_percent(field(form, "read_share"), "share of the reading time"),
         )
         options = await sites.dashboard_options(site.id)
         await sites.set_dashboard_options(
@@ -102,6 +104,16 @@ async def save_settings(request: Request) -> Response:
     except AdminError as exc:
         return await _fail(request, domain, str(exc))
     return redirect(f"/sites/{site.domain}/settings?done=saved")
+
+
+def _percent(raw: str, what: str) -> int | None:
+    """A read threshold from the form: a whole percentage, or None (unchanged) when left empty."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 3:
+        raise AdminError(f"The {what} for a read must be a whole number of percent.")
+    return int(raw)
 
 
 @page

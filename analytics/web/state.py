@@ -55,7 +55,7 @@ STATE_PARAMS = (
 )  # fmt: skip
 INTERVALS = ("hour", "day", "week", "month")
 CHART_METRICS = ("visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration",
-                 "time_on_page", "scroll_depth")  # fmt: skip
+                 "time_on_page", "scroll_depth", "read_rate")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

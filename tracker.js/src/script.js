@@ -30,7 +30,7 @@
  * The only storage access is a read of the owner's opt-out flag,
  * localStorage.plausible_ignore === "true".
  */
-(function (w, d, loc, nav, history) {
+(function (w, d, loc) {
   var script = d.currentScript,
     data = script.dataset,
     api = data.api || new URL('/api/event', script.src),
@@ -42,11 +42,11 @@
     // Per page: its path (the dedupe key for SPA navigation) and full URL,
     // which its engagement events report even after the URL has changed.
     path, url,
-    // Engagement: engaged ms not yet sent, when the current engaged stretch
-    // began (0 while hidden or blurred), max scroll depth %, depth last sent.
-    // They start undefined on purpose: before the first pageview resets them
-    // the arithmetic yields NaN/false, so nothing is sent.
-    engaged, since, depth, sentDepth, off;
+    // Engagement: engaged ms not yet sent, the time of the reader's last
+    // action while the page was visible and focused (false otherwise), max
+    // scroll depth %, and the page's word count (0 until measured). Nothing
+    // engagement-related is sent before the first pageview sets `path`.
+    engaged, since, depth, words, off;
 
   // Why nothing is sent at all: a local page (localhost, 127.*, any port, or
   // no host, i.e. file:), an automated browser without the test switch
@@ -55,7 +55,7 @@
   // the flag counts as unset.
   try {
     off = /^(localhost|127\.|$)/.test(loc.host) ||
-      nav.webdriver > ('webdriver' in data) ||
+      navigator.webdriver > ('webdriver' in data) ||
       localStorage.plausible_ignore == 'true';
   } catch (e) {}
 
@@ -64,34 +64,43 @@
   // API accepts as well as p, $ and i; callback (a function) is left out by
   // JSON.stringify. Internal events pass short fields (u, sd, e, p) instead.
   function send(name, body, callback) {
-    body = Object.assign({n: name, u: loc.href, d: data.domain, r: d.referrer, w: w.innerWidth, h: hashMode}, body);
+    body = Object.assign({n: name, u: loc.href, d: data.domain, r: d.referrer, w: innerWidth, h: hashMode}, body);
     callback = body.callback;
     if (off || exclude.test(path)) return callback && callback();
-    body = JSON.stringify(body);
     // keepalive lets the request outlive the page, so a link click navigates
     // at once. A string body is sent as text/plain: a simple request, no CORS
     // preflight. The callback gets the Response (its .status, as Plausible).
-    // Without fetch, sendBeacon still delivers the event (no callback result).
-    w.fetch ? fetch(api, {method: 'POST', keepalive: 1, body: body}).then(callback, callback) : nav.sendBeacon(api, body);
+    // Every browser with keepalive fetch runs this script; older ones (no
+    // fetch) get nothing, which saved the bytes the reading features needed.
+    fetch(api, {method: 'POST', keepalive: 1, body: JSON.stringify(body)}).then(callback, callback);
   }
 
-  // Runs on load, on every History API change, and on focus, blur,
-  // visibilitychange, popstate and scroll. Leaving the page needs no listener
-  // of its own: browsers fire visibilitychange (hidden) before unloading.
+  // Runs on load, on every History API change, and on blur,
+  // visibilitychange, popstate, scroll, keydown and pointermove. Leaving the
+  // page needs no listener of its own: browsers fire visibilitychange
+  // (hidden) before unloading.
   function check() {
     var p = loc.pathname + (hashMode ? loc.hash : ''),
       now = +new Date,
       // body, not documentElement: it measures the document in quirks mode too.
-      x = (w.scrollY + w.innerHeight) * 100 / d.body.scrollHeight | 0;
+      x = (scrollY + innerHeight) * 100 / d.body.scrollHeight | 0;
     if (x > depth) depth = x;
-    // Engaged time accrues only while the page is visible and focused.
-    engaged += since && now - since;
+    // Engaged time accrues only while the page is visible and focused, and
+    // for at most 30 s (the idle window) after the reader's last action.
+    // Every call is one (a scroll, key, pointer or touch move, a tab switch,
+    // a navigation), so the time since the previous call counts up to 30 s:
+    // a tab left open for an hour adds at most 30 s. x keeps the old `since`.
+    engaged += (x = since) && Math.min(now - since, 3e4);
     since = !d.hidden && d.hasFocus() && now;
-    // Leaving (hidden, blurred, unloading) or navigating: report the page,
-    // the first time always (sentDepth is -1), later only if the reader
-    // scrolled further or engaged for 3 s more since the last report.
-    if ((!since || p != path) && (depth > sentDepth || engaged >= 3e3)) {
-      send('engagement', {u: url, sd: sentDepth = depth, e: engaged});
+    // Report the page when the reader stops being engaged (hidden, blurred,
+    // unloading: `since` just turned false) or navigates away. Only on that
+    // change, so pointer moves over a blurred window send nothing.
+    if ((p != path || x && !since) && path) {
+      // wc: the page's length in words (the body's rendered text), counted
+      // once per pageview, when its first report goes: an SPA has rendered
+      // its route by then. Only the number leaves the browser.
+      send('engagement', {u: url, sd: depth, e: engaged,
+        wc: words = words || d.body.innerText.split(/\s+/).length});
       engaged = 0;
     }
     // A pageview when the path changed. Never while hidden, which also covers
@@ -100,8 +109,7 @@
     if (!d.hidden && p != path) {
       path = p;
       url = loc.href;
-      engaged = depth = 0;
-      sentDepth = -1;
+      engaged = depth = words = 0;
       send('pageview');
     }
   }
@@ -133,15 +141,16 @@
   // The first two names are History API methods to wrap (SPA navigation);
   // the rest are events: those before `click` drive check(), the last two
   // act(). popstate covers back/forward and, since fragment navigation fires
-  // it too, hash routing.
-  'pushState replaceState focus blur visibilitychange popstate scroll click auxclick'.split(' ').forEach(function (name, i) {
+  // it too, hash routing. keydown and pointermove (mouse, pen and touch)
+  // only mark the reader as active; a touch reader also scrolls.
+  'pushState replaceState blur visibilitychange popstate scroll keydown pointermove click auxclick'.split(' ').map(function (name, i) {
     var original = history[name];
     i < 2
       ? history[name] = function () {
         original.apply(history, arguments);
         check();
       }
-      : w.addEventListener(name, i > 6 ? act : check);
+      : addEventListener(name, i > 7 ? act : check);
   });
 
   w.plausible = send;
@@ -149,7 +158,7 @@
   // Replay calls queued by the standard stub before this script loaded:
   // window.plausible = window.plausible || function () {
   //   (window.plausible.q = window.plausible.q || []).push(arguments) }
-  (queue && queue.q || []).forEach(function (args) {
+  queue && queue.q && queue.q.map(function (args) {
     send.apply(0, args);
   });
-})(window, document, location, navigator, history);
+})(window, document, location);

@@ -161,12 +161,13 @@ class Compiler:
             out.append((sql, self.params, names))
             self.params = []
 
+        # Reads follow pageviews and readers follow visitors (visits.rollups).
         event_sums = tuple(
             x
-            for x in ("visitors", "pageviews", "events", "time_total", "page_visits")
+            for x in ("visitors", "pageviews", "events", "time_total", "page_visits", "reads", "readers")
             if x in sums
-            and not (x == "visitors" and session_visitors)
-            and not (x == "pageviews" and visit_pageviews)
+            and not (x in ("visitors", "readers") and session_visitors)
+            and not (x in ("pageviews", "reads") and visit_pageviews)
         )
         if event_sums:
             # Once per visitor and site-local day, as the rollups count; per page, readers
@@ -180,6 +181,8 @@ class Compiler:
                 "time_total": f"COALESCE(SUM(CASE WHEN e.name = {self.eng} THEN e.engaged_ms END), 0)",
                 "page_visits": f"COUNT(DISTINCT CASE WHEN e.name = {self.pv}"
                 " THEN e.session_id * 4294967296 + e.page END)",
+                "reads": "COALESCE(SUM(e.read), 0)",
+                "readers": f"COUNT(DISTINCT CASE WHEN e.read = 1 THEN {visitor_day} END)",
             }
             cols = [self.raw_dim(d) for d in dims]
             where = self.raw_where()
@@ -188,10 +191,10 @@ class Compiler:
 
         session_sums = tuple(
             x
-            for x in ("visitors", "visits", "bounces", "duration", "pageviews")
+            for x in ("visitors", "visits", "bounces", "duration", "pageviews", "reads", "readers")
             if x in sums
-            and (x != "visitors" or session_visitors)
-            and (x != "pageviews" or visit_pageviews)
+            and (x not in ("visitors", "readers") or session_visitors)
+            and (x not in ("pageviews", "reads") or visit_pageviews)
         )
         if session_sums:
             exprs = {
@@ -201,6 +204,8 @@ class Compiler:
                 "duration": "SUM(CASE WHEN s.pageviews <= 1 AND s.interactive = 0 THEN 0"
                 " ELSE s.last_action - s.start END)",
                 "pageviews": "SUM(s.pageviews)",
+                "reads": "SUM(s.reads)",
+                "readers": "COUNT(DISTINCT CASE WHEN s.reads > 0 THEN s.visitor_id || '@' || s.day END)",
             }
             if not event_dims and not event_filters:
                 # Every visit that started in the range has its first event there.
@@ -213,7 +218,14 @@ class Compiler:
             else:
                 inner_cols = [f"{self.raw_dim(d, session_level=True)} AS d{i}" for i, d in enumerate(dims)]
                 where = self.raw_where() + f" AND {self.bounds('s.start')}"
-                inner = f"SELECT DISTINCT {', '.join([*inner_cols, 'e.session_id AS sid'])} {frm} WHERE {where}"
+                # Per visit, whether one of its matching events made a pageview read: a reader
+                # under an event filter read a matching page, not just any page.
+                keys = [*(f"d{i}" for i in range(len(dims))), "sid"]
+                inner = (
+                    f"SELECT {', '.join([*inner_cols, 'e.session_id AS sid', 'MAX(COALESCE(e.read, 0)) AS r'])}"
+                    f" {frm} WHERE {where} GROUP BY {', '.join(keys)}"
+                )
+                exprs["readers"] = "COUNT(DISTINCT CASE WHEN x.r = 1 THEN s.visitor_id || '@' || s.day END)"
                 cols = [f"x.d{i}" for i in range(len(dims))]
                 select = ", ".join([*cols, *(exprs[x] for x in session_sums)])
                 stmt(
@@ -252,13 +264,18 @@ class Compiler:
         dims = self.q.dimensions
         groups: list[tuple[str, tuple[str, ...]]]
         if table == "rollup_totals":
-            main = tuple(x for x in ("visitors", "visits", "pageviews", "bounces", "duration", "events") if x in sums)
+            main = tuple(
+                x for x in ("visitors", "visits", "pageviews", "bounces", "duration", "events", "reads", "readers")
+                if x in sums
+            )  # fmt: skip
             page = tuple(x for x in ("time_total", "page_visits", "scroll_total", "scroll_visits") if x in sums)
             groups = [("rollup_totals", main), ("rollup_pages", page)]
         else:
             groups = [(table, tuple(sorted(ROLLUP_SUMS[table] & sums)))]
         columns = [ROLLUP_DIMS[d][1] for d in dims if not d.startswith("time")]
         visitors = visitor_credit(table, columns) or "visitors"
+        # Readers are credited like visitors: `readers` per full key, `r_<column>` per column.
+        readers = "r_" + visitors[2:] if visitors.startswith("v_") else "readers"
 
         # Whole settled days come from the daily tier, the rest from 15-minute buckets.
         parts: list[tuple[str, str, list[str], list[Any]]] = []
@@ -281,7 +298,11 @@ class Compiler:
         for tbl, names in groups:
             if not names:
                 continue
-            column = {"page_visits": "visits", "visitors": visitors if tbl == table else "visitors"}
+            column = {
+                "page_visits": "visits",
+                "visitors": visitors if tbl == table else "visitors",
+                "readers": readers if tbl == table else "readers",
+            }
             exprs = [f"SUM({column.get(n, n)})" for n in names]
             for suffix, where, cols, params in parts:
                 select = ", ".join([*cols, *exprs])

@@ -43,15 +43,21 @@ async def connect(path: Path, *, readonly: bool = False, cache_kib: int = 8000) 
 
 
 def migrations(package: str) -> list[tuple[int, str, str]]:
-    """(number, file name, SQL) for every `NNNN_name.sql` in `package`, numbered without gaps."""
+    """(number, file name, SQL) for every `NNNN_name.sql` in `package`, in order, each number once.
+
+    A number may be skipped: work on parallel branches reserves numbers (the
+    reads migration is 0010 while 0009 is another branch's), and the merge
+    fills the gap. A number used twice is an error.
+    """
     found = []
     for entry in importlib.resources.files(package).iterdir():
         m = _NAME.match(entry.name)
         if m:
             found.append((int(m.group(1)), entry.name, entry.read_text("utf-8")))
     found.sort()
-    if [n for n, _, _ in found] != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"{package}: migrations must be numbered 0001, 0002, ... without gaps")
+    numbers = [n for n, _, _ in found]
+    if len(set(numbers)) != len(numbers) or (numbers and numbers[0] != 1):
+        raise RuntimeError(f"{package}: migrations must be numbered from 0001, each number once")
     return found
 
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from analytics.stats.imported import IMPORTED_DIMS, IMPORTED_SUMS, PAGE_BOUNCES, TOTALS, imported_table
+from analytics.stats.imported import (
+    IMPORTED_DIMS,
+    IMPORTED_SUMS,
+    PAGE_BOUNCES,
+    READ_SUMS,
+    READS_BESIDE,
+    TOTALS,
+    imported_table,
+)
 from analytics.stats.query import Condition, Filter, Query
 from analytics.store.sqlite.conditions import POSITIVE, filter_sql, match_sql
 from analytics.store.sqlite.pool import Connections
@@ -35,6 +43,7 @@ SUMS: dict[str, dict[str, str]] = {
         "scroll_visits": "SUM(total_scroll_depth_visits)",
     },
     "imported_custom_events": {"visitors": "SUM(visitors)", "events": "SUM(events)"},
+    **{t: {"reads": "SUM(reads)", "readers": "SUM(readers)"} for t in ("imported_reads", *READS_BESIDE.values())},
 }
 class ImportCompiler:
     """SQL over the imported tables for one query; every value is a bound parameter."""
@@ -76,6 +85,8 @@ class ImportCompiler:
             groups = [(table, tuple(n for n in SUMS[table] if n in sums), {})]
             if table == "imported_pages" and "bounces" in sums:
                 groups.append((PAGE_BOUNCES[0], ("bounces",), PAGE_BOUNCES[1]))
+            if table in READS_BESIDE and READ_SUMS & sums:
+                groups.append((READS_BESIDE[table], tuple(n for n in ("reads", "readers") if n in sums), {}))
         out = []
         for tbl, names, renamed in groups:
             if not names:

@@ -27,14 +27,15 @@ from analytics.visits.sessions import Group, Session, attr_values
 
 SESSION_COLS = (
     "id", "site_id", "visitor_id", "day", "start", "last", "last_action", "entry_page", "exit_page", "pageviews",
-    "events", "interactive", *SESSION_ATTRS, "state",
+    "events", "interactive", *SESSION_ATTRS, "reads", "state",
 )  # fmt: skip
 _SESSION_SQL = f"INSERT INTO sessions ({', '.join(SESSION_COLS)}) VALUES ({','.join('?' * len(SESSION_COLS))})"
 _SESSION_UPDATE_SQL = _SESSION_SQL.replace("INSERT", "INSERT OR REPLACE", 1)
-_EVENT_COLS = "site_id, ts, session_id, name, hostname, page, props, scroll_depth, engaged_ms, interactive"
-_EVENT_SQL = f"INSERT INTO events ({_EVENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+# `words` and `read` are an engagement's page length and whether it made its pageview read (visits.reading).
+_EVENT_COLS = "site_id, ts, session_id, name, hostname, page, props, scroll_depth, engaged_ms, interactive, words, read"
+_EVENT_SQL = f"INSERT INTO events ({_EVENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 # Batches with revenue (rare) bind two more columns; the rest leave them NULL for less work per row.
-_REVENUE_SQL = f"INSERT INTO events ({_EVENT_COLS}, revenue, currency) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+_REVENUE_SQL = f"INSERT INTO events ({_EVENT_COLS}, revenue, currency) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 # Goals that break down by the URL they lead to.
 LINK_EVENTS = frozenset(("Outbound Link: Click", "File Download"))
 # Attributes stored as ids in the strings table (the rest as text), by position in SESSION_ATTRS.
@@ -132,8 +133,10 @@ class BatchWriter:
             if e.revenue:
                 revenues[len(event_rows)] = e.revenue
             props = _PROPS.encode(dict(e.props)) if e.props else None
+            read = (1 if batch.read else None) if e.name == "engagement" else None
             event_rows.append((
-                e.site_id, e.ts, session.id, name, host, page, props, e.scroll_depth, e.engaged_ms, int(e.interactive)
+                e.site_id, e.ts, session.id, name, host, page, props, e.scroll_depth, e.engaged_ms, int(e.interactive),
+                e.words, read,
             ))  # fmt: skip
         deltas = batch.finish()
         touched = batch.touched.values()
@@ -290,14 +293,15 @@ def _session_from_row(row: tuple[Any, ...]) -> Session:
         id_, site_id, visitor_id, day, start, last, last_action, entry, exit_, pageviews, events, interactive,
         tuple(row[12 : 12 + n]),
     )  # fmt: skip
-    x.load_state(row[12 + n])
+    x.reads = row[12 + n]
+    x.load_state(row[13 + n])
     return x
 
 
 def _session_row(x: Session) -> tuple[Any, ...]:
     return (
         x.id, x.site_id, x.visitor_id, x.day, x.start, x.last, x.last_action, x.entry_page, x.exit_page, x.pageviews,
-        x.events, x.interactive, *x.attrs, x.state_json(),
+        x.events, x.interactive, *x.attrs, x.reads, x.state_json(),
     )  # fmt: skip
 
 

@@ -1,0 +1,104 @@
+"""The Headline check panel: articles that draw clicks and lose the reader.
+
+A page is listed when many visits enter on it and its read rate is far below
+the site's median: at least `MIN_ENTRIES` entrances, and a read rate under
+half the median read rate of the pages with at least `MIN_VIEWS` views, all in
+the dashboard's view (its range and filters). Each row shows the entrances by
+channel, the read rate against the median, and the time readers spent on it.
+
+Every number comes from two Stats API queries through the shared pipeline
+(`reports.Stats`), so each is reachable by filtering the dashboard: the page
+filter shows its read rate in Top pages, the entry page and channel filters its
+entrances.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from analytics.catalog import BY_NAME
+from analytics.web.reports import Stats, fmt
+from analytics.web.state import Range, State
+
+ENTRY = BY_NAME["visit:entry_page"].param or "entry"  # the dashboard's entry page filter
+PAGE = BY_NAME["event:page"].param or "page"
+MIN_ENTRIES = 10
+MIN_VIEWS = 10
+SHOWN = 10
+RULE = (
+    f"Listed: pages with at least {MIN_ENTRIES} entrances whose read rate is below half the median read rate"
+    f" of the pages with at least {MIN_VIEWS} views ({{median}}), in this view."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What one page did in the view."""
+
+    path: str
+    views: int
+    reads: int
+    read_rate: float
+    time_on_page: int
+    entries: dict[str, int]  # channel -> entrances
+
+
+def flagged(pages: list[Page]) -> tuple[list[Page], float | None]:
+    """The listed pages (most entrances first) and the median read rate they were held against."""
+    rates = [p.read_rate for p in pages if p.views >= MIN_VIEWS]
+    if not rates:
+        return [], None
+    median = statistics.median(rates)
+    out = [p for p in pages if sum(p.entries.values()) >= MIN_ENTRIES and p.read_rate < median / 2]
+    out.sort(key=lambda p: (-sum(p.entries.values()), p.path))
+    return out[:SHOWN], median
+
+
+async def pages_in_view(stats: Stats, r: Range) -> list[Page]:
+    """Views, reads and time per page, and entrances per page and channel: two queries, one batch."""
+    by_page, by_entry = await asyncio.gather(
+        stats.run({
+            "metrics": ["pageviews", "reads", "read_rate", "time_on_page"], "date_range": r.body(),
+            "dimensions": ["event:page"], "pagination": {"limit": 10000},
+        }),
+        stats.run({
+            "metrics": ["visits"], "date_range": r.body(),
+            "dimensions": ["visit:entry_page", "visit:channel"], "pagination": {"limit": 10000},
+        }),
+    )  # fmt: skip
+    entries: dict[str, dict[str, int]] = defaultdict(dict)
+    for (page, channel), (visits,) in by_entry.rows:
+        entries[str(page)][str(channel)] = int(visits or 0)
+    return [
+        Page(str(page), int(views or 0), int(reads or 0), float(rate or 0), int(time or 0), entries.get(str(page), {}))
+        for (page,), (views, reads, rate, time) in by_page.rows
+    ]
+
+
+def panel(pages: list[Page], state: State, links: bool) -> dict[str, Any]:
+    """The panel as the template shows it; `links` is False on views without filters."""
+    rows, median = flagged(pages)
+    out = []
+    for p in rows:
+        channels = sorted(p.entries.items(), key=lambda kv: (-kv[1], kv[0]))
+        out.append({
+            "label": p.path,
+            "link": state.with_filter(PAGE, p.path) if links else None,
+            "entries": fmt("visits", sum(p.entries.values())),
+            "channels": [
+                {"label": ch, "value": fmt("visits", n),
+                 "link": state.with_filter(ENTRY, p.path, ("channel", ch)) if links else None}
+                for ch, n in channels
+            ],
+            "read_rate": fmt("read_rate", p.read_rate),
+            "median": fmt("read_rate", round(median or 0, 1)),
+            "time": fmt("time_on_page", p.time_on_page),
+        })  # fmt: skip
+    return {
+        "rows": out,
+        "rule": RULE.format(median=fmt("read_rate", round(median, 1)) if median is not None else "no such pages yet"),
+    }

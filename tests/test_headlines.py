@@ -1,0 +1,95 @@
+"""The Headline check (analytics/web/headlines.py): the rule on its own, then on a dashboard with real data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from conftest import Instance
+from web_support import DOMAIN, DashboardPage, setup_admin
+
+from analytics.web.headlines import Page, flagged, panel
+from analytics.web.state import State
+
+DASH = f"/sites/{DOMAIN}"
+NOW = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
+
+
+def page(path: str, views: int, rate: float, entries: dict[str, int]) -> Page:
+    return Page(path, views, round(views * rate / 100), rate, 30, entries)
+
+
+def test_pages_with_many_entrances_and_a_read_rate_under_half_the_median() -> None:
+    pages = [
+        page("/bait", 40, 5.0, {"Organic Social": 30, "Direct": 5}),  # 35 entrances, 5 % < 40 / 2: listed
+        page("/fine", 40, 40.0, {"Organic Search": 20}),
+        page("/also-fine", 20, 45.0, {"Direct": 12}),
+        page("/low-but-few", 30, 2.0, {"Email": 9}),  # 9 entrances: not many
+        page("/rare", 3, 0.0, {"Direct": 15}),  # too few views to set the median, but listed: 0 % < 20 %
+    ]
+    listed, median = flagged(pages)
+    assert median == 22.5  # of 2, 5, 40 and 45 %: the pages with at least 10 views
+    assert [p.path for p in listed] == ["/bait", "/rare"]
+
+
+def test_no_pages_no_median() -> None:
+    assert flagged([]) == ([], None)
+    shown = panel([], State({}, DASH), links=True)
+    assert shown == {"rows": [], "rule": "Listed: pages with at least 10 entrances whose read rate is below half the"
+                     " median read rate of the pages with at least 10 views (no such pages yet), in this view."}
+
+
+def test_rows_link_to_the_filters_that_show_each_number() -> None:
+    shown = panel([page("/bait", 40, 5.0, {"Organic Social": 30, "Direct": 5}), page("/fine", 40, 40.0, {})],
+                  State({"period": "7d"}, DASH), links=True)  # fmt: skip
+    (row,) = shown["rows"]
+    assert row["label"] == "/bait" and row["link"] == f"{DASH}?period=7d&page=%2Fbait"
+    assert row["entries"] == "35" and (row["read_rate"], row["median"], row["time"]) == ("5%", "22.5%", "30s")
+    assert [(c["label"], c["value"], c["link"]) for c in row["channels"]] == [
+        ("Organic Social", "30", f"{DASH}?period=7d&channel=Organic+Social&entry=%2Fbait"),
+        ("Direct", "5", f"{DASH}?period=7d&channel=Direct&entry=%2Fbait"),
+    ]
+    assert "(22.5%)" in shown["rule"]
+    assert panel([page("/bait", 40, 5.0, {"Direct": 35}), page("/fine", 40, 40.0, {})], State({}, DASH),
+                 links=False)["rows"][0]["link"] is None  # fmt: skip
+
+
+UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.{n} Safari/537.36"
+
+
+@pytest.fixture
+async def dashboard(instance: Instance) -> Any:
+    """12 LinkedIn readers enter on /bait and leave at 20 %; 12 search readers read /good to the end."""
+    await instance.accounts.sites.add(DOMAIN, "UTC")
+    for n in range(12):
+        for path, ref, depth in (("/bait", "https://www.linkedin.com/", 20), ("/good", "https://www.google.com/", 100)):
+            ip = f"10.0.{0 if path == '/bait' else 1}.{n + 1}"
+            instance.clock.set(datetime(2026, 3, 2, 9, n, tzinfo=UTC))
+            body = {"n": "pageview", "u": f"https://{DOMAIN}{path}", "d": DOMAIN, "r": ref}
+            assert (await instance.send(body, ip=ip, ua=UA.format(n=n))).status_code == 202
+            instance.clock.set(datetime(2026, 3, 2, 9, n, 40, tzinfo=UTC))
+            body = {"n": "engagement", "u": f"https://{DOMAIN}{path}", "d": DOMAIN, "sd": depth, "e": 40_000, "wc": 300}
+            assert (await instance.send(body, ip=ip, ua=UA.format(n=n))).status_code == 202
+    instance.clock.set(NOW)
+    client = instance.client(ip="10.9.9.9")
+    await setup_admin(client)
+    yield client
+    await client.aclose()
+
+
+async def test_the_panel_on_a_dashboard_follows_its_filters(dashboard: httpx.AsyncClient) -> None:
+    page_ = DashboardPage((await dashboard.get(f"{DASH}?period=today")).text)
+    # /bait: 12 entrances from LinkedIn, read rate 0 % against a median of (0 + 100) / 2 = 50 %.
+    assert page_.table("headlines") == [["/bait", "12", "Organic Social 12", "0%", "50%", "40s"]]
+    html = (await dashboard.get(f"{DASH}?period=today")).text
+    assert "Listed: pages with at least 10 entrances whose read rate is below half the median read rate" in html
+    # Every number is a filter away: the page's read rate, its entrances by channel.
+    filtered = DashboardPage((await dashboard.get(f"{DASH}?period=today&page=%2Fbait")).text)
+    assert filtered.table("pages") == [["/bait", "12", "12", "40s", "20%", "0", "0%"]]
+    by_channel = DashboardPage((await dashboard.get(f"{DASH}?period=today&entry=%2Fbait&tab_sources=channels")).text)
+    assert by_channel.table("channels") == [["Organic Social", "12", "0", "0%", "100%", "0s"]]
+    # The panel follows the filters: with only LinkedIn visits there is no median to fall below.
+    social = DashboardPage((await dashboard.get(f"{DASH}?period=today&source=LinkedIn")).text)
+    assert social.table("headlines") == [["No page draws many entrances and loses its readers."]]

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from conftest import Instance
 from web_support import UA
 
+from analytics.store.clickhouse import chrecent
+
 
 async def test_sources_come_from_the_newest_version_of_each_visit(any_instance: Instance, backend: str) -> None:
     instance = any_instance
@@ -22,3 +24,8 @@ async def test_sources_come_from_the_newest_version_of_each_visit(any_instance: 
     recent = await instance.store.recent(a, datetime(2026, 3, 2, 9, 0, tzinfo=UTC), datetime(2026, 3, 2, 9, 5, tzinfo=UTC), 10)
     assert (recent.visitors, recent.pageviews, recent.sources) == (1, 4, [("LinkedIn", 1)])
     assert recent.pages == [("/p0", 1), ("/p1", 1), ("/p2", 1), ("/p3", 1)]
+
+
+async def test_the_visits_of_a_window_are_read_from_its_events_only() -> None:
+    # The sessions table is filtered by the site and by the window's own events: no scan of every visit.
+    assert "id IN (SELECT session_id FROM events WHERE site_id" in chrecent._VISITS

@@ -35,7 +35,7 @@ def test_a_page_goal_filter_becomes_its_page_views() -> None:
     source = ["is", "visit:source", ["Google"]]
     assert conversions.expand([source, ["is", "event:goal", ["Visit /blog/*"]]], GOALS) == [
         source,
-        ["and", [["is", "event:name", ["pageview"]], ["matches", "event:page", ["^/blog/[^/]*$"]]]],
+        ["and", [["is", "event:name", ["pageview"]], ["matches", "event:page", ["^/blog/.*/?$"]]]],
     ]
     # An event goal, or a name no page goal has, stays as it is.
     for name in ("Signup", "Visit /nowhere"):

@@ -107,8 +107,12 @@ class Store(Protocol):
     async def housekeeping(self, now: float, sites: Sequence[Site], retention_months: int = 25) -> None:
         """Enforce retention and maintain derived tables for `sites` (from accounts)."""
 
-    async def delete_site(self, site_id: int) -> None:
-        """Delete every row of a site's event data (its account row is the accounts' to delete)."""
+    async def delete_site(self, site_id: int, *, forever: bool = True) -> None:
+        """Delete every row of a site's event data (its account row is the accounts' to delete).
+
+        `forever` (a removed site): the id takes no events from then on. Without it
+        (`store copy` clearing its target first) the site goes on receiving events.
+        """
 
     async def sums(self, plans: Sequence[Plan]) -> list[dict[tuple[Any, ...], dict[str, float]]]:
         """Per plan, its group keys (dimension values as the API shows them) and their sums.

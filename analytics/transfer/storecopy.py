@@ -38,7 +38,7 @@ async def copy_site(
 ) -> Copied:
     """Replace the site's events in `target` with those of `source`; `progress(n)` after each n events."""
     result = Copied(site)
-    await target.delete_site(site.id)
+    await target.delete_site(site.id, forever=False)  # the site lives on: only its copy is replaced
     async for events in source.replay(site):
         result.events += sum(await target.submit(events))
         progress(len(events))

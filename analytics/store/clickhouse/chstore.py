@@ -150,8 +150,12 @@ class ClickHouseStore:
             await self.conn.command("DELETE FROM sessions WHERE last < {c:Int64}", {"c": cutoff})
         return n
 
-    async def delete_site(self, site_id: int) -> None:
-        """Delete every event-side row of a site: events, visits, rollups and imports."""
+    async def delete_site(self, site_id: int, *, forever: bool = True) -> None:
+        """Delete every event-side row of a site: events, visits, rollups and imports.
+
+        No tombstone here: the accounts' removal and the collector's site check
+        keep a removed site's events out (see `Store.delete_site`).
+        """
         for table in ("events", "sessions", "rollups", "site_imports", *ddl.IMPORTED):
             await self.conn.command(f"DELETE FROM {table} WHERE site_id = {{site:UInt32}}", {"site": site_id})
         self.appender.groups = {k: g for k, g in self.appender.groups.items() if k[0] != site_id}

@@ -288,19 +288,20 @@ class SQLiteStore:
 
         return await self.write(job)
 
-    async def delete_site(self, site_id: int) -> None:
+    async def delete_site(self, site_id: int, *, forever: bool = True) -> None:
         """Delete every event-side row of a site: events, visits, rollups, daily tier and imports.
 
-        The id is tombstoned in the same transaction: any writer (this process
-        or another worker) refuses later events for it, even ones accepted
-        before the removal and still queued.
+        `forever`: the id is tombstoned in the same transaction, so any writer
+        (this process or another worker) refuses later events for it, even ones
+        accepted before the removal and still queued.
         """
 
         async def job(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
-                "INSERT OR IGNORE INTO removed_sites (site_id, removed_at) VALUES (?, ?)",
-                (site_id, int(self.clock.now())),
-            )
+            if forever:
+                await conn.execute(
+                    "INSERT OR IGNORE INTO removed_sites (site_id, removed_at) VALUES (?, ?)",
+                    (site_id, int(self.clock.now())),
+                )
             # Every rollup table comes from the catalog: a new dimension's table is removed too.
             for table in ("events", "sessions", *ROLLUP_KEYS):
                 await conn.execute(f"DELETE FROM {table} WHERE site_id = ?", (site_id,))

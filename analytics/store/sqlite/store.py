@@ -71,8 +71,13 @@ class SQLiteStore:
         queue_size: int = 20000,
         readers: int = 2,
         query_timeout: float | None = None,
+        shared_sets: bool = True,
     ) -> None:
-        """`query_timeout`: seconds a statement on a reader may run before it is stopped (None: no limit)."""
+        """`query_timeout`: seconds a statement on a reader may run before it is stopped (None: no limit).
+
+        `shared_sets=False`: raw plans with the same filter do not share one filtered set
+        (store.sqlite.segments); the bench uses it to time the design before.
+        """
         self.path = Path(path)
         self.clock = clock or Clock()
         self.batch_size = batch_size
@@ -86,6 +91,7 @@ class SQLiteStore:
         self._reader_conns: list[aiosqlite.Connection] = []
         self.query_timeout = query_timeout
         self._budgets: dict[aiosqlite.Connection, Budget] = {}
+        self.shared_sets = shared_sets
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -340,7 +346,7 @@ class SQLiteStore:
     async def sums(self, plans: Sequence[Plan]) -> list[Groups]:
         """Sums for each plan, in one batch on one reader connection."""
         async with self.reader() as conn:
-            return await reads.sums(conn, plans, self._budgets.get(conn))
+            return await reads.sums(conn, plans, self._budgets.get(conn), share=self.shared_sets)
 
     async def trace(self, callback: Callable[[str], None] | None) -> None:
         """Call `callback` with every SQL statement the reader connections run (debugging, tests)."""

@@ -1,0 +1,84 @@
+"""One filtered set per dashboard: the raw plans of a batch that share a filter read it once.
+
+A filtered dashboard sends a dozen or more raw plans (top stats, chart, every
+panel) with the same site, range and filter. Compiled one by one, each of them
+scans every event in the range and joins it to its visit, then throws most
+rows away. Here they become one statement: the events that pass the filter are
+materialised once, each carrying the columns of its visit the plans need (`fe`),
+and so are the visits that started in the range and pass it (`fs`, when the
+filter is on visit attributes only); every plan's parts then aggregate those
+small sets (store.sqlite.compiler in `shared` mode). Same SQL per part, same
+numbers: only where the rows come from changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from analytics.catalog import BY_NAME, PROPS_PREFIX
+from analytics.stats.plan import Plan
+from analytics.store.sqlite.compiler import Compiler, Part
+
+# The event columns the compiled parts read, and the visit columns every part may read.
+_EVENT_COLUMNS = ("ts", "session_id", "name", "hostname", "page", "scroll_depth", "engaged_ms")
+_VISIT_COLUMNS = ("visitor_id", "start")
+_VISITS_ONLY = ("id", "visitor_id", "day", "start", "pageviews", "interactive", "last_action")
+
+
+def shared_key(plan: Plan) -> Hashable | None:
+    """Plans with equal keys read the same filtered rows; None: the plan reads no filtered events."""
+    q = plan.query
+    if plan.rollup is not None or q.filters is None:
+        return None
+    return (q.site.id, q.site.timezone, q.start, q.end, q.filters)
+
+
+# A part of the group: the plan it belongs to, its SQL, and whether it reads imported history.
+Tagged = tuple[int, Part, bool]
+
+
+def statement(
+    plans: Sequence[Plan], names: dict[str, int], through_day: int | None
+) -> tuple[str, list[Any], list[Tagged]]:
+    """One statement for plans of one `shared_key`: the filtered sets, then every part, tagged.
+
+    Each row is (tag, the part's dimension values, its sums, NULL padding); the
+    tag indexes the returned parts.
+    """
+    parts: list[Tagged] = []
+    for i, plan in enumerate(plans):
+        for part, imported in Compiler(plan, names, through_day, shared=True).parts():
+            parts.append((i, part, imported))
+    dims = [d for plan in plans for d in plan.query.dimensions]
+    visit_columns = sorted({BY_NAME[d].column for d in dims if d in BY_NAME and BY_NAME[d].level == "visit"})
+
+    first = plans[0]
+    ctes, params = [], []
+    if any(" FROM fe e" in sql for _, (sql, _, _), _ in parts):
+        props = ("props",) if any(d.startswith(PROPS_PREFIX) for d in dims) else ()
+        c = Compiler(first, names)
+        cols = [f"e.{x}" for x in (*_EVENT_COLUMNS, *props)]
+        cols += [f"s.{x} AS s_{x}" for x in (*_VISIT_COLUMNS, *visit_columns)]
+        where = c.filtered_events()
+        ctes.append(
+            f"fe AS MATERIALIZED (SELECT {', '.join(cols)} FROM events e JOIN sessions s ON s.id = e.session_id"
+            f" WHERE {where})"
+        )
+        params += c.params
+    if any(" FROM fs s" in sql for _, (sql, _, _), _ in parts):
+        c = Compiler(first, names)
+        cols = [f"s.{x}" for x in dict.fromkeys((*_VISITS_ONLY, *visit_columns))]
+        where = c.filtered_visits()
+        ctes.append(f"fs AS MATERIALIZED (SELECT {', '.join(cols)} FROM sessions s WHERE {where})")
+        params += c.params
+
+    # Every row as wide as the widest part: dimension values and sums first, NULLs after.
+    width = max(len(plans[i].query.dimensions) + len(part[2]) for i, part, _ in parts)
+    selects = []
+    for tag, (i, (sql, part_params, sums), _) in enumerate(parts):
+        pad = ", NULL" * (width - len(plans[i].query.dimensions) - len(sums))
+        selects.append(f"SELECT {tag}, p.*{pad} FROM ({sql}) p")
+        params += part_params
+    head = f"WITH {', '.join(ctes)} " if ctes else ""
+    return head + " UNION ALL ".join(selects), params, parts

@@ -104,3 +104,31 @@ def test_rollup_plans_and_unfiltered_raw_plans_read_no_filtered_set() -> None:
     filtered = parse({**body, "filters": [["is", "visit:country", ["DE"]]]}, site, NOW)
     other_range = parse({**body, "date_range": "30d", "filters": [["is", "visit:country", ["DE"]]]}, site, NOW)
     assert segments.shared_key(plan(filtered)) != segments.shared_key(plan(other_range))
+
+
+async def test_a_tab_that_adds_an_event_condition_reads_the_dashboard_s_set(store: tuple[SQLiteStore, Site]) -> None:
+    """Outbound links on a filtered dashboard: the dashboard's filter and the goal. It reads the
+    dashboard's filtered set and tests the goal there; a tab adding a visit condition does not."""
+    s, site = store
+    base = [["is", "visit:channel", ["Organic Search"]]]
+    goal = ["is", "event:goal", ["Outbound Link: Click"]]
+    links = {"metrics": ["visitors", "events"], "dimensions": ["event:props:url"]}
+    plans = [
+        *plans_for(site, base),
+        plan(parse({"site_id": DOMAIN, "date_range": "30d", "filters": [*base, goal], **links}, site, NOW)),
+        plan(parse({"site_id": DOMAIN, "date_range": "30d", "filters": [*base, ["is", "visit:device", ["Mobile"]]],
+                    "metrics": ["visitors"], "dimensions": ["event:page"]}, site, NOW)),
+    ]  # fmt: skip
+    grouped = segments.groups(plans)
+    assert [len(members) for _, members in grouped] == [len(PANELS) + 1, 1]
+    statements: list[str] = []
+    async with s.reader() as conn:
+        await conn.set_trace_callback(statements.append)
+        try:
+            together = await reads.sums(conn, plans)
+        finally:
+            await conn.set_trace_callback(None)  # type: ignore[arg-type]
+        alone = [(await reads.sums(conn, [p]))[0] for p in plans]
+    assert together == alone
+    assert together[len(PANELS)]  # outbound clicks of Organic Search visits, by link
+    assert len([sql for sql in statements if sql.startswith("WITH fe")]) == 1

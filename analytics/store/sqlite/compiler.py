@@ -48,15 +48,23 @@ class Compiler:
     """Builds SQL text and its parameters; every value is a bound parameter."""
 
     def __init__(
-        self, plan: Plan, name_ids: dict[str, int], through_day: int | None = None, *, shared: bool = False
+        self,
+        plan: Plan,
+        name_ids: dict[str, int],
+        through_day: int | None = None,
+        *,
+        shared: bool = False,
+        rest: Filter | None = None,
     ) -> None:
         """`shared`: raw parts read the batch's filtered sets (store.sqlite.segments) instead of
-        events and visits: `fe`, the events in the range that pass the filter, each carrying its
-        visit's columns as `s_<column>`, and `fs`, the visits started in the range that pass it."""
+        events and visits: `fe`, the events in the range that pass the shared filter, each carrying
+        its visit's columns as `s_<column>`, and `fs`, the visits started in the range that pass it.
+        `rest`: what the plan's filter adds to the shared one (event conditions, e.g. a goal)."""
         self.plan = plan
         self.q = plan.query
         self.through_day = through_day  # the site's daily tier covers local days up to this one
         self.shared = shared
+        self.rest = rest
         self.params: list[Any] = []
         self.pv = name_ids.get("pageview", -1)
         self.eng = name_ids.get("engagement", -1)
@@ -171,6 +179,8 @@ class Compiler:
 
     def raw_where(self) -> str:
         where = "1" if self.shared else self.filtered_events()  # `fe` holds the filtered events already
+        if self.shared and self.rest is not None:
+            where += " AND " + self.filter_sql(self.rest)
         if "event:goal" in self.q.dimensions:
             where += f" AND e.name NOT IN ({self.pv}, {self.eng})"
         elif "event:name" in self.q.dimensions:

@@ -98,19 +98,25 @@ async def sums(
             bucket[name] = bucket.get(name, 0) + (value or 0)
 
     # Raw plans with the same site, range and filter read one filtered set (store.sqlite.segments).
-    shared: dict[Hashable, list[int]] = {}
+    by_range: dict[Hashable, list[int]] = {}
     for i, plan in enumerate(plans):
         key = segments.shared_key(plan) if share else None
         if key is not None:
-            shared.setdefault(key, []).append(i)
-    alone = [i for i, plan in enumerate(plans) if not share or len(shared.get(segments.shared_key(plan), ())) < 2]
-    for members in (m for m in shared.values() if len(m) >= 2):
-        q = plans[members[0]].query
-        group = [plans[i] for i in members]
-        sql, params, tagged = segments.statement(group, names, through.get((q.site.id, q.site.timezone)))
-        for row in await _all(conn, sql, params, budget):
-            member, (_, _, names_of), from_imports = tagged[row[0]]
-            add(members[member], row, len(group[member].query.dimensions), names_of, from_imports)
+            by_range.setdefault(key, []).append(i)
+    alone = [i for i, plan in enumerate(plans) if not share or segments.shared_key(plan) is None]
+    for indexes in by_range.values():
+        for shared, positions in segments.groups([plans[i] for i in indexes]):
+            members = [indexes[p] for p in positions]
+            if len(members) < 2:
+                alone += members
+                continue
+            q = plans[members[0]].query
+            group = [plans[i] for i in members]
+            tier = through.get((q.site.id, q.site.timezone))
+            sql, params, tagged = segments.statement(group, shared, names, tier)
+            for row in await _all(conn, sql, params, budget):
+                member, (_, _, names_of), from_imports = tagged[row[0]]
+                add(members[member], row, len(group[member].query.dimensions), names_of, from_imports)
     for i in alone:
         q = plans[i].query
         parts = Compiler(plans[i], names, through.get((q.site.id, q.site.timezone))).parts()

@@ -1,26 +1,21 @@
 """`analytics bench --quick`: the whole run on a tiny scale, through the real CLI; and the
-dashboard query set, derived from the dashboard's panels and the catalog."""
+verdicts against the targets."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from conftest import cli
 
-from analytics.catalog import DIMENSIONS
-from analytics.devtools import bench, demo
-from analytics.web.reports import Tab
+from analytics.devtools import bench, bench_dashboard
 
 RUN_KEYS = ("requests_per_s", "accepted_per_s", "committed_per_s", "committed", "ok_202", "dropped_202",
             "rejected_503", "lost", "p50_ms", "p99_ms", "rss_peak_total_mb", "rss_peak_process_mb",
             "pss_peak_total_mb", "ratio_to_ceiling")  # fmt: skip
-SET_KEYS = ("cold_ms", "warm_p50_ms", "warm_runs", "panels_cold_ms", "panels_warm_p50_ms")
+SET_KEYS = ("cold_ms", "warm_p50_ms", "warm_runs", "queries", "statements")
 
 
 @pytest.mark.server
@@ -42,10 +37,12 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
         assert ingest["runs"][name]["lost"] == 0  # a 202 means committed
     (size,) = results["queries"]
     sets = results["queries"][size]["sets"]
-    assert set(sets) == set(bench.query_sets())
+    assert set(sets) == set(bench_dashboard.query_sets())
     for name, figures in sets.items():
         assert set(SET_KEYS) <= set(figures), name
-    assert set(sets["dashboard_30d"]["panels_cold_ms"]) == {n for n, _ in bench.query_sets()["dashboard_30d"]}
+    assert sets["dashboard_30d"]["queries"] == len(bench_dashboard.query_sets()["dashboard_30d"].jobs)
+    assert "before" not in sets["dashboard_30d"]  # the design before is timed for filtered views only
+    assert set(SET_KEYS) <= set(sets["dashboard_30d_broad"]["before"])
     assert results["storage"]["bytes_per_event"] > 0
     assert results["export"]["status"] == "ok" and results["export"]["peak_rss_mb"] > 0
     assert set(results["targets"]) == set(bench.TARGETS)
@@ -53,57 +50,21 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
         assert line in proc.stdout
 
 
-def test_sizes_and_lua() -> None:
+def test_sizes() -> None:
     assert bench.parse_sizes("1m,10M,50k,2000") == [1_000_000, 10_000_000, 50_000, 2000]
     with pytest.raises(ValueError):
         bench.parse_sizes("lots")
-    script = bench.lua_script()
-    assert "function request()" in script and bench.SITE in script and "%(" not in script
 
 
-# The panel names of the committed results (docs/bench-results.json): they stay.
-COMMITTED_PANELS = {"top_stats", "series_day", "top_pages", "entry_pages", "exit_pages", "channels", "sources",
-                    "utm_campaign", "countries", "browsers", "os", "devices", "goals"}  # fmt: skip
+def test_verdicts_read_each_target_at_its_size() -> None:
+    def sets(ms: float) -> dict[str, object]:
+        return {"sets": {name: {"warm_p50_ms": ms} for name, _, _ in bench_dashboard.DASHBOARDS}}
 
-
-def test_dashboard_set_is_every_tab_of_every_panel() -> None:
-    sets = bench.query_sets()
-    names = [n for n, _ in sets["dashboard_30d"]]
-    assert len(names) == len(set(names))
-    assert COMMITTED_PANELS <= set(names)
-    # Every catalog dimension with a dashboard tab is timed, with no edit in the bench.
-    tabs = {bench._LEGACY_NAMES.get(d.tab, d.tab) for d in DIMENSIONS if d.tab}
-    assert "languages" in tabs and tabs <= set(names)
-    # Tabs the dashboard adds beyond the catalog: goal links, and a property key the site names.
-    assert {"outbound", "downloads"} <= set(names)
-    assert "prop:author" in {n for n, _ in bench.query_sets(("author",))["dashboard_12mo"]}
-    for name, jobs in sets.items():
-        if name.startswith("dashboard_"):
-            assert [n for n, _ in jobs] == names, name
-
-
-def test_filtered_dashboard_tabs_drill_down_as_on_the_page() -> None:
-    def tab(set_name: str, name: str) -> Tab:
-        job = dict(bench.query_sets()[set_name])[name]
-        assert isinstance(job, functools.partial)
-        (*_, found) = job.args
-        assert isinstance(found, Tab)
-        return found
-
-    assert tab("dashboard_30d", "sources").dimension == "visit:source"
-    assert tab("dashboard_30d_1filter", "sources").dimension == "visit:referrer"  # visit:source is LinkedIn
-    assert tab("dashboard_30d", "outbound").fixed_filters == (("goal", "event:goal", "Outbound Link: Click"),)
-
-
-def test_query_sets_run_on_demo_data(tmp_path: Path) -> None:
-    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    db = tmp_path / "analytics.db"
-    demo.generate(db, bench.SITE, 3000, 90, seed=1, now=now.timestamp(), progress=False)
-    site, prop_keys = asyncio.run(bench._site(tmp_path))
-    assert prop_keys == ()
-    opts = bench.Options(warm_runs=1, budget=1.0)
-    for name, jobs in bench.query_sets(prop_keys).items():
-        figures = asyncio.run(bench._time_set(db, site, jobs, now, opts))
-        assert figures["warm_runs"] == 1, name
-        assert set(figures["panels_cold_ms"]) == set(figures["panels_warm_p50_ms"]) == {n for n, _ in jobs}, name
-        assert all(v >= 0 for v in figures["panels_cold_ms"].values()), name
+    results = {"ingest": {"runs": {}}, "export": {}, "storage": {"bytes_per_event": 79.5},
+               "queries": {"1000000": sets(250.0), "10000000": sets(2000.0)}}  # fmt: skip
+    v = bench.verdicts(results)
+    assert set(v) == set(bench.TARGETS)
+    assert v["filtered_1m_p50_ms"] == {"value": 250.0, "met": True, "target": bench.TARGETS["filtered_1m_p50_ms"]}
+    assert v["selective_10m_p50_ms"]["met"] is False and v["broad_10m_p50_ms"]["met"] is True
+    assert v["dashboard_30d_p50_ms"]["value"] == 2000.0  # the largest size
+    assert v["ingest_lost"]["met"] is None and v["bytes_per_event"]["met"] is True

@@ -25,19 +25,46 @@ from analytics.store.sqlite.history import ImportCompiler
 
 Part = tuple[str, list[Any], tuple[str, ...]]  # SQL, its parameters, the sums its columns hold
 
-_SESSION_SUMS = ("visitors", "visits", "pageviews", "bounces", "duration")
 _TEXT_COLUMNS = {d.name for d in BY_NAME.values() if d.text}
-_VISIT_COL = {d.name: f"s.{d.column}" for d in BY_NAME.values() if d.level == "visit"}
+_VISIT_COL = {d.name: d.column for d in BY_NAME.values() if d.level == "visit"}
 _EVENT_COL = {d.name: f"e.{d.column}" for d in BY_NAME.values() if d.level == "event"}
+# Visit day numbers are date ordinals (< 2**20): shifted past 40 bits they never overflow.
+_DAY_SHIFT = 40
+
+
+def visitor_day(visitor: str, day: str) -> str:
+    """One integer per (visitor id, day): the id XOR the day shifted left, in integer arithmetic.
+
+    SQLite has no XOR operator; (a | b) - (a & b) is a XOR b exactly and never overflows.
+    The same visitor on two days always gets two values; two different visitors share
+    one only if their 64-bit ids differ by exactly that bit pattern, the odds of two
+    visitors sharing an id. It replaces `visitor || '@' || day`, a string built per row.
+    """
+    shifted = f"(({day}) << {_DAY_SHIFT})"
+    return f"(({visitor} | {shifted}) - ({visitor} & {shifted}))"
 
 
 class Compiler:
     """Builds SQL text and its parameters; every value is a bound parameter."""
 
-    def __init__(self, plan: Plan, name_ids: dict[str, int], through_day: int | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        name_ids: dict[str, int],
+        through_day: int | None = None,
+        *,
+        shared: bool = False,
+        rest: Filter | None = None,
+    ) -> None:
+        """`shared`: raw parts read the batch's filtered sets (store.sqlite.segments) instead of
+        events and visits: `fe`, the events in the range that pass the shared filter, each carrying
+        its visit's columns as `s_<column>`, and `fs`, the visits started in the range that pass it.
+        `rest`: what the plan's filter adds to the shared one (event conditions, e.g. a goal)."""
         self.plan = plan
         self.q = plan.query
         self.through_day = through_day  # the site's daily tier covers local days up to this one
+        self.shared = shared
+        self.rest = rest
         self.params: list[Any] = []
         self.pv = name_ids.get("pageview", -1)
         self.eng = name_ids.get("engagement", -1)
@@ -80,14 +107,23 @@ class Compiler:
 
     # -- raw plan ----------------------------------------------------------------
 
-    def raw_dim(self, dim: str, session_level: bool = False) -> str:
+    def visit_col(self, column: str) -> str:
+        """A visit's column in a statement over events: joined from `sessions`, or carried on `fe`."""
+        return f"e.s_{column}" if self.shared else f"s.{column}"
+
+    def raw_dim(self, dim: str, session_level: bool = False, visits_only: bool = False) -> str:
+        """`dim` in a statement over events (`session_level`: time at the visit's start) or,
+        with `visits_only`, over visits alone (`sessions s` or `fs s`)."""
         if dim.startswith("time"):
-            return self.time_label("s.start" if session_level else "e.ts", dim)
+            start = "s.start" if visits_only else self.visit_col("start")
+            return self.time_label(start if session_level or visits_only else "e.ts", dim)
         if dim.startswith(PROPS_PREFIX):
             key = dim[len(PROPS_PREFIX) :]
             path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
             return f"COALESCE(json_extract(e.props, {self.p(path)}), '(none)')"
-        return _VISIT_COL.get(dim) or _EVENT_COL[dim]
+        if dim in _VISIT_COL:
+            return f"s.{_VISIT_COL[dim]}" if visits_only else self.visit_col(_VISIT_COL[dim])
+        return _EVENT_COL[dim]
 
     def condition(self, c: Condition) -> str:
         interned = c.dimension not in _TEXT_COLUMNS and not c.dimension.startswith(PROPS_PREFIX)
@@ -127,10 +163,24 @@ class Compiler:
     def filter_sql(self, f: Filter) -> str:
         return filter_sql(f, self.condition)
 
-    def raw_where(self) -> str:
+    def filtered_events(self) -> str:
+        """The WHERE of the events a raw plan reads: its site, range and filter."""
         where = f"e.site_id = {self.p(self.q.site.id)} AND {self.bounds('e.ts')}"
         if self.q.filters is not None:
             where += " AND " + self.filter_sql(self.q.filters)
+        return where
+
+    def filtered_visits(self) -> str:
+        """The WHERE of the visits a visits-only plan reads: started in the range, passing the filter."""
+        where = f"s.site_id = {self.p(self.q.site.id)} AND {self.bounds('s.start')}"
+        if self.q.filters is not None:
+            where += " AND " + self.filter_sql(self.q.filters)
+        return where
+
+    def raw_where(self) -> str:
+        where = "1" if self.shared else self.filtered_events()  # `fe` holds the filtered events already
+        if self.shared and self.rest is not None:
+            where += " AND " + self.filter_sql(self.rest)
         if "event:goal" in self.q.dimensions:
             where += f" AND e.name NOT IN ({self.pv}, {self.eng})"
         elif "event:name" in self.q.dimensions:
@@ -150,7 +200,7 @@ class Compiler:
         from `sessions` alone (one row per visit), without touching events.
         """
         dims = self.q.dimensions
-        frm = "FROM events e JOIN sessions s ON s.id = e.session_id"
+        frm = "FROM fe e" if self.shared else "FROM events e JOIN sessions s ON s.id = e.session_id"
         event_dims = any(d.startswith("event:") for d in dims)
         event_filters = any(d.startswith("event:") for d in filter_dimensions(self.q.filters))
         visit_pageviews = any(d.startswith("visit:") for d in dims) and not event_dims and not event_filters
@@ -173,16 +223,16 @@ class Compiler:
             # Once per visitor and site-local day, as the rollups count; per page, readers
             # are those who viewed it, and engagement events never make a visitor.
             counted = f"e.name = {self.pv}" if {"event:page", "event:hostname"} & set(dims) else f"e.name != {self.eng}"
-            visitor_day = f"s.visitor_id || '@' || {self.local_day('e.ts')}"
+            per_day = visitor_day(self.visit_col("visitor_id"), self.local_day("e.ts"))
             exprs = {
-                "visitors": f"COUNT(DISTINCT CASE WHEN {counted} THEN {visitor_day} END)",
+                "visitors": f"COUNT(DISTINCT CASE WHEN {counted} THEN {per_day} END)",
                 "pageviews": f"SUM(e.name = {self.pv})",
                 "events": f"COALESCE(SUM(e.name NOT IN ({self.pv}, {self.eng})), 0)",
                 "time_total": f"COALESCE(SUM(CASE WHEN e.name = {self.eng} THEN e.engaged_ms END), 0)",
                 "page_visits": f"COUNT(DISTINCT CASE WHEN e.name = {self.pv}"
                 " THEN e.session_id * 4294967296 + e.page END)",
                 "reads": "COALESCE(SUM(e.read), 0)",
-                "readers": f"COUNT(DISTINCT CASE WHEN e.read = 1 THEN {visitor_day} END)",
+                "readers": f"COUNT(DISTINCT CASE WHEN e.read = 1 THEN {per_day} END)",
             }
             cols = [self.raw_dim(d) for d in dims]
             where = self.raw_where()
@@ -198,26 +248,24 @@ class Compiler:
         )
         if session_sums:
             exprs = {
-                "visitors": "COUNT(DISTINCT s.visitor_id || '@' || s.day)",
+                "visitors": f"COUNT(DISTINCT {visitor_day('s.visitor_id', 's.day')})",
                 "visits": "COUNT(*)",
                 "bounces": "SUM(s.pageviews <= 1 AND s.interactive = 0)",
                 "duration": "SUM(CASE WHEN s.pageviews <= 1 AND s.interactive = 0 THEN 0"
                 " ELSE s.last_action - s.start END)",
                 "pageviews": "SUM(s.pageviews)",
                 "reads": "SUM(s.reads)",
-                "readers": "COUNT(DISTINCT CASE WHEN s.reads > 0 THEN s.visitor_id || '@' || s.day END)",
+                "readers": f"COUNT(DISTINCT CASE WHEN s.reads > 0 THEN {visitor_day('s.visitor_id', 's.day')} END)",
             }
             if not event_dims and not event_filters:
                 # Every visit that started in the range has its first event there.
-                cols = [self.raw_dim(d, session_level=True) for d in dims]
-                where = f"s.site_id = {self.p(self.q.site.id)} AND {self.bounds('s.start')}"
-                if self.q.filters is not None:
-                    where += " AND " + self.filter_sql(self.q.filters)
+                cols = [self.raw_dim(d, visits_only=True) for d in dims]
+                source, where = ("fs s", "1") if self.shared else ("sessions s", self.filtered_visits())
                 select = ", ".join([*cols, *(exprs[x] for x in session_sums)])
-                stmt(f"SELECT {select} FROM sessions s WHERE {where}{_group(len(cols))}", session_sums)
+                stmt(f"SELECT {select} FROM {source} WHERE {where}{_group(len(cols))}", session_sums)
             else:
                 inner_cols = [f"{self.raw_dim(d, session_level=True)} AS d{i}" for i, d in enumerate(dims)]
-                where = self.raw_where() + f" AND {self.bounds('s.start')}"
+                where = self.raw_where() + f" AND {self.bounds(self.visit_col('start'))}"
                 # Per visit, whether one of its matching events made a pageview read: a reader
                 # under an event filter read a matching page, not just any page.
                 keys = [*(f"d{i}" for i in range(len(dims))), "sid"]
@@ -225,7 +273,7 @@ class Compiler:
                     f"SELECT {', '.join([*inner_cols, 'e.session_id AS sid', 'MAX(COALESCE(e.read, 0)) AS r'])}"
                     f" {frm} WHERE {where} GROUP BY {', '.join(keys)}"
                 )
-                exprs["readers"] = "COUNT(DISTINCT CASE WHEN x.r = 1 THEN s.visitor_id || '@' || s.day END)"
+                exprs["readers"] = f"COUNT(DISTINCT CASE WHEN x.r = 1 THEN {visitor_day('s.visitor_id', 's.day')} END)"
                 cols = [f"x.d{i}" for i in range(len(dims))]
                 select = ", ".join([*cols, *(exprs[x] for x in session_sums)])
                 stmt(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import aiosqlite
@@ -17,6 +17,7 @@ import aiosqlite
 from analytics.catalog import BY_NAME, PROPS_PREFIX
 from analytics.stats.metrics import Sums
 from analytics.stats.plan import Plan
+from analytics.store.sqlite import segments
 from analytics.store.sqlite.compiler import Compiler, regexp, union
 
 Key = tuple[Any, ...]
@@ -64,10 +65,14 @@ async def _all(
         return list(await cur.fetchall())
 
 
-async def sums(conn: aiosqlite.Connection, plans: Sequence[Plan], budget: Budget | None = None) -> list[Groups]:
+async def sums(
+    conn: aiosqlite.Connection, plans: Sequence[Plan], budget: Budget | None = None, *, share: bool = True
+) -> list[Groups]:
     """Per plan: group key (dimension values, strings resolved) -> sums.
 
     With a `budget` (installed on `conn`), each statement gets the whole budget.
+    `share=False` runs every plan alone, even those that could share a filtered set
+    (the design before; the bench measures both).
     """
     await conn.create_function("regexp", 2, regexp, deterministic=True)
     # One statement for the batch's bookkeeping: how far each site's daily tier reaches,
@@ -83,24 +88,43 @@ async def sums(conn: aiosqlite.Connection, plans: Sequence[Plan], budget: Budget
     through = {(site_id, tz): day for kind, site_id, tz, day in rows if kind == 0}
     names = {value: id_ for kind, value, id_, _ in rows if kind == 1}
 
-    native: list[Groups] = []
-    imported: list[Groups] = []
-    for plan in plans:
-        q = plan.query
-        groups: Groups = {}
-        extra: Groups = {}  # imported rows are keyed by text already
-        parts = Compiler(plan, names, through.get((q.site.id, q.site.timezone))).parts()
+    native: list[Groups] = [{} for _ in plans]
+    imported: list[Groups] = [{} for _ in plans]  # imported rows are keyed by text already
+
+    def add(index: int, row: Sequence[Any], ndims: int, names_of: tuple[str, ...], from_imports: bool) -> None:
+        key, values = tuple(row[1 : 1 + ndims]), row[1 + ndims :]
+        bucket = (imported if from_imports else native)[index].setdefault(key, {})
+        for name, value in zip(names_of, values, strict=False):
+            bucket[name] = bucket.get(name, 0) + (value or 0)
+
+    # Raw plans with the same site, range and filter read one filtered set (store.sqlite.segments).
+    by_range: dict[Hashable, list[int]] = {}
+    for i, plan in enumerate(plans):
+        key = segments.shared_key(plan) if share else None
+        if key is not None:
+            by_range.setdefault(key, []).append(i)
+    alone = [i for i, plan in enumerate(plans) if not share or segments.shared_key(plan) is None]
+    for indexes in by_range.values():
+        for shared, positions in segments.groups([plans[i] for i in indexes]):
+            members = [indexes[p] for p in positions]
+            if len(members) < 2:
+                alone += members
+                continue
+            q = plans[members[0]].query
+            group = [plans[i] for i in members]
+            tier = through.get((q.site.id, q.site.timezone))
+            sql, params, tagged = segments.statement(group, shared, names, tier)
+            for row in await _all(conn, sql, params, budget):
+                member, (_, _, names_of), from_imports = tagged[row[0]]
+                add(members[member], row, len(group[member].query.dimensions), names_of, from_imports)
+    for i in alone:
+        q = plans[i].query
+        parts = Compiler(plans[i], names, through.get((q.site.id, q.site.timezone))).parts()
         if parts:
             sql, params, layout = union(parts, len(q.dimensions))
-            ndims = len(q.dimensions)
             for row in await _all(conn, sql, params, budget):
                 names_of, from_imports = layout[row[0]]
-                key, values = tuple(row[1 : 1 + ndims]), row[1 + ndims :]
-                bucket = (extra if from_imports else groups).setdefault(key, {})
-                for name, value in zip(names_of, values, strict=False):
-                    bucket[name] = bucket.get(name, 0) + (value or 0)
-        native.append(groups)
-        imported.append(extra)
+                add(i, row, len(q.dimensions), names_of, from_imports)
 
     strings = await _resolve(conn, plans, native, budget)
     out = []

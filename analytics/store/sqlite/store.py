@@ -78,11 +78,15 @@ class SQLiteStore:
         readers: int = 2,
         query_timeout: float | None = None,
         export_readers: int = 1,
+        shared_sets: bool = True,
     ) -> None:
         """`query_timeout`: seconds a statement on a reader may run before it is stopped (None: no limit).
 
         `export_readers`: connections of their own for exports, so a long export never
         takes a reader the dashboard and the API are waiting for.
+
+        `shared_sets=False`: raw plans with the same filter do not share one filtered set
+        (store.sqlite.segments); the bench uses it to time the design before.
         """
         self.path = Path(path)
         self.clock = clock or Clock()
@@ -99,6 +103,7 @@ class SQLiteStore:
         self._reader_conns: list[aiosqlite.Connection] = []
         self.query_timeout = query_timeout
         self._budgets: dict[aiosqlite.Connection, Budget] = {}
+        self.shared_sets = shared_sets
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -369,7 +374,7 @@ class SQLiteStore:
     async def sums(self, plans: Sequence[Plan]) -> list[Groups]:
         """Sums for each plan, in one batch on one reader connection."""
         async with self.reader() as conn:
-            return await reads.sums(conn, plans, self._budgets.get(conn))
+            return await reads.sums(conn, plans, self._budgets.get(conn), share=self.shared_sets)
 
     async def current_visitors(self, site: Site, since: datetime, until: datetime) -> int:
         async with self.reader() as conn:

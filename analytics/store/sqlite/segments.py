@@ -1,0 +1,119 @@
+"""One filtered set per dashboard: the raw plans of a batch that share a filter read it once.
+
+A filtered dashboard sends a dozen or more raw plans (top stats, chart, every
+panel) with the same site, range and filter. Compiled one by one, each of them
+scans every event in the range and joins it to its visit, then throws most
+rows away. Here they become one statement: the events that pass the filter are
+materialised once, each carrying the columns of its visit the plans need (`fe`),
+and so are the visits that started in the range and pass it (`fs`, when the
+filter is on visit attributes only); every plan's parts then aggregate those
+small sets (store.sqlite.compiler in `shared` mode). Same SQL per part, same
+numbers: only where the rows come from changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from analytics.catalog import BY_NAME, PROPS_PREFIX
+from analytics.stats.plan import Plan
+from analytics.stats.query import And, Filter, filter_dimensions
+from analytics.store.sqlite.compiler import Compiler, Part
+
+# The event columns the compiled parts read, and the visit columns every part may read.
+_EVENT_COLUMNS = ("ts", "session_id", "name", "hostname", "page", "scroll_depth", "engaged_ms", "read")
+_VISIT_COLUMNS = ("visitor_id", "start")
+_VISITS_ONLY = ("id", "visitor_id", "day", "start", "pageviews", "interactive", "last_action", "reads")
+
+
+def shared_key(plan: Plan) -> Hashable | None:
+    """Plans with equal keys may read one filtered set; None: the plan reads no filtered events."""
+    q = plan.query
+    if plan.rollup is not None or q.filters is None:
+        return None
+    return (q.site.id, q.site.timezone, q.start, q.end)
+
+
+def _items(f: Filter | None) -> tuple[Filter, ...]:
+    return () if f is None else f.items if isinstance(f, And) else (f,)
+
+
+def _joined(items: Sequence[Filter]) -> Filter | None:
+    return None if not items else items[0] if len(items) == 1 else And(tuple(items))
+
+
+def groups(plans: Sequence[Plan]) -> list[tuple[Filter, list[int]]]:
+    """Plans of one `shared_key`, grouped by the filter their set holds, by index.
+
+    A dashboard's filter is an AND of its conditions; a tab may add its own
+    (outbound links: the goal). The conditions every plan has are the shared
+    set's filter; a plan that adds only event conditions reads that set and
+    tests them on it. Other plans are grouped by their exact filter.
+    """
+    common = list(_items(plans[0].query.filters))
+    for plan in plans[1:]:
+        mine = _items(plan.query.filters)
+        common = [c for c in common if c in mine]
+    out: dict[Filter, list[int]] = {}
+    base = _joined(common)
+    for i, plan in enumerate(plans):
+        rest = [c for c in _items(plan.query.filters) if c not in common]
+        events_only = all(d.startswith("event:") for d in filter_dimensions(_joined(rest)))
+        key = base if base is not None and events_only else plan.query.filters
+        assert key is not None
+        out.setdefault(key, []).append(i)
+    return list(out.items())
+
+
+# A part of the group: the plan it belongs to, its SQL, and whether it reads imported history.
+Tagged = tuple[int, Part, bool]
+
+
+def statement(
+    plans: Sequence[Plan], shared: Filter, names: dict[str, int], through_day: int | None
+) -> tuple[str, list[Any], list[Tagged]]:
+    """One statement for plans whose filters all hold `shared`: the filtered sets, then every part, tagged.
+
+    Each row is (tag, the part's dimension values, its sums, NULL padding); the
+    tag indexes the returned parts.
+    """
+    parts: list[Tagged] = []
+    for i, plan in enumerate(plans):
+        rest = _joined([c for c in _items(plan.query.filters) if c not in _items(shared)])
+        for part, imported in Compiler(plan, names, through_day, shared=True, rest=rest).parts():
+            parts.append((i, part, imported))
+    dims = [d for plan in plans for d in plan.query.dimensions]
+    visit_columns = sorted({BY_NAME[d].column for d in dims if d in BY_NAME and BY_NAME[d].level == "visit"})
+
+    first = dataclasses.replace(plans[0], query=dataclasses.replace(plans[0].query, filters=shared))
+    ctes, params = [], []
+    if any(" FROM fe e" in sql for _, (sql, _, _), _ in parts):
+        tested = [d for plan in plans for d in filter_dimensions(plan.query.filters)]
+        props = ("props",) if any(d.startswith(PROPS_PREFIX) for d in [*dims, *tested]) else ()
+        c = Compiler(first, names)
+        cols = [f"e.{x}" for x in (*_EVENT_COLUMNS, *props)]
+        cols += [f"s.{x} AS s_{x}" for x in (*_VISIT_COLUMNS, *visit_columns)]
+        where = c.filtered_events()
+        ctes.append(
+            f"fe AS MATERIALIZED (SELECT {', '.join(cols)} FROM events e JOIN sessions s ON s.id = e.session_id"
+            f" WHERE {where})"
+        )
+        params += c.params
+    if any(" FROM fs s" in sql for _, (sql, _, _), _ in parts):
+        c = Compiler(first, names)
+        cols = [f"s.{x}" for x in dict.fromkeys((*_VISITS_ONLY, *visit_columns))]
+        where = c.filtered_visits()
+        ctes.append(f"fs AS MATERIALIZED (SELECT {', '.join(cols)} FROM sessions s WHERE {where})")
+        params += c.params
+
+    # Every row as wide as the widest part: dimension values and sums first, NULLs after.
+    width = max(len(plans[i].query.dimensions) + len(part[2]) for i, part, _ in parts)
+    selects = []
+    for tag, (i, (sql, part_params, sums), _) in enumerate(parts):
+        pad = ", NULL" * (width - len(plans[i].query.dimensions) - len(sums))
+        selects.append(f"SELECT {tag}, p.*{pad} FROM ({sql}) p")
+        params += part_params
+    head = f"WITH {', '.join(ctes)} " if ctes else ""
+    return head + " UNION ALL ".join(selects), params, parts

@@ -1,0 +1,134 @@
+"""One filtered set per dashboard (analytics/store/sqlite/segments.py): the raw plans of a batch
+with the same site, range and filter run as one statement over the filtered rows, and every
+plan gets exactly the sums it gets alone, on demo data in a real SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analytics.accounts import Accounts
+from analytics.devtools import demo
+from analytics.model import Site
+from analytics.stats.parse import parse
+from analytics.stats.plan import Plan, plan
+from analytics.store.sqlite import reads, segments
+from analytics.store.sqlite.store import SQLiteStore
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+DOMAIN = "segments.example"
+# Panels of a dashboard: top stats, chart, visit and event breakdowns, goals, a property.
+PANELS: list[dict[str, Any]] = [
+    {"metrics": ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration",
+                 "time_on_page", "scroll_depth", "events"]},
+    {"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"]},
+    {"metrics": ["visitors", "visits", "bounce_rate"], "dimensions": ["time:week"]},
+    {"metrics": ["visitors", "pageviews", "time_on_page", "scroll_depth"], "dimensions": ["event:page"]},
+    {"metrics": ["visitors", "visits", "bounce_rate", "visit_duration"], "dimensions": ["visit:source"]},
+    {"metrics": ["visitors", "visits"], "dimensions": ["visit:entry_page"]},
+    {"metrics": ["visitors", "percentage"], "dimensions": ["visit:country"]},
+    {"metrics": ["visitors", "events", "conversion_rate"], "dimensions": ["event:goal"]},
+    {"metrics": ["visitors", "events"], "dimensions": ["event:props:url"]},
+    {"metrics": ["visitors", "pageviews"], "dimensions": ["visit:browser", "event:page"]},
+]  # fmt: skip
+FILTERS: list[list[Any]] = [
+    [["is", "visit:source", ["LinkedIn"]]],
+    [["is", "event:page", ["/"]]],
+    [["is", "visit:channel", ["Organic Search"]], ["contains", "event:page", ["/blog/"]]],
+    [["is_not", "visit:device", ["Mobile"]]],
+    [["or", [["is", "visit:country", ["CH"]], ["matches", "event:page", ["^/blog/c"]]]]],
+]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("segments") / "analytics.db"
+    demo.generate(db, DOMAIN, 6000, 20, seed=3, now=NOW.timestamp(), progress=False)
+    return db
+
+
+@pytest.fixture
+async def store(data: Path) -> AsyncIterator[tuple[SQLiteStore, Site]]:
+    async with Accounts.in_dir(data.parent) as accounts:
+        site = await accounts.sites.get(DOMAIN)
+    s = SQLiteStore(data)
+    await s.open()
+    yield s, site
+    await s.close()
+
+
+def plans_for(site: Site, filters: list[Any], date_range: str = "30d") -> list[Plan]:
+    return [plan(parse({"site_id": DOMAIN, "date_range": date_range, "filters": filters, **body}, site, NOW))
+            for body in PANELS]  # fmt: skip
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=range(len(FILTERS)))
+async def test_a_batch_gets_what_each_plan_gets_alone(store: tuple[SQLiteStore, Site], filters: list[Any]) -> None:
+    s, site = store
+    plans = plans_for(site, filters)
+    assert len({segments.shared_key(p) for p in plans}) == 1 and segments.shared_key(plans[0]) is not None
+    async with s.reader() as conn:
+        together = await reads.sums(conn, plans)
+        alone = [(await reads.sums(conn, [p]))[0] for p in plans]
+    assert together == alone
+    assert sum(len(g) for g in together) > 20  # the filters select real rows
+
+
+async def test_one_statement_per_filtered_set(store: tuple[SQLiteStore, Site]) -> None:
+    s, site = store
+    plans = [*plans_for(site, FILTERS[0]), *plans_for(site, FILTERS[1]), *plans_for(site, FILTERS[1], "7d")]
+    unfiltered = plan(parse({"site_id": DOMAIN, "date_range": "30d", "metrics": ["visitors"]}, site, NOW))
+    statements: list[str] = []
+    async with s.reader() as conn:
+        await conn.set_trace_callback(statements.append)
+        try:
+            await reads.sums(conn, [*plans, unfiltered])
+        finally:
+            await conn.set_trace_callback(None)  # type: ignore[arg-type]
+    # Bookkeeping, three filtered sets (two filters, two ranges), the rollup plan, the strings.
+    assert len(statements) == 1 + 3 + 1 + 1, statements
+    shared = [sql for sql in statements if sql.startswith("WITH fe AS MATERIALIZED")]
+    assert len(shared) == 3
+    assert sum("fs AS MATERIALIZED" in sql for sql in shared) == 1  # visits alone only for a visit filter
+
+
+def test_rollup_plans_and_unfiltered_raw_plans_read_no_filtered_set() -> None:
+    site = Site(1, DOMAIN, "UTC")
+    body = {"site_id": DOMAIN, "date_range": "7d", "metrics": ["visitors"], "dimensions": ["visit:source"]}
+    assert segments.shared_key(plan(parse(body, site, NOW))) is None  # a rollup answers it
+    assert segments.shared_key(plan(parse(body, site, NOW), raw=True)) is None  # raw, but nothing to share
+    filtered = parse({**body, "filters": [["is", "visit:country", ["DE"]]]}, site, NOW)
+    other_range = parse({**body, "date_range": "30d", "filters": [["is", "visit:country", ["DE"]]]}, site, NOW)
+    assert segments.shared_key(plan(filtered)) != segments.shared_key(plan(other_range))
+
+
+async def test_a_tab_that_adds_an_event_condition_reads_the_dashboard_s_set(store: tuple[SQLiteStore, Site]) -> None:
+    """Outbound links on a filtered dashboard: the dashboard's filter and the goal. It reads the
+    dashboard's filtered set and tests the goal there; a tab adding a visit condition does not."""
+    s, site = store
+    base = [["is", "visit:channel", ["Organic Search"]]]
+    goal = ["is", "event:goal", ["Outbound Link: Click"]]
+    links = {"metrics": ["visitors", "events"], "dimensions": ["event:props:url"]}
+    plans = [
+        *plans_for(site, base),
+        plan(parse({"site_id": DOMAIN, "date_range": "30d", "filters": [*base, goal], **links}, site, NOW)),
+        plan(parse({"site_id": DOMAIN, "date_range": "30d", "filters": [*base, ["is", "visit:device", ["Mobile"]]],
+                    "metrics": ["visitors"], "dimensions": ["event:page"]}, site, NOW)),
+    ]  # fmt: skip
+    grouped = segments.groups(plans)
+    assert [len(members) for _, members in grouped] == [len(PANELS) + 1, 1]
+    statements: list[str] = []
+    async with s.reader() as conn:
+        await conn.set_trace_callback(statements.append)
+        try:
+            together = await reads.sums(conn, plans)
+        finally:
+            await conn.set_trace_callback(None)  # type: ignore[arg-type]
+        alone = [(await reads.sums(conn, [p]))[0] for p in plans]
+    assert together == alone
+    assert together[len(PANELS)]  # outbound clicks of Organic Search visits, by link
+    assert len([sql for sql in statements if sql.startswith("WITH fe")]) == 1

@@ -381,7 +381,9 @@ def on_a_terminal(*args: str, data_dir: Path, answers: list[str]) -> tuple[int, 
             if not chunk:
                 break
             output += chunk
-            if pending and output.rstrip().endswith((b":", b"]:", b"?")):
+            # Answer once the prompt's last space is out: click writes the prompt's text, then
+            # getpass flushes pending input (TCSAFLUSH) and writes that space, so an earlier answer is lost.
+            if pending and output.endswith((b": ", b"? ")):
                 os.write(leader, pending.pop(0).encode() + b"\n")
         elif proc.poll() is not None:
             break

@@ -60,3 +60,42 @@ async def test_a_visit_continues_across_a_restart_and_counts_once(tmp_path: Path
         assert sources == [("Google", 1, 1)]
     finally:
         await store.close()
+
+
+async def test_reads_are_marked_on_the_event_the_visit_and_the_rollups(tmp_path: Path) -> None:
+    url = parse_url(f"chdb://{tmp_path / 'ch'}")
+    store = ClickHouseStore(url, batch_ms=0)
+    await store.open()
+    # A 460-word page needs 75 % scroll and max(10 s, 30 % of 2 min) = 36 s engaged.
+    assert await store.submit([
+        event(T0, "/posts/a"),
+        event(T0 + 20, "/posts/a", "engagement", engaged_ms=20_000, scroll_depth=90, words=460),
+    ]) == [True, True]  # fmt: skip
+    await store.close()
+
+    store = ClickHouseStore(url, batch_ms=0)
+    await store.open()  # the visit's reading so far (20 s on /posts/a) comes back with it
+    try:
+        assert await store.submit([
+            event(T0 + 40, "/posts/a", "engagement", engaged_ms=16_000, scroll_depth=95, words=460),
+            event(T0 + 60, "/posts/a", "engagement", engaged_ms=5_000, scroll_depth=100, words=460),
+            event(T0 + 70, "/posts/b"),
+            event(T0 + 80, "/posts/b", "engagement", engaged_ms=9_000, scroll_depth=100),
+        ]) == [True] * 4  # fmt: skip
+        conn = store.conn
+        # Only the engagement that crossed both thresholds is marked; a read counts once per pageview.
+        marked = await conn.rows("SELECT ts - {t:Int64}, page, words, read FROM events"
+                                 " WHERE name = 'engagement' ORDER BY ts", {"t": T0})  # fmt: skip
+        assert marked == [(20, "/posts/a", 460, 0), (40, "/posts/a", 460, 1), (60, "/posts/a", 460, 0),
+                          (80, "/posts/b", None, 0)]  # fmt: skip
+        assert await conn.rows("SELECT pageviews, reads FROM sessions FINAL") == [(2, 1)]
+        totals = await conn.rows("SELECT sum(pageviews), sum(reads), sum(readers) FROM rollup_totals")
+        assert totals == [(2, 1, 1)]
+        pages = await conn.rows("SELECT page, sum(reads), sum(readers) FROM rollup_pages GROUP BY page ORDER BY page")
+        assert pages == [("/posts/a", 1, 1), ("/posts/b", 0, 0)]
+        sources = await conn.rows(
+            "SELECT source, sum(reads), sum(readers), sum(r_source), sum(r_channel) FROM rollup_sources GROUP BY source"
+        )
+        assert sources == [("Google", 1, 1, 1, 1)]
+    finally:
+        await store.close()

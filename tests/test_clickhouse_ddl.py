@@ -8,6 +8,7 @@ from analytics.catalog import ROLLUP_KEYS, SESSION_ATTRS
 from analytics.store.clickhouse import ddl
 from analytics.store.clickhouse.chclient import Connection, parse_url
 from analytics.store.clickhouse.chstore import migrate
+from analytics.visits.rollups import COUNTERS
 
 
 def test_single_node_statements_use_plain_merge_trees() -> None:
@@ -59,10 +60,11 @@ async def test_chdb_parses_every_cluster_statement(tmp_path: Path) -> None:
     await conn.open()
     try:
         statements = [s.strip() for s in ddl.cluster_ddl("analytics").split(";\n") if s.strip()]
-        assert len(statements) == 2 + len(ddl.statements(1, ddl.Layout("analytics")))
+        every = [s for v, _ in ddl.MIGRATIONS for s in ddl.statements(v, ddl.Layout("analytics"))]
+        assert len(statements) == 2 + len(every)
         for sql in statements:
             ast = await conn.rows(f"EXPLAIN AST {sql}")
-            assert ast and ast[0][0].startswith("Create"), sql
+            assert ast and ast[0][0].startswith(("Create", "Alter")), sql
         views = [s for s in statements if s.startswith("CREATE VIEW")]
         assert views[0] == (
             "CREATE VIEW IF NOT EXISTS rollup_totals ON CLUSTER analytics AS SELECT site_id, bucket, c0 AS visitors,"
@@ -77,10 +79,71 @@ async def test_migrations_run_once(tmp_path: Path) -> None:
     conn = Connection(parse_url(f"chdb://{tmp_path / 'ch'}"))
     await conn.open()
     try:
-        assert await migrate(conn) == [1]
+        assert await migrate(conn) == [1, 2]
         assert await migrate(conn) == []
-        assert await conn.rows("SELECT version FROM schema_migrations") == [(1,)]
+        assert await conn.rows("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
         tables = {r[0] for r in await conn.rows("SHOW TABLES")}
         assert {"events", "sessions", "rollups", "site_imports", *ROLLUP_KEYS, *ddl.IMPORTED} <= tables
+    finally:
+        await conn.close()
+
+
+def test_the_reads_migration_adds_columns_on_both_layouts() -> None:
+    local = ddl.statements(2, ddl.Layout())
+    assert local[:2] == [
+        "ALTER TABLE events ADD COLUMN IF NOT EXISTS words Nullable(Int32), ADD COLUMN IF NOT EXISTS read UInt8 DEFAULT 0",
+        "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS reads Int32 DEFAULT 0",
+    ]
+    # The read counters follow the older ones: migration 1's columns keep their meaning.
+    assert local[2] == "ALTER TABLE rollups " + ", ".join(
+        f"ADD COLUMN IF NOT EXISTS c{i} Int64 DEFAULT 0" for i in range(13, ddl.DELTA_COUNTERS)
+    )
+    assert ddl.DELTA_COUNTERS == len(COUNTERS["rollup_sources"]) == 23
+    assert (
+        "CREATE OR REPLACE VIEW rollup_pages AS SELECT site_id, bucket, k0 AS hostname, k1 AS page, c0 AS visitors,"
+        " c1 AS visits, c2 AS pageviews, c3 AS time_total, c4 AS time_visits, c5 AS scroll_total,"
+        " c6 AS scroll_visits, c7 AS reads, c8 AS readers FROM rollups WHERE rollup = 'rollup_pages'"
+    ) in local
+    assert [s.split(" (")[0] for s in local if s.startswith("CREATE TABLE")] == [
+        f"CREATE TABLE IF NOT EXISTS {t}" for t in ("imported_reads", "imported_page_reads", "imported_source_reads")
+    ]
+    cluster = ddl.statements(2, ddl.Layout("analytics"))
+    # On a cluster the local table and the Distributed one over it both get the column.
+    assert cluster[:2] == [
+        "ALTER TABLE events_local ON CLUSTER analytics ADD COLUMN IF NOT EXISTS words Nullable(Int32),"
+        " ADD COLUMN IF NOT EXISTS read UInt8 DEFAULT 0",
+        "ALTER TABLE events ON CLUSTER analytics ADD COLUMN IF NOT EXISTS words Nullable(Int32),"
+        " ADD COLUMN IF NOT EXISTS read UInt8 DEFAULT 0",
+    ]
+
+
+async def test_a_database_from_before_reads_is_upgraded_in_place(tmp_path: Path) -> None:
+    conn = Connection(parse_url(f"chdb://{tmp_path / 'ch'}"))
+    await conn.open()
+    try:
+        # A database as migration 1 left it, with a visit, an event and a rollup row in it.
+        for sql in [*ddl.migrations_table(ddl.Layout()), *ddl.statements(1, ddl.Layout())]:
+            await conn.command(sql)
+        await conn.insert("schema_migrations", ("version",), [(1,)])
+        await conn.insert("events", ("site_id", "ts", "session_id", "name", "page"), [(1, 100, 1, "pageview", "/a")])
+        await conn.insert("sessions", ("id", "site_id", "start", "pageviews", "state", "version"),
+                          [(1, 1, 100, 1, '{"p":{},"s":[]}', 1)])  # fmt: skip
+        await conn.insert("rollups", ("rollup", "site_id", "bucket", "k0", "c0", "c1", "c12"),
+                          [("rollup_sources", 1, 0, "Direct / None", 1, 1, 1)])  # fmt: skip
+        assert await migrate(conn) == [2]
+        assert await conn.rows("SELECT page, words, read FROM events") == [("/a", None, 0)]
+        assert await conn.rows("SELECT pageviews, reads FROM sessions FINAL") == [(1, 0)]
+        # The old row keeps its counters under their names; the read counters are 0 in it.
+        assert await conn.rows(
+            "SELECT visitors, visits, v_utm_term, reads, readers, r_channel, r_utm_term FROM rollup_sources"
+        ) == [(1, 1, 1, 0, 0, 0, 0)]
+        # New rows sum with the old ones, the read counters included.
+        await conn.insert("rollups", ("rollup", "site_id", "bucket", "k0", "c0", "c13", "c14", "c22"),
+                          [("rollup_sources", 1, 0, "Direct / None", 1, 2, 1, 1)])  # fmt: skip
+        await conn.command("OPTIMIZE TABLE rollups FINAL")
+        assert await conn.rows("SELECT count(), sum(visitors), sum(reads), sum(readers), sum(r_utm_term)"
+                               " FROM rollup_sources") == [(1, 2, 2, 1, 1)]  # fmt: skip
+        tables = {r[0] for r in await conn.rows("SHOW TABLES")}
+        assert set(ddl.IMPORTED_READS) <= tables
     finally:
         await conn.close()

@@ -18,7 +18,8 @@ from analytics.stats import run as stats_run
 from analytics.stats.parse import parse
 from analytics.transfer import storecopy
 
-BODY = {"metrics": storecopy.METRICS, "dimensions": ["time:day"], "date_range": RANGE}
+# Reads too: the copy replays engagements with their word counts, and the target decides reads again.
+BODY = {"metrics": [*storecopy.METRICS, "reads", "readers"], "dimensions": ["time:day"], "date_range": RANGE}
 
 
 async def totals(data: Path, store: str) -> list[object]:
@@ -44,19 +45,20 @@ async def test_sqlite_to_chdb_and_back_twice(tmp_path: Path) -> None:
         await ingest(inst)
     expected = await totals(data, "sqlite")
     assert [r[0] for r in expected] == [("2026-03-02",), ("2026-03-03",), ("2026-03-04",)]  # type: ignore[index]
+    assert [r[1][-2:] for r in expected] == [(2, 2), (0, 0), (0, 0)]  # type: ignore[index]  # reads, readers
 
     chdb = store_url("chdb", data)
     for _ in range(2):  # idempotent: the second run replaces the site's data with the same
         proc = copy(data, chdb)
         assert proc.returncode == 0, proc.stderr
-        assert proc.stdout == "blog.example.org: 25 events copied; totals equal per day\n"
+        assert proc.stdout == "blog.example.org: 26 events copied; totals equal per day\n"
         assert "Traceback" not in proc.stderr and "\r" not in proc.stderr  # no bar in a pipe
     assert await totals(data, chdb) == expected
 
     # The other way: chDB is the current store, SQLite the target (its site data replaced).
     proc = copy(data, "sqlite", store=chdb)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "blog.example.org: 25 events copied; totals equal per day\n"
+    assert proc.stdout == "blog.example.org: 26 events copied; totals equal per day\n"
     assert await totals(data, "sqlite") == expected
 
 

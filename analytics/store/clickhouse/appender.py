@@ -35,11 +35,11 @@ from analytics.visits.sessions import Group, Session, attr_values
 
 EVENT_COLS = (
     "site_id", "ts", "session_id", "visitor_id", "name", "hostname", "page", "props", "scroll_depth", "engaged_ms",
-    "interactive", "revenue", "currency",
+    "interactive", "revenue", "currency", "words", "read",
 )  # fmt: skip
 SESSION_COLS = (
     "id", "site_id", "visitor_id", "day", "start", "last", "last_action", "entry_page", "exit_page", "pageviews",
-    "events", "interactive", *SESSION_ATTRS, "state", "version",
+    "events", "interactive", *SESSION_ATTRS, "reads", "state", "version",
 )  # fmt: skip
 DELTA_COLS = (
     "rollup",
@@ -116,7 +116,8 @@ class Appender:
             int(id_), int(site_id), int(visitor_id), int(day), int(start), int(last), int(last_action),
             self._id(entry), self._id(exit_), int(pageviews), int(events), int(interactive), tuple(row[12 : 12 + n]),
         )  # fmt: skip
-        x.load_state(row[12 + n])
+        x.reads = int(row[12 + n])
+        x.load_state(row[13 + n])
         return x
 
     async def write(self, events: list[Event]) -> list[bool]:
@@ -157,9 +158,11 @@ class Appender:
                 continue
             stored.append(True)
             amount, currency = e.revenue if e.revenue else (None, "")
+            # `read` marks the engagement that made its pageview read (visits.reading), as in SQLite.
+            read = int(batch.read) if e.name == "engagement" else 0
             rows.append((
                 e.site_id, e.ts, session.id, session.visitor_id, e.name, e.hostname, e.path, dict(e.props),
-                e.scroll_depth, e.engaged_ms, int(e.interactive), amount, currency,
+                e.scroll_depth, e.engaged_ms, int(e.interactive), amount, currency, e.words, read,
             ))  # fmt: skip
         deltas = batch.finish()
         self.last_id = batch.visits.next_id
@@ -174,7 +177,7 @@ class Appender:
         names = self.names
         return (
             x.id, x.site_id, x.visitor_id, x.day, x.start, x.last, x.last_action, names[x.entry_page],
-            names[x.exit_page], x.pageviews, x.events, x.interactive, *x.attrs, x.state_json(), self._version,
+            names[x.exit_page], x.pageviews, x.events, x.interactive, *x.attrs, x.reads, x.state_json(), self._version,
         )  # fmt: skip
 
     async def write_deltas(self, deltas: Deltas) -> None:

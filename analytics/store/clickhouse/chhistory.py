@@ -191,12 +191,14 @@ async def replay(conn: Connection, site: Site, page: int = 5000) -> AsyncIterato
 
     A page ends after a whole (ts, visit) group (WITH TIES), so the next continues after it. Within one
     second of one visit ClickHouse keeps no arrival order: such events replay in the order read.
+    Engagements carry their page's word count and the site's read thresholds of today, so the
+    target decides reads again (visits.reading).
     """
     tz = dates.zone(site.timezone)
     attrs = ", ".join(f"s.{a}" for a in SESSION_ATTRS)
     sql = (
         "SELECT e.ts, e.session_id, e.visitor_id, e.name, e.hostname, e.page, e.props, e.scroll_depth, e.engaged_ms,"
-        f" e.interactive, e.revenue, e.currency, {attrs} FROM events AS e INNER JOIN"
+        f" e.interactive, e.revenue, e.currency, e.words, {attrs} FROM events AS e INNER JOIN"
         " (SELECT * FROM sessions FINAL WHERE site_id = {site:UInt32}) AS s ON s.id = e.session_id"
         " WHERE e.site_id = {site:UInt32} AND (e.ts, e.session_id) > ({ts:Int64}, {sid:UInt64})"
         " ORDER BY e.ts, e.session_id LIMIT {n:UInt32} WITH TIES"
@@ -216,12 +218,15 @@ async def replay(conn: Connection, site: Site, page: int = 5000) -> AsyncIterato
                 r[3],
                 r[4],
                 r[5],
-                SessionAttrs(**dict(zip(SESSION_ATTRS, r[12:], strict=True))),
+                SessionAttrs(**dict(zip(SESSION_ATTRS, r[13:], strict=True))),
                 tuple(r[6].items()),
                 bool(r[9]),
                 r[7],
                 r[8],
                 (r[10], r[11]) if r[10] is not None else None,
+                words=r[12],
+                read_scroll=site.read_scroll,
+                read_share=site.read_share,
             )  # fmt: skip
             for r in rows
         ]

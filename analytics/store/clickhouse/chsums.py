@@ -19,7 +19,15 @@ from typing import Any
 from analytics.catalog import BY_NAME, PROPS_PREFIX, ROLLUP_DIMS, visitor_credit
 from analytics.model import BUCKET, DAY
 from analytics.stats import dates
-from analytics.stats.imported import IMPORTED_DIMS, IMPORTED_SUMS, PAGE_BOUNCES, TOTALS, imported_table
+from analytics.stats.imported import (
+    IMPORTED_DIMS,
+    IMPORTED_SUMS,
+    PAGE_BOUNCES,
+    READ_SUMS,
+    READS_BESIDE,
+    TOTALS,
+    imported_table,
+)
 from analytics.stats.plan import ROLLUP_SUMS, Plan
 from analytics.stats.query import And, Condition, Filter, Not, Or, filter_dimensions
 
@@ -54,6 +62,8 @@ _SESSION_EXPRS = {
     "bounces": "countIf(s.pageviews <= 1 AND s.interactive = 0)",
     "duration": "sum(if(s.pageviews <= 1 AND s.interactive = 0, 0, s.last_action - s.start))",
     "pageviews": "sum(s.pageviews)",
+    "reads": "sum(s.reads)",
+    "readers": "uniqExactIf((s.visitor_id, s.day), s.reads > 0)",
 }
 _IMPORTED_VISIT = {
     "visitors": "sum(visitors)", "visits": "sum(visits)", "pageviews": "sum(pageviews)",
@@ -73,6 +83,7 @@ IMPORTED_EXPRS: dict[str, dict[str, str]] = {
         "scroll_visits": "sum(total_scroll_depth_visits)",
     },  # fmt: skip
     "imported_custom_events": {"visitors": "sum(visitors)", "events": "sum(events)"},
+    **{t: {"reads": "sum(reads)", "readers": "sum(readers)"} for t in ("imported_reads", *READS_BESIDE.values())},
 }
 
 
@@ -206,9 +217,12 @@ class Compiler:
         def grouped(n: int) -> str:
             return (" GROUP BY " + ", ".join(f"d{i}" for i in range(n))) if n else ""
 
+        # Reads follow pageviews and readers follow visitors (visits.rollups).
         event_sums = tuple(
-            x for x in ("visitors", "pageviews", "events", "time_total", "page_visits")
-            if x in sums and not (x == "visitors" and session_visitors) and not (x == "pageviews" and visit_pageviews)
+            x for x in ("visitors", "pageviews", "events", "time_total", "page_visits", "reads", "readers")
+            if x in sums
+            and not (x in ("visitors", "readers") and session_visitors)
+            and not (x in ("pageviews", "reads") and visit_pageviews)
         )  # fmt: skip
         if event_sums:
             counted = f"e.name = {PV}" if {"event:page", "event:hostname"} & set(dims) else f"e.name != {ENG}"
@@ -218,6 +232,8 @@ class Compiler:
                 "events": f"countIf(e.name NOT IN ({PV}, {ENG}))",
                 "time_total": f"sumIf(ifNull(e.engaged_ms, 0), e.name = {ENG})",
                 "page_visits": f"uniqExactIf((e.session_id, e.page), e.name = {PV})",
+                "reads": "sum(e.read)",
+                "readers": f"uniqExactIf((e.visitor_id, {self.local_day('e.ts')}), e.read = 1)",
             }
             cols = [f"{self.raw_dim(d)} AS d{i}" for i, d in enumerate(dims)]
             source = frm()
@@ -226,8 +242,10 @@ class Compiler:
             out.append(self._part(f"SELECT {select} {source} WHERE {where}{grouped(len(cols))}", event_sums))
 
         session_sums = tuple(
-            x for x in ("visitors", "visits", "bounces", "duration", "pageviews")
-            if x in sums and (x != "visitors" or session_visitors) and (x != "pageviews" or visit_pageviews)
+            x for x in ("visitors", "visits", "bounces", "duration", "pageviews", "reads", "readers")
+            if x in sums
+            and (x not in ("visitors", "readers") or session_visitors)
+            and (x not in ("pageviews", "reads") or visit_pageviews)
         )  # fmt: skip
         if session_sums:
             select_sums = [_SESSION_EXPRS[x] for x in session_sums]
@@ -244,7 +262,17 @@ class Compiler:
                 inner_cols = [f"{self.raw_dim(d, session_level=True)} AS d{i}" for i, d in enumerate(dims)]
                 source = frm()
                 where = self.raw_where() + f" AND {self.bounds('s.start')}"
-                inner = f"SELECT DISTINCT {', '.join([*inner_cols, 'e.session_id AS sid'])} {source} WHERE {where}"
+                # Per visit, whether one of its matching events made a pageview read: a reader
+                # under an event filter read a matching page, not just any page.
+                keys = [*(f"d{i}" for i in range(len(dims))), "sid"]
+                inner = (
+                    f"SELECT {', '.join([*inner_cols, 'e.session_id AS sid', 'max(e.read) AS r'])} {source}"
+                    f" WHERE {where} GROUP BY {', '.join(keys)}"
+                )
+                select_sums = [
+                    "uniqExactIf((s.visitor_id, s.day), x.r = 1)" if x == "readers" else _SESSION_EXPRS[x]
+                    for x in session_sums
+                ]
                 cols = [f"x.d{i} AS d{i}" for i in range(len(dims))]
                 select = ", ".join([*cols, *_aliased(select_sums)])
                 out.append(self._part(
@@ -272,18 +300,27 @@ class Compiler:
         dims = self.q.dimensions
         groups: list[tuple[str, tuple[str, ...]]]
         if table == "rollup_totals":
-            main = tuple(x for x in ("visitors", "visits", "pageviews", "bounces", "duration", "events") if x in sums)
+            main = tuple(
+                x for x in ("visitors", "visits", "pageviews", "bounces", "duration", "events", "reads", "readers")
+                if x in sums
+            )  # fmt: skip
             page = tuple(x for x in ("time_total", "page_visits", "scroll_total", "scroll_visits") if x in sums)
             groups = [("rollup_totals", main), ("rollup_pages", page)]
         else:
             groups = [(table, tuple(sorted(ROLLUP_SUMS[table] & sums)))]
         visitors = visitor_credit(table, [ROLLUP_DIMS[d][1] for d in dims if not d.startswith("time")]) or "visitors"
+        # Readers are credited like visitors: `readers` per full key, `r_<column>` per column.
+        readers = "r_" + visitors[2:] if visitors.startswith("v_") else "readers"
         start, end = int(self.q.start.timestamp()) // BUCKET, int(self.q.end.timestamp()) // BUCKET
         out: list[Part] = []
         for tbl, names in groups:
             if not names:
                 continue
-            column = {"page_visits": "visits", "visitors": visitors if tbl == table else "visitors"}
+            column = {
+                "page_visits": "visits",
+                "visitors": visitors if tbl == table else "visitors",
+                "readers": readers if tbl == table else "readers",
+            }
             cols = [
                 f"{self.time_label(f'bucket * {BUCKET}', d) if d.startswith('time') else ROLLUP_DIMS[d][1]} AS d{i}"
                 for i, d in enumerate(dims)
@@ -303,6 +340,8 @@ class Compiler:
             groups = [(table, tuple(n for n in IMPORTED_EXPRS[table] if n in sums), {})]
             if table == "imported_pages" and "bounces" in sums:
                 groups.append((PAGE_BOUNCES[0], ("bounces",), PAGE_BOUNCES[1]))
+            if table in READS_BESIDE and READ_SUMS & sums:
+                groups.append((READS_BESIDE[table], tuple(n for n in ("reads", "readers") if n in sums), {}))
         out: list[Part] = []
         for tbl, names, renamed in groups:
             if not names:

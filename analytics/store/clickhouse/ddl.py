@@ -18,6 +18,12 @@ Tables:
   parts merge. A view per rollup (`rollup_sources`...) names its columns as the
   catalog does;
 - `imported_*` and `site_imports`: imported history, as in the SQLite backend.
+
+Migrations are numbered and each runs once (`schema_migrations`). A migration
+never changes after release: migration 1 is the schema before reads, and
+migration 2 (`reads`, issue 13) adds the read columns, the rollups' read
+counters (appended after the older ones, so every older counter keeps its
+column) and the imported reads tables, as SQLite's 0010_reads.sql does.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from analytics.visits.rollups import COUNTERS
 
 # Imported history: Plausible's CSV reports (reference §4), each column a String or an Int64.
 _VISIT_COLS = ("visitors", "visits", "visit_duration", "bounces", "pageviews")
-IMPORTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table -> (text columns, int columns)
+_INITIAL_IMPORTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table -> (text columns, int columns)
     "imported_visitors": ((), ("visitors", "pageviews", "bounces", "visits", "visit_duration")),
     "imported_sources": (
         ("channel", "source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"),
@@ -56,6 +62,26 @@ IMPORTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table -> (te
     "imported_operating_systems": (("operating_system", "operating_system_version"), _VISIT_COLS),
     "imported_languages": (("language",), _VISIT_COLS),
 }
+# Our reads reports (transfer/layout.py READS), added by migration 2.
+_READ_COLS = ("reads", "readers")
+IMPORTED_READS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "imported_reads": ((), _READ_COLS),
+    "imported_page_reads": (("hostname", "page"), _READ_COLS),
+    "imported_source_reads": (
+        ("channel", "source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"),
+        _READ_COLS,
+    ),
+}
+IMPORTED = {**_INITIAL_IMPORTED, **IMPORTED_READS}
+
+# The counters migration 2 added: every other counter was there from migration 1.
+_READ_COUNTERS = frozenset(("reads", "readers", *(c for cs in COUNTERS.values() for c in cs if c.startswith("r_"))))
+INITIAL_COUNTERS: dict[str, tuple[str, ...]] = {
+    t: tuple(c for c in cs if c not in _READ_COUNTERS) for t, cs in COUNTERS.items()
+}
+# Migration 2 appends columns: a counter inserted before an older one would move that one's column.
+if any(COUNTERS[t][: len(cs)] != cs for t, cs in INITIAL_COUNTERS.items()):
+    raise RuntimeError("the read counters must follow every older counter of a rollup (visits/rollups.py COUNTERS)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +122,7 @@ def _table(layout: Layout, name: str, columns: list[str], engine: str, tail: str
 # The widest rollup key and counter list: the shape of a row of `rollups`.
 DELTA_KEYS = max(len(k) for k in ROLLUP_KEYS.values())
 DELTA_COUNTERS = max(len(c) for c in COUNTERS.values())
+_INITIAL_DELTA_COUNTERS = max(len(c) for c in INITIAL_COUNTERS.values())
 
 
 def _attr_columns() -> list[str]:
@@ -163,20 +190,12 @@ def initial(layout: Layout) -> list[str]:
             "site_id UInt32",
             "bucket Int64",
             *(f"{k} String" for k in keys),
-            *(f"c{i} Int64" for i in range(DELTA_COUNTERS)),
+            *(f"c{i} Int64" for i in range(_INITIAL_DELTA_COUNTERS)),
         ],  # fmt: skip
         layout.engine("SummingMergeTree"),
         f"PARTITION BY intDiv(bucket, 96 * 366)\nORDER BY (site_id, rollup, bucket, {', '.join(keys)})",
     )
-    for table, table_keys in ROLLUP_KEYS.items():
-        cols = [
-            "site_id", "bucket", *(f"k{i} AS {k}" for i, k in enumerate(table_keys)),
-            *(f"c{i} AS {c}" for i, c in enumerate(COUNTERS[table])),
-        ]  # fmt: skip
-        out.append(
-            f"CREATE VIEW IF NOT EXISTS {table}{layout.on()}"
-            f" AS SELECT {', '.join(cols)} FROM rollups WHERE rollup = '{table}'"
-        )
+    out += _views(layout, INITIAL_COUNTERS, "CREATE VIEW IF NOT EXISTS")
     out += _table(
         layout,
         "site_imports",
@@ -192,7 +211,25 @@ def initial(layout: Layout) -> list[str]:
         layout.engine("MergeTree"),
         "ORDER BY (site_id, id)",
     )
-    for table, (texts, ints) in IMPORTED.items():
+    out += _imported(layout, _INITIAL_IMPORTED)
+    return out
+
+
+def _views(layout: Layout, counters: dict[str, tuple[str, ...]], create: str) -> list[str]:
+    """A view per rollup naming its key and counter columns (`create`: CREATE VIEW IF NOT EXISTS or OR REPLACE)."""
+    out = []
+    for table, table_keys in ROLLUP_KEYS.items():
+        cols = [
+            "site_id", "bucket", *(f"k{i} AS {k}" for i, k in enumerate(table_keys)),
+            *(f"c{i} AS {c}" for i, c in enumerate(counters[table])),
+        ]  # fmt: skip
+        out.append(f"{create} {table}{layout.on()} AS SELECT {', '.join(cols)} FROM rollups WHERE rollup = '{table}'")
+    return out
+
+
+def _imported(layout: Layout, tables: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]) -> list[str]:
+    out: list[str] = []
+    for table, (texts, ints) in tables.items():
         out += _table(
             layout,
             table,
@@ -209,6 +246,32 @@ def initial(layout: Layout) -> list[str]:
     return out
 
 
+def _add_columns(layout: Layout, table: str, columns: list[str]) -> list[str]:
+    """ALTER TABLE ... ADD COLUMN: on a cluster for the local table and the Distributed one over it."""
+    adds = ", ".join(f"ADD COLUMN IF NOT EXISTS {c}" for c in columns)
+    names = [f"{table}_local", table] if layout.cluster else [table]
+    return [f"ALTER TABLE {name}{layout.on()} {adds}" for name in names]
+
+
+def reads(layout: Layout) -> list[str]:
+    """Migration 2, reads (issue 13; SQLite's 0010_reads.sql): whether a pageview was read.
+
+    `events.words` is the page's length the tracker measured and `events.read`
+    marks the engagement that made its pageview read (0 on every other row);
+    `sessions.reads` counts a visit's read pageviews. The rollups get the read
+    counters as new trailing columns (0 in older parts), and each view is
+    replaced to name them.
+    """
+    out = _add_columns(layout, "events", ["words Nullable(Int32)", "read UInt8 DEFAULT 0"])
+    out += _add_columns(layout, "sessions", ["reads Int32 DEFAULT 0"])
+    out += _add_columns(
+        layout, "rollups", [f"c{i} Int64 DEFAULT 0" for i in range(_INITIAL_DELTA_COUNTERS, DELTA_COUNTERS)]
+    )
+    out += _views(layout, COUNTERS, "CREATE OR REPLACE VIEW")
+    out += _imported(layout, IMPORTED_READS)
+    return out
+
+
 def migrations_table(layout: Layout) -> list[str]:
     """The table that records which migrations ran."""
     return _table(layout, "schema_migrations", ["version UInt32", "applied_at DateTime"],
@@ -216,8 +279,8 @@ def migrations_table(layout: Layout) -> list[str]:
 
 
 # Numbered migrations: each a function of the layout returning its statements, applied in order once.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "initial"),)
-_STEPS = {"initial": initial}
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "initial"), (2, "reads"))
+_STEPS = {"initial": initial, "reads": reads}
 
 
 def statements(version: int, layout: Layout) -> list[str]:

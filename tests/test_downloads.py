@@ -76,18 +76,20 @@ async def test_filtered_export_exact_contents(seeded: httpx.AsyncClient) -> None
         "",
     ]
     # With a source chosen, the sources panel drills down into its referrers, as on the dashboard.
-    assert files["sources.csv"] == ["referrer,visitors,bounce_rate,visit_duration", "google.com,2,0,60", ""]
+    # Readers and the reader rate (readers ÷ visitors, as the panel derives it) sit beside visitors.
+    assert files["sources.csv"] == [
+        "referrer,visitors,readers,reader_rate,bounce_rate,visit_duration", "google.com,2,0,0,0,60", ""]
     assert files["pages.csv"] == [
-        "page,visitors,pageviews,time_on_page,scroll_depth",
-        "/,1,1,0,",
-        "/blog/a,1,1,20,50",
-        "/blog/b,1,1,0,",
+        "page,visitors,pageviews,time_on_page,scroll_depth,reads,read_rate",
+        "/,1,1,0,,0,0.0",
+        "/blog/a,1,1,20,50,0,0.0",
+        "/blog/b,1,1,0,,0,0.0",
         "",
     ]
     assert files["entry.csv"] == ["entry_page,visitors,visits,bounce_rate", "/,1,1,0", "/blog/b,1,1,0", ""]
     assert files["countries.csv"] == ["country,visitors,percentage", "Switzerland,1,50.0", "France,1,50.0", ""]  # as the panel shows them
     assert files["outbound.csv"] == ["url,visitors,events", "https://example.com/x,1,1", ""]
-    assert files["utm_campaign.csv"] == ["utm_campaign,visitors,bounce_rate,visit_duration", ""]
+    assert files["utm_campaign.csv"] == ["utm_campaign,visitors,readers,reader_rate,bounce_rate,visit_duration", ""]
 
     # A subset of visits is not history: the import refuses it rather than take it for complete days.
     with pytest.raises(ImportFileError, match="holds no Plausible CSV export files"):
@@ -112,8 +114,8 @@ async def test_a_panel_alone_as_csv(seeded: httpx.AsyncClient) -> None:
     r = await seeded.get(f"{DASH}/panels/sources.csv?period=today&tab_sources=utm_campaign")
     assert attachment(r) == "blog.example.org_2026-03-02_2026-03-02_utm_campaign.csv"
     # A campaign a visitor named "=1+2" is text to a spreadsheet, never a formula.
-    assert r.text.split("\r\n") == ["utm_campaign,visitors,bounce_rate,visit_duration", "'=1+2,1,100,0",
-                                    "march,1,0,60", ""]  # fmt: skip
+    assert r.text.split("\r\n") == ["utm_campaign,visitors,readers,reader_rate,bounce_rate,visit_duration",
+                                    "'=1+2,1,0,0,100,0", "march,1,0,0,0,60", ""]  # fmt: skip
 
     r = await seeded.get(f"{DASH}/panels/nope.csv?period=today")
     assert r.status_code == 404 and "There is no such panel." in r.text

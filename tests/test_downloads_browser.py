@@ -75,9 +75,9 @@ def test_export_and_panel_links_carry_the_filters(served: tuple[ThreadedServer, 
             download = info.value
             assert download.suggested_filename == "blog.example.org_2026-03-02_2026-03-02_source-Google_pages.csv"
             assert Path(download.path()).read_bytes().decode().split("\r\n")[1:4] == [
-                "/,1,1,0,",
-                "/blog/a,1,1,20,50",
-                "/blog/b,1,1,0,",
+                "/,1,1,0,,0,0.0",
+                "/blog/a,1,1,20,50,0,0.0",
+                "/blog/b,1,1,0,,0,0.0",
             ]
             ctx.close()
         finally:

@@ -104,7 +104,7 @@ async def test_a_goal_filter_shows_conversions(owner: httpx.AsyncClient) -> None
         ("visitors", "3", "↑ 200%", "1"), ("conversions", "3", "↑ 200%", "1"),
         ("conversion_rate", "75%", "↓ 25%", "100%"),
     ]  # fmt: skip
-    assert page.table("sources") == [["Google", "2", "0%", "1m 00s"], ["LinkedIn", "1", "100%", "0s"]]
+    assert page.table("sources") == [["Google", "2", "0", "0%", "0%", "1m 00s"], ["LinkedIn", "1", "0", "0%", "100%", "0s"]]
     assert "Unique conversions by hour" in html
     # Yesterday alone: V5 reached /blog/a in the second of their two visits.
     page = DashboardPage((await owner.get(f"/sites/{DOMAIN}?period=yesterday&goal=Visit+/blog/*")).text)

@@ -103,7 +103,7 @@ def check_cells(cells: list[dict[str, Any]], expected: list[str]) -> None:
     assert sorted(c["title"] for c in cells) == sorted(expected)
     for c in cells:
         assert c["text"] == c["aria"] == c["title"], c  # hover and screen readers get the whole value
-        assert c["inside"], c
+        assert c["inside"], repr(c)
         for part in (c["head"], c["tail"]):
             if part is not None:
                 assert part["visible"], c
@@ -137,10 +137,10 @@ def test_full_paths_wrap_on_a_phone_and_every_number_is_reachable(browser: Brows
     assert all(not (c["head"] or {}).get("clipped") and not (c["tail"] or {}).get("clipped") for c in cells)
     longest = max(cells, key=lambda c: len(c["title"]))
     assert longest["lines"] >= 2  # wrapped, all of it on screen
-    # All four numbers of Top pages are there; the table scrolls sideways to show them.
+    # All six numbers of Top pages are there; the table scrolls sideways to show them.
     table = page.locator('table.report[data-tab="pages"]')
     headers = table.locator("thead th").all_inner_texts()
-    assert [h.strip().lower() for h in headers] == ["top pages", "visitors", "views", "time", "scroll"]
+    assert [h.strip().lower() for h in headers] == ["top pages", "visitors", "views", "time", "scroll", "reads", "read rate"]
     hidden = page.evaluate("""() => [...document.querySelectorAll('table.report th, table.report td')]
         .filter(el => getComputedStyle(el).display === 'none').length""")
     assert hidden == 0

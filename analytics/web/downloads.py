@@ -40,7 +40,7 @@ from analytics.transfer.slots import ExportSlots
 from analytics.web.auth import accounts_of, store_of
 from analytics.web.pages import now_dt, site_access
 from analytics.web.render import HEADERS, WebError, page
-from analytics.web.reports import Stats, Tab, display, panels, selected_tab
+from analytics.web.reports import Stats, Tab, display, panels, query_metrics, selected_tab, with_derived
 from analytics.web.state import Range, State, resolve_range
 
 ALL_ROWS = 10000
@@ -107,11 +107,14 @@ async def tab_rows(stats: Stats, r: Range, tab: Tab) -> list[list[Any]]:
     """Every row of a tab over the range, as the panel labels it, with its metrics' values."""
     # A tab that hides its empty row asks for one row more: the API's page ends at ALL_ROWS.
     rows, _ = await stats.breakdown(r, tab, ALL_ROWS - 1 if tab.hide_empty else ALL_ROWS)
+    asked, shown = query_metrics(tab.columns), tab_metrics(tab)
     out = []
     for dims, values in rows:
         value = dims[0]
         label = display(tab.dimension, value) if value != "" else tab.empty_label
-        out.append([label, *("" if v is None else v for v in values)])
+        # Derived columns (reader rate) from their parts, as the panel computes them.
+        named = with_derived(dict(zip(asked, values, strict=True)))
+        out.append([label, *("" if named.get(m) is None else named[m] for m in shown)])
     return out
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import free_port, launch_chromium
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from conftest import free_port
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from web_support import DOMAIN, EMAIL, NOW, PASSWORD, start_threaded, token_of
 
 from analytics.app import create_app
@@ -24,14 +24,6 @@ from analytics.config import Settings
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 WAIT = 10_000
 INVITEE = "editor@example.org"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ARTIFACTS, BACKENDS, free_port, launch_chromium, store_url
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from conftest import ARTIFACTS, BACKENDS, free_port, store_url
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from web_support import (
     DOMAIN,
     EMAIL,
@@ -37,14 +37,6 @@ from analytics.config import Settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 WAIT = 10_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 def _serve(data_dir: Path, backend: str = "sqlite") -> tuple[ThreadedServer, FrozenClock]:

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ARTIFACTS, free_port, launch_chromium
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from conftest import ARTIFACTS, free_port
+from playwright.sync_api import Browser, Page, expect
 from web_support import DOMAIN, EMAIL, IP, NOW, PASSWORD, UA, event, http_send, start_threaded, token_of
 
 from analytics.app import create_app
@@ -36,14 +36,6 @@ PATHS = [
 ]
 WIDE = {"viewport": {"width": 1440, "height": 1000}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "device_scale_factor": 2}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

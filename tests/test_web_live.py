@@ -8,13 +8,12 @@ old (current visitors 1); V2, V3 and V4 were active in the last 30 minutes
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import Instance, free_port, launch_chromium
-from playwright.sync_api import Browser, expect, sync_playwright
+from conftest import Instance, free_port
+from playwright.sync_api import Browser, expect
 from web_support import (
     DOMAIN,
     EMAIL,
@@ -103,14 +102,6 @@ async def test_who_may_see_it(instance: Instance) -> None:
 
 
 # -- in Chromium ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 @pytest.mark.browser

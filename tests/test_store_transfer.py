@@ -218,6 +218,15 @@ async def test_import_is_all_or_nothing(instance: Instance, site: Any, monkeypat
     assert await store.list_imports(site.id) == []
 
 
+async def test_an_import_for_a_removed_site_lands_nowhere(instance: Instance, site: Any) -> None:
+    store = instance.store
+    await store.delete_site(site.id)  # as `sites remove` while an upload is still staging
+    with pytest.raises(ValueError, match="blog.example.org was removed; its import is dropped"):
+        await store.import_rows(site, "late.zip", [part("visitors", [visitors(10, 5), visitors(11, 6)])])
+    assert await imported(store, "imported_visitors") == [] and await store.list_imports(site.id) == []
+    assert await store.fetchall("SELECT COUNT(*) FROM site_imports") == [(0,)]
+
+
 # -- the layout and the catalog -------------------------------------------------------
 
 

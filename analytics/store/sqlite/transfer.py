@@ -39,6 +39,7 @@ from analytics.stats import dates
 from analytics.store.base import DayRows, ImportPart, ImportRecord, RollupRead
 from analytics.store.sqlite.days import EPOCH, day_number
 from analytics.store.sqlite.pool import Connections
+from analytics.store.sqlite.write import removed_sites
 
 PAGE = 1000  # rows per read
 
@@ -294,6 +295,9 @@ async def import_rows(store: Connections, site: Site, source: str, parts: Iterab
     last = max((hi for _, hi in spans.values()), default=None)
 
     async def swap(conn: aiosqlite.Connection) -> None:
+        # A site removed while its import staged (or before) takes no history: its id is dead.
+        if await removed_sites(conn, {site.id}):
+            raise ValueError(f"{site.domain} was removed; its import is dropped")
         async with conn.execute(
             "SELECT id FROM site_imports WHERE site_id = ? AND id <> ? AND rows >= 0", (site.id, import_id)
         ) as cur:

@@ -309,6 +309,13 @@ async def test_deleting_the_site_deletes_its_imports(instance: Instance, site: A
     assert all(n == 0 for n in (await counts(instance)).values())
 
 
+async def test_an_import_racing_the_sites_removal_is_a_clear_error(instance: Instance, site: Any, tmp_path: Path) -> None:
+    await instance.accounts.sites.remove("blog.example.org", instance.store)  # the upload was already under way
+    with pytest.raises(ImportFileError, match=r"^plausible.zip: blog.example.org was removed; its import is dropped$"):
+        await import_csv(instance.store, site, make_zip(tmp_path / "plausible.zip", FILES))
+    assert all(n == 0 for n in (await counts(instance)).values())
+
+
 async def test_cli_import(instance: Instance, site: Any, tmp_path: Path) -> None:
     good = make_zip(tmp_path / "plausible.zip", FILES)
     proc = await acli("import", "blog.example.org", str(good), data_dir=instance.data_dir)

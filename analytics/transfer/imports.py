@@ -273,7 +273,10 @@ async def import_csv(
         parts = [
             ImportPart(m.report.name, columns(m.report), _batches(m, progress, counts, budget), m.span) for m in found
         ]
-        record = await store.import_rows(site, shown[:200], parts)
+        try:
+            record = await store.import_rows(site, shown[:200], parts)
+        except ValueError as exc:  # the store refused the rows (the site was removed meanwhile)
+            raise ImportFileError(shown, None, str(exc)) from None
     finally:
         close()
     return ImportSummary(record.id, counts, record.first_day, record.last_day)

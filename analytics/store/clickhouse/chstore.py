@@ -20,8 +20,9 @@ from datetime import date, datetime
 from typing import Any
 
 from analytics.clock import Clock
-from analytics.model import DAY, Event, QueueFull, Site
+from analytics.model import DAY, Event, Site
 from analytics.stats.plan import Plan
+from analytics.store import queue
 from analytics.store.base import DayRows, ImportPart, ImportRecord, Recent, RollupRead
 from analytics.store.clickhouse import chhistory, chrecent, ddl
 from analytics.store.clickhouse.appender import Appender
@@ -30,7 +31,6 @@ from analytics.store.clickhouse.chsums import Compiler, union
 
 log = logging.getLogger("analytics.store")
 Groups = dict[tuple[Any, ...], dict[str, float]]
-_STOP = object()
 
 
 class ClickHouseStore:
@@ -64,7 +64,7 @@ class ClickHouseStore:
 
     async def close(self) -> None:
         if self._task is not None:
-            await self._queue.put(_STOP)  # after everything already accepted
+            await self._queue.put(queue.STOP)  # after everything already accepted
             await self._task
             self._task = None
         await self.conn.close()
@@ -72,18 +72,7 @@ class ClickHouseStore:
     # -- writes ----------------------------------------------------------------
 
     async def submit(self, events: list[Event]) -> list[bool]:
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[bool]] = []
-        for event in events:
-            fut: asyncio.Future[bool] = loop.create_future()
-            try:
-                self._queue.put_nowait((event, fut))
-            except asyncio.QueueFull:
-                for f in futures:
-                    f.cancel()
-                raise QueueFull() from None
-            futures.append(fut)
-        return list(await asyncio.gather(*futures))
+        return await queue.enqueue(self._queue, events)
 
     async def write(self, events: list[Event]) -> int:
         """Write a batch straight through the queue's writer (bulk loads: demo, copy); returns events stored."""
@@ -92,24 +81,7 @@ class ClickHouseStore:
     async def _write_loop(self) -> None:
         stopping = False
         while not stopping:
-            item = await self._queue.get()
-            if item is _STOP:
-                break
-            batch = [item]
-            waited = False
-            while len(batch) < self.batch_size:
-                try:
-                    nxt = self._queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    if waited or self.batch_ms <= 0:
-                        break
-                    waited = True
-                    await asyncio.sleep(self.batch_ms / 1000)
-                    continue
-                if nxt is _STOP:
-                    stopping = True
-                    break
-                batch.append(nxt)
+            batch, stopping = await queue.next_batch(self._queue, self.batch_size, self.batch_ms)
             items = [(e, f) for e, f in batch if not f.cancelled()]
             if not items:
                 continue

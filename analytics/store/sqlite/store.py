@@ -22,7 +22,8 @@ import aiosqlite
 from analytics.catalog import ROLLUP_KEYS as ROLLUP_KEYS  # re-exported: transfer reads it here
 from analytics.clock import Clock
 from analytics.errors import QueryTimeout, StorageError
-from analytics.model import DAY, Event, QueueFull, Site
+from analytics.model import DAY, Event, Site
+from analytics.store import queue
 from analytics.store.sqlite import days, history, reads, recent, replay, transfer
 from analytics.store.sqlite.files import connect, rollback
 from analytics.store.sqlite.migrate import migrate
@@ -54,7 +55,6 @@ FROM site WHERE site.id IS NOT NULL
 CLOCK_GRACE = 7 * DAY
 T = TypeVar("T")
 
-_STOP = object()
 
 
 class _Job:
@@ -131,7 +131,7 @@ class SQLiteStore:
 
     async def close(self) -> None:
         if self._task is not None:
-            await self._queue.put(_STOP)  # after everything already accepted
+            await self._queue.put(queue.STOP)  # after everything already accepted
             await self._task
             self._task = None
         await self._close_connections()
@@ -151,18 +151,7 @@ class SQLiteStore:
     # -- writes ----------------------------------------------------------------
 
     async def submit(self, events: list[Event]) -> list[bool]:
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[bool]] = []
-        for event in events:
-            fut: asyncio.Future[bool] = loop.create_future()
-            try:
-                self._queue.put_nowait((event, fut))
-            except asyncio.QueueFull:
-                for f in futures:
-                    f.cancel()  # never half-accept a multi-site event
-                raise QueueFull() from None
-            futures.append(fut)
-        return list(await asyncio.gather(*futures))
+        return await queue.enqueue(self._queue, events)
 
     @contextlib.asynccontextmanager
     async def bulk(self) -> AsyncIterator[BulkLoad]:
@@ -187,24 +176,7 @@ class SQLiteStore:
     async def _write_loop(self) -> None:
         stopping = False
         while not stopping:
-            item = await self._queue.get()
-            if item is _STOP:
-                break
-            batch = [item]
-            waited = False
-            while len(batch) < self.batch_size:
-                try:
-                    nxt = self._queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    if waited or self.batch_ms <= 0:
-                        break
-                    waited = True
-                    await asyncio.sleep(self.batch_ms / 1000)
-                    continue
-                if nxt is _STOP:
-                    stopping = True
-                    break
-                batch.append(nxt)
+            batch, stopping = await queue.next_batch(self._queue, self.batch_size, self.batch_ms)
             # A request refused with QueueFull cancelled its futures; its queued events must not be written.
             events = [(e, f) for e, f in batch if isinstance(e, Event) and not f.cancelled()]
             jobs = [(j, f) for j, f in batch if not isinstance(j, Event)]

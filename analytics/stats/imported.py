@@ -41,6 +41,28 @@ READS_BESIDE: dict[str, str] = {
     "imported_pages": "imported_page_reads",
     "imported_sources": "imported_source_reads",
 }
+# The imported column each sum adds up, per table, with a factor (seconds to milliseconds):
+# what a backend sums, written once for every backend.
+_VISIT_COLUMNS = {"visitors": "visitors", "visits": "visits", "pageviews": "pageviews", "bounces": "bounces",
+                  "duration": "visit_duration"}  # fmt: skip
+_READ_COLUMNS = {"reads": ("reads", 1), "readers": ("readers", 1)}
+SUM_COLUMNS: dict[str, dict[str, tuple[str, int]]] = {
+    **{table: {s: (c, 1) for s, c in _VISIT_COLUMNS.items()} for table in IMPORTED_SUMS},
+    "imported_entry_pages": {**{s: (c, 1) for s, c in _VISIT_COLUMNS.items()}, "visits": ("entrances", 1)},
+    "imported_exit_pages": {**{s: (c, 1) for s, c in _VISIT_COLUMNS.items()}, "visits": ("exits", 1)},
+    "imported_pages": {
+        "visitors": ("visitors", 1),
+        "visits": ("visits", 1),
+        "pageviews": ("pageviews", 1),
+        # time_on_page divides by the visits that viewed the page, as for native rollups.
+        "time_total": ("total_time_on_page", 1000),
+        "page_visits": ("visits", 1),
+        "scroll_total": ("total_scroll_depth", 1),
+        "scroll_visits": ("total_scroll_depth_visits", 1),
+    },  # fmt: skip
+    "imported_custom_events": {"visitors": ("visitors", 1), "events": ("events", 1)},
+    **{t: _READ_COLUMNS for t in ("imported_reads", *READS_BESIDE.values())},
+}
 # A bounced visit viewed one page, its entry page; so the bounced visits that viewed a
 # page are the entry-page report's bounces for it, and bounce_rate per page imports exactly.
 PAGE_BOUNCES = ("imported_entry_pages", {"event:page": "entry_page"})

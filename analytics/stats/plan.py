@@ -29,6 +29,22 @@ ROLLUP_SUMS: dict[str, frozenset[str]] = {
 }
 
 
+def rollup_tables(table: str, sums: set[str] | frozenset[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """The rollup tables a rollup plan on `table` reads, each with the sums it gives (in a fixed order).
+
+    Totals combine rollup_totals with rollup_pages (time on page and scroll depth
+    are kept per page); every other table gives its own sums.
+    """
+    if table == "rollup_totals":
+        main = tuple(
+            x for x in ("visitors", "visits", "pageviews", "bounces", "duration", "events", "reads", "readers")
+            if x in sums
+        )  # fmt: skip
+        page = tuple(x for x in ("time_total", "page_visits", "scroll_total", "scroll_visits") if x in sums)
+        return [("rollup_totals", main), ("rollup_pages", page)]
+    return [(table, tuple(sorted(ROLLUP_SUMS[table] & sums)))]
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """How to answer one query: what to sum, from which table, with or without imports."""

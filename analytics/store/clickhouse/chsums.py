@@ -21,14 +21,14 @@ from analytics.model import BUCKET, DAY
 from analytics.stats import dates
 from analytics.stats.imported import (
     IMPORTED_DIMS,
-    IMPORTED_SUMS,
     PAGE_BOUNCES,
     READ_SUMS,
     READS_BESIDE,
+    SUM_COLUMNS,
     TOTALS,
     imported_table,
 )
-from analytics.stats.plan import ROLLUP_SUMS, Plan
+from analytics.stats.plan import Plan, rollup_tables
 from analytics.stats.query import And, Condition, Filter, Not, Or, filter_dimensions
 
 Part = tuple[str, dict[str, Any], tuple[str, ...], bool]  # SQL, parameters, its sums, reads imports
@@ -65,25 +65,9 @@ _SESSION_EXPRS = {
     "reads": "sum(s.reads)",
     "readers": "uniqExactIf((s.visitor_id, s.day), s.reads > 0)",
 }
-_IMPORTED_VISIT = {
-    "visitors": "sum(visitors)", "visits": "sum(visits)", "pageviews": "sum(pageviews)",
-    "bounces": "sum(bounces)", "duration": "sum(visit_duration)",
-}  # fmt: skip
 IMPORTED_EXPRS: dict[str, dict[str, str]] = {
-    **{table: _IMPORTED_VISIT for table in IMPORTED_SUMS},
-    "imported_entry_pages": {**_IMPORTED_VISIT, "visits": "sum(entrances)"},
-    "imported_exit_pages": {**_IMPORTED_VISIT, "visits": "sum(exits)"},
-    "imported_pages": {
-        "visitors": "sum(visitors)",
-        "visits": "sum(visits)",
-        "pageviews": "sum(pageviews)",
-        "time_total": "sum(total_time_on_page) * 1000",
-        "page_visits": "sum(visits)",
-        "scroll_total": "sum(total_scroll_depth)",
-        "scroll_visits": "sum(total_scroll_depth_visits)",
-    },  # fmt: skip
-    "imported_custom_events": {"visitors": "sum(visitors)", "events": "sum(events)"},
-    **{t: {"reads": "sum(reads)", "readers": "sum(readers)"} for t in ("imported_reads", *READS_BESIDE.values())},
+    table: {name: f"sum({col})" + (f" * {k}" if k != 1 else "") for name, (col, k) in cols.items()}
+    for table, cols in SUM_COLUMNS.items()
 }
 
 
@@ -298,16 +282,7 @@ class Compiler:
 
     def rollup_parts(self, table: str, sums: set[str]) -> list[Part]:
         dims = self.q.dimensions
-        groups: list[tuple[str, tuple[str, ...]]]
-        if table == "rollup_totals":
-            main = tuple(
-                x for x in ("visitors", "visits", "pageviews", "bounces", "duration", "events", "reads", "readers")
-                if x in sums
-            )  # fmt: skip
-            page = tuple(x for x in ("time_total", "page_visits", "scroll_total", "scroll_visits") if x in sums)
-            groups = [("rollup_totals", main), ("rollup_pages", page)]
-        else:
-            groups = [(table, tuple(sorted(ROLLUP_SUMS[table] & sums)))]
+        groups = rollup_tables(table, sums)
         visitors = visitor_credit(table, [ROLLUP_DIMS[d][1] for d in dims if not d.startswith("time")]) or "visitors"
         # Readers are credited like visitors: `readers` per full key, `r_<column>` per column.
         readers = "r_" + visitors[2:] if visitors.startswith("v_") else "readers"

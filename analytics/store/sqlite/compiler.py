@@ -17,7 +17,7 @@ from typing import Any
 from analytics.catalog import BY_NAME, PROPS_PREFIX, ROLLUP_DIMS, visitor_credit
 from analytics.model import BUCKET, DAY
 from analytics.stats import dates, patterns
-from analytics.stats.plan import ROLLUP_SUMS, Plan
+from analytics.stats.plan import Plan, rollup_tables
 from analytics.stats.query import Condition, Filter, filter_dimensions
 from analytics.store.sqlite.conditions import POSITIVE, filter_sql, match_sql
 from analytics.store.sqlite.days import EPOCH, day_number, local_offset_sql
@@ -310,16 +310,7 @@ class Compiler:
 
     def rollup_statements(self, table: str, sums: set[str]) -> list[Part]:
         dims = self.q.dimensions
-        groups: list[tuple[str, tuple[str, ...]]]
-        if table == "rollup_totals":
-            main = tuple(
-                x for x in ("visitors", "visits", "pageviews", "bounces", "duration", "events", "reads", "readers")
-                if x in sums
-            )  # fmt: skip
-            page = tuple(x for x in ("time_total", "page_visits", "scroll_total", "scroll_visits") if x in sums)
-            groups = [("rollup_totals", main), ("rollup_pages", page)]
-        else:
-            groups = [(table, tuple(sorted(ROLLUP_SUMS[table] & sums)))]
+        groups = rollup_tables(table, sums)
         columns = [ROLLUP_DIMS[d][1] for d in dims if not d.startswith("time")]
         visitors = visitor_credit(table, columns) or "visitors"
         # Readers are credited like visitors: `readers` per full key, `r_<column>` per column.

@@ -12,10 +12,10 @@ from typing import Any
 
 from analytics.stats.imported import (
     IMPORTED_DIMS,
-    IMPORTED_SUMS,
     PAGE_BOUNCES,
     READ_SUMS,
     READS_BESIDE,
+    SUM_COLUMNS,
     TOTALS,
     imported_table,
 )
@@ -23,28 +23,13 @@ from analytics.stats.query import Condition, Filter, Query
 from analytics.store.sqlite.conditions import POSITIVE, filter_sql, match_sql
 from analytics.store.sqlite.pool import Connections
 
-_SESSION_SUMS = {
-    "visitors": "SUM(visitors)", "visits": "SUM(visits)", "pageviews": "SUM(pageviews)",
-    "bounces": "SUM(bounces)", "duration": "SUM(visit_duration)",
-}  # fmt: skip
 # The SQL that sums each imported table's columns into the stats layer's sums.
 SUMS: dict[str, dict[str, str]] = {
-    **{table: _SESSION_SUMS for table in IMPORTED_SUMS},
-    "imported_entry_pages": {**_SESSION_SUMS, "visits": "SUM(entrances)"},
-    "imported_exit_pages": {**_SESSION_SUMS, "visits": "SUM(exits)"},
-    "imported_pages": {
-        "visitors": "SUM(visitors)",
-        "visits": "SUM(visits)",
-        "pageviews": "SUM(pageviews)",
-        # time_on_page divides by the visits that viewed the page, as for native rollups.
-        "time_total": "SUM(total_time_on_page) * 1000",
-        "page_visits": "SUM(visits)",
-        "scroll_total": "SUM(total_scroll_depth)",
-        "scroll_visits": "SUM(total_scroll_depth_visits)",
-    },
-    "imported_custom_events": {"visitors": "SUM(visitors)", "events": "SUM(events)"},
-    **{t: {"reads": "SUM(reads)", "readers": "SUM(readers)"} for t in ("imported_reads", *READS_BESIDE.values())},
+    table: {name: f"SUM({col})" + (f" * {k}" if k != 1 else "") for name, (col, k) in cols.items()}
+    for table, cols in SUM_COLUMNS.items()
 }
+
+
 class ImportCompiler:
     """SQL over the imported tables for one query; every value is a bound parameter."""
 

@@ -115,3 +115,23 @@ def skip_reason(query: Query) -> str | None:
         names = sorted(m for m in query.metrics if needed_sums((m,)) & set(missing))
         return f"{report} have no {', '.join(names)}"
     return None
+
+
+def import_tables(query: Query, sums: set[str] | frozenset[str]) -> list[tuple[str, tuple[str, ...], dict[str, str]]]:
+    """The imported tables a query reads: each with the sums it gives and its columns renamed for the query.
+
+    Totals read the reports of `TOTALS`. A breakdown reads its one report, plus
+    the entry-page report for bounces per page and the reads report beside it.
+    Tables that would give no sum are left out.
+    """
+    table = imported_table(query)
+    groups: list[tuple[str, tuple[str, ...], dict[str, str]]]
+    if table is None:
+        groups = [(t, tuple(n for n in names if n in sums), {}) for t, names in TOTALS]
+    else:
+        groups = [(table, tuple(n for n in SUM_COLUMNS[table] if n in sums), {})]
+        if table == "imported_pages" and "bounces" in sums:
+            groups.append((PAGE_BOUNCES[0], ("bounces",), PAGE_BOUNCES[1]))
+        if table in READS_BESIDE and READ_SUMS & sums:
+            groups.append((READS_BESIDE[table], tuple(n for n in ("reads", "readers") if n in sums), {}))
+    return [g for g in groups if g[1]]

@@ -21,12 +21,8 @@ from analytics.model import BUCKET, DAY
 from analytics.stats import dates
 from analytics.stats.imported import (
     IMPORTED_DIMS,
-    PAGE_BOUNCES,
-    READ_SUMS,
-    READS_BESIDE,
     SUM_COLUMNS,
-    TOTALS,
-    imported_table,
+    import_tables,
 )
 from analytics.stats.plan import Plan, rollup_tables
 from analytics.stats.query import And, Condition, Filter, Not, Or, filter_dimensions
@@ -307,20 +303,8 @@ class Compiler:
         return out
 
     def import_parts(self, sums: set[str]) -> list[Part]:
-        table = imported_table(self.q)
-        groups: list[tuple[str, tuple[str, ...], dict[str, str]]]
-        if table is None:
-            groups = [(t, tuple(n for n in names if n in sums), {}) for t, names in TOTALS]
-        else:
-            groups = [(table, tuple(n for n in IMPORTED_EXPRS[table] if n in sums), {})]
-            if table == "imported_pages" and "bounces" in sums:
-                groups.append((PAGE_BOUNCES[0], ("bounces",), PAGE_BOUNCES[1]))
-            if table in READS_BESIDE and READ_SUMS & sums:
-                groups.append((READS_BESIDE[table], tuple(n for n in ("reads", "readers") if n in sums), {}))
         out: list[Part] = []
-        for tbl, names, renamed in groups:
-            if not names:
-                continue
+        for tbl, names, renamed in import_tables(self.q, sums):
             columns = {d: renamed.get(d) or IMPORTED_DIMS[d][1] for d in IMPORTED_DIMS}
             labels = {
                 "day": "toString(date)",

@@ -12,12 +12,8 @@ from typing import Any
 
 from analytics.stats.imported import (
     IMPORTED_DIMS,
-    PAGE_BOUNCES,
-    READ_SUMS,
-    READS_BESIDE,
     SUM_COLUMNS,
-    TOTALS,
-    imported_table,
+    import_tables,
 )
 from analytics.stats.query import Condition, Filter, Query
 from analytics.store.sqlite.conditions import POSITIVE, filter_sql, match_sql
@@ -62,20 +58,8 @@ class ImportCompiler:
         return filter_sql(f, self.condition)
 
     def statements(self, sums: set[str]) -> list[tuple[str, list[Any], tuple[str, ...]]]:
-        table = imported_table(self.q)
-        groups: list[tuple[str, tuple[str, ...], dict[str, str]]]
-        if table is None:
-            groups = [(t, tuple(n for n in names if n in sums), {}) for t, names in TOTALS]
-        else:
-            groups = [(table, tuple(n for n in SUMS[table] if n in sums), {})]
-            if table == "imported_pages" and "bounces" in sums:
-                groups.append((PAGE_BOUNCES[0], ("bounces",), PAGE_BOUNCES[1]))
-            if table in READS_BESIDE and READ_SUMS & sums:
-                groups.append((READS_BESIDE[table], tuple(n for n in ("reads", "readers") if n in sums), {}))
         out = []
-        for tbl, names, renamed in groups:
-            if not names:
-                continue
+        for tbl, names, renamed in import_tables(self.q, sums):
             self.params, self.renamed = [], renamed
             cols = [self.label(d) if d.startswith("time") else self.column(d) for d in self.q.dimensions]
             group = (" GROUP BY " + ", ".join(str(i + 1) for i in range(len(cols)))) if cols else ""

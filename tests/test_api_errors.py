@@ -26,7 +26,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 OTHER_SITE = "other.example.net"
 OK = {"site_id": SITE, "metrics": ["visitors"], "date_range": "day"}
-METRIC_LIST = "visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, events, scroll_depth, time_on_page, percentage, conversion_rate, reads, read_rate, readers"  # noqa: E501
+METRIC_LIST = "visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, events, scroll_depth, time_on_page, percentage, conversion_rate, reads, read_rate, readers, time_on_page_median"  # noqa: E501
 
 
 @dataclasses.dataclass
@@ -217,7 +217,7 @@ BAD_QUERIES: list[tuple[str, dict[str, Any], str]] = [
      "Metric conversion_rate needs the event:goal dimension or an event:goal filter"),
     ("percentage-without-dimension", {"metrics": ["percentage"]}, "Metric percentage needs at least one dimension"),
     ("time-on-page-by-visit", {"metrics": ["time_on_page"], "dimensions": ["visit:source"]},
-     "Metrics time_on_page and scroll_depth cannot be broken down by a visit: dimension"),
+     "Metrics time_on_page, time_on_page_median and scroll_depth cannot be broken down by a visit: dimension"),
     # dimensions
     ("dimensions-string", {"dimensions": "event:page"}, "dimensions must be a list"),
     ("dimensions-null", {"dimensions": None, "_keep_null": True}, "dimensions must not be null; leave it out instead"),

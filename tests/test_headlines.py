@@ -18,7 +18,7 @@ NOW = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 
 
 def page(path: str, views: int, rate: float, entries: dict[str, int]) -> Page:
-    return Page(path, views, round(views * rate / 100), rate, 30, entries)
+    return Page(path, views, round(views * rate / 100), rate, entries, median_time=30)
 
 
 def test_pages_with_many_entrances_and_a_read_rate_under_half_the_median() -> None:
@@ -60,8 +60,13 @@ UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like 
 
 
 @pytest.fixture
-async def dashboard(instance: Instance) -> Any:
-    """12 LinkedIn readers enter on /bait and leave at 20 %; 12 search readers read /good to the end."""
+async def dashboard(any_instance: Instance) -> Any:
+    """12 LinkedIn readers enter on /bait and leave at 20 %; 12 search readers read /good to the end.
+
+    On /bait, 11 readers are engaged for 10 s and one leaves the tab open for 10 minutes: the
+    mean time on page is 59 s, the median 10 s.
+    """
+    instance = any_instance
     await instance.accounts.sites.add(DOMAIN, "UTC")
     for n in range(12):
         for path, ref, depth in (("/bait", "https://www.linkedin.com/", 20), ("/good", "https://www.google.com/", 100)):
@@ -70,7 +75,8 @@ async def dashboard(instance: Instance) -> Any:
             body = {"n": "pageview", "u": f"https://{DOMAIN}{path}", "d": DOMAIN, "r": ref}
             assert (await instance.send(body, ip=ip, ua=UA.format(n=n))).status_code == 202
             instance.clock.set(datetime(2026, 3, 2, 9, n, 40, tzinfo=UTC))
-            body = {"n": "engagement", "u": f"https://{DOMAIN}{path}", "d": DOMAIN, "sd": depth, "e": 40_000, "wc": 300}
+            engaged = 40_000 if path == "/good" else 600_000 if n == 11 else 10_000
+            body = {"n": "engagement", "u": f"https://{DOMAIN}{path}", "d": DOMAIN, "sd": depth, "e": engaged, "wc": 300}
             assert (await instance.send(body, ip=ip, ua=UA.format(n=n))).status_code == 202
     instance.clock.set(NOW)
     client = instance.client(ip="10.9.9.9")
@@ -82,12 +88,12 @@ async def dashboard(instance: Instance) -> Any:
 async def test_the_panel_on_a_dashboard_follows_its_filters(dashboard: httpx.AsyncClient) -> None:
     page_ = DashboardPage((await dashboard.get(f"{DASH}?period=today")).text)
     # /bait: 12 entrances from LinkedIn, read rate 0 % against a median of (0 + 100) / 2 = 50 %.
-    assert page_.table("headlines") == [["/bait", "12", "Organic Social 12", "0%", "50%", "40s"]]
+    assert page_.table("headlines") == [["/bait", "12", "Organic Social 12", "0%", "50%", "10s"]]
     html = (await dashboard.get(f"{DASH}?period=today")).text
     assert "Listed: pages with at least 10 entrances whose read rate is below half the median read rate" in html
     # Every number is a filter away: the page's read rate, its entrances by channel.
     filtered = DashboardPage((await dashboard.get(f"{DASH}?period=today&page=%2Fbait")).text)
-    assert filtered.table("pages") == [["/bait", "12", "12", "40s", "20%", "0", "0%"]]
+    assert filtered.table("pages") == [["/bait", "12", "12", "59s", "20%", "0", "0%"]]  # the mean time
     by_channel = DashboardPage((await dashboard.get(f"{DASH}?period=today&entry=%2Fbait&tab_sources=channels")).text)
     assert by_channel.table("channels") == [["Organic Social", "12", "0", "0%", "100%", "0s"]]
     # The panel follows the filters: with only LinkedIn visits there is no median to fall below.

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Sums = dict[str, float]
+# Not a sum: the median a histogram plan gives per group (stats.plan.histogram_plan, stats.medians).
+MEDIAN = "time_median"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,11 @@ METRICS: dict[str, Metric] = {
         ),
         Metric("read_rate", "event", "Extension: reads in percent of pageviews."),
         Metric("readers", "event", "Extension: visitors who read at least one page, counted as visitors are."),
+        Metric(
+            "time_on_page_median",
+            "page",
+            "Extension: the median of engaged seconds on the page over the visits that viewed it (whole seconds).",
+        ),
     )
 }
 
@@ -67,6 +74,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "reads": ("reads",),
     "read_rate": ("reads", "pageviews"),
     "readers": ("readers",),
+    "time_on_page_median": ("page_visits", MEDIAN),
 }
 
 
@@ -94,6 +102,8 @@ def metric_value(name: str, s: Sums, total_visitors: float) -> float | int | Non
         return _ratio(get("duration", 0), get("visits", 0))
     if name == "time_on_page":
         return _ratio(get("time_total", 0) / 1000, get("page_visits", 0))
+    if name == "time_on_page_median":
+        return int(round(get(MEDIAN, 0))) if get("page_visits") else None
     if name == "scroll_depth":
         return _ratio(get("scroll_total", 0), get("scroll_visits", 0)) if get("scroll_visits") else None
     if name == "read_rate":

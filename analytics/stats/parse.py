@@ -177,8 +177,12 @@ def parse(body: Mapping[str, Any], site: Site, now: datetime, earliest: date | N
         raise BadRequest("Metric conversion_rate needs the event:goal dimension or an event:goal filter")
     if "percentage" in metrics and not dimensions:
         raise BadRequest("Metric percentage needs at least one dimension")
-    if {"time_on_page", "scroll_depth"} & set(metrics) and any(d.startswith("visit:") for d in dimensions):
-        raise BadRequest("Metrics time_on_page and scroll_depth cannot be broken down by a visit: dimension")
+    if {"time_on_page", "time_on_page_median", "scroll_depth"} & set(metrics) and any(
+        d.startswith("visit:") for d in dimensions
+    ):
+        raise BadRequest(
+            "Metrics time_on_page, time_on_page_median and scroll_depth cannot be broken down by a visit: dimension"
+        )
 
     order_by = _order_by(body.get("order_by"), metrics, dimensions)
     include = body.get("include", {})

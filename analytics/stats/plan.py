@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from analytics.catalog import BY_NAME, ROLLUP_DIMS, ROLLUPS, visitor_credit
 from analytics.stats.imported import skip_reason
-from analytics.stats.metrics import needed_sums
+from analytics.stats.metrics import MEDIAN, needed_sums
 from analytics.stats.query import Query
 
 _VISIT_SUMS = frozenset({"visitors", "visits", "pageviews", "bounces", "duration", "reads", "readers"})
@@ -53,6 +53,14 @@ class Plan:
     sums: frozenset[str]
     rollup: str | None  # the rollup table that answers exactly; None: raw events
     imports: bool = False  # merge imported history (the query asked, and imports can answer it)
+    # Count page visits per key and whole engaged seconds instead of summing (see stats.medians):
+    # raw events only, and each key gains a last element, the seconds.
+    histogram: bool = False
+
+    @property
+    def key_width(self) -> int:
+        """How many values a group key of this plan holds."""
+        return len(self.query.dimensions) + self.histogram
 
 
 def rollup_for(query: Query, sums: set[str] | frozenset[str]) -> str | None:
@@ -74,7 +82,17 @@ def rollup_for(query: Query, sums: set[str] | frozenset[str]) -> str | None:
 
 def plan(query: Query, sums: set[str] | frozenset[str] | None = None, *, raw: bool = False) -> Plan:
     """The plan for `query`. `raw=True` skips rollups: tests use it to check both ways agree."""
-    needed = frozenset(needed_sums(query.metrics) if sums is None else sums)
+    needed = frozenset(needed_sums(query.metrics) if sums is None else sums) - {MEDIAN}
     rollup = None if raw else rollup_for(query, needed)
     imports = query.include_imports and skip_reason(query) is None
     return Plan(query, needed, rollup, imports)
+
+
+def histogram_plan(query: Query) -> Plan | None:
+    """The plan counting page visits per whole engaged second, when `query` asks for a median of them.
+
+    Medians come from raw events only: no rollup or imported report holds a distribution.
+    """
+    if MEDIAN not in needed_sums(query.metrics):
+        return None
+    return Plan(query, frozenset({"page_visits"}), None, False, histogram=True)

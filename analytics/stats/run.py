@@ -15,7 +15,8 @@ from datetime import date
 
 from analytics.model import Site
 from analytics.stats.imported import skip_reason
-from analytics.stats.plan import Plan, plan
+from analytics.stats.medians import with_medians
+from analytics.stats.plan import Plan, histogram_plan, plan
 from analytics.stats.query import Query, QueryResult
 from analytics.stats.shape import shape, supporting
 from analytics.store.base import Store
@@ -50,17 +51,19 @@ async def run_many(store: Store, queries: Sequence[Query], *, raw: bool = False)
         reason = skip_reason(query) if query.include_imports else None
         effective = dataclasses.replace(query, include_imports=False) if reason else query
         parts = [effective, *supporting(effective)]
-        prepared.append((query, reason, effective, [plan(q, raw=raw) for q in parts]))
+        prepared.append((query, reason, effective, [plan(q, raw=raw) for q in parts], histogram_plan(effective)))
 
     unique: dict[Plan, int] = {}
-    for *_, plans in prepared:
-        for p in plans:
+    for *_, plans, histogram in prepared:
+        for p in [*plans, *([histogram] if histogram else [])]:
             unique.setdefault(p, len(unique))
     sums = await store.sums(list(unique))
 
     results = []
-    for query, reason, effective, plans in prepared:
+    for query, reason, effective, plans, histogram in prepared:
         groups = [sums[unique[p]] for p in plans]
+        if histogram is not None:
+            groups[0] = with_medians(groups[0], sums[unique[histogram]])
         result = shape(effective, groups[0], groups[1:])
         if query.include_imports:
             result.meta["imports_included"] = reason is None

@@ -139,7 +139,7 @@ class ClickHouseStore:
         tagged = []
         for i, plan in enumerate(plans):
             for part in Compiler(plan, prefix=f"b{i}_").parts():
-                tagged.append((i, len(plan.query.dimensions), part))
+                tagged.append((i, plan.key_width, part))
         out: list[Groups] = [{} for _ in plans]
         if not tagged:
             return out

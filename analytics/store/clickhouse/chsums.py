@@ -194,6 +194,9 @@ class Compiler:
         def frm() -> str:
             return f"FROM events AS e INNER JOIN {self.sessions()} AS s ON s.id = e.session_id"
 
+        if self.plan.histogram:
+            return [self.histogram_part(frm())]
+
         def grouped(n: int) -> str:
             return (" GROUP BY " + ", ".join(f"d{i}" for i in range(n))) if n else ""
 
@@ -275,6 +278,23 @@ class Compiler:
                 self._part(f"SELECT {select} FROM ({inner}){grouped(len(cols))}", ("scroll_total", "scroll_visits"))
             )
         return out
+
+    def histogram_part(self, source: str) -> Part:
+        """Page visits per key and whole engaged seconds, as store/sqlite/compiler.py's `histogram_statement`."""
+        dims = self.q.dimensions
+        inner_cols = [f"{self.raw_dim(d)} AS d{i}" for i, d in enumerate(dims)]
+        keys = [f"d{i}" for i in range(len(dims))]
+        seconds = f"intDiv(sumIf(ifNull(e.engaged_ms, 0), e.name = {ENG}), 1000)"
+        inner = (
+            f"SELECT {', '.join([*inner_cols, f'{seconds} AS secs'])} {source}"
+            f" WHERE {self.raw_where()} AND e.name IN ({PV}, {ENG})"
+            f" GROUP BY {', '.join([*keys, 'e.session_id', 'e.page'])} HAVING countIf(e.name = {PV}) > 0"
+        )
+        cols = [*keys, f"secs AS d{len(dims)}"]
+        return self._part(
+            f"SELECT {', '.join(cols)}, count() AS s0 FROM ({inner}) GROUP BY {', '.join(cols[:-1] + ['secs'])}",
+            ("page_visits",),
+        )
 
     def rollup_parts(self, table: str, sums: set[str]) -> list[Part]:
         dims = self.q.dimensions

@@ -201,6 +201,8 @@ class Compiler:
         """
         dims = self.q.dimensions
         frm = "FROM fe e" if self.shared else "FROM events e JOIN sessions s ON s.id = e.session_id"
+        if self.plan.histogram:
+            return [self.histogram_statement(frm)]
         event_dims = any(d.startswith("event:") for d in dims)
         event_filters = any(d.startswith("event:") for d in filter_dimensions(self.q.filters))
         visit_pageviews = any(d.startswith("visit:") for d in dims) and not event_dims and not event_filters
@@ -291,6 +293,27 @@ class Compiler:
             select = ", ".join([*cols, "SUM(m)", "COUNT(*)"])
             stmt(f"SELECT {select} FROM ({inner}){_group(len(cols))}", ("scroll_total", "scroll_visits"))
         return out
+
+    def histogram_statement(self, frm: str) -> Part:
+        """Page visits per key and whole engaged seconds, for medians (stats.medians).
+
+        A page visit is a visit's pageviews of one page that pass the plan's filter;
+        its engaged time is the sum of its engagement on that page, the same
+        events `time_total` sums. The key gains the seconds as its last value.
+        """
+        dims = self.q.dimensions
+        inner_cols = [f"{self.raw_dim(d)} AS d{i}" for i, d in enumerate(dims)]
+        keys = [f"d{i}" for i in range(len(dims))]
+        seconds = f"COALESCE(SUM(CASE WHEN e.name = {self.eng} THEN e.engaged_ms END), 0) / 1000"
+        inner = (
+            f"SELECT {', '.join([*inner_cols, f'{seconds} AS secs'])} {frm}"
+            f" WHERE {self.raw_where()} AND e.name IN ({self.pv}, {self.eng})"
+            f" GROUP BY {', '.join([*keys, 'e.session_id', 'e.page'])} HAVING SUM(e.name = {self.pv}) > 0"
+        )
+        sql = f"SELECT {', '.join([*keys, 'secs'])}, COUNT(*) FROM ({inner}){_group(len(keys) + 1)}"
+        part = (sql, self.params, ("page_visits",))
+        self.params = []
+        return part
 
     # -- rollup plan -------------------------------------------------------------
 

@@ -116,15 +116,15 @@ async def sums(
             sql, params, tagged = segments.statement(group, shared, names, tier)
             for row in await _all(conn, sql, params, budget):
                 member, (_, _, names_of), from_imports = tagged[row[0]]
-                add(members[member], row, len(group[member].query.dimensions), names_of, from_imports)
+                add(members[member], row, group[member].key_width, names_of, from_imports)
     for i in alone:
         q = plans[i].query
         parts = Compiler(plans[i], names, through.get((q.site.id, q.site.timezone))).parts()
         if parts:
-            sql, params, layout = union(parts, len(q.dimensions))
+            sql, params, layout = union(parts, plans[i].key_width)
             for row in await _all(conn, sql, params, budget):
                 names_of, from_imports = layout[row[0]]
-                add(i, row, len(q.dimensions), names_of, from_imports)
+                add(i, row, plans[i].key_width, names_of, from_imports)
 
     strings = await _resolve(conn, plans, native, budget)
     out = []

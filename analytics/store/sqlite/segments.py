@@ -109,10 +109,10 @@ def statement(
         params += c.params
 
     # Every row as wide as the widest part: dimension values and sums first, NULLs after.
-    width = max(len(plans[i].query.dimensions) + len(part[2]) for i, part, _ in parts)
+    width = max(plans[i].key_width + len(part[2]) for i, part, _ in parts)
     selects = []
     for tag, (i, (sql, part_params, sums), _) in enumerate(parts):
-        pad = ", NULL" * (width - len(plans[i].query.dimensions) - len(sums))
+        pad = ", NULL" * (width - plans[i].key_width - len(sums))
         selects.append(f"SELECT {tag}, p.*{pad} FROM ({sql}) p")
         params += part_params
     head = f"WITH {', '.join(ctes)} " if ctes else ""

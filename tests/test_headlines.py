@@ -18,7 +18,7 @@ NOW = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 
 
 def page(path: str, views: int, rate: float, entries: dict[str, int]) -> Page:
-    return Page(path, views, round(views * rate / 100), rate, entries, median_time=30)
+    return Page(path, views, round(views * rate / 100), rate, sum(entries.values()), entries, median_time=30)
 
 
 def test_pages_with_many_entrances_and_a_read_rate_under_half_the_median() -> None:

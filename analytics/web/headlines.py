@@ -21,7 +21,7 @@ import asyncio
 import dataclasses
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from analytics.catalog import BY_NAME
@@ -30,7 +30,7 @@ from analytics.web.state import Range, State
 
 ENTRY = BY_NAME["visit:entry_page"].param or "entry"  # the dashboard's entry page filter
 PAGE = BY_NAME["event:page"].param or "page"
-PAGE_DIMENSION = "event:page"
+PAGE_DIMENSION, ENTRY_DIMENSION = "event:page", "visit:entry_page"
 MIN_ENTRIES = 10
 MIN_VIEWS = 10
 SHOWN = 10
@@ -48,8 +48,10 @@ class Page:
     views: int
     reads: int
     read_rate: float
-    entries: dict[str, int]  # channel -> entrances
-    median_time: int | None = None  # median engaged seconds; asked for listed pages only
+    entrances: int
+    # Asked for the listed pages only, from raw data: entrances per channel, median engaged seconds.
+    channels: dict[str, int] = field(default_factory=dict)
+    median_time: int | None = None
 
 
 def flagged(pages: list[Page]) -> tuple[list[Page], float | None]:
@@ -58,14 +60,15 @@ def flagged(pages: list[Page]) -> tuple[list[Page], float | None]:
     if not rates:
         return [], None
     median = statistics.median(rates)
-    out = [p for p in pages if sum(p.entries.values()) >= MIN_ENTRIES and p.read_rate < median / 2]
-    out.sort(key=lambda p: (-sum(p.entries.values()), p.path))
+    out = [p for p in pages if p.entrances >= MIN_ENTRIES and p.read_rate < median / 2]
+    out.sort(key=lambda p: (-p.entrances, p.path))
     return out[:SHOWN], median
 
 
 async def pages_in_view(stats: Stats, r: Range) -> list[Page]:
-    """Views and reads per page and entrances per page and channel (two queries, one batch),
-    then the median engaged time of the pages the check lists (one more query, on raw events)."""
+    """Views, reads and entrances per page, which rollups answer on an unfiltered view; then,
+    for the pages the check lists, their entrances by channel and median engaged time, which
+    only raw data holds, so those two queries read the listed pages' rows alone."""
     by_page, by_entry = await asyncio.gather(
         stats.run({
             "metrics": ["pageviews", "reads", "read_rate"], "date_range": r.body(),
@@ -73,25 +76,37 @@ async def pages_in_view(stats: Stats, r: Range) -> list[Page]:
         }),
         stats.run({
             "metrics": ["visits"], "date_range": r.body(),
-            "dimensions": ["visit:entry_page", "visit:channel"], "pagination": {"limit": 10000},
+            "dimensions": ["visit:entry_page"], "pagination": {"limit": 10000},
         }),
     )  # fmt: skip
-    entries: dict[str, dict[str, int]] = defaultdict(dict)
-    for (page, channel), (visits,) in by_entry.rows:
-        entries[str(page)][str(channel)] = int(visits or 0)
+    entrances = {str(page): int(visits or 0) for (page,), (visits,) in by_entry.rows}
     pages = [
-        Page(str(page), int(views or 0), int(reads or 0), float(rate or 0), entries.get(str(page), {}))
+        Page(str(page), int(views or 0), int(reads or 0), float(rate or 0), entrances.get(str(page), 0))
         for (page,), (views, reads, rate) in by_page.rows
     ]
     listed, _ = flagged(pages)
     if not listed:
         return pages
-    medians = await stats.run({
-        "metrics": ["time_on_page_median"], "date_range": r.body(), "dimensions": ["event:page"],
-        "extra_filters": [["is", PAGE_DIMENSION, [p.path for p in listed]]], "pagination": {"limit": SHOWN},
-    })  # fmt: skip
+    paths = [p.path for p in listed]
+    by_channel, medians = await asyncio.gather(
+        stats.run({
+            "metrics": ["visits"], "date_range": r.body(), "dimensions": ["visit:entry_page", "visit:channel"],
+            "extra_filters": [["is", ENTRY_DIMENSION, paths]], "pagination": {"limit": 10000},
+        }),
+        stats.run({
+            "metrics": ["time_on_page_median"], "date_range": r.body(), "dimensions": [PAGE_DIMENSION],
+            "extra_filters": [["is", PAGE_DIMENSION, paths]], "pagination": {"limit": SHOWN},
+        }),
+    )  # fmt: skip
+    channels: dict[str, dict[str, int]] = defaultdict(dict)
+    for (page, channel), (visits,) in by_channel.rows:
+        channels[str(page)][str(channel)] = int(visits or 0)
     median_of = {str(page): None if value is None else int(value) for (page,), (value,) in medians.rows}
-    return [dataclasses.replace(p, median_time=median_of.get(p.path)) if p in listed else p for p in pages]
+    return [
+        dataclasses.replace(p, channels=channels.get(p.path, {}), median_time=median_of.get(p.path))
+        if p in listed else p
+        for p in pages
+    ]  # fmt: skip
 
 
 def panel(pages: list[Page], state: State, links: bool) -> dict[str, Any]:
@@ -99,11 +114,11 @@ def panel(pages: list[Page], state: State, links: bool) -> dict[str, Any]:
     rows, median = flagged(pages)
     out = []
     for p in rows:
-        channels = sorted(p.entries.items(), key=lambda kv: (-kv[1], kv[0]))
+        channels = sorted(p.channels.items(), key=lambda kv: (-kv[1], kv[0]))
         out.append({
             "label": p.path,
             "link": state.with_filter(PAGE, p.path) if links else None,
-            "entries": fmt("visits", sum(p.entries.values())),
+            "entries": fmt("visits", p.entrances),
             "channels": [
                 {"label": ch, "value": fmt("visits", n),
                  "link": state.with_filter(ENTRY, p.path, ("channel", ch)) if links else None}

@@ -1,8 +1,8 @@
 """`analytics bench`, queries: full dashboards and Stats API queries on demo data, then storage and export.
 
 Each size is seeded with `analytics demo` over 90 days. A *full dashboard* is
-what one page asks when every tab is open: top stats, the daily series and
-every tab of every panel, made by the dashboard's own `reports.Stats` methods
+what one page asks when every tab is open: top stats, the daily series,
+every tab of every panel and the Headline check, made by the dashboard's own `reports.Stats` methods
 in one `asyncio.gather`, so the store answers them as one batch, exactly as it
 answers a page load. It is timed cold (fresh connections; the OS cache is not
 dropped) and warm (p50 of up to 5 runs; slow sets stop after the budget), in
@@ -84,7 +84,7 @@ API: list[tuple[str, dict[str, Any]]] = [
 
 
 def dashboard(period: str, filters: list[list[Any]], prop_keys: Sequence[str] = ()) -> list[tuple[str, Job]]:
-    """A dashboard's full panel set: top stats, the daily series and every tab of every panel.
+    """A dashboard's full panel set: top stats, the daily series, every tab of every panel and the Headline check.
 
     The panels and their tabs are the dashboard's own (`web.reports.panels`, built
     from the catalog and the site's property keys), and each query is made by the
@@ -109,6 +109,7 @@ def dashboard(period: str, filters: list[list[Any]], prop_keys: Sequence[str] = 
     for panel in reports.panels(state, prop_keys):
         for tab in panel.tabs:
             jobs.append((LEGACY_NAMES.get(tab.key, tab.key), functools.partial(_tab, state, filters, tab)))
+    jobs.append(("headlines", functools.partial(_headlines, state, filters)))
     return jobs
 
 
@@ -137,6 +138,13 @@ async def _tab(state: State, filters: list[list[Any]], tab: Tab, t: Target, stat
 
     view, r = _view(state, filters, t, stats)
     return await view.breakdown(r, tab, ROWS_SHOWN)
+
+
+async def _headlines(state: State, filters: list[list[Any]], t: Target, stats: Stats | None) -> object:
+    from analytics.web import headlines
+
+    view, r = _view(state, filters, t, stats)
+    return await headlines.pages_in_view(view, r)
 
 
 async def _api(body: dict[str, Any], t: Target, stats: Stats | None) -> object:

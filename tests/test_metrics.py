@@ -41,9 +41,12 @@ def test_formulas(metric: str, value: float) -> None:
 
 
 def test_empty_groups_give_zeros_not_errors() -> None:
-    assert [metric_value(m, {}, 0) for m in METRICS if m != "scroll_depth"] == [0, 0, 0, 0.0, 0, 0, 0, 0, 0.0, 0.0,
-                                                                                   0, 0.0, 0]  # fmt: skip
+    without_data = ("scroll_depth", "time_on_page_median")
+    assert [metric_value(m, {}, 0) for m in METRICS if m not in without_data] == [0, 0, 0, 0.0, 0, 0, 0, 0, 0.0, 0.0,
+                                                                                  0, 0.0, 0]  # fmt: skip
     assert metric_value("scroll_depth", {}, 0) is None  # no scroll recorded is not a depth of 0
+    assert metric_value("time_on_page_median", {}, 0) is None  # no page visit has no median
+    assert metric_value("time_on_page_median", {"page_visits": 3, "time_median": 12.5}, 0) == 12
     assert metric_value("scroll_depth", {"scroll_total": 0, "scroll_visits": 0}, 0) is None
 
 

@@ -21,6 +21,7 @@ import aiosqlite
 
 from analytics.catalog import ROLLUP_KEYS, SESSION_ATTRS, TEXT_ATTRS
 from analytics.model import DAY, Event, SessionAttrs
+from analytics.store.sqlite.carried import CARRIED
 from analytics.visits.batch import Batch
 from analytics.visits.rollups import COUNTERS, Deltas
 from analytics.visits.sessions import Group, Session, attr_values
@@ -31,11 +32,18 @@ SESSION_COLS = (
 )  # fmt: skip
 _SESSION_SQL = f"INSERT INTO sessions ({', '.join(SESSION_COLS)}) VALUES ({','.join('?' * len(SESSION_COLS))})"
 _SESSION_UPDATE_SQL = _SESSION_SQL.replace("INSERT", "INSERT OR REPLACE", 1)
-# `words` and `read` are an engagement's page length and whether it made its pageview read (visits.reading).
-_EVENT_COLS = "site_id, ts, session_id, name, hostname, page, props, scroll_depth, engaged_ms, interactive, words, read"
-_EVENT_SQL = f"INSERT INTO events ({_EVENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+# `words` and `read` are an engagement's page length and whether it made its pageview read (visits.reading);
+# then the visit's columns every event row carries (store.sqlite.carried), in CARRIED's order.
+_EVENT_COLS = (
+    "site_id", "ts", "session_id", "name", "hostname", "page", "props", "scroll_depth", "engaged_ms", "interactive",
+    "words", "read", *CARRIED.values(),
+)  # fmt: skip
+_EVENT_SQL = f"INSERT INTO events ({', '.join(_EVENT_COLS)}) VALUES ({','.join('?' * len(_EVENT_COLS))})"
 # Batches with revenue (rare) bind two more columns; the rest leave them NULL for less work per row.
-_REVENUE_SQL = f"INSERT INTO events ({_EVENT_COLS}, revenue, currency) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_REVENUE_SQL = (
+    f"INSERT INTO events ({', '.join(_EVENT_COLS)}, revenue, currency)"
+    f" VALUES ({','.join('?' * (len(_EVENT_COLS) + 2))})"
+)
 # Goals that break down by the URL they lead to.
 LINK_EVENTS = frozenset(("Outbound Link: Click", "File Download"))
 # Attributes stored as ids in the strings table (the rest as text), by position in SESSION_ATTRS.
@@ -136,7 +144,7 @@ class BatchWriter:
             read = (1 if batch.read else None) if e.name == "engagement" else None
             event_rows.append((
                 e.site_id, e.ts, session.id, name, host, page, props, e.scroll_depth, e.engaged_ms, int(e.interactive),
-                e.words, read,
+                e.words, read, session.visitor_id, session.start, *session.attrs,
             ))  # fmt: skip
         deltas = batch.finish()
         touched = batch.touched.values()

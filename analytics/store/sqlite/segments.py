@@ -87,6 +87,10 @@ def statement(
             parts.append((i, part, imported))
     dims = [d for plan in plans for d in plan.query.dimensions]
     visit_columns = sorted({BY_NAME[d].column for d in dims if d in BY_NAME and BY_NAME[d].level == "visit"})
+    # `fe` carries only the visit columns a part over it reads: an exit-page panel answered from
+    # the visits alone (`fs`) must not make every event row join its visit.
+    over_events = [sql for _, (sql, _, _), _ in parts if " FROM fe e" in sql]
+    event_visit_columns = [x for x in visit_columns if any(f"e.s_{x}" in sql for sql in over_events)]
 
     first = dataclasses.replace(plans[0], query=dataclasses.replace(plans[0].query, filters=shared))
     ctes, params = [], []
@@ -96,7 +100,7 @@ def statement(
         c = Compiler(first, names)
         cols = [f"e.{x}" for x in (*_EVENT_COLUMNS, *props)]
         # Visit columns come from the event row where it carries them (store.sqlite.carried).
-        visit = (*_VISIT_COLUMNS, *visit_columns)
+        visit = (*_VISIT_COLUMNS, *event_visit_columns)
         cols += [f"{c.visit_col(x)} AS s_{x}" for x in visit]
         where = c.filtered_events()
         joined = c.needs_visits() or any(x not in CARRIED for x in visit)

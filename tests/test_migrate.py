@@ -94,7 +94,7 @@ _FILTERS: list[list[Any]] = [
 
 
 async def _old_schema_copy(new: Path, old: Path) -> None:
-    """`old`: the schema before 0011 and 0012 holding every row of `new` (as the code of then wrote it)."""
+    """`old`: the schema before 0011 holding every row of `new` (as the code of then wrote it)."""
     async with aiosqlite.connect(old, isolation_level=None) as conn:
         await conn.execute("BEGIN IMMEDIATE")
         await apply(conn, [m for m in migrations() if m[0] < 11])
@@ -134,7 +134,7 @@ async def _site(data: Path) -> Site:
 
 
 def test_0011_an_old_database_migrates_and_gives_identical_stats(tmp_path: Path) -> None:
-    """0011 and 0012: event rows get their visit's columns and visit marks move to `visit_state`;
+    """0011 to 0013: event rows get their visit's columns, visit marks move to `visit_state`, events cluster;
     every plan's sums are those of a database written that way, and the writer still finds recent marks."""
     new, old = tmp_path / "new" / "analytics.db", tmp_path / "old.db"
     new.parent.mkdir()
@@ -160,6 +160,10 @@ def test_0011_an_old_database_migrates_and_gives_identical_stats(tmp_path: Path)
     assert rows == conn.execute(f"SELECT {columns} FROM new.events ORDER BY id").fetchall()
     assert len({r[1] for r in rows}) > 100 and all(r[2] > 0 for r in rows)  # visitor ids and starts, filled
     assert "state" not in {r[1] for r in conn.execute("PRAGMA main.table_info(sessions)")}
+    # 0013: events clustered on (site_id, ts, id) without a rowid or a second index; ids go on from the last.
+    assert conn.execute("SELECT name FROM main.sqlite_master WHERE tbl_name = 'events'").fetchall() == [("events",)]
+    assert "WITHOUT ROWID" in conn.execute("SELECT sql FROM main.sqlite_master WHERE name = 'events'").fetchone()[0]
+    assert conn.execute("SELECT next FROM main.event_ids").fetchone() == (3001,)
     recent = (
         "SELECT v.id, v.state FROM {0}.visit_state v JOIN {0}.sessions s ON s.id = v.id"
         " WHERE s.start >= (SELECT MAX(start) FROM {0}.sessions) - 2 * 86400 ORDER BY v.id"

@@ -38,8 +38,8 @@ _NO_STATE = '{"p":{},"s":[]}'  # a visit whose marks were forgotten (older than 
 # `words` and `read` are an engagement's page length and whether it made its pageview read (visits.reading);
 # then the visit's columns every event row carries (store.sqlite.carried), in CARRIED's order.
 _EVENT_COLS = (
-    "site_id", "ts", "session_id", "name", "hostname", "page", "props", "scroll_depth", "engaged_ms", "interactive",
-    "words", "read", *CARRIED.values(),
+    "id", "site_id", "ts", "session_id", "name", "hostname", "page", "props", "scroll_depth", "engaged_ms",
+    "interactive", "words", "read", *CARRIED.values(),
 )  # fmt: skip
 _EVENT_SQL = f"INSERT INTO events ({', '.join(_EVENT_COLS)}) VALUES ({','.join('?' * len(_EVENT_COLS))})"
 # Batches with revenue (rare) bind two more columns; the rest leave them NULL for less work per row.
@@ -130,6 +130,10 @@ class BatchWriter:
             return attrs_by_id[id(attrs)]
 
         batch = Batch(groups, last_id)
+        # `events` has no rowid (migration 0013): ids come from `event_ids`, advanced below.
+        async with conn.execute("SELECT next FROM event_ids") as cur:
+            row = await cur.fetchone()
+        next_id = int(row[0]) if row else 1
         apply = batch.apply
         event_rows: list[tuple[Any, ...]] = []
         revenues: dict[int, tuple[float, str]] = {}  # event row -> its revenue
@@ -147,8 +151,8 @@ class BatchWriter:
             props = _PROPS.encode(dict(e.props)) if e.props else None
             read = (1 if batch.read else None) if e.name == "engagement" else None
             event_rows.append((
-                e.site_id, e.ts, session.id, name, host, page, props, e.scroll_depth, e.engaged_ms, int(e.interactive),
-                e.words, read, session.visitor_id, session.start, *session.attrs,
+                next_id + len(event_rows), e.site_id, e.ts, session.id, name, host, page, props, e.scroll_depth,
+                e.engaged_ms, int(e.interactive), e.words, read, session.visitor_id, session.start, *session.attrs,
             ))  # fmt: skip
         deltas = batch.finish()
         touched = batch.touched.values()
@@ -165,6 +169,8 @@ class BatchWriter:
             await conn.executemany(_REVENUE_SQL, [(*r, *revenues.get(i, none)) for i, r in enumerate(event_rows)])
         elif event_rows:
             await conn.executemany(_EVENT_SQL, event_rows)
+        if event_rows:
+            await conn.execute("UPDATE event_ids SET next = ?", (next_id + len(event_rows),))
         await write_deltas(conn, deltas)
         self.opened += batch.visits.opened
         if self.keep_visits:

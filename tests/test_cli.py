@@ -112,8 +112,9 @@ def test_sites_remove_deletes_its_events(data: Path) -> None:
     with db(data) as conn:
         for site_id in ids.values():
             conn.execute(
-                "INSERT INTO events (site_id, ts, session_id, name, hostname, page, interactive) VALUES (?, 1, 1, 0, 0, 0, 1)",
-                (site_id,),
+                "INSERT INTO events (id, site_id, ts, session_id, name, hostname, page, interactive)"
+                " VALUES (?, ?, 1, 1, 0, 0, 0, 1)",
+                (site_id, site_id),
             )
     run("sites", "remove", "a.example.org", "--yes", data_dir=data)
     with db(data) as conn:
@@ -237,9 +238,9 @@ def test_prune_deletes_events_older_than_retention(data: Path, monkeypatch: pyte
         conn.execute("INSERT INTO strings (id, value) VALUES (900, 'pageview')")
         for i, (label, age) in enumerate(ages.items(), start=1):
             conn.execute(
-                "INSERT INTO events (site_id, ts, session_id, name, hostname, page, props, interactive)"
-                " VALUES (1, ?, ?, 900, 0, 0, ?, 1)",
-                (now - age, i, f'{{"label": "{label}"}}'),
+                "INSERT INTO events (id, site_id, ts, session_id, name, hostname, page, props, interactive)"
+                " VALUES (?, 1, ?, ?, 900, 0, 0, ?, 1)",
+                (i, now - age, i, f'{{"label": "{label}"}}'),
             )
     with accounts_db(data) as conn:
         # An old salt that prune must destroy; yesterday's must survive.

@@ -22,7 +22,7 @@ from analytics.stats.dates import local_day
 from analytics.stats.parse import parse
 from analytics.stats.plan import plan
 from analytics.store.sqlite.store import SQLiteStore
-from analytics.store.sqlite.write import SESSION_COLS
+from analytics.store.sqlite.write import HORIZON, SESSION_COLS
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DOMAIN = "blog.example.org"
@@ -79,13 +79,30 @@ def _sessions(db: Path) -> dict[tuple[int, int], tuple[Any, ...]]:
         return text[0] + ":".join(s[int(x)] for x in ids.split(":")) + "@" + day
 
     out = {}
-    for row in conn.execute(f"SELECT {', '.join(_SESSION_COLS)} FROM sessions"):
-        values = [name(v, c) for c, v in zip(_SESSION_COLS, row, strict=True)]
-        state = json.loads(values[-1])
-        values[-1] = ({s[int(p)]: m for p, m in state["p"].items()}, sorted(mark(x) for x in state["s"]))
+    # Marks live in visit_state (migration 0012); a bulk load forgets those of visits past the horizon.
+    cols = ", ".join(f"x.{c}" for c in _SESSION_COLS)
+    for row in conn.execute(f"SELECT {cols}, v.state FROM sessions x LEFT JOIN visit_state v ON v.id = x.id"):
+        values: list[Any] = [name(v, c) for c, v in zip(_SESSION_COLS, row, strict=False)]
+        if row[-1] is not None:
+            state = json.loads(row[-1])
+            values.append(({s[int(p)]: m for p, m in state["p"].items()}, sorted(mark(x) for x in state["s"])))
+        else:
+            values.append(None)
         out[(row[0], row[1])] = tuple(values)
     conn.close()
     return out
+
+
+def _same_visits(bulk: dict[tuple[int, int], tuple[Any, ...]], ref: dict[tuple[int, int], tuple[Any, ...]]) -> None:
+    """Equal visits; marks equal where the bulk load kept them, and kept for every visit of its last two days."""
+    assert bulk.keys() == ref.keys()
+    latest = max((start for _, start in bulk), default=0)
+    for key, values in bulk.items():
+        assert values[:-1] == ref[key][:-1], key
+        if values[-1] is not None:
+            assert values[-1] == ref[key][-1], key
+        else:
+            assert key[1] < latest - HORIZON, key
 
 
 def _events(db: Path) -> list[tuple[Any, ...]]:
@@ -174,7 +191,7 @@ def test_demo_rows_equal_the_same_events_through_the_queue(
             await store.close()
 
     asyncio.run(ingest())
-    assert _sessions(db) == _sessions(ref)
+    _same_visits(_sessions(db), _sessions(ref))
     assert _events(db) == _events(ref)
     expected, actual = _rollups(ref), _rollups(db)
     for table in ROLLUP_KEYS:

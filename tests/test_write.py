@@ -62,8 +62,10 @@ def dump(db: Path) -> dict[str, Any]:
     s = dict(conn.execute("SELECT id, value FROM strings").fetchall())
     interned = [c not in TEXT_ATTRS for c in SESSION_ATTRS]
     sessions = {}
-    for row in conn.execute("SELECT * FROM sessions ORDER BY site_id, visitor_id, start"):
-        cols = [d[0] for d in conn.execute("SELECT * FROM sessions LIMIT 0").description]
+    # A visit's marks live in visit_state (migration 0012).
+    visits = "SELECT s.*, v.state FROM sessions s LEFT JOIN visit_state v ON v.id = s.id"
+    for row in conn.execute(f"{visits} ORDER BY site_id, visitor_id, start"):
+        cols = [d[0] for d in conn.execute(f"{visits} LIMIT 0").description]
         v = dict(zip(cols, row, strict=True))
         attrs = tuple(s[v[a]] if i else v[a] for a, i in zip(SESSION_ATTRS, interned, strict=True))
         state = json.loads(v["state"])
@@ -224,3 +226,44 @@ def test_rollup_rows_that_sum_to_nothing_are_not_written(tmp_path: Path) -> None
     rows = conn.execute("SELECT site_id, bucket, device, screen, visits, visitors FROM rollup_devices").fetchall()
     conn.close()
     assert rows == [(1, 100, 3, 4, 2, 0)]
+
+
+def test_marks_of_visits_past_the_horizon_are_forgotten_by_housekeeping(tmp_path: Path) -> None:
+    """Only visits a batch may still load keep their marks (visit_state); stats never read them."""
+    db = tmp_path / "analytics.db"
+    old, new = DAY0 + 600, DAY0 + 4 * 86400 + 600
+
+    async def job(store: SQLiteStore) -> None:
+        assert await store.submit([ev(1, old, 1, path="/a")]) == [True]
+        later = [ev(1, new, 2, path="/b"), ev(1, new + 5, 2, "engagement", "/b", engaged_ms=9)]
+        assert await store.submit(later) == [True, True]
+        await store.prune(new + 60, 25)
+
+    with_store(db, job)
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone() == (2,)
+    (state,) = conn.execute("SELECT v.state FROM visit_state v JOIN sessions s ON s.id = v.id").fetchall()
+    assert json.loads(state[0])["p"] and conn.execute("SELECT COUNT(*) FROM visit_state").fetchone() == (1,)
+    conn.close()
+
+
+def test_a_visit_whose_marks_were_forgotten_loads_with_none(tmp_path: Path) -> None:
+    """A batch that still finds such a visit (a clock set back) reads it with empty marks, never fails."""
+    db = tmp_path / "analytics.db"
+
+    async def first(store: SQLiteStore) -> None:
+        assert await store.submit([ev(1, DAY0 + 600, 1, path="/a")]) == [True]
+
+    async def again(store: SQLiteStore) -> None:
+        assert await store.submit([ev(1, DAY0 + 700, 1, path="/b")]) == [True]
+
+    with_store(db, first)
+    conn = sqlite3.connect(db)
+    conn.execute("DELETE FROM visit_state")
+    conn.commit()
+    conn.close()
+    with_store(db, again)
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT pageviews, exit_page != entry_page FROM sessions").fetchall() == [(2, 1)]
+    assert conn.execute("SELECT COUNT(*) FROM visit_state").fetchone() == (1,)
+    conn.close()

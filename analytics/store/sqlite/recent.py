@@ -1,7 +1,7 @@
 """Realtime reads from raw events: current visitors and the live view's last minutes.
 
 Rollups are 15-minute buckets, too coarse for "the last five minutes", so these
-read `events` (by its (site_id, ts) index) joined to the visits for the visitor
+read `events` (by its clustered (site_id, ts) key) joined to the visits for the visitor
 id and source. A visitor is one visitor id here: no day is involved in a window
 of minutes.
 """

@@ -20,6 +20,7 @@ from typing import Any
 from analytics.catalog import BY_NAME, PROPS_PREFIX
 from analytics.stats.plan import Plan
 from analytics.stats.query import And, Filter, filter_dimensions
+from analytics.store.sqlite.carried import CARRIED
 from analytics.store.sqlite.compiler import Compiler, Part
 
 # The event columns the compiled parts read, and the visit columns every part may read.
@@ -86,6 +87,10 @@ def statement(
             parts.append((i, part, imported))
     dims = [d for plan in plans for d in plan.query.dimensions]
     visit_columns = sorted({BY_NAME[d].column for d in dims if d in BY_NAME and BY_NAME[d].level == "visit"})
+    # `fe` carries only the visit columns a part over it reads: an exit-page panel answered from
+    # the visits alone (`fs`) must not make every event row join its visit.
+    over_events = [sql for _, (sql, _, _), _ in parts if " FROM fe e" in sql]
+    event_visit_columns = [x for x in visit_columns if any(f"e.s_{x}" in sql for sql in over_events)]
 
     first = dataclasses.replace(plans[0], query=dataclasses.replace(plans[0].query, filters=shared))
     ctes, params = [], []
@@ -94,12 +99,13 @@ def statement(
         props = ("props",) if any(d.startswith(PROPS_PREFIX) for d in [*dims, *tested]) else ()
         c = Compiler(first, names)
         cols = [f"e.{x}" for x in (*_EVENT_COLUMNS, *props)]
-        cols += [f"s.{x} AS s_{x}" for x in (*_VISIT_COLUMNS, *visit_columns)]
+        # Visit columns come from the event row where it carries them (store.sqlite.carried).
+        visit = (*_VISIT_COLUMNS, *event_visit_columns)
+        cols += [f"{c.visit_col(x)} AS s_{x}" for x in visit]
         where = c.filtered_events()
-        ctes.append(
-            f"fe AS MATERIALIZED (SELECT {', '.join(cols)} FROM events e JOIN sessions s ON s.id = e.session_id"
-            f" WHERE {where})"
-        )
+        joined = c.needs_visits() or any(x not in CARRIED for x in visit)
+        source = "events e JOIN sessions s ON s.id = e.session_id" if joined else "events e"
+        ctes.append(f"fe AS MATERIALIZED (SELECT {', '.join(cols)} FROM {source} WHERE {where})")
         params += c.params
     if any(" FROM fs s" in sql for _, (sql, _, _), _ in parts):
         c = Compiler(first, names)

@@ -28,7 +28,7 @@ from analytics.store.sqlite import days, history, reads, recent, replay, transfe
 from analytics.store.sqlite.files import connect, rollback
 from analytics.store.sqlite.migrate import migrate
 from analytics.store.sqlite.reads import Budget, Groups
-from analytics.store.sqlite.write import BatchWriter, BulkLoad, bulk_settings
+from analytics.store.sqlite.write import HORIZON, BatchWriter, BulkLoad, bulk_settings, forget_states
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -56,14 +56,12 @@ CLOCK_GRACE = 7 * DAY
 T = TypeVar("T")
 
 
-
 class _Job:
     __slots__ = ("fn", "transaction")
 
     def __init__(self, fn: Callable[[aiosqlite.Connection], Awaitable[Any]], transaction: bool) -> None:
         self.fn = fn
         self.transaction = transaction
-
 
 
 class SQLiteStore:
@@ -257,6 +255,7 @@ class SQLiteStore:
 
         `rebuild` first forgets the sites' tiers: after a bulk load wrote old days anew.
         """
+
         async def job(conn: aiosqlite.Connection) -> int:
             if rebuild:
                 for site in sites:
@@ -279,6 +278,10 @@ class SQLiteStore:
                     "INSERT OR IGNORE INTO removed_sites (site_id, removed_at) VALUES (?, ?)",
                     (site_id, int(self.clock.now())),
                 )
+            # The site's visit marks first, while its sessions still say which they are.
+            await conn.execute(
+                "DELETE FROM visit_state WHERE id IN (SELECT id FROM sessions WHERE site_id = ?)", (site_id,)
+            )
             # Every rollup table comes from the catalog: a new dimension's table is removed too.
             for table in ("events", "sessions", *ROLLUP_KEYS):
                 await conn.execute(f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
@@ -307,6 +310,7 @@ class SQLiteStore:
             cur = await conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,))
             n = cur.rowcount
             await conn.execute("DELETE FROM sessions WHERE last < ?", (cutoff,))
+            await forget_states(conn, int(trusted) - HORIZON - DAY)  # marks only open visits need
             return n
 
         return await self.write(delete)

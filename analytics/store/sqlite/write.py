@@ -21,21 +21,32 @@ import aiosqlite
 
 from analytics.catalog import ROLLUP_KEYS, SESSION_ATTRS, TEXT_ATTRS
 from analytics.model import DAY, Event, SessionAttrs
+from analytics.store.sqlite.carried import CARRIED
 from analytics.visits.batch import Batch
 from analytics.visits.rollups import COUNTERS, Deltas
 from analytics.visits.sessions import Group, Session, attr_values
 
 SESSION_COLS = (
     "id", "site_id", "visitor_id", "day", "start", "last", "last_action", "entry_page", "exit_page", "pageviews",
-    "events", "interactive", *SESSION_ATTRS, "reads", "state",
+    "events", "interactive", *SESSION_ATTRS, "reads",
 )  # fmt: skip
 _SESSION_SQL = f"INSERT INTO sessions ({', '.join(SESSION_COLS)}) VALUES ({','.join('?' * len(SESSION_COLS))})"
 _SESSION_UPDATE_SQL = _SESSION_SQL.replace("INSERT", "INSERT OR REPLACE", 1)
-# `words` and `read` are an engagement's page length and whether it made its pageview read (visits.reading).
-_EVENT_COLS = "site_id, ts, session_id, name, hostname, page, props, scroll_depth, engaged_ms, interactive, words, read"
-_EVENT_SQL = f"INSERT INTO events ({_EVENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+# A visit's page and goal marks live apart (migration 0012): only visits of the last two days keep them.
+_STATE_SQL = "INSERT OR REPLACE INTO visit_state (id, state) VALUES (?, ?)"
+_NO_STATE = '{"p":{},"s":[]}'  # a visit whose marks were forgotten (older than the horizon): none
+# `words` and `read` are an engagement's page length and whether it made its pageview read (visits.reading);
+# then the visit's columns every event row carries (store.sqlite.carried), in CARRIED's order.
+_EVENT_COLS = (
+    "id", "site_id", "ts", "session_id", "name", "hostname", "page", "props", "scroll_depth", "engaged_ms",
+    "interactive", "words", "read", *CARRIED.values(),
+)  # fmt: skip
+_EVENT_SQL = f"INSERT INTO events ({', '.join(_EVENT_COLS)}) VALUES ({','.join('?' * len(_EVENT_COLS))})"
 # Batches with revenue (rare) bind two more columns; the rest leave them NULL for less work per row.
-_REVENUE_SQL = f"INSERT INTO events ({_EVENT_COLS}, revenue, currency) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_REVENUE_SQL = (
+    f"INSERT INTO events ({', '.join(_EVENT_COLS)}, revenue, currency)"
+    f" VALUES ({','.join('?' * (len(_EVENT_COLS) + 2))})"
+)
 # Goals that break down by the URL they lead to.
 LINK_EVENTS = frozenset(("Outbound Link: Click", "File Download"))
 # Attributes stored as ids in the strings table (the rest as text), by position in SESSION_ATTRS.
@@ -80,6 +91,7 @@ class BatchWriter:
         self._days: dict[int, list[tuple[int, int]]] = {}  # UTC day -> keys of groups with a kept visit started then
         self._dropped_before = -(2**62)  # kept visits that started before this were dropped
         self._db_latest: dict[int, int] = {}  # site -> latest start of its visits in the database, when first seen
+        self._states_day = -(2**62)  # the UTC day of the last forget_states in a bulk load
 
     def forget(self) -> None:
         """Drop every cache: after a rollback, ids and visits in memory may not exist."""
@@ -118,6 +130,10 @@ class BatchWriter:
             return attrs_by_id[id(attrs)]
 
         batch = Batch(groups, last_id)
+        # `events` has no rowid (migration 0013): ids come from `event_ids`, advanced below.
+        async with conn.execute("SELECT next FROM event_ids") as cur:
+            row = await cur.fetchone()
+        next_id = int(row[0]) if row else 1
         apply = batch.apply
         event_rows: list[tuple[Any, ...]] = []
         revenues: dict[int, tuple[float, str]] = {}  # event row -> its revenue
@@ -135,8 +151,8 @@ class BatchWriter:
             props = _PROPS.encode(dict(e.props)) if e.props else None
             read = (1 if batch.read else None) if e.name == "engagement" else None
             event_rows.append((
-                e.site_id, e.ts, session.id, name, host, page, props, e.scroll_depth, e.engaged_ms, int(e.interactive),
-                e.words, read,
+                next_id + len(event_rows), e.site_id, e.ts, session.id, name, host, page, props, e.scroll_depth,
+                e.engaged_ms, int(e.interactive), e.words, read, session.visitor_id, session.start, *session.attrs,
             ))  # fmt: skip
         deltas = batch.finish()
         touched = batch.touched.values()
@@ -146,17 +162,24 @@ class BatchWriter:
         opened = [_session_row(x) for x in touched if x.id > last_id]
         if opened:
             await conn.executemany(_SESSION_SQL, opened)
+        if touched:
+            await conn.executemany(_STATE_SQL, [(x.id, x.state_json()) for x in touched])
         if revenues:
             none = (None, None)
             await conn.executemany(_REVENUE_SQL, [(*r, *revenues.get(i, none)) for i, r in enumerate(event_rows)])
         elif event_rows:
             await conn.executemany(_EVENT_SQL, event_rows)
+        if event_rows:
+            await conn.execute("UPDATE event_ids SET next = ?", (next_id + len(event_rows),))
         await write_deltas(conn, deltas)
         self.opened += batch.visits.opened
         if self.keep_visits:
             for x in touched:
                 if x.id > last_id:
                     self._days.setdefault(x.start // DAY, []).append((x.site_id, x.visitor_id))
+            if horizon // DAY > self._states_day:  # a bulk load forgets old marks once a day, as housekeeping does
+                self._states_day = horizon // DAY
+                await forget_states(conn, horizon - DAY)
         return stored
 
     # -- strings ---------------------------------------------------------------
@@ -231,7 +254,11 @@ class BatchWriter:
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            sql = f"SELECT {', '.join(SESSION_COLS)} FROM sessions WHERE visitor_id IN ({marks}) AND start >= ?"
+            sql = (
+                f"SELECT {', '.join(f's.{c}' for c in SESSION_COLS)}, COALESCE(v.state, '{_NO_STATE}')"
+                f" FROM sessions s LEFT JOIN visit_state v ON v.id = s.id WHERE s.visitor_id IN ({marks})"
+                " AND s.start >= ?"
+            )
             async with conn.execute(sql, (*chunk, horizon)) as cur:
                 for row in await cur.fetchall():
                     x = _session_from_row(tuple(row))
@@ -301,8 +328,22 @@ def _session_from_row(row: tuple[Any, ...]) -> Session:
 def _session_row(x: Session) -> tuple[Any, ...]:
     return (
         x.id, x.site_id, x.visitor_id, x.day, x.start, x.last, x.last_action, x.entry_page, x.exit_page, x.pageviews,
-        x.events, x.interactive, *x.attrs, x.reads, x.state_json(),
+        x.events, x.interactive, *x.attrs, x.reads,
     )  # fmt: skip
+
+
+async def forget_states(conn: aiosqlite.Connection, before: int) -> int:
+    """Delete the marks of visits started before `before` (Unix seconds); returns how many.
+
+    No batch loads such a visit again once it is older than HORIZON, so its marks
+    are dead weight. `visit_state` holds only recent visits, so the join is short.
+    """
+    cur = await conn.execute(
+        "DELETE FROM visit_state WHERE id IN"
+        " (SELECT v.id FROM visit_state v JOIN sessions s ON s.id = v.id WHERE s.start < ?)",
+        (before,),
+    )
+    return cur.rowcount
 
 
 async def write_deltas(conn: aiosqlite.Connection, deltas: Deltas) -> None:

@@ -79,7 +79,7 @@ def _sessions(db: Path) -> dict[tuple[int, int], tuple[Any, ...]]:
         return text[0] + ":".join(s[int(x)] for x in ids.split(":")) + "@" + day
 
     out = {}
-    # Marks live in visit_state (migration 0012); a bulk load forgets those of visits past the horizon.
+    # Marks live in visit_state (migration 0011); a bulk load forgets those of visits past the horizon.
     cols = ", ".join(f"x.{c}" for c in _SESSION_COLS)
     for row in conn.execute(f"SELECT {cols}, v.state FROM sessions x LEFT JOIN visit_state v ON v.id = x.id"):
         values: list[Any] = [name(v, c) for c, v in zip(_SESSION_COLS, row, strict=False)]

@@ -45,7 +45,7 @@ async def test_windows_are_inclusive_to_the_second_and_sites_stay_apart(any_inst
 
 async def test_sqlite_reads_the_window_by_its_index(instance: Instance) -> None:
     a = await instance.accounts.sites.add("a.example.org", "UTC")
-    # Both read the events by their clustered (site_id, ts, id) key (migration 0013), never a whole table.
+    # Both read the events by their clustered (site_id, ts, id) key (migration 0012), never a whole table.
     for statement in (sql.CURRENT_SQL, sql.RECENT_SQL):
         plan = await instance.store.fetchall("EXPLAIN QUERY PLAN " + statement, [a.id, 0, 1] * statement.count("e.site_id = ?") + [5] * statement.count("LIMIT ?"))
         assert any("SEARCH e USING PRIMARY KEY (site_id=? AND ts>?" in str(row[-1]) for row in plan), plan

@@ -62,7 +62,7 @@ def dump(db: Path) -> dict[str, Any]:
     s = dict(conn.execute("SELECT id, value FROM strings").fetchall())
     interned = [c not in TEXT_ATTRS for c in SESSION_ATTRS]
     sessions = {}
-    # A visit's marks live in visit_state (migration 0012).
+    # A visit's marks live in visit_state (migration 0011).
     visits = "SELECT s.*, v.state FROM sessions s LEFT JOIN visit_state v ON v.id = s.id"
     for row in conn.execute(f"{visits} ORDER BY site_id, visitor_id, start"):
         cols = [d[0] for d in conn.execute(f"{visits} LIMIT 0").description]

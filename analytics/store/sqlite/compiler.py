@@ -19,7 +19,6 @@ from analytics.model import BUCKET, DAY
 from analytics.stats import dates, patterns
 from analytics.stats.plan import Plan, rollup_tables
 from analytics.stats.query import Condition, Filter, filter_dimensions
-from analytics.store.sqlite.carried import CARRIED
 from analytics.store.sqlite.conditions import POSITIVE, filter_sql, match_sql
 from analytics.store.sqlite.days import EPOCH, day_number, local_offset_sql
 from analytics.store.sqlite.history import ImportCompiler
@@ -67,7 +66,6 @@ class Compiler:
         self.shared = shared
         self.rest = rest
         self.params: list[Any] = []
-        self.over_visits = False  # compiling a filter over `sessions s` alone (filtered_visits)
         self.pv = name_ids.get("pageview", -1)
         self.eng = name_ids.get("engagement", -1)
 
@@ -110,17 +108,8 @@ class Compiler:
     # -- raw plan ----------------------------------------------------------------
 
     def visit_col(self, column: str) -> str:
-        """A visit's column in a statement over events: carried on the event row (store.sqlite.carried)
-        or on `fe`, else joined from `sessions`."""
-        if self.shared:
-            return f"e.s_{column}"
-        return f"e.{CARRIED[column]}" if column in CARRIED and not self.over_visits else f"s.{column}"
-
-    def needs_visits(self) -> bool:
-        """Whether the plan's statements over events must join `sessions`: a dimension or filter
-        on what changes over a visit (exit page...), which no event row carries."""
-        dims = [*self.q.dimensions, *filter_dimensions(self.q.filters)]
-        return any(d in _VISIT_COL and _VISIT_COL[d] not in CARRIED for d in dims)
+        """A visit's column in a statement over events: joined from `sessions`, or carried on `fe`."""
+        return f"e.s_{column}" if self.shared else f"s.{column}"
 
     def raw_dim(self, dim: str, session_level: bool = False, visits_only: bool = False) -> str:
         """`dim` in a statement over events (`session_level`: time at the visit's start) or,
@@ -167,8 +156,8 @@ class Compiler:
         """
         d = BY_NAME[dim]
         where = f"e2.site_id = {self.p(self.q.site.id)} AND {self.bounds('e2.ts')}"
-        if d.level == "event" or d.column in CARRIED:
-            return f"SELECT e2.{CARRIED.get(d.column, d.column)} FROM events e2 WHERE {where}"
+        if d.level == "event":
+            return f"SELECT e2.{d.column} FROM events e2 WHERE {where}"
         return f"SELECT s2.{d.column} FROM events e2 JOIN sessions s2 ON s2.id = e2.session_id WHERE {where}"
 
     def filter_sql(self, f: Filter) -> str:
@@ -185,11 +174,7 @@ class Compiler:
         """The WHERE of the visits a visits-only plan reads: started in the range, passing the filter."""
         where = f"s.site_id = {self.p(self.q.site.id)} AND {self.bounds('s.start')}"
         if self.q.filters is not None:
-            self.over_visits = True
-            try:
-                where += " AND " + self.filter_sql(self.q.filters)
-            finally:
-                self.over_visits = False
+            where += " AND " + self.filter_sql(self.q.filters)
         return where
 
     def raw_where(self) -> str:
@@ -215,10 +200,7 @@ class Compiler:
         from `sessions` alone (one row per visit), without touching events.
         """
         dims = self.q.dimensions
-        if self.shared:
-            frm = "FROM fe e"
-        else:
-            frm = "FROM events e JOIN sessions s ON s.id = e.session_id" if self.needs_visits() else "FROM events e"
+        frm = "FROM fe e" if self.shared else "FROM events e JOIN sessions s ON s.id = e.session_id"
         if self.plan.histogram:
             return [self.histogram_statement(frm)]
         event_dims = any(d.startswith("event:") for d in dims)

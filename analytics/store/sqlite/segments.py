@@ -20,7 +20,6 @@ from typing import Any
 from analytics.catalog import BY_NAME, PROPS_PREFIX
 from analytics.stats.plan import Plan
 from analytics.stats.query import And, Filter, filter_dimensions
-from analytics.store.sqlite.carried import CARRIED
 from analytics.store.sqlite.compiler import Compiler, Part
 
 # The event columns the compiled parts read, and the visit columns every part may read.
@@ -99,13 +98,12 @@ def statement(
         props = ("props",) if any(d.startswith(PROPS_PREFIX) for d in [*dims, *tested]) else ()
         c = Compiler(first, names)
         cols = [f"e.{x}" for x in (*_EVENT_COLUMNS, *props)]
-        # Visit columns come from the event row where it carries them (store.sqlite.carried).
-        visit = (*_VISIT_COLUMNS, *event_visit_columns)
-        cols += [f"{c.visit_col(x)} AS s_{x}" for x in visit]
+        cols += [f"s.{x} AS s_{x}" for x in (*_VISIT_COLUMNS, *event_visit_columns)]
         where = c.filtered_events()
-        joined = c.needs_visits() or any(x not in CARRIED for x in visit)
-        source = "events e JOIN sessions s ON s.id = e.session_id" if joined else "events e"
-        ctes.append(f"fe AS MATERIALIZED (SELECT {', '.join(cols)} FROM {source} WHERE {where})")
+        ctes.append(
+            f"fe AS MATERIALIZED (SELECT {', '.join(cols)} FROM events e JOIN sessions s ON s.id = e.session_id"
+            f" WHERE {where})"
+        )
         params += c.params
     if any(" FROM fs s" in sql for _, (sql, _, _), _ in parts):
         c = Compiler(first, names)

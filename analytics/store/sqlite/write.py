@@ -21,7 +21,6 @@ import aiosqlite
 
 from analytics.catalog import ROLLUP_KEYS, SESSION_ATTRS, TEXT_ATTRS
 from analytics.model import DAY, Event, SessionAttrs
-from analytics.store.sqlite.carried import CARRIED
 from analytics.visits.batch import Batch
 from analytics.visits.rollups import COUNTERS, Deltas
 from analytics.visits.sessions import Group, Session, attr_values
@@ -32,14 +31,13 @@ SESSION_COLS = (
 )  # fmt: skip
 _SESSION_SQL = f"INSERT INTO sessions ({', '.join(SESSION_COLS)}) VALUES ({','.join('?' * len(SESSION_COLS))})"
 _SESSION_UPDATE_SQL = _SESSION_SQL.replace("INSERT", "INSERT OR REPLACE", 1)
-# A visit's page and goal marks live apart (migration 0012): only visits of the last two days keep them.
+# A visit's page and goal marks live apart (migration 0011): only visits of the last two days keep them.
 _STATE_SQL = "INSERT OR REPLACE INTO visit_state (id, state) VALUES (?, ?)"
 _NO_STATE = '{"p":{},"s":[]}'  # a visit whose marks were forgotten (older than the horizon): none
-# `words` and `read` are an engagement's page length and whether it made its pageview read (visits.reading);
-# then the visit's columns every event row carries (store.sqlite.carried), in CARRIED's order.
+# `words` and `read` are an engagement's page length and whether it made its pageview read (visits.reading).
 _EVENT_COLS = (
     "id", "site_id", "ts", "session_id", "name", "hostname", "page", "props", "scroll_depth", "engaged_ms",
-    "interactive", "words", "read", *CARRIED.values(),
+    "interactive", "words", "read",
 )  # fmt: skip
 _EVENT_SQL = f"INSERT INTO events ({', '.join(_EVENT_COLS)}) VALUES ({','.join('?' * len(_EVENT_COLS))})"
 # Batches with revenue (rare) bind two more columns; the rest leave them NULL for less work per row.
@@ -130,7 +128,7 @@ class BatchWriter:
             return attrs_by_id[id(attrs)]
 
         batch = Batch(groups, last_id)
-        # `events` has no rowid (migration 0013): ids come from `event_ids`, advanced below.
+        # `events` has no rowid (migration 0012): ids come from `event_ids`, advanced below.
         async with conn.execute("SELECT next FROM event_ids") as cur:
             row = await cur.fetchone()
         next_id = int(row[0]) if row else 1
@@ -152,7 +150,7 @@ class BatchWriter:
             read = (1 if batch.read else None) if e.name == "engagement" else None
             event_rows.append((
                 next_id + len(event_rows), e.site_id, e.ts, session.id, name, host, page, props, e.scroll_depth,
-                e.engaged_ms, int(e.interactive), e.words, read, session.visitor_id, session.start, *session.attrs,
+                e.engaged_ms, int(e.interactive), e.words, read,
             ))  # fmt: skip
         deltas = batch.finish()
         touched = batch.touched.values()

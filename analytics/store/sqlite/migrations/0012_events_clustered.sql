@@ -19,24 +19,13 @@ CREATE TABLE events_clustered (
     currency TEXT,
     words INTEGER,                     -- engagement: the page's length in words
     read INTEGER,                      -- engagement: 1 when it made its pageview read
-    -- The visit's columns every event carries (0011, store/sqlite/carried.py).
-    visitor_id INTEGER NOT NULL DEFAULT 0, visit_start INTEGER NOT NULL DEFAULT 0,
-    channel INTEGER NOT NULL DEFAULT 0, source INTEGER NOT NULL DEFAULT 0, referrer INTEGER NOT NULL DEFAULT 0,
-    utm_source INTEGER NOT NULL DEFAULT 0, utm_medium INTEGER NOT NULL DEFAULT 0,
-    utm_campaign INTEGER NOT NULL DEFAULT 0, utm_content INTEGER NOT NULL DEFAULT 0,
-    utm_term INTEGER NOT NULL DEFAULT 0, country TEXT NOT NULL DEFAULT '', language TEXT NOT NULL DEFAULT '',
-    browser INTEGER NOT NULL DEFAULT 0, browser_version INTEGER NOT NULL DEFAULT 0,
-    os INTEGER NOT NULL DEFAULT 0, os_version INTEGER NOT NULL DEFAULT 0,
-    device INTEGER NOT NULL DEFAULT 0, screen INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (site_id, ts, id)
 ) WITHOUT ROWID;
 INSERT INTO events_clustered (
     site_id, ts, id, session_id, name, hostname, page, props, scroll_depth, engaged_ms, interactive, revenue,
-    currency, words, read, visitor_id, visit_start, channel, source, referrer, utm_source, utm_medium,
-    utm_campaign, utm_content, utm_term, country, language, browser, browser_version, os, os_version, device, screen)
+    currency, words, read)
 SELECT site_id, ts, id, session_id, name, hostname, page, props, scroll_depth, engaged_ms, interactive, revenue,
-    currency, words, read, visitor_id, visit_start, channel, source, referrer, utm_source, utm_medium,
-    utm_campaign, utm_content, utm_term, country, language, browser, browser_version, os, os_version, device, screen
+    currency, words, read
 FROM events ORDER BY site_id, ts, id;
 DROP TABLE events;
 ALTER TABLE events_clustered RENAME TO events;

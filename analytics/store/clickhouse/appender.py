@@ -53,6 +53,8 @@ LINK_EVENTS = frozenset(("Outbound Link: Click", "File Download"))
 # the cache keeps a day more, so a batch a little out of time order still finds them.
 KEEP = 3 * DAY
 _NAMES_MAX = 500_000
+Insert = tuple[str, Sequence[str], list[tuple[Any, ...]]]  # table, columns, rows
+Inserts = list[Insert]
 
 
 def text_id(value: str) -> int:
@@ -126,15 +128,25 @@ class Appender:
         A failure leaves the memory unlike the tables: the visits are read back before the next batch.
         """
         try:
-            return await self._write(events)
+            stored, inserts = await self.prepare(events)
+            await self.flush(inserts)
+            return stored
         except BaseException:
-            self.groups = {}
-            self._pruned = -1  # reload before the next batch
+            self.forget()
             raise
 
-    async def _write(self, events: list[Event]) -> list[bool]:
+    def forget(self) -> None:
+        """Drop the visits in memory after a failed write: they are read back before the next batch."""
+        self.groups = {}
+        self._pruned = -1
+
+    async def prepare(self, events: list[Event]) -> tuple[list[bool], Inserts]:
+        """Apply `events` (arrival order) to the visits in memory; per event whether it is stored, and the inserts.
+
+        The memory then holds the batch: the caller must `flush` the inserts or `forget`.
+        """
         if not events:
-            return []
+            return [], []
         if self._pruned < 0:
             await self.load()
         self._prune(max(e.ts for e in events))
@@ -168,10 +180,12 @@ class Appender:
         self.last_id = batch.visits.next_id
         self._version = max(self._version + 1, time.time_ns())
         sessions = [self._session_row(x) for x in batch.touched.values()]
-        await self.conn.insert("events", EVENT_COLS, rows)
-        await self.conn.insert("sessions", SESSION_COLS, sessions)
-        await self.write_deltas(deltas)
-        return stored
+        return stored, [("events", EVENT_COLS, rows), ("sessions", SESSION_COLS, sessions), self.delta_rows(deltas)]
+
+    async def flush(self, inserts: Inserts) -> None:
+        """Run a prepared batch's inserts, each synchronous: on return ClickHouse has every row."""
+        for table, columns, rows in inserts:
+            await self.conn.insert(table, columns, rows)
 
     def _session_row(self, x: Session) -> tuple[Any, ...]:
         names = self.names
@@ -180,8 +194,8 @@ class Appender:
             names[x.exit_page], x.pageviews, x.events, x.interactive, *x.attrs, x.reads, x.state_json(), self._version,
         )  # fmt: skip
 
-    async def write_deltas(self, deltas: Deltas) -> None:
-        """Append every table's non-zero counter deltas in one insert into `rollups` (see ddl.py).
+    def delta_rows(self, deltas: Deltas) -> Insert:
+        """The insert of every table's non-zero counter deltas into `rollups`.
 
         Texts (hashed for visits/) go in as text; unused key and counter columns are '' and 0.
         """
@@ -194,7 +208,7 @@ class Appender:
                 if any(counters):
                     keys = [v if isinstance(v, str) else names[v] for v in key[2:]]  # type: ignore[index]
                     out.append((table, key[0], key[1], *keys, *key_pad, *counters, *counter_pad))
-        await self.conn.insert("rollups", DELTA_COLS, out)
+        return ("rollups", DELTA_COLS, out)
 
     def _prune(self, newest: int) -> None:
         """Forget visitor ids whose visits all started more than KEEP before the newest event (hourly)."""

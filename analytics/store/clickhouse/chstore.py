@@ -14,6 +14,7 @@ keep visits exact.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime
@@ -52,6 +53,7 @@ class ClickHouseStore:
         self.appender = Appender(self.conn)
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
+        self._writing = asyncio.Lock()  # the queue's writer or a bulk load, one at a time
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -78,6 +80,23 @@ class ClickHouseStore:
         """Write a batch straight through the queue's writer (bulk loads: demo, copy); returns events stored."""
         return sum(await self.submit(events))
 
+    @contextlib.asynccontextmanager
+    async def bulk(self) -> AsyncIterator[BulkLoad]:
+        """A large time-ordered load (the bench's seeding) through the same write path, pipelined.
+
+        Each chunk's visits and rollups are computed while ClickHouse still writes the
+        previous chunk's rows; the ingest queue waits meanwhile. On return every row is written.
+        """
+        async with self._writing:
+            load = BulkLoad(self.appender)
+            try:
+                yield load
+                await load.drain()
+            except BaseException:
+                self.appender.forget()
+                await load.drain(cancel=True)
+                raise
+
     async def _write_loop(self) -> None:
         stopping = False
         while not stopping:
@@ -86,7 +105,8 @@ class ClickHouseStore:
             if not items:
                 continue
             try:
-                stored = await self.appender.write([e for e, _ in items])
+                async with self._writing:
+                    stored = await self.appender.write([e for e, _ in items])
             except Exception as exc:
                 log.error("batch not stored: %s", type(exc).__name__)
                 for _, fut in items:
@@ -199,6 +219,33 @@ class ClickHouseStore:
 
     def replay(self, site: Site, page: int = 5000) -> AsyncIterator[list[Event]]:
         return chhistory.replay(self.conn, site, page)
+
+
+class BulkLoad:
+    """`ClickHouseStore.bulk`'s handle: `write` a chunk, at most one chunk's inserts in flight."""
+
+    def __init__(self, appender: Appender) -> None:
+        self.appender = appender
+        self.events = 0
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def write(self, events: list[Event]) -> int:
+        """Apply a chunk and start its inserts after the previous chunk's; returns events stored."""
+        stored, inserts = await self.appender.prepare(events)
+        await self.drain()
+        self._flushing = asyncio.create_task(self.appender.flush(inserts))
+        n = sum(stored)
+        self.events += n
+        return n
+
+    async def drain(self, cancel: bool = False) -> None:
+        task, self._flushing = self._flushing, None
+        if task is None:
+            return
+        if cancel:
+            await asyncio.gather(task, return_exceptions=True)
+        else:
+            await task
 
 
 async def migrate(conn: Connection, layout: ddl.Layout | None = None) -> list[int]:

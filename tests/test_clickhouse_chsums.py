@@ -48,8 +48,22 @@ def test_filters_are_bound_parameters_never_text() -> None:
     for sql, params, _, _ in parts:
         assert evil not in sql and "/posts" not in sql.lower().replace("{", "")
         assert {evil, "/Posts", "^pro$", "plan"} <= set(params.values())
-        assert "s.source IN (" in sql and "position(e.page, " in sql and "match(if(mapContains(e.props, " in sql
-        assert "FROM events AS e INNER JOIN (SELECT * FROM sessions FINAL WHERE site_id = " in sql
+        # The visit's source is on each event row (migration 3): the filter reads it there.
+        assert "e.source IN (" in sql and "position(e.page, " in sql and "match(if(mapContains(e.props, " in sql
+    # Pageviews read events alone; visitors per visit still join the visit they count.
+    assert [" INNER JOIN (SELECT * FROM sessions FINAL WHERE site_id = " in sql for sql, _, _, _ in parts] == [
+        False, True,
+    ]  # fmt: skip
+
+
+def test_only_what_changes_over_a_visit_joins_the_visits() -> None:
+    def joins(filters: list[list[object]], dims: list[str]) -> bool:
+        [(sql, _, _, _)] = Compiler(plan(query(["pageviews"], dims, filters=filters))).parts()
+        return " INNER JOIN (SELECT * FROM sessions FINAL" in sql
+
+    assert not joins([["is", "visit:country", ["DE"]], ["is", "event:page", ["/"]]], ["visit:device"])
+    assert joins([["is", "visit:exit_page", ["/"]], ["is", "event:page", ["/"]]], [])
+    assert joins([["is", "event:page", ["/"]]], ["visit:entry_page"])
 
 
 def test_visit_figures_without_event_filters_read_visits_alone() -> None:

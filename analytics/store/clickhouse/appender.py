@@ -4,7 +4,8 @@ ClickHouse has no read-modify-write transaction, so visits are not read back
 per batch as in SQLite. This process owns its sites' open visits in memory
 (the backend-neutral `visits.batch.Batch` over a cache kept between batches,
 loaded once at start from the last days' newest visit rows) and appends:
-- the batch's events, each with its visit id and visitor id;
+- the batch's events, each with its visit id, visitor id and first-touch
+  attributes (so filters on those read events alone);
 - a new version of every visit the batch touched (`sessions` is a
   ReplacingMergeTree on the version: readers see the newest);
 - the batch's signed rollup deltas (SummingMergeTree sums them).
@@ -35,7 +36,7 @@ from analytics.visits.sessions import Group, Session, attr_values
 
 EVENT_COLS = (
     "site_id", "ts", "session_id", "visitor_id", "name", "hostname", "page", "props", "scroll_depth", "engaged_ms",
-    "interactive", "revenue", "currency", "words", "read",
+    "interactive", "revenue", "currency", "words", "read", *SESSION_ATTRS,
 )  # fmt: skip
 SESSION_COLS = (
     "id", "site_id", "visitor_id", "day", "start", "last", "last_action", "entry_page", "exit_page", "pageviews",
@@ -174,7 +175,7 @@ class Appender:
             read = int(batch.read) if e.name == "engagement" else 0
             rows.append((
                 e.site_id, e.ts, session.id, session.visitor_id, e.name, e.hostname, e.path, dict(e.props),
-                e.scroll_depth, e.engaged_ms, int(e.interactive), amount, currency, e.words, read,
+                e.scroll_depth, e.engaged_ms, int(e.interactive), amount, currency, e.words, read, *session.attrs,
             ))  # fmt: skip
         deltas = batch.finish()
         self.last_id = batch.visits.next_id

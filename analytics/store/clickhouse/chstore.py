@@ -25,7 +25,7 @@ from analytics.model import DAY, Event, Site
 from analytics.stats.plan import Plan
 from analytics.store import queue
 from analytics.store.base import DayRows, ImportPart, ImportRecord, Recent, RollupRead
-from analytics.store.clickhouse import chhistory, chrecent, ddl
+from analytics.store.clickhouse import chdays, chhistory, chrecent, ddl
 from analytics.store.clickhouse.appender import Appender
 from analytics.store.clickhouse.chclient import Connection, StoreURL
 from analytics.store.clickhouse.chsums import Compiler, union
@@ -120,8 +120,13 @@ class ClickHouseStore:
     # -- housekeeping ----------------------------------------------------------
 
     async def housekeeping(self, now: float, sites: Sequence[Site], retention_months: int = 25) -> None:
-        """Enforce retention on raw events and visits; rollups are merged by ClickHouse itself."""
+        """Enforce retention on raw events and visits, and sum newly settled days into the daily tier."""
         await self.prune(now, retention_months)
+        await self.roll_days(now, sites)
+
+    async def roll_days(self, now: float, sites: Sequence[Site]) -> int:
+        """Sum each site's settled local days into the daily tier (chdays.py); returns days added."""
+        return await chdays.roll(self.conn, now, sites)
 
     async def prune(self, now: float, retention_months: int) -> int:
         """Delete raw events and visits older than the retention period, as the SQLite store counts it."""
@@ -148,7 +153,7 @@ class ClickHouseStore:
         No tombstone here: the accounts' removal and the collector's site check
         keep a removed site's events out (see `Store.delete_site`).
         """
-        for table in ("events", "sessions", "rollups", "site_imports", *ddl.IMPORTED):
+        for table in ("events", "sessions", "rollups", "rollups_day", "rollup_days", "site_imports", *ddl.IMPORTED):
             await self.conn.command(f"DELETE FROM {table} WHERE site_id = {{site:UInt32}}", {"site": site_id})
         self.appender.groups = {k: g for k, g in self.appender.groups.items() if k[0] != site_id}
 
@@ -157,8 +162,10 @@ class ClickHouseStore:
     async def sums(self, plans: Sequence[Plan]) -> list[Groups]:
         """Per plan: group key (dimension values as text) -> sums. The whole batch is one statement."""
         tagged = []
+        rolled = [p.query.site for p in plans if p.rollup]
+        tiers = await chdays.tiers(self.conn, rolled) if rolled else {}
         for i, plan in enumerate(plans):
-            for part in Compiler(plan, prefix=f"b{i}_").parts():
+            for part in Compiler(plan, prefix=f"b{i}_", through_day=tiers.get(plan.query.site.id)).parts():
                 tagged.append((i, len(plan.query.dimensions), part))
         out: list[Groups] = [{} for _ in plans]
         if not tagged:
@@ -189,7 +196,7 @@ class ClickHouseStore:
 
     async def table_bytes(self) -> dict[str, int]:
         """Bytes on disk per table after merging every part (OPTIMIZE ... FINAL): what the data really takes."""
-        for table in ("events", "sessions", "rollups"):
+        for table in ("events", "sessions", "rollups", "rollups_day"):
             await self.conn.command(f"OPTIMIZE TABLE {table} FINAL")
         rows = await self.conn.rows(
             "SELECT table, sum(bytes_on_disk) FROM system.parts WHERE active AND database = currentDatabase()"

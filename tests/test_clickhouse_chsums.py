@@ -96,3 +96,10 @@ def test_a_batch_is_one_statement_with_parts_tagged_and_padded() -> None:
     assert sql.startswith("SELECT 0 AS part, '', '', toInt64(ifNull(x.s0, 0)), toInt64(0) FROM (")
     assert "SELECT 1 AS part, toString(x.d0), toString(x.d1), toInt64(ifNull(x.s0, 0))" in sql
     assert {"b0_0", "b1_0"} <= set(params)  # each plan's parameters under its own prefix
+
+
+def test_a_site_without_imported_history_reads_no_imported_table() -> None:
+    p = plan(query(["visitors", "visits"], ["visit:source"], include={"imports": True}))
+    assert p.imports
+    assert [imported for _, _, _, imported in Compiler(p).parts()] == [False, True]
+    assert [imported for _, _, _, imported in Compiler(p, imported=False).parts()] == [False]

@@ -164,8 +164,11 @@ class ClickHouseStore:
         tagged = []
         rolled = [p.query.site for p in plans if p.rollup]
         tiers = await chdays.tiers(self.conn, rolled) if rolled else {}
+        imported = await chhistory.sites_with_imports(self.conn, {p.query.site.id for p in plans if p.imports})
         for i, plan in enumerate(plans):
-            for part in Compiler(plan, prefix=f"b{i}_", through_day=tiers.get(plan.query.site.id)).parts():
+            site_id = plan.query.site.id
+            compiler = Compiler(plan, f"b{i}_", tiers.get(site_id), site_id in imported)
+            for part in compiler.parts():
                 tagged.append((i, len(plan.query.dimensions), part))
         out: list[Groups] = [{} for _ in plans]
         if not tagged:

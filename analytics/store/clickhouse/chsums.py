@@ -80,9 +80,10 @@ def _aliased(exprs: Iterable[str]) -> list[str]:
 class Compiler:
     """The parts of one plan, each a grouped SELECT of dimension labels (d0, d1...) and sums."""
 
-    def __init__(self, plan: Plan, prefix: str = "p", through_day: int | None = None) -> None:
+    def __init__(self, plan: Plan, prefix: str = "p", through_day: int | None = None, imported: bool = True) -> None:
         self.plan = plan
         self.through_day = through_day  # the last local day of the site's daily tier (chdays.tiers)
+        self.imported = imported  # False when the site has no imported history: no parts to read it
         self.q = plan.query
         self.params: dict[str, Any] = {}
         self.prefix = prefix  # parameter names: `prefix` and a number, unique over the plan's parts
@@ -173,7 +174,7 @@ class Compiler:
     def parts(self) -> list[Part]:
         sums = set(self.plan.sums)
         native = self.rollup_parts(self.plan.rollup, sums) if self.plan.rollup else self.raw_parts(sums)
-        return native + (self.import_parts(sums) if self.plan.imports else [])
+        return native + (self.import_parts(sums) if self.plan.imports and self.imported else [])
 
     def _part(self, sql: str, names: tuple[str, ...], imported: bool = False) -> Part:
         part = (sql, self.params, names, imported)

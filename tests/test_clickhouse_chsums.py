@@ -9,7 +9,7 @@ from typing import Any
 from analytics.model import Site
 from analytics.stats.parse import parse
 from analytics.stats.plan import plan
-from analytics.store.clickhouse.chsums import Compiler, union
+from analytics.store.clickhouse.chsums import ROLLUP_COLUMNS, Compiler, union
 
 SITE = Site(1, "blog.example.org", "Europe/Zurich")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -22,18 +22,20 @@ def query(metrics: list[str], dimensions: list[str] | None = None, **body: Any) 
 
 def test_an_unfiltered_breakdown_reads_its_rollup_with_the_visitor_credit() -> None:
     [(sql, params, names, imported)] = Compiler(plan(query(["visitors", "visits"], ["visit:source"]))).parts()
+    # `rollups` directly, each catalog column under its generic name (source is k1, v_source c6, visits c1).
     assert sql == (
-        "SELECT source AS d0, sum(v_source) AS s0, sum(visits) AS s1 FROM rollup_sources"
-        " WHERE site_id = {p0:Int64} AND bucket >= {p1:Int64} AND bucket < {p2:Int64} GROUP BY d0"
+        "SELECT k1 AS d0, sum(c6) AS s0, sum(c1) AS s1 FROM rollups WHERE `rollup` = {p0:String}"
+        " AND site_id = {p1:Int64} AND bucket >= {p2:Int64} AND bucket < {p3:Int64} GROUP BY d0"
     )
+    assert [ROLLUP_COLUMNS["rollup_sources"][c] for c in ("source", "v_source", "visits")] == ["k1", "c6", "c1"]
     start = int(datetime(2026, 1, 31, 23, tzinfo=UTC).timestamp()) // 900
-    assert params == {"p0": 1, "p1": start, "p2": start + 28 * 96}
+    assert params == {"p0": "rollup_sources", "p1": 1, "p2": start, "p3": start + 28 * 96}
     assert names == ("visitors", "visits") and not imported
 
 
 def test_totals_read_rollup_totals_and_pages() -> None:
     parts = Compiler(plan(query(["visitors", "time_on_page", "scroll_depth"]))).parts()
-    assert [p[0].split(" FROM ")[1].split()[0] for p in parts] == ["rollup_totals", "rollup_pages"]
+    assert [next(v for v in p[1].values() if isinstance(v, str)) for p in parts] == ["rollup_totals", "rollup_pages"]
 
 
 def test_filters_are_bound_parameters_never_text() -> None:
@@ -82,9 +84,9 @@ def test_imported_history_is_summed_by_day_label() -> None:
     imported = [p for p in Compiler(plan(q)).parts() if p[3]]
     assert [p[0] for p in imported] == [
         "SELECT toString(toMonday(date)) AS d0, sum(visitors) AS s0 FROM imported_visitors"
-        " WHERE site_id = {p5:Int64} AND date BETWEEN {p3:Date32} AND {p4:Date32} GROUP BY d0"
+        " WHERE site_id = {p6:Int64} AND date BETWEEN {p4:Date32} AND {p5:Date32} GROUP BY d0"
     ]
-    assert imported[0][1] == {"p3": date(2026, 2, 1), "p4": date(2026, 2, 28), "p5": 1}
+    assert imported[0][1] == {"p4": date(2026, 2, 1), "p5": date(2026, 2, 28), "p6": 1}
 
 
 def test_a_batch_is_one_statement_with_parts_tagged_and_padded() -> None:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from analytics.catalog import BY_NAME, PROPS_PREFIX, ROLLUP_DIMS, visitor_credit
+from analytics.catalog import BY_NAME, PROPS_PREFIX, ROLLUP_DIMS, ROLLUP_KEYS, visitor_credit
 from analytics.model import BUCKET, DAY
 from analytics.stats import dates
 from analytics.stats.imported import (
@@ -29,6 +29,7 @@ from analytics.stats.imported import (
 from analytics.stats.plan import Plan, rollup_tables
 from analytics.stats.query import And, Condition, Filter, Not, Or, filter_dimensions
 from analytics.store.clickhouse import chdays
+from analytics.visits.rollups import COUNTERS
 
 Part = tuple[str, dict[str, Any], tuple[str, ...], bool]  # SQL, parameters, its sums, reads imports
 
@@ -83,6 +84,15 @@ _SESSION_EXPRS = {
 IMPORTED_EXPRS: dict[str, dict[str, str]] = {
     table: {name: f"sum({col})" + (f" * {k}" if k != 1 else "") for name, (col, k) in cols.items()}
     for table, cols in SUM_COLUMNS.items()
+}
+
+
+# Each rollup's columns in `rollups` / `rollups_day` (ddl.py): the catalog name -> k<i> or c<i>. Parts read
+# the two tables directly, not the per-rollup views: ClickHouse plans a view once per part, which doubled
+# the planning of a dashboard's statement (40 parts: 121 against 60 ms).
+ROLLUP_COLUMNS: dict[str, dict[str, str]] = {
+    t: {**{k: f"k{i}" for i, k in enumerate(keys)}, **{c: f"c{i}" for i, c in enumerate(COUNTERS[t])}}
+    for t, keys in ROLLUP_KEYS.items()
 }
 
 
@@ -328,17 +338,22 @@ class Compiler:
                 "visitors": visitors if tbl == table else "visitors",
                 "readers": readers if tbl == table else "readers",
             }
+            named = ROLLUP_COLUMNS[tbl]
             for suffix, by, first, stop in spans:
                 label = f"day * {DAY}" if by == "day" else f"bucket * {BUCKET}"
+                local = by == "day"
                 cols = [
-                    f"{self.time_label(label, d, is_local=by == 'day') if d.startswith('time') else ROLLUP_DIMS[d][1]}"
-                    f" AS d{i}"
+                    (self.time_label(label, d, is_local=local) if d.startswith("time") else named[ROLLUP_DIMS[d][1]])
+                    + f" AS d{i}"
                     for i, d in enumerate(dims)
                 ]
-                select = ", ".join([*cols, *_aliased(f"sum({column.get(n, n)})" for n in names)])
-                where = f"site_id = {self.p(self.q.site.id)} AND {by} >= {self.p(first)} AND {by} < {self.p(stop)}"
+                select = ", ".join([*cols, *_aliased(f"sum({named[column.get(n, n)]})" for n in names)])
+                where = (
+                    f"`rollup` = {self.p(tbl)} AND site_id = {self.p(self.q.site.id)}"
+                    f" AND {by} >= {self.p(first)} AND {by} < {self.p(stop)}"
+                )
                 group = (" GROUP BY " + ", ".join(f"d{i}" for i in range(len(dims)))) if dims else ""
-                out.append(self._part(f"SELECT {select} FROM {tbl}{suffix} WHERE {where}{group}", names))
+                out.append(self._part(f"SELECT {select} FROM rollups{suffix} WHERE {where}{group}", names))
         return out
 
     def import_parts(self, sums: set[str]) -> list[Part]:

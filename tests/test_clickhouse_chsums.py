@@ -9,7 +9,7 @@ from typing import Any
 from analytics.model import Site
 from analytics.stats.parse import parse
 from analytics.stats.plan import plan
-from analytics.store.clickhouse.chsums import Compiler, union
+from analytics.store.clickhouse.chsums import ROLLUP_COLUMNS, Compiler, union
 
 SITE = Site(1, "blog.example.org", "Europe/Zurich")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -22,18 +22,20 @@ def query(metrics: list[str], dimensions: list[str] | None = None, **body: Any) 
 
 def test_an_unfiltered_breakdown_reads_its_rollup_with_the_visitor_credit() -> None:
     [(sql, params, names, imported)] = Compiler(plan(query(["visitors", "visits"], ["visit:source"]))).parts()
+    # `rollups` directly, each catalog column under its generic name (source is k1, v_source c6, visits c1).
     assert sql == (
-        "SELECT source AS d0, sum(v_source) AS s0, sum(visits) AS s1 FROM rollup_sources"
-        " WHERE site_id = {p0:Int64} AND bucket >= {p1:Int64} AND bucket < {p2:Int64} GROUP BY d0"
+        "SELECT k1 AS d0, sum(c6) AS s0, sum(c1) AS s1 FROM rollups WHERE `rollup` = {p0:String}"
+        " AND site_id = {p1:Int64} AND bucket >= {p2:Int64} AND bucket < {p3:Int64} GROUP BY d0"
     )
+    assert [ROLLUP_COLUMNS["rollup_sources"][c] for c in ("source", "v_source", "visits")] == ["k1", "c6", "c1"]
     start = int(datetime(2026, 1, 31, 23, tzinfo=UTC).timestamp()) // 900
-    assert params == {"p0": 1, "p1": start, "p2": start + 28 * 96}
+    assert params == {"p0": "rollup_sources", "p1": 1, "p2": start, "p3": start + 28 * 96}
     assert names == ("visitors", "visits") and not imported
 
 
 def test_totals_read_rollup_totals_and_pages() -> None:
     parts = Compiler(plan(query(["visitors", "time_on_page", "scroll_depth"]))).parts()
-    assert [p[0].split(" FROM ")[1].split()[0] for p in parts] == ["rollup_totals", "rollup_pages"]
+    assert [next(v for v in p[1].values() if isinstance(v, str)) for p in parts] == ["rollup_totals", "rollup_pages"]
 
 
 def test_filters_are_bound_parameters_never_text() -> None:
@@ -48,8 +50,22 @@ def test_filters_are_bound_parameters_never_text() -> None:
     for sql, params, _, _ in parts:
         assert evil not in sql and "/posts" not in sql.lower().replace("{", "")
         assert {evil, "/Posts", "^pro$", "plan"} <= set(params.values())
-        assert "s.source IN (" in sql and "position(e.page, " in sql and "match(if(mapContains(e.props, " in sql
-        assert "FROM events AS e INNER JOIN (SELECT * FROM sessions FINAL WHERE site_id = " in sql
+        # The visit's source is on each event row (migration 3): the filter reads it there.
+        assert "e.source IN (" in sql and "position(e.page, " in sql and "match(if(mapContains(e.props, " in sql
+    # Pageviews read events alone; visitors per visit still join the visit they count.
+    assert [" INNER JOIN (SELECT * FROM sessions FINAL WHERE site_id = " in sql for sql, _, _, _ in parts] == [
+        False, True,
+    ]  # fmt: skip
+
+
+def test_only_what_changes_over_a_visit_joins_the_visits() -> None:
+    def joins(filters: list[list[object]], dims: list[str]) -> bool:
+        [(sql, _, _, _)] = Compiler(plan(query(["pageviews"], dims, filters=filters))).parts()
+        return " INNER JOIN (SELECT * FROM sessions FINAL" in sql
+
+    assert not joins([["is", "visit:country", ["DE"]], ["is", "event:page", ["/"]]], ["visit:device"])
+    assert joins([["is", "visit:exit_page", ["/"]], ["is", "event:page", ["/"]]], [])
+    assert joins([["is", "event:page", ["/"]]], ["visit:entry_page"])
 
 
 def test_visit_figures_without_event_filters_read_visits_alone() -> None:
@@ -68,9 +84,9 @@ def test_imported_history_is_summed_by_day_label() -> None:
     imported = [p for p in Compiler(plan(q)).parts() if p[3]]
     assert [p[0] for p in imported] == [
         "SELECT toString(toMonday(date)) AS d0, sum(visitors) AS s0 FROM imported_visitors"
-        " WHERE site_id = {p5:Int64} AND date BETWEEN {p3:Date32} AND {p4:Date32} GROUP BY d0"
+        " WHERE site_id = {p6:Int64} AND date BETWEEN {p4:Date32} AND {p5:Date32} GROUP BY d0"
     ]
-    assert imported[0][1] == {"p3": date(2026, 2, 1), "p4": date(2026, 2, 28), "p5": 1}
+    assert imported[0][1] == {"p4": date(2026, 2, 1), "p5": date(2026, 2, 28), "p6": 1}
 
 
 def test_a_batch_is_one_statement_with_parts_tagged_and_padded() -> None:
@@ -82,3 +98,10 @@ def test_a_batch_is_one_statement_with_parts_tagged_and_padded() -> None:
     assert sql.startswith("SELECT 0 AS part, '', '', toInt64(ifNull(x.s0, 0)), toInt64(0) FROM (")
     assert "SELECT 1 AS part, toString(x.d0), toString(x.d1), toInt64(ifNull(x.s0, 0))" in sql
     assert {"b0_0", "b1_0"} <= set(params)  # each plan's parameters under its own prefix
+
+
+def test_a_site_without_imported_history_reads_no_imported_table() -> None:
+    p = plan(query(["visitors", "visits"], ["visit:source"], include={"imports": True}))
+    assert p.imports
+    assert [imported for _, _, _, imported in Compiler(p).parts()] == [False, True]
+    assert [imported for _, _, _, imported in Compiler(p, imported=False).parts()] == [False]

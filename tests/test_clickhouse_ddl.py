@@ -64,7 +64,8 @@ async def test_chdb_parses_every_cluster_statement(tmp_path: Path) -> None:
         assert len(statements) == 2 + len(every)
         for sql in statements:
             ast = await conn.rows(f"EXPLAIN AST {sql}")
-            assert ast and ast[0][0].startswith(("Create", "Alter")), sql
+            # Migration 3 rebuilds tables: create, copy (Insert), swap (Rename: EXCHANGE) and drop.
+            assert ast and ast[0][0].startswith(("Create", "Alter", "Insert", "Rename", "Drop")), sql
         views = [s for s in statements if s.startswith("CREATE VIEW")]
         assert views[0] == (
             "CREATE VIEW IF NOT EXISTS rollup_totals ON CLUSTER analytics AS SELECT site_id, bucket, c0 AS visitors,"
@@ -79,11 +80,14 @@ async def test_migrations_run_once(tmp_path: Path) -> None:
     conn = Connection(parse_url(f"chdb://{tmp_path / 'ch'}"))
     await conn.open()
     try:
-        assert await migrate(conn) == [1, 2]
+        assert await migrate(conn) == [1, 2, 3]
         assert await migrate(conn) == []
-        assert await conn.rows("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
+        assert await conn.rows("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,), (3,)]
         tables = {r[0] for r in await conn.rows("SHOW TABLES")}
-        assert {"events", "sessions", "rollups", "site_imports", *ROLLUP_KEYS, *ddl.IMPORTED} <= tables
+        days = {f"{t}_day" for t in ROLLUP_KEYS}
+        assert {"events", "sessions", "rollups", "rollups_day", "rollup_days", "site_imports", *ROLLUP_KEYS, *days,
+                *ddl.IMPORTED} <= tables  # fmt: skip
+        assert not {t for t in tables if t.endswith("_v3")}  # the rebuilt tables' copies are gone
     finally:
         await conn.close()
 
@@ -130,7 +134,7 @@ async def test_a_database_from_before_reads_is_upgraded_in_place(tmp_path: Path)
                           [(1, 1, 100, 1, '{"p":{},"s":[]}', 1)])  # fmt: skip
         await conn.insert("rollups", ("rollup", "site_id", "bucket", "k0", "c0", "c1", "c12"),
                           [("rollup_sources", 1, 0, "Direct / None", 1, 1, 1)])  # fmt: skip
-        assert await migrate(conn) == [2]
+        assert await migrate(conn) == [2, 3]
         assert await conn.rows("SELECT page, words, read FROM events") == [("/a", None, 0)]
         assert await conn.rows("SELECT pageviews, reads FROM sessions FINAL") == [(1, 0)]
         # The old row keeps its counters under their names; the read counters are 0 in it.
@@ -145,5 +149,36 @@ async def test_a_database_from_before_reads_is_upgraded_in_place(tmp_path: Path)
                                " FROM rollup_sources") == [(1, 2, 2, 1, 1)]  # fmt: skip
         tables = {r[0] for r in await conn.rows("SHOW TABLES")}
         assert set(ddl.IMPORTED_READS) <= tables
+    finally:
+        await conn.close()
+
+
+async def test_the_faster_migration_puts_each_visits_attributes_on_its_events(tmp_path: Path) -> None:
+    """Migration 3 rebuilds events, visits and rollups with codecs; old events get their visit's newest attributes."""
+    conn = Connection(parse_url(f"chdb://{tmp_path / 'ch'}"))
+    await conn.open()
+    try:
+        for sql in ddl.migrations_table(ddl.Layout()):
+            await conn.command(sql)
+        for version in (1, 2):
+            for sql in ddl.statements(version, ddl.Layout()):
+                await conn.command(sql)
+            await conn.insert("schema_migrations", ("version",), [(version,)])
+        await conn.insert("events", ("site_id", "ts", "session_id", "name", "page"),
+                          [(1, 100, 7, "pageview", "/a"), (1, 160, 7, "pageview", "/b"), (1, 200, 8, "pageview", "/")])
+        # Visit 7 in two versions (the newest wins); visit 8 is missing (its events keep '').
+        await conn.insert("sessions", ("id", "site_id", "start", "source", "country", "state", "version"),
+                          [(7, 1, 100, "Old", "FR", "{}", 1), (7, 1, 100, "Google", "DE", "{}", 2)])
+        await conn.insert("rollups", ("rollup", "site_id", "bucket", "k0", "c0"),
+                          [("rollup_sources", 1, 0, "Google", 1)])  # fmt: skip
+        assert await migrate(conn) == [3]
+        assert await conn.rows("SELECT session_id, page, source, country FROM events ORDER BY ts") == [
+            (7, "/a", "Google", "DE"), (7, "/b", "Google", "DE"), (8, "/", "", ""),
+        ]  # fmt: skip
+        assert await conn.rows("SELECT id, source, version FROM sessions FINAL") == [(7, "Google", 2)]
+        first_key = ROLLUP_KEYS["rollup_sources"][0]
+        assert await conn.rows(f"SELECT {first_key}, visitors FROM rollup_sources") == [("Google", 1)]
+        create = str((await conn.rows("SHOW CREATE TABLE events"))[0][0])
+        assert "CODEC(Delta(8), ZSTD(1))" in create and "`source` LowCardinality(String)" in create
     finally:
         await conn.close()

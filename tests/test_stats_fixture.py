@@ -107,12 +107,12 @@ async def ingest(inst: Instance) -> None:
     await hit(inst, local(3, 12, 41), "D", "engagement", "/posts/a", sd=90, e=12000)
 
 
-@pytest.fixture(params=["sqlite-recent", "sqlite-rolled", "chdb"])
+@pytest.fixture(params=["sqlite-recent", "sqlite-rolled", "chdb", "chdb-rolled"])
 async def fixture(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Instance]:
-    """Every test runs on SQLite twice: on fresh 15-minute rollups, and a week later,
-    when Mar 2-3 have been summed into the daily tier; and on ClickHouse (chDB),
-    whose rollups need no daily tier. The expected numbers are the same."""
-    backend = "chdb" if request.param == "chdb" else "sqlite"
+    """Every test runs on each backend (SQLite, ClickHouse through chDB) twice: on fresh
+    15-minute rollups, and a week later, when Mar 2-3 have been summed into the daily
+    tier. The expected numbers are the same."""
+    backend = "chdb" if request.param.startswith("chdb") else "sqlite"
     data_dir = tmp_path / "data"
     clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     app = create_app(Settings(data_dir=str(data_dir), store=store_url(backend, data_dir), batch_ms=0.5), clock)
@@ -123,7 +123,21 @@ async def fixture(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterat
         instance.clock.set(local(3, 18, 0))
         if backend == "sqlite":
             await _roll(instance, request.param == "sqlite-rolled")
+        else:
+            await _roll_chdb(instance, request.param == "chdb-rolled")
         yield instance
+
+
+async def _roll_chdb(instance: Instance, rolled: bool) -> None:
+    from analytics.store.clickhouse import chdays
+
+    sites = await instance.accounts.sites.all()
+    assert await instance.store.roll_days(instance.clock.now(), sites) == 0  # nothing has settled yet
+    if rolled:
+        instance.clock.set(local(10, 12, 0))
+        assert await instance.store.roll_days(instance.clock.now(), sites) == 6  # Mar 2-7
+        assert await chdays.tiers(instance.store.conn, sites) == {sites[0].id: (date(2026, 3, 7) - date(1970, 1, 1)).days}
+        assert (await instance.store.conn.rows("SELECT count() FROM rollup_pages_day"))[0][0] > 0
 
 
 async def _roll(instance: Instance, rolled: bool) -> None:

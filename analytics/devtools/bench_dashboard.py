@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import subprocess
 import sys
 import time
@@ -256,19 +257,24 @@ def queries(
     for n in sizes:
         data = work / f"queries-{n}"
         db = data / "analytics.db"
-        seeded = demo.generate(db, SITE, n, 90, seed=1, now=now.timestamp(), progress=progress)
-        entry: dict[str, Any] = {
-            "seed_seconds": round(seeded.seconds, 1),
-            "seed_events_per_s": round(n / seeded.seconds) if seeded.seconds else None,
-            "seed_events_per_cpu_s": round(n / seeded.cpu_seconds) if seeded.cpu_seconds else None,
-            "sessions": seeded.sessions,
-            "sets": {},
-        }
-        site, prop_keys = asyncio.run(_site(data))
-        if store != "sqlite":  # ClickHouse: the same demo copied over, then timed there
+        entry: dict[str, Any]
+        if store == "sqlite":
+            seeded = demo.generate(db, SITE, n, 90, seed=1, now=now.timestamp(), progress=progress)
+            entry = {
+                "seed_seconds": round(seeded.seconds, 1),
+                "seed_events_per_s": round(n / seeded.seconds) if seeded.seconds else None,
+                "seed_events_per_cpu_s": round(n / seeded.cpu_seconds) if seeded.cpu_seconds else None,
+                "sessions": seeded.sessions,
+                "sets": {},
+            }
+        else:  # ClickHouse: the same demo traffic written straight into its write path, then timed there
             from analytics.devtools import chbench
 
-            entry["clickhouse"] = chbench.seed(db, store, site)
+            data.mkdir(parents=True, exist_ok=True)
+            asyncio.run(demo.ensure_site(data, SITE))
+            site, _ = asyncio.run(_site(data))
+            entry = {**chbench.seed(store, site, n, 90, now.timestamp(), bool(progress)), "sets": {}}
+        site, prop_keys = asyncio.run(_site(data))
         for name, qs in query_sets(prop_keys).items():
             entry["sets"][name] = asyncio.run(time_set(db, site, qs, now, warm_runs, budget, store_url=store))
             if baseline and store == "sqlite" and n == min(sizes) and qs.filters:
@@ -276,12 +282,13 @@ def queries(
                 entry["sets"][name]["before"] = before  # the same run, each plan reading events alone
         results[str(n)] = entry
         if n == max(sizes):
-            storage = storage_figures(db, n)
-            if store != "sqlite":
+            if store == "sqlite":
+                storage = storage_figures(db, n)
+            else:
                 from analytics.devtools import chbench
 
-                storage = {"sqlite": storage, **chbench.storage(store, n)}
-            export = export_figures(data, now)
+                storage = chbench.storage(store, n)
+            export = export_figures(data, now, store)
     return results, storage, export
 
 
@@ -309,7 +316,7 @@ def _hwm(pid: int) -> int:
         return 0
 
 
-def export_figures(data: Path, now: datetime) -> dict[str, Any]:
+def export_figures(data: Path, now: datetime, store: str = "sqlite") -> dict[str, Any]:
     """A 12-month export of the largest site through the CLI, in a child process: time and peak RSS."""
     last = now.date()
     first = last - timedelta(days=365)
@@ -317,7 +324,8 @@ def export_figures(data: Path, now: datetime) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "analytics", "export", SITE, "--from", first.isoformat(), "--to", last.isoformat(),
            "-o", str(target), "--data-dir", str(data)]  # fmt: skip
     began = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "ANALYTICS_STORE": store}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     # The child's own high-water mark (VmHWM, reset by exec), polled until it exits: the
     # rusage of a child also counts this process's memory, copied at fork before the exec.
     peak = 0

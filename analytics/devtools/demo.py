@@ -14,6 +14,7 @@ import gc
 import json
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from analytics.store.sqlite.store import SQLiteStore
 # The traffic model's names, for the bench's load generator.
 __all__ = [
     "DEFAULT_TIMEZONE", "DEVICES", "OUTBOUND", "SOURCES", "STATIC_PAGES",
-    "DemoResult", "articles", "generate", "refresh",
+    "DemoResult", "articles", "chunks", "ensure_site", "generate", "refresh",
 ]  # fmt: skip
 # Events per transaction: a demo day is split into chunks of at most this many.
 CHUNK = 50_000
@@ -51,11 +52,32 @@ class DemoResult:
     cpu_seconds: float = 0.0  # this process's CPU time: the rate an idle machine would see
 
 
+async def ensure_site(data_dir: Path, domain: str, timezone: str = DEFAULT_TIMEZONE) -> Site:
+    """The demo site in the data dir's accounts, created if missing (for a store other than SQLite)."""
+    return await _site(data_dir, domain, timezone)
+
+
 async def _site(data_dir: Path, domain: str, timezone: str) -> Site:
     # Accounts first (they take over a release 0.1 data dir's accounts), then the store.
     async with Accounts.in_dir(data_dir) as accounts:
         # Like `analytics sites add`: the admin (first user), if any, owns it.
         return await accounts.sites.ensure(domain, timezone)
+
+
+def chunks(site: Site, events: int, start: int, end: int, seed: int, size: int = CHUNK) -> Iterator[list[Event]]:
+    """The site's demo traffic over [start, end) in time order, a UTC day at a time in chunks of `size` events."""
+    traffic = Traffic(site.id, site.domain, site.timezone, seed)
+    tz = site.timezone
+    hours = hourly_counts(events, start, end, tz, traffic.rng)
+    bounds = midnights(start, end, tz)
+    day_starts, ordinals = local_days(start, end, tz)
+    by_day: dict[int, list[tuple[int, int]]] = {}
+    for h, c in hours:
+        by_day.setdefault(h // DAY, []).append((h, c))
+    for _, day_hours in sorted(by_day.items()):
+        batch: list[Event] = traffic.day(day_hours, start, end, bounds, day_starts, ordinals)
+        for i in range(0, len(batch), size):
+            yield batch[i : i + size]
 
 
 async def _fill(
@@ -64,26 +86,15 @@ async def _fill(
     from tqdm import tqdm  # type: ignore[import-untyped]
 
     site = await _site(db_path.parent, domain, timezone)
-    site_id, domain, tz = site.id, site.domain, site.timezone
     store = SQLiteStore(db_path, readers=1)
     await store.open()  # creates and migrates the database
     try:
-        traffic = Traffic(site_id, domain, tz, seed)
-        hours = hourly_counts(events, start, end, tz, traffic.rng)
-        bounds = midnights(start, end, tz)
-        day_starts, ordinals = local_days(start, end, tz)
-        by_day: dict[int, list[tuple[int, int]]] = {}
-        for h, c in hours:
-            by_day.setdefault(h // DAY, []).append((h, c))
         stored = 0
         with tqdm(total=events, unit="ev", unit_scale=True, desc=domain, disable=not show, file=sys.stderr) as bar:
             async with store.bulk() as load:
-                for _, day_hours in sorted(by_day.items()):
-                    batch: list[Event] = traffic.day(day_hours, start, end, bounds, day_starts, ordinals)
-                    for i in range(0, len(batch), CHUNK):
-                        chunk = batch[i : i + CHUNK]
-                        stored += await load.write(chunk)
-                        bar.update(len(chunk))
+                for chunk in chunks(site, events, start, end, seed):
+                    stored += await load.write(chunk)
+                    bar.update(len(chunk))
                 visits = load.visits
         if stored != events:  # every demo event continues or opens a visit
             raise RuntimeError(f"demo: {events - stored} of {events} events were not stored")

@@ -4,7 +4,8 @@ ClickHouse has no read-modify-write transaction, so visits are not read back
 per batch as in SQLite. This process owns its sites' open visits in memory
 (the backend-neutral `visits.batch.Batch` over a cache kept between batches,
 loaded once at start from the last days' newest visit rows) and appends:
-- the batch's events, each with its visit id and visitor id;
+- the batch's events, each with its visit id, visitor id and first-touch
+  attributes (so filters on those read events alone);
 - a new version of every visit the batch touched (`sessions` is a
   ReplacingMergeTree on the version: readers see the newest);
 - the batch's signed rollup deltas (SummingMergeTree sums them).
@@ -35,7 +36,7 @@ from analytics.visits.sessions import Group, Session, attr_values
 
 EVENT_COLS = (
     "site_id", "ts", "session_id", "visitor_id", "name", "hostname", "page", "props", "scroll_depth", "engaged_ms",
-    "interactive", "revenue", "currency", "words", "read",
+    "interactive", "revenue", "currency", "words", "read", *SESSION_ATTRS,
 )  # fmt: skip
 SESSION_COLS = (
     "id", "site_id", "visitor_id", "day", "start", "last", "last_action", "entry_page", "exit_page", "pageviews",
@@ -53,6 +54,8 @@ LINK_EVENTS = frozenset(("Outbound Link: Click", "File Download"))
 # the cache keeps a day more, so a batch a little out of time order still finds them.
 KEEP = 3 * DAY
 _NAMES_MAX = 500_000
+Insert = tuple[str, Sequence[str], list[tuple[Any, ...]]]  # table, columns, rows
+Inserts = list[Insert]
 
 
 def text_id(value: str) -> int:
@@ -126,15 +129,25 @@ class Appender:
         A failure leaves the memory unlike the tables: the visits are read back before the next batch.
         """
         try:
-            return await self._write(events)
+            stored, inserts = await self.prepare(events)
+            await self.flush(inserts)
+            return stored
         except BaseException:
-            self.groups = {}
-            self._pruned = -1  # reload before the next batch
+            self.forget()
             raise
 
-    async def _write(self, events: list[Event]) -> list[bool]:
+    def forget(self) -> None:
+        """Drop the visits in memory after a failed write: they are read back before the next batch."""
+        self.groups = {}
+        self._pruned = -1
+
+    async def prepare(self, events: list[Event]) -> tuple[list[bool], Inserts]:
+        """Apply `events` (arrival order) to the visits in memory; per event whether it is stored, and the inserts.
+
+        The memory then holds the batch: the caller must `flush` the inserts or `forget`.
+        """
         if not events:
-            return []
+            return [], []
         if self._pruned < 0:
             await self.load()
         self._prune(max(e.ts for e in events))
@@ -162,16 +175,18 @@ class Appender:
             read = int(batch.read) if e.name == "engagement" else 0
             rows.append((
                 e.site_id, e.ts, session.id, session.visitor_id, e.name, e.hostname, e.path, dict(e.props),
-                e.scroll_depth, e.engaged_ms, int(e.interactive), amount, currency, e.words, read,
+                e.scroll_depth, e.engaged_ms, int(e.interactive), amount, currency, e.words, read, *session.attrs,
             ))  # fmt: skip
         deltas = batch.finish()
         self.last_id = batch.visits.next_id
         self._version = max(self._version + 1, time.time_ns())
         sessions = [self._session_row(x) for x in batch.touched.values()]
-        await self.conn.insert("events", EVENT_COLS, rows)
-        await self.conn.insert("sessions", SESSION_COLS, sessions)
-        await self.write_deltas(deltas)
-        return stored
+        return stored, [("events", EVENT_COLS, rows), ("sessions", SESSION_COLS, sessions), self.delta_rows(deltas)]
+
+    async def flush(self, inserts: Inserts) -> None:
+        """Run a prepared batch's inserts, each synchronous: on return ClickHouse has every row."""
+        for table, columns, rows in inserts:
+            await self.conn.insert(table, columns, rows)
 
     def _session_row(self, x: Session) -> tuple[Any, ...]:
         names = self.names
@@ -180,8 +195,8 @@ class Appender:
             names[x.exit_page], x.pageviews, x.events, x.interactive, *x.attrs, x.reads, x.state_json(), self._version,
         )  # fmt: skip
 
-    async def write_deltas(self, deltas: Deltas) -> None:
-        """Append every table's non-zero counter deltas in one insert into `rollups` (see ddl.py).
+    def delta_rows(self, deltas: Deltas) -> Insert:
+        """The insert of every table's non-zero counter deltas into `rollups`.
 
         Texts (hashed for visits/) go in as text; unused key and counter columns are '' and 0.
         """
@@ -194,7 +209,7 @@ class Appender:
                 if any(counters):
                     keys = [v if isinstance(v, str) else names[v] for v in key[2:]]  # type: ignore[index]
                     out.append((table, key[0], key[1], *keys, *key_pad, *counters, *counter_pad))
-        await self.conn.insert("rollups", DELTA_COLS, out)
+        return ("rollups", DELTA_COLS, out)
 
     def _prune(self, newest: int) -> None:
         """Forget visitor ids whose visits all started more than KEEP before the newest event (hourly)."""

@@ -174,6 +174,16 @@ async def remove_imports(conn: Connection, site_id: int, import_id: int | None =
     return len(records)
 
 
+async def sites_with_imports(conn: Connection, site_ids: set[int]) -> set[int]:
+    """Which of the sites hold imported history: a query for the others reads no imported table."""
+    if not site_ids:
+        return set()
+    rows = await conn.rows(
+        "SELECT DISTINCT site_id FROM site_imports WHERE site_id IN {ids:Array(UInt32)}", {"ids": sorted(site_ids)}
+    )
+    return {int(r[0]) for r in rows}
+
+
 async def imported_range(conn: Connection, site_id: int) -> tuple[date, date] | None:
     """See `Store.imported_range`."""
     rows = await conn.rows(

@@ -14,6 +14,7 @@ keep visits exact.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime
@@ -24,7 +25,7 @@ from analytics.model import DAY, Event, Site
 from analytics.stats.plan import Plan
 from analytics.store import queue
 from analytics.store.base import DayRows, ImportPart, ImportRecord, Recent, RollupRead
-from analytics.store.clickhouse import chhistory, chrecent, ddl
+from analytics.store.clickhouse import chdays, chhistory, chrecent, ddl
 from analytics.store.clickhouse.appender import Appender
 from analytics.store.clickhouse.chclient import Connection, StoreURL
 from analytics.store.clickhouse.chsums import Compiler, union
@@ -52,6 +53,7 @@ class ClickHouseStore:
         self.appender = Appender(self.conn)
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
+        self._writing = asyncio.Lock()  # the queue's writer or a bulk load, one at a time
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -78,6 +80,23 @@ class ClickHouseStore:
         """Write a batch straight through the queue's writer (bulk loads: demo, copy); returns events stored."""
         return sum(await self.submit(events))
 
+    @contextlib.asynccontextmanager
+    async def bulk(self) -> AsyncIterator[BulkLoad]:
+        """A large time-ordered load (the bench's seeding) through the same write path, pipelined.
+
+        Each chunk's visits and rollups are computed while ClickHouse still writes the
+        previous chunk's rows; the ingest queue waits meanwhile. On return every row is written.
+        """
+        async with self._writing:
+            load = BulkLoad(self.appender)
+            try:
+                yield load
+                await load.drain()
+            except BaseException:
+                self.appender.forget()
+                await load.drain(cancel=True)
+                raise
+
     async def _write_loop(self) -> None:
         stopping = False
         while not stopping:
@@ -86,7 +105,8 @@ class ClickHouseStore:
             if not items:
                 continue
             try:
-                stored = await self.appender.write([e for e, _ in items])
+                async with self._writing:
+                    stored = await self.appender.write([e for e, _ in items])
             except Exception as exc:
                 log.error("batch not stored: %s", type(exc).__name__)
                 for _, fut in items:
@@ -100,8 +120,13 @@ class ClickHouseStore:
     # -- housekeeping ----------------------------------------------------------
 
     async def housekeeping(self, now: float, sites: Sequence[Site], retention_months: int = 25) -> None:
-        """Enforce retention on raw events and visits; rollups are merged by ClickHouse itself."""
+        """Enforce retention on raw events and visits, and sum newly settled days into the daily tier."""
         await self.prune(now, retention_months)
+        await self.roll_days(now, sites)
+
+    async def roll_days(self, now: float, sites: Sequence[Site]) -> int:
+        """Sum each site's settled local days into the daily tier (chdays.py); returns days added."""
+        return await chdays.roll(self.conn, now, sites)
 
     async def prune(self, now: float, retention_months: int) -> int:
         """Delete raw events and visits older than the retention period, as the SQLite store counts it."""
@@ -128,7 +153,7 @@ class ClickHouseStore:
         No tombstone here: the accounts' removal and the collector's site check
         keep a removed site's events out (see `Store.delete_site`).
         """
-        for table in ("events", "sessions", "rollups", "site_imports", *ddl.IMPORTED):
+        for table in ("events", "sessions", "rollups", "rollups_day", "rollup_days", "site_imports", *ddl.IMPORTED):
             await self.conn.command(f"DELETE FROM {table} WHERE site_id = {{site:UInt32}}", {"site": site_id})
         self.appender.groups = {k: g for k, g in self.appender.groups.items() if k[0] != site_id}
 
@@ -137,8 +162,13 @@ class ClickHouseStore:
     async def sums(self, plans: Sequence[Plan]) -> list[Groups]:
         """Per plan: group key (dimension values as text) -> sums. The whole batch is one statement."""
         tagged = []
+        rolled = [p.query.site for p in plans if p.rollup]
+        tiers = await chdays.tiers(self.conn, rolled) if rolled else {}
+        imported = await chhistory.sites_with_imports(self.conn, {p.query.site.id for p in plans if p.imports})
         for i, plan in enumerate(plans):
-            for part in Compiler(plan, prefix=f"b{i}_").parts():
+            site_id = plan.query.site.id
+            compiler = Compiler(plan, f"b{i}_", tiers.get(site_id), site_id in imported)
+            for part in compiler.parts():
                 tagged.append((i, plan.key_width, part))
         out: list[Groups] = [{} for _ in plans]
         if not tagged:
@@ -169,7 +199,7 @@ class ClickHouseStore:
 
     async def table_bytes(self) -> dict[str, int]:
         """Bytes on disk per table after merging every part (OPTIMIZE ... FINAL): what the data really takes."""
-        for table in ("events", "sessions", "rollups"):
+        for table in ("events", "sessions", "rollups", "rollups_day"):
             await self.conn.command(f"OPTIMIZE TABLE {table} FINAL")
         rows = await self.conn.rows(
             "SELECT table, sum(bytes_on_disk) FROM system.parts WHERE active AND database = currentDatabase()"
@@ -199,6 +229,33 @@ class ClickHouseStore:
 
     def replay(self, site: Site, page: int = 5000) -> AsyncIterator[list[Event]]:
         return chhistory.replay(self.conn, site, page)
+
+
+class BulkLoad:
+    """`ClickHouseStore.bulk`'s handle: `write` a chunk, at most one chunk's inserts in flight."""
+
+    def __init__(self, appender: Appender) -> None:
+        self.appender = appender
+        self.events = 0
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def write(self, events: list[Event]) -> int:
+        """Apply a chunk and start its inserts after the previous chunk's; returns events stored."""
+        stored, inserts = await self.appender.prepare(events)
+        await self.drain()
+        self._flushing = asyncio.create_task(self.appender.flush(inserts))
+        n = sum(stored)
+        self.events += n
+        return n
+
+    async def drain(self, cancel: bool = False) -> None:
+        task, self._flushing = self._flushing, None
+        if task is None:
+            return
+        if cancel:
+            await asyncio.gather(task, return_exceptions=True)
+        else:
+            await task
 
 
 async def migrate(conn: Connection, layout: ddl.Layout | None = None) -> list[int]:

@@ -215,15 +215,21 @@ def initial(layout: Layout) -> list[str]:
     return out
 
 
-def _views(layout: Layout, counters: dict[str, tuple[str, ...]], create: str) -> list[str]:
-    """A view per rollup naming its key and counter columns (`create`: CREATE VIEW IF NOT EXISTS or OR REPLACE)."""
+def _views(layout: Layout, counters: dict[str, tuple[str, ...]], create: str, by: str = "bucket") -> list[str]:
+    """A view per rollup naming its key and counter columns (`create`: CREATE VIEW IF NOT EXISTS or OR REPLACE).
+
+    `by` is `bucket` (`rollups`: `rollup_sources`...) or `day` (`rollups_day`: `rollup_sources_day`...).
+    """
     out = []
+    source, suffix = ("rollups", "") if by == "bucket" else ("rollups_day", "_day")
     for table, table_keys in ROLLUP_KEYS.items():
         cols = [
-            "site_id", "bucket", *(f"k{i} AS {k}" for i, k in enumerate(table_keys)),
+            "site_id", by, *(f"k{i} AS {k}" for i, k in enumerate(table_keys)),
             *(f"c{i} AS {c}" for i, c in enumerate(counters[table])),
         ]  # fmt: skip
-        out.append(f"{create} {table}{layout.on()} AS SELECT {', '.join(cols)} FROM rollups WHERE rollup = '{table}'")
+        out.append(
+            f"{create} {table}{suffix}{layout.on()} AS SELECT {', '.join(cols)} FROM {source} WHERE rollup = '{table}'"
+        )
     return out
 
 
@@ -272,6 +278,129 @@ def reads(layout: Layout) -> list[str]:
     return out
 
 
+# Migration 3 (faster): every column of a rebuilt table with its compression. ts and bucket are sorted
+# within a site (Delta); ids and texts repeat within a part (ZSTD); texts with few values are
+# LowCardinality (a dictionary per part, and GROUP BY on small integers).
+_Z = "CODEC(ZSTD(1))"
+_EVENTS_V3 = [
+    "site_id UInt32",
+    "ts Int64 CODEC(Delta, ZSTD(1))",
+    f"session_id UInt64 {_Z}",
+    f"visitor_id Int64 {_Z}",
+    "name LowCardinality(String)",
+    "hostname LowCardinality(String)",
+    f"page LowCardinality(String) {_Z}",
+    f"props Map(String, String) {_Z}",
+    f"scroll_depth Nullable(Int32) {_Z}",
+    f"engaged_ms Nullable(Int64) {_Z}",
+    "interactive UInt8",
+    "revenue Nullable(Float64)",
+    "currency LowCardinality(String)",
+    "words Nullable(Int32)",
+    "read UInt8 DEFAULT 0",
+    *(f"{a} LowCardinality(String)" for a in SESSION_ATTRS),  # the visit's first-touch attributes
+]
+_SESSIONS_V3 = [
+    f"id UInt64 {_Z}",
+    "site_id UInt32",
+    f"visitor_id Int64 {_Z}",
+    "day Int32 CODEC(Delta, ZSTD(1))",
+    "start Int64 CODEC(Delta, ZSTD(1))",
+    f"last Int64 {_Z}",
+    f"last_action Int64 {_Z}",
+    f"entry_page LowCardinality(String) {_Z}",
+    f"exit_page LowCardinality(String) {_Z}",
+    f"pageviews Int32 {_Z}",
+    f"events Int32 {_Z}",
+    f"interactive Int32 {_Z}",
+    *_attr_columns(),
+    "reads Int32 DEFAULT 0",
+    "state String CODEC(ZSTD(3))",
+    f"version UInt64 {_Z}",
+]
+
+
+def _rollup_columns(by: str) -> list[str]:
+    """`rollups` (by bucket) and `rollups_day` (by local day) as migration 3 writes them."""
+    return [
+        "rollup LowCardinality(String)",
+        "site_id UInt32",
+        f"{by} Int64 CODEC(Delta, ZSTD(1))",
+        *(f"k{i} LowCardinality(String) {_Z}" for i in range(DELTA_KEYS)),
+        *(f"c{i} Int64 CODEC(T64, ZSTD(1))" for i in range(DELTA_COUNTERS)),
+    ]
+
+
+def _rebuild(layout: Layout, name: str, columns: list[str], engine: str, tail: str, select: str) -> list[str]:
+    """Replace table `name` by one with `columns`, filled from the old one by `select`: create, copy, swap, drop.
+
+    On a cluster the swap is of the local tables, and the Distributed table in
+    front is made again so it has the new columns.
+    """
+    new = f"{name}_v3"
+    names = [c.split()[0] for c in columns]
+    out = _table(layout, new, columns, engine, tail)
+    out.append(f"INSERT INTO {new} ({', '.join(names)}) {select}")
+    if not layout.cluster:
+        return [*out, f"EXCHANGE TABLES {name} AND {new}", f"DROP TABLE {new}"]
+    local, new_local = f"{name}_local", f"{new}_local"
+    return [
+        *out,
+        f"EXCHANGE TABLES {local} AND {new_local}{layout.on()}",
+        f"DROP TABLE {new}{layout.on()}",
+        f"DROP TABLE {new_local}{layout.on()}",
+        f"DROP TABLE {name}{layout.on()}",
+        f"CREATE TABLE {name}{layout.on()} AS {local}"
+        f" ENGINE = Distributed({layout.cluster}, currentDatabase(), {local}, site_id)",
+    ]
+
+
+def faster(layout: Layout) -> list[str]:
+    """Migration 3 (issue 12's speed and size work): visit attributes on events, compression, a daily tier.
+
+    - `events` gets its visit's first-touch attributes (source, country, device...) on
+      every row, so a filter or breakdown on them reads events without the join to
+      `sessions`; existing rows take them from their visit's newest version.
+    - `events`, `sessions` and `rollups` are rebuilt with column codecs (see above).
+    - `rollups_day`: the daily tier, the 15-minute rollups of settled local days summed
+      per key (filled by housekeeping, as SQLite's store/sqlite/days.py does), with a
+      view per rollup (`rollup_sources_day`...), and `rollup_days`, how far each site's
+      tier reaches and in which time zone.
+    """
+    attrs = ", ".join(f"s.{a}" for a in SESSION_ATTRS)
+    old_events = [c.split()[0] for c in _EVENTS_V3[: -len(SESSION_ATTRS)]]
+    newest = ", ".join(f"argMax({a}, version) AS {a}" for a in SESSION_ATTRS)
+    out = _rebuild(
+        layout, "events", _EVENTS_V3, layout.engine("MergeTree"),
+        "PARTITION BY toYYYYMM(toDateTime(ts, 'UTC'))\nORDER BY (site_id, ts, session_id)",
+        f"SELECT {', '.join('e.' + c for c in old_events)}, {attrs} FROM events AS e LEFT JOIN"
+        f" (SELECT id, {newest} FROM sessions GROUP BY id) AS s ON s.id = e.session_id",
+    )  # fmt: skip
+    session_names = ", ".join(c.split()[0] for c in _SESSIONS_V3)
+    out += _rebuild(
+        layout, "sessions", _SESSIONS_V3, layout.engine("ReplacingMergeTree", "version"),
+        "PARTITION BY toYYYYMM(toDateTime(start, 'UTC'))\nORDER BY (site_id, start, id)",
+        f"SELECT {session_names} FROM sessions",
+    )  # fmt: skip
+    keys = ", ".join(f"k{i}" for i in range(DELTA_KEYS))
+    rollup_names = ", ".join(c.split()[0] for c in _rollup_columns("bucket"))
+    out += _rebuild(
+        layout, "rollups", _rollup_columns("bucket"), layout.engine("SummingMergeTree"),
+        f"PARTITION BY intDiv(bucket, 96 * 366)\nORDER BY (site_id, rollup, bucket, {keys})",
+        f"SELECT {rollup_names} FROM rollups",
+    )  # fmt: skip
+    out += _table(
+        layout, "rollups_day", _rollup_columns("day"), layout.engine("SummingMergeTree"),
+        f"PARTITION BY intDiv(day, 366)\nORDER BY (site_id, rollup, day, {keys})",
+    )  # fmt: skip
+    out += _views(layout, COUNTERS, "CREATE VIEW IF NOT EXISTS", by="day")
+    out += _table(
+        layout, "rollup_days", ["site_id UInt32", "timezone String", "through_day Int32", "version UInt64"],
+        layout.engine("ReplacingMergeTree", "version"), "ORDER BY site_id",
+    )  # fmt: skip
+    return out
+
+
 def migrations_table(layout: Layout) -> list[str]:
     """The table that records which migrations ran."""
     return _table(layout, "schema_migrations", ["version UInt32", "applied_at DateTime"],
@@ -279,8 +408,8 @@ def migrations_table(layout: Layout) -> list[str]:
 
 
 # Numbered migrations: each a function of the layout returning its statements, applied in order once.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "initial"), (2, "reads"))
-_STEPS = {"initial": initial, "reads": reads}
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "initial"), (2, "reads"), (3, "faster"))
+_STEPS = {"initial": initial, "reads": reads, "faster": faster}
 
 
 def statements(version: int, layout: Layout) -> list[str]:

@@ -53,11 +53,7 @@ class DemoResult:
 
 
 async def ensure_site(data_dir: Path, domain: str, timezone: str = DEFAULT_TIMEZONE) -> Site:
-    """The demo site in the data dir's accounts, created if missing (for a store other than SQLite)."""
-    return await _site(data_dir, domain, timezone)
-
-
-async def _site(data_dir: Path, domain: str, timezone: str) -> Site:
+    """The demo site in the data dir's accounts, created if missing."""
     # Accounts first (they take over a release 0.1 data dir's accounts), then the store.
     async with Accounts.in_dir(data_dir) as accounts:
         # Like `analytics sites add`: the admin (first user), if any, owns it.
@@ -85,7 +81,7 @@ async def _fill(
 ) -> DemoResult:
     from tqdm import tqdm  # type: ignore[import-untyped]
 
-    site = await _site(db_path.parent, domain, timezone)
+    site = await ensure_site(db_path.parent, domain, timezone)
     store = SQLiteStore(db_path, readers=1)
     await store.open()  # creates and migrates the database
     try:

@@ -111,3 +111,29 @@ async def test_a_failed_write_leaves_nothing_and_the_next_one_works(instance: In
     assert [s.domain for s in await instance.accounts.sites.all()] == [DOMAIN]
     await instance.accounts.sites.add("other.example.org")
     assert len(await instance.accounts.sites.all()) == 2
+
+
+async def test_a_read_sees_every_commit_before_it_while_other_reads_run(instance: Instance) -> None:
+    """Reads share one connection. Three tasks keep reading on it while sites are
+    added; a lookup right after each add must find the site. (With execute and
+    fetch as two steps, a lookup could land inside another read's snapshot: the
+    collector then called a just-added site "not registered".)"""
+    db, sites = instance.accounts.db, instance.accounts.sites
+    running = True
+
+    async def keep_reading() -> None:
+        while running:
+            await db.fetchall("SELECT domain FROM sites")
+
+    readers = [asyncio.create_task(keep_reading()) for _ in range(3)]
+    try:
+        missed = []
+        for i in range(150):
+            domain = f"s{i}.example.org"
+            await sites.add(domain)
+            if await sites.by_domain(domain) is None:
+                missed.append(domain)
+    finally:
+        running = False
+        await asyncio.gather(*readers)
+    assert missed == []

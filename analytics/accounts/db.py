@@ -119,10 +119,15 @@ class Database:
         return int(row[0])
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows of a read, on the read-only connection (never behind a write)."""
+        """Rows of a read, on the read-only connection (never behind a write).
+
+        The statement runs and is read to its end in one step on the reader's
+        thread. As two steps (execute, then fetchall), another task's read could
+        start in between, inside this statement's snapshot, and miss a commit
+        that finished before it began (a site added a moment ago, say).
+        """
         assert self._reader is not None, "accounts database is not open"
-        async with self._reader.execute(sql, params) as cur:
-            return [tuple(r) for r in await cur.fetchall()]
+        return [tuple(r) for r in await self._reader.execute_fetchall(sql, params)]
 
     async def fetchone(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> tuple[Any, ...] | None:
         rows = await self.fetchall(sql, params)

@@ -70,6 +70,8 @@ DASHBOARDS: list[tuple[str, str, list[list[Any]]]] = [
     ("dashboard_12mo", "12mo", []),
     ("dashboard_12mo_2filters", "12mo", TWO),
 ]
+# The dashboard's own page loads, unfiltered (name, period): what one request of the page asks.
+PAGES: list[tuple[str, str]] = [("page_30d", "30d"), ("page_12mo", "12mo")]
 # A few Stats API queries, as an integration would send them.
 API: list[tuple[str, dict[str, Any]]] = [
     ("aggregate_30d", {"metrics": ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"],
@@ -114,24 +116,58 @@ def dashboard(period: str, filters: list[list[Any]], prop_keys: Sequence[str] = 
     return jobs
 
 
-def _view(state: State, filters: list[list[Any]], t: Target, stats: Stats | None) -> tuple[Stats, Range]:
+def page_view(period: str, prop_keys: Sequence[str] = ()) -> list[tuple[str, Job]]:
+    """What the dashboard page asks in its own request: top stats and the daily series for the
+    range and the previous one, realtime, the shown tab of every panel and the Headline check's
+    listing. (Its details are a request of their own after the page: `headline_details`.)"""
+    from analytics.web import reports
+    from analytics.web.state import State
+
+    state = State({"period": period}, "")
+    jobs: list[tuple[str, Job]] = []
+    for previous in (False, True):
+        jobs.append((f"top_stats{'_previous' * previous}", functools.partial(_top_stats, state, [], previous=previous)))
+        jobs.append((f"series_day{'_previous' * previous}", functools.partial(_series, state, [], "day",
+                                                                               previous=previous)))  # fmt: skip
+    jobs.append(("realtime", _realtime))
+    for panel in reports.panels(state, prop_keys):
+        tab = reports.selected_tab(panel, state)
+        jobs.append((LEGACY_NAMES.get(tab.key, tab.key), functools.partial(_tab, state, [], tab)))
+    jobs.append(("headline_listing", functools.partial(_headlines, state, [], details=False)))
+    return jobs
+
+
+def _view(
+    state: State, filters: list[list[Any]], t: Target, stats: Stats | None, previous: bool = False
+) -> tuple[Stats, Range]:
     from analytics.web.reports import Stats
     from analytics.web.state import resolve_range
 
     view = stats or Stats(t.store, t.site, t.now, filters)
-    return view, resolve_range(state.period, t.site.timezone, t.now, None)
+    r = resolve_range(state.period, t.site.timezone, t.now, None)
+    return view, r.previous() if previous else r
 
 
-async def _top_stats(state: State, filters: list[list[Any]], t: Target, stats: Stats | None) -> object:
+async def _top_stats(
+    state: State, filters: list[list[Any]], t: Target, stats: Stats | None, previous: bool = False
+) -> object:
     from analytics.web.reports import TOP_STATS
 
-    view, r = _view(state, filters, t, stats)
+    view, r = _view(state, filters, t, stats, previous)
     return await view.totals(r, [m for m, _ in TOP_STATS])
 
 
-async def _series(state: State, filters: list[list[Any]], interval: str, t: Target, stats: Stats | None) -> object:
-    view, r = _view(state, filters, t, stats)
+async def _series(
+    state: State, filters: list[list[Any]], interval: str, t: Target, stats: Stats | None, previous: bool = False
+) -> object:
+    view, r = _view(state, filters, t, stats, previous)
     return await view.series(r, interval, "visitors")
+
+
+async def _realtime(t: Target, stats: Stats | None) -> object:
+    from analytics.stats import realtime
+
+    return await realtime.current_visitors(t.store, t.site, t.now)
 
 
 async def _tab(state: State, filters: list[list[Any]], tab: Tab, t: Target, stats: Stats | None) -> object:
@@ -141,11 +177,24 @@ async def _tab(state: State, filters: list[list[Any]], tab: Tab, t: Target, stat
     return await view.breakdown(r, tab, ROWS_SHOWN)
 
 
-async def _headlines(state: State, filters: list[list[Any]], t: Target, stats: Stats | None) -> object:
+async def _headlines(
+    state: State, filters: list[list[Any]], t: Target, stats: Stats | None, details: bool = True
+) -> object:
     from analytics.web import headlines
 
     view, r = _view(state, filters, t, stats)
-    return await headlines.pages_in_view(view, r)
+    return await (headlines.pages_in_view(view, r) if details else headlines.listing(view, r))
+
+
+async def _headline_details(period: str, t: Target, stats: Stats | None) -> object:
+    """The details request the page makes after loading (the listed pages' channels and median
+    times), timed with the listing that chooses the pages: rollups, a few ms of the figure."""
+    from analytics.web import headlines
+    from analytics.web.state import State
+
+    view, r = _view(State({"period": period}, ""), [], t, stats)
+    listed, _ = headlines.flagged(await headlines.listing(view, r))
+    return await headlines.details(view, r, [p.path for p in listed])
 
 
 async def _api(body: dict[str, Any], t: Target, stats: Stats | None) -> object:
@@ -166,6 +215,9 @@ class QuerySet:
 def query_sets(prop_keys: Sequence[str] = ()) -> dict[str, QuerySet]:
     """Every timed set by name: the full dashboards, then the API queries."""
     sets = {name: QuerySet(dashboard(period, filters, prop_keys), filters) for name, period, filters in DASHBOARDS}
+    for name, period in PAGES:
+        sets[name] = QuerySet(page_view(period, prop_keys), [])
+    sets["headline_details_30d"] = QuerySet([("headline_details", functools.partial(_headline_details, "30d"))])
     for name, body in API:
         sets[f"api_{name}"] = QuerySet([(name, functools.partial(_api, body))])
     return sets

@@ -25,7 +25,7 @@ from analytics.web import chart as chartmod
 from analytics.web import csrf, headlines
 from analytics.web.auth import accounts_of, store_of
 from analytics.web.pages import now_dt, site_access
-from analytics.web.render import HEADERS, page, render
+from analytics.web.render import HEADERS, WebError, page, render
 from analytics.web.reports import (
     POINTS,
     ROWS_MORE,
@@ -91,10 +91,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     stats = Stats(store, site, now, conversions.expand(state.filters_body(), site_goals))
     base = Stats(store, site, now, conversions.without_goal(state.filters_body()))
     base.batch = stats.batch  # the conversion rate's base goes to the store in the same batch
-    earliest = None
-    if state.period == "all":
-        earliest = await stats.earliest(await accounts_of(request).sites.created_at(site.id))
-    r = resolve_range(state.period, site.timezone, now, earliest, state.get("from"), state.get("to"))
+    r = await _range(request, view, state, stats)
     mode = state.get("compare") if state.get("compare") in COMPARISONS else "previous"
     other = comparison(r, mode, state.get("compare_from"), state.get("compare_to"))
     # Without a comparison the "previous" queries are the current ones again: the batch runs them once.
@@ -104,6 +101,13 @@ async def build(request: Request, view: View) -> dict[str, Any]:
     metric = state.get("metric") if state.get("metric") in CHART_METRICS else "visitors"
     options = await accounts_of(request).sites.dashboard_options(site.id)
     k = view.k
+    # The Headline check lists single pages: not on public views that hide small groups. Its
+    # details (channels, median times) read raw events: app.js asks for them after the page.
+    inline_details = headlines.FULL in request.query_params
+    headline_pages = (
+        asyncio.sleep(0, []) if k > 0 else
+        headlines.pages_in_view(stats, r) if inline_details else headlines.listing(stats, r)
+    )  # fmt: skip
 
     top_stats = TOP_STATS if goal is None else GOAL_STATS
     total = "pageviews" if goal is not None and conversions.page_goal(goal, site_goals) else "events"
@@ -126,8 +130,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
             stats.breakdown(r, t, ALL_ROWS if k > 0 else lim) for t, lim in zip(tabs, limits, strict=True)
         )),  # fmt: skip
         asyncio.gather(*(g.totals(r, ["visitors", "pageviews"]) for _, g in page_goals)),
-        # The Headline check lists single pages: not on public views that hide small groups.
-        headlines.pages_in_view(stats, r) if k == 0 else asyncio.sleep(0, []),
+        headline_pages,
     )
     cur_totals, prev_totals, cur_series, prev_series, current, (cur_base, prev_base) = top_part
     results = _with_page_goals(results, tabs, page_goals, reached, cur_totals["visitors"])
@@ -201,7 +204,9 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         "top": top,
         "chart": chart,
         "panels": rendered,
-        "headlines": headlines.panel(pages, state, view.filters_allowed) if k == 0 else None,
+        "headlines": None if k > 0 else headlines.panel(
+            pages, state, view.filters_allowed, None if inline_details else view.base + "/headlines"
+        ),  # fmt: skip
         "filters": filter_chips,
         "clear_filters": state.without_filters(),
         "realtime": hidden_text(k) if realtime_hidden else str(current),
@@ -212,6 +217,30 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         "custom_inputs": state.hidden_inputs(exclude=("period", "from", "to", "interval", "more")),
         "prop_inputs": state.hidden_inputs(exclude=("prop_key", "tab_goals", "more")),
     }
+
+
+async def _range(request: Request, view: View, state: State, stats: Stats) -> Range:
+    """The dates the view shows ("all" starts at the site's first data, or its creation)."""
+    earliest = None
+    if state.period == "all":
+        earliest = await stats.earliest(await accounts_of(request).sites.created_at(view.site.id))
+    tz, first, last = view.site.timezone, state.get("from"), state.get("to")
+    return resolve_range(state.period, tz, now_dt(request), earliest, first, last)
+
+
+async def headlines_json(request: Request, view: View) -> Response:
+    """The Headline check's details for the pages the dashboard listed, in the dashboard's view (range, filters)."""
+    if view.k > 0:  # the panel is not shown where small groups are hidden
+        raise WebError(404, "The Headline check is not shown on this link.")
+    state = State(request.query_params, view.base, allow_filters=view.filters_allowed)
+    goals = await accounts_of(request).goals.for_site(view.site.id)
+    stats = Stats(store_of(request), view.site, now_dt(request), conversions.expand(state.filters_body(), goals))
+    r = await _range(request, view, state, stats)
+    paths = headlines.listed_paths(request.query_params.getlist(headlines.LISTED))
+    found = await headlines.details(stats, r, paths)
+    pages = headlines.with_details([headlines.Page(p, 0, 0, 0.0, 0) for p in paths], found)
+    body = headlines.details_json(pages, state, view.filters_allowed)
+    return JSONResponse(body, headers={**HEADERS, "Referrer-Policy": "no-referrer"})
 
 
 # With a goal filter, as in Plausible: who converted, how often, and what share of all visitors.
@@ -354,6 +383,12 @@ async def realtime_json(request: Request, view: View) -> Response:
     if view.k > 0 and 0 < visitors < view.k:
         body = {"visitors": None, "text": hidden_text(view.k)}
     return JSONResponse(body, headers={**HEADERS, "Referrer-Policy": "no-referrer"})
+
+
+@page
+async def site_headlines(request: Request) -> Response:
+    site, role = await site_access(request, request.path_params["domain"])
+    return await headlines_json(request, View(site, f"/sites/{site.domain}", public=False, k=0, role=role))
 
 
 @page

@@ -23,7 +23,7 @@ from analytics.accounts.passwords import verify_password
 from analytics.model import Site
 from analytics.web import csrf
 from analytics.web.auth import ClientThrottle, accounts_of, client_address, keyed, now_of, server_secret
-from analytics.web.dashboard import View, build, realtime_json
+from analytics.web.dashboard import View, build, headlines_json, realtime_json
 from analytics.web.pages import field, read_form
 from analytics.web.render import WebError, page, redirect, render, set_cookie
 
@@ -80,6 +80,14 @@ async def shared_realtime(request: Request) -> Response:
     if view is None:
         raise WebError(401, "This shared link needs its password.", SHARE_HEADERS)
     return await realtime_json(request, view)
+
+
+@page
+async def shared_headlines(request: Request) -> Response:
+    view = await _view(request)
+    if view is None:
+        raise WebError(401, "This shared link needs its password.", SHARE_HEADERS)
+    return await headlines_json(request, view)
 
 
 def _too_many(retry_after: int) -> WebError:

@@ -1,6 +1,6 @@
 /* Dashboard enhancements. Everything works without this file; it adds the
  * realtime refresh, the live view's refresh, the chart tooltip (mouse and keyboard), label placement,
- * copy buttons and a time-zone guess. It never builds HTML from data: values
+ * the Headline check's details, copy buttons and a time-zone guess. It never builds HTML from data: values
  * go in through textContent only. */
 (function () {
   'use strict';
@@ -200,6 +200,42 @@
     });
   }
 
+  // The Headline check: its listed pages' channels and median times, which read raw
+  // events, from .../headlines after the page; links and text set as properties only.
+  function headlineDetails() {
+    var panel = document.querySelector('[data-headlines]');
+    if (!panel || !window.fetch) return;
+    panel.setAttribute('aria-busy', 'true');
+    fetch(panel.getAttribute('data-headlines'), {credentials: 'same-origin', headers: {Accept: 'application/json'}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        var trs = panel.querySelectorAll('tr[data-headline-row]');
+        if (!body || !Array.isArray(body.rows) || body.rows.length !== trs.length) return;
+        body.rows.forEach(function (row, i) {
+          var channels = trs[i].querySelector('[data-headline-channels]');
+          while (channels.firstChild) channels.removeChild(channels.firstChild);
+          row.channels.forEach(function (ch, j) {
+            if (j) channels.appendChild(document.createTextNode(' · '));
+            var holder = channels;
+            if (ch.link) {
+              holder = document.createElement('a');
+              holder.href = ch.link;
+              channels.appendChild(holder);
+            }
+            var name = document.createElement('bdi');
+            name.textContent = ch.label;
+            holder.appendChild(name);
+            holder.appendChild(document.createTextNode(' ' + ch.value));
+          });
+          trs[i].querySelector('[data-headline-time]').textContent = row.time;
+        });
+        var more = panel.querySelector('[data-headline-more]');
+        if (more) more.hidden = true;
+      })
+      .catch(function () {})
+      .then(function () { panel.removeAttribute('aria-busy'); });
+  }
+
   function copyButtons() {
     Array.prototype.forEach.call(document.querySelectorAll('[data-copy]'), function (button) {
       button.addEventListener('click', function () {
@@ -228,6 +264,7 @@
       placeLabels(wrap);
       chart(wrap);
     });
+    headlineDetails();
     copyButtons();
     guessTimezone();
   }

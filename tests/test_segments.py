@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Instance
 
 from analytics.accounts import Accounts
 from analytics.devtools import demo
@@ -74,7 +75,9 @@ async def test_a_batch_gets_what_each_plan_gets_alone(store: tuple[SQLiteStore, 
     async with s.reader() as conn:
         together = await reads.sums(conn, plans)
         alone = [(await reads.sums(conn, [p]))[0] for p in plans]
-    assert together == alone
+        # and compiled on its own, reading events and visits, not the shared sets (`fe`, `fs`, `fv`)
+        unshared = await reads.sums(conn, plans, share=False)
+    assert together == alone == unshared
     assert sum(len(g) for g in together) > 20  # the filters select real rows
 
 
@@ -132,3 +135,30 @@ async def test_a_tab_that_adds_an_event_condition_reads_the_dashboard_s_set(stor
     assert together == alone
     assert together[len(PANELS)]  # outbound clicks of Organic Search visits, by link
     assert len([sql for sql in statements if sql.startswith("WITH fe")]) == 1
+
+
+async def test_a_visit_belongs_to_its_start_day_in_a_shared_set(instance: Instance) -> None:
+    """Under an event filter, visit-level tabs read the matching visits (`fv`) once: a visit that
+    began before the range and has a matching page view in it counts on its start day, not here."""
+    site = await instance.accounts.sites.add("crossing.example", "UTC")
+    views = [(datetime(2026, 3, 1, 23, 50, tzinfo=UTC), "203.0.113.1", "https://www.linkedin.com/"),
+             (datetime(2026, 3, 2, 0, 10, tzinfo=UTC), "203.0.113.1", None),  # the same visit, next day
+             (datetime(2026, 3, 2, 10, 0, tzinfo=UTC), "203.0.113.2", "https://www.google.com/")]  # fmt: skip
+    for when, ip, ref in views:
+        instance.clock.set(when)
+        body = {"n": "pageview", "u": "https://crossing.example/x", "d": "crossing.example", "r": ref}
+        assert (await instance.send(body, ip=ip)).status_code == 202
+    instance.clock.set(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    bodies = [{"metrics": ["visitors", "visits", "bounce_rate"], "dimensions": ["visit:source"]},
+              {"metrics": ["visits"]}, {"metrics": ["pageviews"], "dimensions": ["event:page"]}]  # fmt: skip
+    plans = [plan(parse({"site_id": site.domain, "date_range": ["2026-03-02", "2026-03-02"],
+                         "filters": [["is", "event:page", ["/x"]]], **b}, site, instance.clock.utcnow()))
+             for b in bodies]  # fmt: skip
+    async with instance.store.reader() as conn:
+        shared = await reads.sums(conn, plans)
+        unshared = await reads.sums(conn, plans, share=False)
+    assert shared == unshared
+    (by_source, total, pages) = shared
+    assert by_source == {("Google",): {"visitors": 1, "visits": 1, "bounces": 1}}
+    assert list(total.values()) == [{"visits": 1}]
+    assert list(pages.values()) == [{"pageviews": 2}]  # page views count where they happened

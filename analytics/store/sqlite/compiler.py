@@ -259,7 +259,15 @@ class Compiler:
                 "reads": "SUM(s.reads)",
                 "readers": f"COUNT(DISTINCT CASE WHEN s.reads > 0 THEN {visitor_day('s.visitor_id', 's.day')} END)",
             }
-            if not event_dims and not event_filters:
+            if not event_dims and self.shared and self.rest is None and event_filters:
+                # The visits with a matching event, each with whether one of those made a read,
+                # are materialised once per filtered set (`fv`, store.sqlite.segments): every
+                # visit-level tab of the dashboard groups them instead of joining its own.
+                cols = [self.raw_dim(d, visits_only=True) for d in dims]
+                exprs["readers"] = f"COUNT(DISTINCT CASE WHEN s.r = 1 THEN {visitor_day('s.visitor_id', 's.day')} END)"
+                select = ", ".join([*cols, *(exprs[x] for x in session_sums)])
+                stmt(f"SELECT {select} FROM fv s{_group(len(cols))}", session_sums)
+            elif not event_dims and not event_filters:
                 # Every visit that started in the range has its first event there.
                 cols = [self.raw_dim(d, visits_only=True) for d in dims]
                 source, where = ("fs s", "1") if self.shared else ("sessions s", self.filtered_visits())

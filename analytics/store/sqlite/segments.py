@@ -6,9 +6,10 @@ scans every event in the range and joins it to its visit, then throws most
 rows away. Here they become one statement: the events that pass the filter are
 materialised once, each carrying the columns of its visit the plans need (`fe`),
 and so are the visits that started in the range and pass it (`fs`, when the
-filter is on visit attributes only); every plan's parts then aggregate those
-small sets (store.sqlite.compiler in `shared` mode). Same SQL per part, same
-numbers: only where the rows come from changes.
+filter is on visit attributes only; `fv`, the visits with a matching event,
+when it tests events); every plan's parts then aggregate those small sets
+(store.sqlite.compiler in `shared` mode). Same SQL per part, same numbers:
+only where the rows come from changes.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def statement(
 
     first = dataclasses.replace(plans[0], query=dataclasses.replace(plans[0].query, filters=shared))
     ctes, params = [], []
-    if any(" FROM fe e" in sql for _, (sql, _, _), _ in parts):
+    if any(" FROM fe e" in sql or " FROM fv s" in sql for _, (sql, _, _), _ in parts):  # `fv` reads `fe`
         tested = [d for plan in plans for d in filter_dimensions(plan.query.filters)]
         props = ("props",) if any(d.startswith(PROPS_PREFIX) for d in [*dims, *tested]) else ()
         c = Compiler(first, names)
@@ -110,6 +111,20 @@ def statement(
         cols = [f"s.{x}" for x in dict.fromkeys((*_VISITS_ONLY, *visit_columns))]
         where = c.filtered_visits()
         ctes.append(f"fs AS MATERIALIZED (SELECT {', '.join(cols)} FROM sessions s WHERE {where})")
+        params += c.params
+
+    if any(" FROM fv s" in sql for _, (sql, _, _), _ in parts):
+        # The visits that started in the range and have an event in `fe`, with whether one of
+        # those events made a read: one join to `sessions` for every visit-level tab.
+        c = Compiler(first, names, shared=True)
+        cols = [f"s.{x}" for x in dict.fromkeys((*_VISITS_ONLY, *visit_columns))]
+        matching = (
+            "SELECT e.session_id AS sid, MAX(COALESCE(e.read, 0)) AS r FROM fe e"
+            f" WHERE {c.bounds('e.s_start')} GROUP BY e.session_id"
+        )
+        ctes.append(
+            f"fv AS MATERIALIZED (SELECT {', '.join(cols)}, x.r FROM ({matching}) x JOIN sessions s ON s.id = x.sid)"
+        )
         params += c.params
 
     # Every row as wide as the widest part: dimension values and sums first, NULLs after.

@@ -20,7 +20,7 @@ import pytest
 from clickhouse_http import ClickHouseProcess
 from conftest import CHROME_UA, LiveServer, cli
 from server_support import DROPPED, SITE, Loader, event
-from test_server import EXPECTED_PAGES, EXPECTED_TOTALS, play_script
+from test_server import EXPECTED_PAGES, EXPECTED_TOTALS, SCRIPT, play_script
 from web_support import token_of
 
 OWNER, PASSWORD = "owner@example.org", "correct horse battery"
@@ -45,19 +45,25 @@ def collector_dir(path: Path) -> tuple[Path, str]:
     return path, cli("keys", "add", OWNER, data_dir=path).stdout.strip()
 
 
-def query(server: LiveServer, key: str, metrics: list[str], dimensions: list[str] | None = None) -> httpx.Response:
+def query(
+    server: LiveServer, key: str, metrics: list[str], dimensions: list[str] | None = None, filters: list[Any] | None = None
+) -> httpx.Response:
     now = datetime.now(UTC)
-    body = {
+    body: dict[str, Any] = {
         "site_id": SITE,
         "metrics": metrics,
         "date_range": [str((now - timedelta(days=1)).date()), str((now + timedelta(days=1)).date())],
         "dimensions": dimensions or [],
     }
+    if filters:
+        body["filters"] = filters
     return httpx.post(f"{server.url}/api/v2/query", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30)
 
 
-def results(server: LiveServer, key: str, metrics: list[str], dimensions: list[str] | None = None) -> Any:
-    r = query(server, key, metrics, dimensions)
+def results(
+    server: LiveServer, key: str, metrics: list[str], dimensions: list[str] | None = None, filters: list[Any] | None = None
+) -> Any:
+    r = query(server, key, metrics, dimensions, filters)
     assert r.status_code == 200, r.text
     return sorted((row["dimensions"], row["metrics"]) for row in r.json()["results"])
 
@@ -173,3 +179,67 @@ def test_a_server_that_goes_away_gives_503s_and_loses_nothing_acknowledged(
     assert set(pages) <= {*loader.attempted, "/after"}  # nothing invented
     assert len(pages) == len(set(pages))  # nothing doubled
     print(f"outage: {len(accepted)} accepted, {len(pages)} stored, {loader.statuses}")
+
+
+# -- 2. several collectors, one server ---------------------------------------------------------
+
+
+def alternate(servers: list[LiveServer]) -> None:
+    """Play test_server's SCRIPT with each visitor's events alternating between the collectors."""
+    steps = max(len(events) for _, events in SCRIPT)
+    for step in range(steps):
+        for n, (ip, events) in enumerate(SCRIPT):
+            if step >= len(events):
+                continue
+            name, path, extra = events[step]
+            server = servers[(step + n) % len(servers)]
+            r = httpx.post(
+                f"{server.url}/api/event",
+                json=event(path, name, **extra),
+                headers={"User-Agent": CHROME_UA, "X-Forwarded-For": ip, "Content-Type": "text/plain"},
+                timeout=10,
+            )
+            assert r.status_code == 202 and DROPPED not in r.headers, (server.port, name, path, r.status_code, r.text)
+
+
+def visit_ids_per_visitor(clickhouse: ClickHouseProcess) -> list[int]:
+    """How many visit ids each visitor's events carry (one each when no visit was split)."""
+    import clickhouse_connect
+
+    client = clickhouse_connect.get_client(
+        host="127.0.0.1", port=clickhouse.port, username=clickhouse.user, password=clickhouse.password,
+        database="analytics",
+    )  # fmt: skip
+    try:
+        rows = client.query("SELECT uniqExact(session_id) FROM events GROUP BY visitor_id").result_rows
+    finally:
+        client.close()
+    return sorted(int(r[0]) for r in rows)
+
+
+# A filter every event passes: the same question answered from raw events instead of rollups.
+EVERYTHING = ["is_not", "event:page", ["/no-such-page"]]
+
+
+def test_two_collectors_on_one_server_count_exactly(
+    tmp_path: Path, clickhouse: ClickHouseProcess, live_server_factory: Any
+) -> None:
+    """Two `serve` processes share one ClickHouse server (and one accounts.db, so one salt), and each
+    visitor's events alternate between them: visits, bounces and visitors are exact on both."""
+    data, key = collector_dir(tmp_path / "data")
+    proxies = ("--trusted-proxies", "127.0.0.1/32")
+    collectors = [live_server_factory(*proxies, "--store", clickhouse.url(), data_dir=data) for _ in range(2)]
+    alternate(collectors)
+    assert visit_ids_per_visitor(clickhouse) == [1] * len(SCRIPT)
+
+    expected_totals = [([], [EXPECTED_TOTALS[m] for m in TOTALS])]
+    expected_pages = sorted(([page], list(values)) for page, values in EXPECTED_PAGES.items())
+    for server in collectors:  # either collector answers, from rollups and from raw events alike
+        for filters in ([], [EVERYTHING]):
+            assert results(server, key, TOTALS, filters=filters) == expected_totals, (server.port, filters)
+            assert results(server, key, ["visitors", "pageviews"], ["event:page"], filters) == expected_pages
+        durations = [results(server, key, ["visit_duration"], filters=f) for f in ([], [EVERYTHING])]
+        assert durations[0] == durations[1]
+    for server in collectors:
+        assert server.stop() == 0
+        assert "Traceback" not in server.log.read_text()

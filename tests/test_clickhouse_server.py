@@ -243,3 +243,39 @@ def test_two_collectors_on_one_server_count_exactly(
     for server in collectors:
         assert server.stop() == 0
         assert "Traceback" not in server.log.read_text()
+
+
+def test_a_server_that_hangs_gives_503s_within_the_query_budget(
+    tmp_path: Path, clickhouse: ClickHouseProcess, live_server_factory: Any
+) -> None:
+    """A server that takes connections but never answers (SIGSTOP: hung, or cut off behind a proxy) holds no
+    request longer than the query budget plus a margin; once it answers again, so does the collector."""
+    data, key = collector_dir(tmp_path / "data")
+    server: LiveServer = live_server_factory("--store", clickhouse.url(), "--query-timeout", "1", data_dir=data)
+    headers = {"User-Agent": CHROME_UA}
+    r = httpx.post(f"{server.url}/api/event", json=event("/before"), headers=headers, timeout=30)
+    assert r.status_code == 202 and DROPPED not in r.headers
+    clickhouse.pause()
+    try:
+        start = time.monotonic()
+        r = httpx.post(f"{server.url}/api/event", json=event("/during"), headers=headers, timeout=60)
+        assert (r.status_code, r.json()) == (503, {"error": "The event could not be stored; retry later"})
+        assert "retry-after" in r.headers
+        r = query(server, key, ["visitors"])
+        assert r.status_code == 503 and r.json()["error"].startswith("The event store is unavailable ("), r.text
+        elapsed = time.monotonic() - start
+        assert elapsed < 20, elapsed  # two calls, each at most the 1 s budget + the 5 s margin (plus a retry)
+        assert httpx.get(f"{server.url}/api/health", timeout=5).status_code == 200
+    finally:
+        clickhouse.resume()
+    deadline = time.monotonic() + 20
+    while True:
+        r = httpx.post(f"{server.url}/api/event", json=event("/after"), headers=headers, timeout=30)
+        if r.status_code == 202 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert r.status_code == 202 and DROPPED not in r.headers, r.text
+    assert results(server, key, ["pageviews"], ["event:page"]) != []
+    assert server.stop() == 0
+    pages = stored_pages(clickhouse)
+    assert {"/before", "/after"} <= set(pages) <= {"/before", "/during", "/after"}

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from clickhouse_http import ClickHouseProcess
 from conftest import CHROME_UA, LiveServer, cli
-from server_support import DROPPED, SITE, Loader, event
+from server_support import DROPPED, SITE, Loader, children, event
 from test_server import EXPECTED_PAGES, EXPECTED_TOTALS, SCRIPT, play_script
 from web_support import token_of
 
@@ -221,14 +221,20 @@ def visit_ids_per_visitor(clickhouse: ClickHouseProcess) -> list[int]:
 EVERYTHING = ["is_not", "event:page", ["/no-such-page"]]
 
 
+@pytest.mark.parametrize("layout", ["two serve processes", "--workers 2"])
 def test_two_collectors_on_one_server_count_exactly(
-    tmp_path: Path, clickhouse: ClickHouseProcess, live_server_factory: Any
+    tmp_path: Path, clickhouse: ClickHouseProcess, live_server_factory: Any, layout: str
 ) -> None:
     """Two `serve` processes share one ClickHouse server (and one accounts.db, so one salt), and each
-    visitor's events alternate between them: visits, bounces and visitors are exact on both."""
+    visitor's events alternate between them: visits, bounces and visitors are exact on both.
+    With `--workers 2` the kernel hands each new connection to either worker."""
     data, key = collector_dir(tmp_path / "data")
-    proxies = ("--trusted-proxies", "127.0.0.1/32")
-    collectors = [live_server_factory(*proxies, "--store", clickhouse.url(), data_dir=data) for _ in range(2)]
+    options = ("--trusted-proxies", "127.0.0.1/32", "--store", clickhouse.url())
+    if layout == "--workers 2":
+        collectors = [live_server_factory(*options, "--workers", "2", data_dir=data)]
+        assert len(children(collectors[0].proc.pid)) >= 2
+    else:
+        collectors = [live_server_factory(*options, data_dir=data) for _ in range(2)]
     alternate(collectors)
     assert visit_ids_per_visitor(clickhouse) == [1] * len(SCRIPT)
 

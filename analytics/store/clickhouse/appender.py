@@ -126,13 +126,19 @@ class Appender:
         keys.update((e.site_id, e.prev_visitor_id) for e in events if e.prev_visitor_id is not None)
         sites = sorted({site for site, _ in keys})
         visitors = sorted({visitor for _, visitor in keys})
+        # Every version, newest kept here: FINAL would merge the sites' whole three days (~15x slower at 1M visits).
         rows = await self.conn.rows(
-            f"SELECT {', '.join(SESSION_COLS)} FROM sessions FINAL WHERE site_id IN {{sites:Array(UInt32)}}"
-            " AND visitor_id IN {visitors:Array(Int64)} AND start >= {since:Int64} ORDER BY id",
+            f"SELECT {', '.join(SESSION_COLS)} FROM sessions WHERE site_id IN {{sites:Array(UInt32)}}"
+            " AND visitor_id IN {visitors:Array(Int64)} AND start >= {since:Int64}",
             {"sites": sites, "visitors": visitors, "since": min(e.ts for e in events) - KEEP},
         )
-        fresh: dict[tuple[int, int], Group] = {key: [] for key in keys}
+        newest: dict[int, tuple[Any, ...]] = {}
         for row in rows:
+            seen = newest.get(row[0])
+            if seen is None or row[-1] > seen[-1]:
+                newest[row[0]] = row
+        fresh: dict[tuple[int, int], Group] = {key: [] for key in keys}
+        for _, row in sorted(newest.items()):
             key = (int(row[1]), int(row[2]))
             if key in fresh:
                 fresh[key].append(self._session(row))

@@ -1,9 +1,10 @@
 """The ClickHouse write path: events appended, visits versioned, rollup deltas summed by the engine.
 
-ClickHouse has no read-modify-write transaction, so visits are not read back
-per batch as in SQLite. This process owns its sites' open visits in memory
-(the backend-neutral `visits.batch.Batch` over a cache kept between batches,
-loaded once at start from the last days' newest visit rows) and appends:
+ClickHouse has no read-modify-write transaction. This process keeps open
+visits in memory (the backend-neutral `visits.batch.Batch` over a cache kept
+between batches, loaded at start from the last days' newest visit rows; on a
+server, where other collectors may write the same visitors, each batch first
+re-reads its visitors' newest visits: `refresh`) and appends:
 - the batch's events, each with its visit id, visitor id and first-touch
   attributes (so filters on those read events alone);
 - a new version of every visit the batch touched (`sessions` is a

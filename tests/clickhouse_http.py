@@ -22,8 +22,8 @@ engine's answers into what that client reads:
   to the engine as `INSERT ... FROM INFILE` (the way clickhouse-connect's own
   chDB backend inserts);
 - answers in the statement's `FORMAT` (TabSeparated when it has none), lz4- or
-  zstd-compressed when the client asks (`enable_http_compression=1` and
-  `Accept-Encoding`), with `X-ClickHouse-Format`, `-Query-Id`, `-Timezone` and
+  zstd-compressed as `Accept-Encoding` asks when `enable_http_compression` is on
+  (the engine's default, or the request's setting), with `X-ClickHouse-Format`, `-Query-Id`, `-Timezone` and
   `-Summary` headers; errors as status 500 with `X-ClickHouse-Exception-Code`
   and the engine's `Code: N. DB::Exception: ...` text as the body; `GET /ping`.
 
@@ -93,6 +93,9 @@ class Engine:
         self.main = chdb.connect(path)  # holds the engine (and the directory's lock) for the process's life
         self.timezone = self.main.query("SELECT timezone()", "TabSeparated").bytes().decode().strip()
         self.version = self.main.query("SELECT version()", "TabSeparated").bytes().decode().strip()
+        # Whether answers are compressed when a request does not say (1 in current ClickHouse).
+        setting = self.main.query("SELECT getSetting('enable_http_compression')", "TabSeparated").bytes()
+        self.compression = setting.decode().strip()
 
     def run(
         self, sql: str, fmt: str, params: dict[str, str], settings: dict[str, str], database: str | None
@@ -260,7 +263,7 @@ class Handler(BaseHTTPRequestHandler):
             headers["X-ClickHouse-Format"] = fmt
         headers["X-ClickHouse-Summary"] = json.dumps(summary)
         accept = self.headers.get("Accept-Encoding", "")
-        if params.get("enable_http_compression") == "1" and data:
+        if params.get("enable_http_compression", engine.compression) in ("1", "true") and data:
             if "lz4" in accept:
                 data, headers["Content-Encoding"] = lz4.frame.compress(data), "lz4"
             elif "zstd" in accept:

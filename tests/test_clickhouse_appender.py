@@ -99,3 +99,38 @@ async def test_reads_are_marked_on_the_event_the_visit_and_the_rollups(tmp_path:
         assert sources == [("Google", 1, 1, 1, 1)]
     finally:
         await store.close()
+
+
+async def test_two_collectors_on_one_server_continue_each_others_visits(tmp_path: Path) -> None:
+    """Two stores on one ClickHouse server (over HTTP, tests/clickhouse_http.py), one visitor's events alternating:
+    each batch reads its visitors' newest visits first, so it is one visit, counted once, in rollups and rows."""
+    from clickhouse_http import ClickHouseProcess
+
+    server = ClickHouseProcess(tmp_path / "clickhouse").start()
+    a = ClickHouseStore(parse_url(server.url()), batch_ms=0)
+    b = ClickHouseStore(parse_url(server.url()), batch_ms=0)
+    try:
+        await a.open()
+        await b.open()
+        assert a.appender.node != b.appender.node  # their own visit id ranges
+        assert await a.submit([event(T0, "/posts/a")]) == [True]
+        assert await b.submit([event(T0 + 30, "/posts/a", "engagement", engaged_ms=5000, scroll_depth=50)]) == [True]
+        assert await a.submit([event(T0 + 600, "/posts/b")]) == [True]
+        assert await b.submit([event(T0 + 660, "/posts/b", "engagement", engaged_ms=1000, scroll_depth=80)]) == [True]
+        conn = a.conn
+        assert await conn.rows("SELECT count(), uniqExact(session_id) FROM events") == [(4, 1)]
+        visit = await conn.rows("SELECT pageviews, entry_page, exit_page, last_action - start FROM sessions FINAL")
+        assert visit == [(2, "/posts/a", "/posts/b", 600)]
+        totals = await conn.rows(
+            "SELECT sum(visitors), sum(visits), sum(bounces), sum(duration), sum(pageviews) FROM rollup_totals"
+        )
+        assert totals == [(1, 1, 0, 600, 2)]
+        pages = await conn.rows(
+            "SELECT page, sum(visitors), sum(pageviews), sum(time_total), sum(scroll_total) FROM rollup_pages"
+            " GROUP BY page ORDER BY page"
+        )
+        assert pages == [("/posts/a", 1, 1, 5000, 50), ("/posts/b", 1, 1, 1000, 80)]
+    finally:
+        await a.close()
+        await b.close()
+        server.stop()

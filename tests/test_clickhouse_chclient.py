@@ -1,14 +1,16 @@
-"""Store URLs parsed, and the one client: real chDB in tmp_path, a closed port for an absent server."""
+"""Store URLs parsed, and the one client: real chDB in tmp_path, a closed port for an absent server,
+ClickHouse's HTTP interface (tests/clickhouse_http.py) for a server that stops answering."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from conftest import free_port
 
 from analytics.errors import StorageError
-from analytics.store.clickhouse.chclient import Connection, StoreURL, parse_url
+from analytics.store.clickhouse.chclient import ANSWER_MARGIN, Connection, StoreUnavailable, StoreURL, parse_url
 
 
 def test_urls_parse() -> None:
@@ -84,3 +86,32 @@ async def test_an_absent_server_is_a_storage_error_naming_it_without_the_passwor
     await conn.close()
     assert info.value.path == f"clickhouse://ana@127.0.0.1:{port}/analytics"
     assert "hunter2" not in str(info.value) and str(info.value)
+
+
+async def test_on_a_server_a_read_waits_the_query_budget_plus_a_margin_then_is_unavailable(tmp_path: Path) -> None:
+    """Over HTTP to ClickHouse's engine (tests/clickhouse_http.py): rows, commands and inserts work; a server
+    that takes the connection but never answers (SIGSTOP) makes a read unavailable after 1 s + 5 s."""
+    from clickhouse_http import ClickHouseProcess
+
+    assert Connection(parse_url("clickhouse://db/x")).answer_timeout() is None  # no budget: the client's default
+    assert Connection(parse_url("clickhouse://db/x"), 2.5).answer_timeout() == 3 + ANSWER_MARGIN
+    server = ClickHouseProcess(tmp_path / "clickhouse").start()
+    conn = Connection(parse_url(server.url()), query_timeout=1)
+    try:
+        await conn.open()
+        await conn.command("CREATE TABLE t (n UInt32, s String) ENGINE = MergeTree ORDER BY n")
+        await conn.insert("t", ("n", "s"), [(1, "a"), (2, "b\\n'")])
+        assert await conn.rows("SELECT n, s FROM t WHERE n >= {m:UInt32} ORDER BY n", {"m": 1}) == [(1, "a"), (2, "b\\n'")]
+        server.pause()
+        start = time.monotonic()
+        with pytest.raises(StoreUnavailable) as info:
+            await conn.rows("SELECT count() FROM t")
+        assert 1 + ANSWER_MARGIN - 0.5 < time.monotonic() - start < 1 + ANSWER_MARGIN + 3
+        assert info.value.status == 503 and info.value.headers == {"Retry-After": "5"}
+        assert "s3cret-pw" not in info.value.message
+        server.resume()
+        assert await conn.rows("SELECT count() FROM t") == [(2,)]
+    finally:
+        server.resume()
+        await conn.close()
+        server.stop()

@@ -1,9 +1,10 @@
 """The ClickHouse write path: events appended, visits versioned, rollup deltas summed by the engine.
 
-ClickHouse has no read-modify-write transaction, so visits are not read back
-per batch as in SQLite. This process owns its sites' open visits in memory
-(the backend-neutral `visits.batch.Batch` over a cache kept between batches,
-loaded once at start from the last days' newest visit rows) and appends:
+ClickHouse has no read-modify-write transaction. This process keeps open
+visits in memory (the backend-neutral `visits.batch.Batch` over a cache kept
+between batches, loaded at start from the last days' newest visit rows; on a
+server, where other collectors may write the same visitors, each batch first
+re-reads its visitors' newest visits: `refresh`) and appends:
 - the batch's events, each with its visit id, visitor id and first-touch
   attributes (so filters on those read events alone);
 - a new version of every visit the batch touched (`sessions` is a
@@ -105,15 +106,53 @@ class Appender:
         rows = await self.conn.rows("SELECT max(start) FROM sessions")
         newest = int(rows[0][0] or 0) if rows else 0
         self._newest = self._pruned = newest
-        cols = ", ".join(SESSION_COLS[:-1])
+        cols = ", ".join(SESSION_COLS)
         for row in await self.conn.rows(
             f"SELECT {cols} FROM sessions FINAL WHERE start >= {{since:Int64}} ORDER BY id", {"since": newest - KEEP}
         ):
             x = self._session(row)
             self.groups.setdefault((x.site_id, x.visitor_id), []).append(x)
 
+    async def refresh(self, events: list[Event]) -> None:
+        """Take the newest visits of the batch's visitors from the table: another collector may have moved them.
+
+        Several collectors on one server each keep visits in memory; a visitor whose
+        events reach two of them would otherwise get a visit in each (and a second
+        visitor credit). Every batch's visits are inserted before its 202, so the table
+        holds the newest version of every visit whose events were acknowledged; the
+        batch continues from there, and its rollup deltas are relative to what was summed.
+        One read per batch, on a server only: with chDB this process is the only writer.
+        """
+        keys = {(e.site_id, e.visitor_id) for e in events}
+        keys.update((e.site_id, e.prev_visitor_id) for e in events if e.prev_visitor_id is not None)
+        sites = sorted({site for site, _ in keys})
+        visitors = sorted({visitor for _, visitor in keys})
+        # Every version, newest kept here: FINAL would merge the sites' whole three days (~15x slower at 1M visits).
+        rows = await self.conn.rows(
+            f"SELECT {', '.join(SESSION_COLS)} FROM sessions WHERE site_id IN {{sites:Array(UInt32)}}"
+            " AND visitor_id IN {visitors:Array(Int64)} AND start >= {since:Int64}",
+            {"sites": sites, "visitors": visitors, "since": min(e.ts for e in events) - KEEP},
+        )
+        newest: dict[int, tuple[Any, ...]] = {}
+        for row in rows:
+            seen = newest.get(row[0])
+            if seen is None or row[-1] > seen[-1]:
+                newest[row[0]] = row
+        fresh: dict[tuple[int, int], Group] = {key: [] for key in keys}
+        for _, row in sorted(newest.items()):
+            key = (int(row[1]), int(row[2]))
+            if key in fresh:
+                fresh[key].append(self._session(row))
+        for key, group in fresh.items():
+            if group:
+                self.groups[key] = group
+            else:
+                self.groups.pop(key, None)
+
     def _session(self, row: Sequence[Any]) -> Session:
+        """A visit from its row (SESSION_COLS); the writer's versions then stay above the row's."""
         n = len(SESSION_ATTRS)
+        self._version = max(self._version, int(row[14 + n]))
         id_, site_id, visitor_id, day, start, last, last_action, entry, exit_, pageviews, events, interactive = row[:12]
         x = Session(
             int(id_), int(site_id), int(visitor_id), int(day), int(start), int(last), int(last_action),
@@ -129,7 +168,7 @@ class Appender:
         A failure leaves the memory unlike the tables: the visits are read back before the next batch.
         """
         try:
-            stored, inserts = await self.prepare(events)
+            stored, inserts = await self.prepare(events, shared=True)
             await self.flush(inserts)
             return stored
         except BaseException:
@@ -141,15 +180,20 @@ class Appender:
         self.groups = {}
         self._pruned = -1
 
-    async def prepare(self, events: list[Event]) -> tuple[list[bool], Inserts]:
+    async def prepare(self, events: list[Event], shared: bool = False) -> tuple[list[bool], Inserts]:
         """Apply `events` (arrival order) to the visits in memory; per event whether it is stored, and the inserts.
 
         The memory then holds the batch: the caller must `flush` the inserts or `forget`.
+        `shared` (the ingest path, `write`): on a server, first `refresh` the batch's visitors
+        from the table, since other collectors may write them. A bulk load leaves it off: its
+        previous chunk may still be in flight, and it is the one writer while it runs.
         """
         if not events:
             return [], []
         if self._pruned < 0:
             await self.load()
+        elif shared and not self.conn.url.embedded:
+            await self.refresh(events)
         self._prune(max(e.ts for e in events))
         values: dict[int, tuple[Hashable, ...]] = {}
 

@@ -7,6 +7,11 @@ backend above never knows which it talks to.
 
 chDB runs in this process and serves one caller at a time, so every call goes
 through one worker thread: the event loop never blocks, and calls never overlap.
+On a server, reads and inserts (what requests wait for) wait at most the query
+budget plus `ANSWER_MARGIN` for an answer, so a server that hangs holds no request
+longer than that; statements that may rightly run long (DDL, mutations,
+`INSERT ... SELECT`, `OPTIMIZE`: `command`) go through a second client on their own
+thread, with clickhouse-connect's default wait, and never hold up ingest.
 Failures become `StorageError` (cannot open: the CLI exits 2 with the reason) or
 `StoreUnavailable` (gone while running: 503 with Retry-After).
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +30,10 @@ from urllib.parse import unquote, urlsplit
 from analytics.errors import StorageError, Unavailable
 
 SCHEMES = ("chdb", "clickhouse", "clickhouses")
+# Seconds a read or insert on a server may wait for its answer beyond the query budget: past that, a
+# server that took the connection but does not answer (hung, or cut off behind a proxy) is unavailable.
+ANSWER_MARGIN = 5
+CONNECT_TIMEOUT = 5
 
 
 class StoreUnavailable(Unavailable):
@@ -84,15 +94,36 @@ def parse_url(url: str) -> StoreURL:
 
 
 class Connection:
-    """The client for one store URL, its calls run one at a time on a worker thread."""
+    """The client for one store URL, its calls run one at a time on a worker thread (two on a server, see above)."""
 
     def __init__(self, url: StoreURL, query_timeout: float | None = None) -> None:
         self.url = url
         self.query_timeout = query_timeout
         self._client: Any = None
+        self._slow: Any = None  # the client for `command`: the same one on chDB
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="analytics-clickhouse")
+        self._slow_pool = (
+            self._pool if url.embedded
+            else concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="analytics-clickhouse-slow")
+        )  # fmt: skip
 
-    def _open(self) -> Any:
+    def answer_timeout(self) -> int | None:
+        """How long a read or insert waits for the server's answer; None (no budget): the client's default."""
+        return math.ceil(self.query_timeout) + ANSWER_MARGIN if self.query_timeout else None
+
+    def _server_client(self, database: str | None, read_timeout: int | None) -> Any:
+        import clickhouse_connect
+
+        url = self.url
+        options: dict[str, Any] = {"database": database} if database else {}
+        if read_timeout:
+            options["send_receive_timeout"] = read_timeout
+        return clickhouse_connect.get_client(
+            host=url.host, port=url.port, username=url.user, password=url.password,
+            secure=url.scheme == "clickhouses", connect_timeout=CONNECT_TIMEOUT, **options,
+        )  # fmt: skip
+
+    def _open(self) -> tuple[Any, Any]:
         try:
             import clickhouse_connect  # imported when used: SQLite users never load it
         except ImportError:
@@ -101,31 +132,38 @@ class Connection:
         url = self.url
         if url.embedded:
             Path(url.path).mkdir(parents=True, exist_ok=True)
-            return clickhouse_connect.get_client(dsn=f"chdb://{url.path}")
+            client = clickhouse_connect.get_client(dsn=f"chdb://{url.path}")
+            return client, client
         if url.database != "default":
-            boot = clickhouse_connect.get_client(
-                host=url.host, port=url.port, username=url.user, password=url.password,
-                secure=url.scheme == "clickhouses", connect_timeout=5,
-            )  # fmt: skip
+            boot = self._server_client(None, None)
             boot.command(f"CREATE DATABASE IF NOT EXISTS {url.database}")
             boot.close()
-        return clickhouse_connect.get_client(
-            host=url.host, port=url.port, username=url.user, password=url.password, database=url.database,
-            secure=url.scheme == "clickhouses", connect_timeout=5,
-        )  # fmt: skip
+        client = self._server_client(url.database, self.answer_timeout())
+        try:
+            return client, self._server_client(url.database, None)
+        except BaseException:
+            client.close()
+            raise
 
     async def open(self) -> None:
         """Open the client; anything that stops it (lock held, no server, wrong password) is a StorageError."""
         try:
-            self._client = await self._call(self._open)
+            self._client, self._slow = await self._call(self._open)
         except Exception as exc:
             raise StorageError(self.url.display(), _reason(exc)) from None
 
     async def close(self) -> None:
         if self._client is not None:
-            client, self._client = self._client, None
+            client, slow, self._client, self._slow = self._client, self._slow, None, None
+            if slow is not client:
+                await self._call_slow(slow.close)
             await self._call(client.close)
         self._pool.shutdown(wait=True)
+        self._slow_pool.shutdown(wait=True)
+
+    async def _call_slow(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._slow_pool, lambda: fn(*args, **kwargs))
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -143,9 +181,9 @@ class Connection:
         return [tuple(r) for r in result.result_rows]
 
     async def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
-        """One statement without rows (DDL, DELETE)."""
+        """One statement without rows (DDL, DELETE, INSERT ... SELECT), on the thread that may wait long."""
         try:
-            await self._call(self._client.command, sql, parameters=params or {})
+            await self._call_slow(self._slow.command, sql, parameters=params or {})
         except Exception as exc:
             raise _mapped(exc, None) from None
 

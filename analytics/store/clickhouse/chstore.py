@@ -25,10 +25,9 @@ from analytics.model import DAY, Event, Site
 from analytics.stats.plan import Plan
 from analytics.store import queue
 from analytics.store.base import DayRows, ImportPart, ImportRecord, Recent, RollupRead
-from analytics.store.clickhouse import chdays, chhistory, chrecent, ddl
+from analytics.store.clickhouse import chdays, chhistory, chrecent, chshared, ddl
 from analytics.store.clickhouse.appender import Appender
 from analytics.store.clickhouse.chclient import Connection, StoreURL
-from analytics.store.clickhouse.chsums import Compiler, union
 
 log = logging.getLogger("analytics.store")
 Groups = dict[tuple[Any, ...], dict[str, float]]
@@ -161,19 +160,14 @@ class ClickHouseStore:
 
     async def sums(self, plans: Sequence[Plan]) -> list[Groups]:
         """Per plan: group key (dimension values as text) -> sums. The whole batch is one statement."""
-        tagged = []
         rolled = [p.query.site for p in plans if p.rollup]
         tiers = await chdays.tiers(self.conn, rolled) if rolled else {}
         imported = await chhistory.sites_with_imports(self.conn, {p.query.site.id for p in plans if p.imports})
-        for i, plan in enumerate(plans):
-            site_id = plan.query.site.id
-            compiler = Compiler(plan, f"b{i}_", tiers.get(site_id), site_id in imported)
-            for part in compiler.parts():
-                tagged.append((i, plan.key_width, part))
+        # Raw plans sharing a site, range and filter read one filtered set (chshared.py).
+        sql, params, tagged = chshared.statement(plans, tiers, imported)
         out: list[Groups] = [{} for _ in plans]
         if not tagged:
             return out
-        sql, params = union(tagged)
         first_sum = 1 + max(n for _, n, _ in tagged)  # rows: (part, *keys padded, *sums padded)
         for row in await self.conn.rows(sql, params):
             i, ndims, (_, _, names, _) = tagged[row[0]]

@@ -9,7 +9,9 @@ CTEs (`enable_materialized_cte`):
 - `fe<n>`: the range's events that pass the filter, with only the columns the
   plans read;
 - `fv<n>`: the newest version of the visits that started in the range and hold
-  such events (or pass the filter, when it tests visit attributes only).
+  such events, each with `r`, whether one of them made a pageview read (or the
+  visits that pass the filter, when it tests visit attributes only). A visit
+  breakdown (sources, countries...) then groups these visits with no join.
 Every plan's parts then aggregate those sets (chsums.Compiler with `Shared`).
 Same counting rules, same numbers: only where the rows come from changes. The
 SQLite store does the same in store/sqlite/segments.py.
@@ -99,7 +101,8 @@ def statement(
         if i in sets:
             shared, n = sets[i]
             rest = _joined([c for c in _items(plan.query.filters) if c not in _items(shared)])
-            share = Shared(f"fe{n}", f"fv{n}", rest)
+            visit_filter = not any(d.startswith("event:") for d in filter_dimensions(shared))
+            share = Shared(f"fe{n}", f"fv{n}", rest, read_mark=not visit_filter)
         compiler = Compiler(plan, f"b{i}_", tiers.get(site_id), site_id in imported, share)
         for part in compiler.parts():
             tagged.append((i, plan.key_width, part))
@@ -138,7 +141,8 @@ def _sets(c: Compiler, shared: Filter, n: int, parts: list[str]) -> list[str]:
     out = []
     q = c.q
     if over_events or (over_visits and not visit_filter):
-        cols = dict.fromkeys([*_EVENT_ALWAYS, *(m for sql in over_events for m in _EVENT_REF.findall(sql))])
+        read = ("read",) if over_visits and not visit_filter else ()  # the visits' read marks
+        cols = dict.fromkeys([*_EVENT_ALWAYS, *read, *(m for sql in over_events for m in _EVENT_REF.findall(sql))])
         source = "events AS e"
         if needs_visit_row(filter_dimensions(shared)):
             source += f" INNER JOIN {c.sessions()} AS s ON s.id = e.session_id"
@@ -146,9 +150,14 @@ def _sets(c: Compiler, shared: Filter, n: int, parts: list[str]) -> list[str]:
         out.append(f"{fe} AS MATERIALIZED (SELECT {', '.join(f'e.{x}' for x in cols)} FROM {source} WHERE {where})")
     if over_visits:
         cols = dict.fromkeys(["id", *(m for sql in over_visits for m in _VISIT_REF.findall(sql))])
-        where = f"s.site_id = {c.p(q.site.id)} AND {c.bounds('s.start')} AND "
-        where += c.visit_filter_sql(shared) if visit_filter else f"s.id IN (SELECT session_id FROM {fe})"
-        out.append(
-            f"{fv} AS MATERIALIZED (SELECT {', '.join(f's.{x}' for x in cols)} FROM sessions AS s FINAL WHERE {where})"
-        )
+        cols.pop("r", None)
+        select = ", ".join(f"s.{x}" for x in cols)
+        where = f"s.site_id = {c.p(q.site.id)} AND {c.bounds('s.start')}"
+        if visit_filter:
+            sql = f"SELECT {select} FROM sessions AS s FINAL WHERE {where} AND {c.visit_filter_sql(shared)}"
+        else:  # the visits holding the set's events, each with whether one of them made a pageview read
+            marks = f"SELECT session_id AS sid, max(read) AS r FROM {fe} GROUP BY sid"
+            source = f"sessions AS s FINAL INNER JOIN ({marks}) AS x ON s.id = x.sid"
+            sql = f"SELECT {select}, x.r AS r FROM {source} WHERE {where}"
+        out.append(f"{fv} AS MATERIALIZED ({sql})")
     return out

@@ -123,6 +123,7 @@ class Shared:
     events: str
     visits: str
     rest: Filter | None = None
+    read_mark: bool = False  # the visits are those holding the set's events, with `r`: whether one was read
 
 
 class Compiler:
@@ -329,6 +330,17 @@ class Compiler:
                         where += " AND " + self.filter_sql(self.q.filters, _VISIT_COL)
                 select = ", ".join([*cols, *_aliased(select_sums)])
                 out.append(self._part(f"SELECT {select} FROM {source}{where}{grouped(len(cols))}", session_sums))
+            elif self.shared is not None and self.shared.read_mark and self.shared.rest is None and not event_dims:
+                # The set's visits are those holding its events, each marked with whether one of
+                # them made a pageview read (`r`): a visit breakdown groups them, with no join.
+                cols = [f"{self.raw_dim(d, session_level=True)} AS d{i}" for i, d in enumerate(dims)]
+                select_sums = [
+                    f"uniqExactIf({_SV}, s.r = 1)" if x == "readers" else _SESSION_EXPRS[x] for x in session_sums
+                ]
+                select = ", ".join([*cols, *_aliased(select_sums)])
+                out.append(
+                    self._part(f"SELECT {select} FROM {self.shared.visits} AS s{grouped(len(cols))}", session_sums)
+                )
             else:
                 # The matching events per visit (and per event dimension), then their visits: a visit
                 # dimension is one value per visit, so it is read from the visit row after the join,

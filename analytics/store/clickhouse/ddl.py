@@ -401,6 +401,24 @@ def faster(layout: Layout) -> list[str]:
     return out
 
 
+def smaller(layout: Layout) -> list[str]:
+    """Migration 4 (issue 12's storage work): codecs for the event columns that took the most per event.
+
+    Measured on 500k demo events (bytes per event, merged): `words` 2.6 with the
+    default LZ4 against 1.1 with T64 + ZSTD; `engaged_ms` 2.0 against 1.7;
+    `scroll_depth` 1.0 against 0.9. Only the codec changes: parts written before
+    are recompressed as they merge.
+    """
+    columns = [
+        "words Nullable(Int32) CODEC(T64, ZSTD(1))",
+        "engaged_ms Nullable(Int64) CODEC(T64, ZSTD(1))",
+        "scroll_depth Nullable(Int32) CODEC(T64, ZSTD(1))",
+    ]
+    modify = ", ".join(f"MODIFY COLUMN {c}" for c in columns)
+    table = "events_local" if layout.cluster else "events"
+    return [f"ALTER TABLE {table}{layout.on()} {modify}"]
+
+
 def migrations_table(layout: Layout) -> list[str]:
     """The table that records which migrations ran."""
     return _table(layout, "schema_migrations", ["version UInt32", "applied_at DateTime"],
@@ -408,8 +426,8 @@ def migrations_table(layout: Layout) -> list[str]:
 
 
 # Numbered migrations: each a function of the layout returning its statements, applied in order once.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "initial"), (2, "reads"), (3, "faster"))
-_STEPS = {"initial": initial, "reads": reads, "faster": faster}
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "initial"), (2, "reads"), (3, "faster"), (4, "smaller"))
+_STEPS = {"initial": initial, "reads": reads, "faster": faster, "smaller": smaller}
 
 
 def statements(version: int, layout: Layout) -> list[str]:

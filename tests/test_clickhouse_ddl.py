@@ -184,8 +184,8 @@ async def test_the_faster_migration_puts_each_visits_attributes_on_its_events(tm
         await conn.close()
 
 
-async def test_the_smaller_migration_changes_codecs_and_keeps_every_value(tmp_path: Path) -> None:
-    """Migration 4 changes only the codecs of three event columns: the stored values read back unchanged."""
+async def test_the_smaller_migration_rebuilds_events_and_keeps_every_value(tmp_path: Path) -> None:
+    """Migration 4 rebuilds events ordered by visit within a day, with three new codecs: every value kept."""
     conn = Connection(parse_url(f"chdb://{tmp_path / 'ch'}"))
     await conn.open()
     try:
@@ -203,10 +203,9 @@ async def test_the_smaller_migration_changes_codecs_and_keeps_every_value(tmp_pa
         assert await conn.rows(f"SELECT {', '.join(cols)} FROM events ORDER BY ts") == rows
         create = str((await conn.rows("SHOW CREATE TABLE events"))[0][0])
         assert create.count("CODEC(T64, ZSTD(1))") == 3
-        assert ddl.statements(4, ddl.Layout("analytics")) == [
-            "ALTER TABLE events_local ON CLUSTER analytics MODIFY COLUMN words Nullable(Int32) CODEC(T64, ZSTD(1)),"
-            " MODIFY COLUMN engaged_ms Nullable(Int64) CODEC(T64, ZSTD(1)),"
-            " MODIFY COLUMN scroll_depth Nullable(Int32) CODEC(T64, ZSTD(1))"
-        ]
+        assert "ORDER BY (site_id, intDiv(ts, 86400), session_id, ts)" in create
+        cluster = ddl.statements(4, ddl.Layout("analytics"))
+        assert "CREATE TABLE IF NOT EXISTS events_v3_local ON CLUSTER analytics" in cluster[0]
+        assert cluster[-1].startswith("CREATE TABLE events ON CLUSTER analytics AS events_local ENGINE = Distributed(")
     finally:
         await conn.close()

@@ -77,3 +77,27 @@ async def test_close_stores_everything_accepted(tmp_path: Path) -> None:
         assert await store.conn.rows("SELECT sum(visits) FROM rollup_totals") == [(10,)]
     finally:
         await store.close()
+
+
+async def test_housekeeping_forgets_the_marks_of_visits_no_batch_can_continue(tmp_path: Path) -> None:
+    url = parse_url(f"chdb://{tmp_path / 'ch'}")
+    store = ClickHouseStore(url, batch_ms=0)
+    await store.open()
+    try:
+        old, recent = T0 - 6 * DAY, T0 - 2 * DAY
+        await store.submit([event(1, old, 1), event(1, recent, 2), event(1, T0, 3)])
+        assert await store.forget_states(T0 + 3600) == 1
+        states = "SELECT start, state != '' FROM sessions FINAL ORDER BY start"
+        assert await store.conn.rows(states) == [(old, False), (recent, True), (T0, True)]
+        assert await store.forget_states(T0 + 3600) == 0  # nothing left to clear: no mutation
+        # A clock far ahead is not believed: the cutoff counts from the newest visit.
+        assert await store.forget_states(T0 + 30 * DAY) == 0
+    finally:
+        await store.close()
+    store = ClickHouseStore(url, batch_ms=0)
+    await store.open()  # the appender takes over the recent visits, marks and all
+    try:
+        assert await store.submit([event(1, recent + 60, 2), event(1, T0 + 60, 3)]) == [True, True]
+        assert await store.conn.rows("SELECT sum(visits), sum(pageviews) FROM rollup_totals") == [(3, 5)]
+    finally:
+        await store.close()

@@ -80,9 +80,9 @@ async def test_migrations_run_once(tmp_path: Path) -> None:
     conn = Connection(parse_url(f"chdb://{tmp_path / 'ch'}"))
     await conn.open()
     try:
-        assert await migrate(conn) == [1, 2, 3]
+        assert await migrate(conn) == [1, 2, 3, 4]
         assert await migrate(conn) == []
-        assert await conn.rows("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,), (3,)]
+        assert await conn.rows("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,), (3,), (4,)]
         tables = {r[0] for r in await conn.rows("SHOW TABLES")}
         days = {f"{t}_day" for t in ROLLUP_KEYS}
         assert {"events", "sessions", "rollups", "rollups_day", "rollup_days", "site_imports", *ROLLUP_KEYS, *days,
@@ -134,7 +134,7 @@ async def test_a_database_from_before_reads_is_upgraded_in_place(tmp_path: Path)
                           [(1, 1, 100, 1, '{"p":{},"s":[]}', 1)])  # fmt: skip
         await conn.insert("rollups", ("rollup", "site_id", "bucket", "k0", "c0", "c1", "c12"),
                           [("rollup_sources", 1, 0, "Direct / None", 1, 1, 1)])  # fmt: skip
-        assert await migrate(conn) == [2, 3]
+        assert await migrate(conn) == [2, 3, 4]
         assert await conn.rows("SELECT page, words, read FROM events") == [("/a", None, 0)]
         assert await conn.rows("SELECT pageviews, reads FROM sessions FINAL") == [(1, 0)]
         # The old row keeps its counters under their names; the read counters are 0 in it.
@@ -171,7 +171,7 @@ async def test_the_faster_migration_puts_each_visits_attributes_on_its_events(tm
                           [(7, 1, 100, "Old", "FR", "{}", 1), (7, 1, 100, "Google", "DE", "{}", 2)])
         await conn.insert("rollups", ("rollup", "site_id", "bucket", "k0", "c0"),
                           [("rollup_sources", 1, 0, "Google", 1)])  # fmt: skip
-        assert await migrate(conn) == [3]
+        assert await migrate(conn) == [3, 4]
         assert await conn.rows("SELECT session_id, page, source, country FROM events ORDER BY ts") == [
             (7, "/a", "Google", "DE"), (7, "/b", "Google", "DE"), (8, "/", "", ""),
         ]  # fmt: skip
@@ -179,6 +179,34 @@ async def test_the_faster_migration_puts_each_visits_attributes_on_its_events(tm
         first_key = ROLLUP_KEYS["rollup_sources"][0]
         assert await conn.rows(f"SELECT {first_key}, visitors FROM rollup_sources") == [("Google", 1)]
         create = str((await conn.rows("SHOW CREATE TABLE events"))[0][0])
-        assert "CODEC(Delta(8), ZSTD(1))" in create and "`source` LowCardinality(String)" in create
+        assert "`source` LowCardinality(String)" in create
+        assert "CODEC(Delta(8), ZSTD(1))" in str((await conn.rows("SHOW CREATE TABLE sessions"))[0][0])
+    finally:
+        await conn.close()
+
+
+async def test_the_smaller_migration_rebuilds_events_and_keeps_every_value(tmp_path: Path) -> None:
+    """Migration 4 rebuilds events ordered by visit within a day, with three new codecs: every value kept."""
+    conn = Connection(parse_url(f"chdb://{tmp_path / 'ch'}"))
+    await conn.open()
+    try:
+        for sql in ddl.migrations_table(ddl.Layout()):
+            await conn.command(sql)
+        for version in (1, 2, 3):
+            for sql in ddl.statements(version, ddl.Layout()):
+                await conn.command(sql)
+            await conn.insert("schema_migrations", ("version",), [(version,)])
+        rows = [(1, 100, 7, "pageview", 812, None, None), (1, 160, 7, "engagement", None, 75, 61_000)]
+        cols = ("site_id", "ts", "session_id", "name", "words", "scroll_depth", "engaged_ms")
+        await conn.insert("events", cols, rows)
+        assert await migrate(conn) == [4]
+        await conn.command("OPTIMIZE TABLE events FINAL")
+        assert await conn.rows(f"SELECT {', '.join(cols)} FROM events ORDER BY ts") == rows
+        create = str((await conn.rows("SHOW CREATE TABLE events"))[0][0])
+        assert create.count("CODEC(T64, ZSTD(1))") == 3
+        assert "ORDER BY (site_id, intDiv(ts, 86400), session_id, ts)" in create
+        cluster = ddl.statements(4, ddl.Layout("analytics"))
+        assert "CREATE TABLE IF NOT EXISTS events_v3_local ON CLUSTER analytics" in cluster[0]
+        assert cluster[-1].startswith("CREATE TABLE events ON CLUSTER analytics AS events_local ENGINE = Distributed(")
     finally:
         await conn.close()

@@ -25,10 +25,9 @@ from analytics.model import DAY, Event, Site
 from analytics.stats.plan import Plan
 from analytics.store import queue
 from analytics.store.base import DayRows, ImportPart, ImportRecord, Recent, RollupRead
-from analytics.store.clickhouse import chdays, chhistory, chrecent, ddl
-from analytics.store.clickhouse.appender import Appender
+from analytics.store.clickhouse import chdays, chhistory, chrecent, chshared, ddl
+from analytics.store.clickhouse.appender import KEEP, Appender
 from analytics.store.clickhouse.chclient import Connection, StoreURL
-from analytics.store.clickhouse.chsums import Compiler, union
 
 log = logging.getLogger("analytics.store")
 Groups = dict[tuple[Any, ...], dict[str, float]]
@@ -120,9 +119,31 @@ class ClickHouseStore:
     # -- housekeeping ----------------------------------------------------------
 
     async def housekeeping(self, now: float, sites: Sequence[Site], retention_months: int = 25) -> None:
-        """Enforce retention on raw events and visits, and sum newly settled days into the daily tier."""
+        """Enforce retention on raw events and visits, forget settled visits' marks, sum settled days."""
         await self.prune(now, retention_months)
+        await self.forget_states(now)
         await self.roll_days(now, sites)
+
+    async def forget_states(self, now: float) -> int:
+        """Clear the marks (`state`) of visits no batch can continue any more; returns how many.
+
+        The appender reads marks back only for visits started within KEEP of the newest
+        one (appender.load), and a visit takes events for two days at most: older marks
+        are dead weight, about half of what visits take on disk (SQLite deletes them
+        the same way, store/sqlite/write.forget_states). A day's margin on top.
+        """
+        rows = await self.conn.rows("SELECT max(start) FROM sessions")
+        newest = int(rows[0][0] or 0) if rows else 0
+        cutoff = {"c": int(min(now, newest)) - KEEP - DAY}
+        found = await self.conn.rows("SELECT count() FROM sessions WHERE start < {c:Int64} AND state != ''", cutoff)
+        n = int(found[0][0]) if found else 0
+        if n:  # a mutation rewrites the column's parts: only when there is something to clear
+            await self.conn.command(
+                "ALTER TABLE sessions UPDATE state = '' WHERE start < {c:Int64} AND state != ''"
+                " SETTINGS mutations_sync = 1",
+                cutoff,
+            )
+        return n
 
     async def roll_days(self, now: float, sites: Sequence[Site]) -> int:
         """Sum each site's settled local days into the daily tier (chdays.py); returns days added."""
@@ -161,19 +182,14 @@ class ClickHouseStore:
 
     async def sums(self, plans: Sequence[Plan]) -> list[Groups]:
         """Per plan: group key (dimension values as text) -> sums. The whole batch is one statement."""
-        tagged = []
         rolled = [p.query.site for p in plans if p.rollup]
         tiers = await chdays.tiers(self.conn, rolled) if rolled else {}
         imported = await chhistory.sites_with_imports(self.conn, {p.query.site.id for p in plans if p.imports})
-        for i, plan in enumerate(plans):
-            site_id = plan.query.site.id
-            compiler = Compiler(plan, f"b{i}_", tiers.get(site_id), site_id in imported)
-            for part in compiler.parts():
-                tagged.append((i, plan.key_width, part))
+        # Raw plans sharing a site, range and filter read one filtered set (chshared.py).
+        sql, params, tagged = chshared.statement(plans, tiers, imported)
         out: list[Groups] = [{} for _ in plans]
         if not tagged:
             return out
-        sql, params = union(tagged)
         first_sum = 1 + max(n for _, n, _ in tagged)  # rows: (part, *keys padded, *sums padded)
         for row in await self.conn.rows(sql, params):
             i, ndims, (_, _, names, _) = tagged[row[0]]

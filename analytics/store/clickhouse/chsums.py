@@ -15,6 +15,7 @@ server-side bound parameter (`{pN:Type}`).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -60,6 +61,14 @@ _EVENT_COL = {d.name: f"e.{d.column}" for d in BY_NAME.values() if d.level == "e
 _EVENT_ATTR = {d.name: f"e.{d.column}" for d in BY_NAME.values() if d.level == "visit" and d.first_touch}
 
 
+def needs_visit_row(dimensions: Iterable[str]) -> bool:
+    """Whether testing or reading these dimensions on an event needs its visit's row: what changes over a visit.
+
+    Entry and exit page live on the visit only; first-touch attributes are on every event row.
+    """
+    return any(d in _VISIT_COL and d not in _EVENT_ATTR for d in dimensions)
+
+
 def visitor_day(visitor: str, day: str) -> str:
     """One integer per (visitor id, day), as the SQLite compiler counts them: the id XOR the day shifted left.
 
@@ -101,11 +110,35 @@ def _aliased(exprs: Iterable[str]) -> list[str]:
     return [f"{e} AS s{k}" for k, e in enumerate(exprs)]
 
 
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """Where a plan of a shared filtered set reads (chshared.py): the set's names and what the plan adds to it.
+
+    `events` holds the range's events that pass the set's filter; `visits` the visits
+    that started in the range and hold such events (or pass the filter, when it is on
+    visit attributes only). `rest` is the plan's own conditions beyond the set's
+    (event conditions only, such as a tab's goal), tested on the set's rows.
+    """
+
+    events: str
+    visits: str
+    rest: Filter | None = None
+    read_mark: bool = False  # the visits are those holding the set's events, with `r`: whether one was read
+
+
 class Compiler:
     """The parts of one plan, each a grouped SELECT of dimension labels (d0, d1...) and sums."""
 
-    def __init__(self, plan: Plan, prefix: str = "p", through_day: int | None = None, imported: bool = True) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        prefix: str = "p",
+        through_day: int | None = None,
+        imported: bool = True,
+        shared: Shared | None = None,
+    ) -> None:
         self.plan = plan
+        self.shared = shared
         self.through_day = through_day  # the last local day of the site's daily tier (chdays.tiers)
         self.imported = imported  # False when the site has no imported history: no parts to read it
         self.q = plan.query
@@ -181,6 +214,10 @@ class Compiler:
         joiner = " AND " if isinstance(f, And) else " OR "
         return "(" + joiner.join(self.filter_sql(i, column) for i in f.items) + ")"
 
+    def visit_filter_sql(self, f: Filter) -> str:
+        """`f` tested on a visit row (`s`): for filters on visit attributes only."""
+        return self.filter_sql(f, _VISIT_COL)
+
     def sessions(self) -> str:
         """The newest version of each visit that can hold the range's events, as a joinable subquery.
 
@@ -192,6 +229,12 @@ class Compiler:
             f"(SELECT * FROM sessions FINAL WHERE site_id = {self.p(self.q.site.id)}"
             f" AND start >= {self.p(start)} AND start < {self.p(end)})"
         )
+
+    def started(self) -> str:
+        """The newest version of each visit that started in the range: what visit sums count."""
+        if self.shared is not None:
+            return self.shared.visits
+        return f"(SELECT * FROM sessions FINAL WHERE site_id = {self.p(self.q.site.id)} AND {self.bounds('start')})"
 
     # -- parts ----------------------------------------------------------------------
 
@@ -206,9 +249,12 @@ class Compiler:
         return part
 
     def raw_where(self) -> str:
-        where = f"e.site_id = {self.p(self.q.site.id)} AND {self.bounds('e.ts')}"
-        if self.q.filters is not None:
-            where += " AND " + self.filter_sql(self.q.filters)
+        if self.shared is not None:  # the set holds the site's range and its filter: only the plan's own rest
+            where = "1" if self.shared.rest is None else self.filter_sql(self.shared.rest)
+        else:
+            where = f"e.site_id = {self.p(self.q.site.id)} AND {self.bounds('e.ts')}"
+            if self.q.filters is not None:
+                where += " AND " + self.filter_sql(self.q.filters)
         if "event:goal" in self.q.dimensions:
             where += f" AND e.name NOT IN ({PV}, {ENG})"
         elif "event:name" in self.q.dimensions:
@@ -224,13 +270,16 @@ class Compiler:
         session_visitors = not event_dims
         out: list[Part] = []
 
-        # Only what changes over a visit (entry and exit page) needs its visit row next to each event.
-        joined = any(d in _VISIT_COL and d not in _EVENT_ATTR for d in (*dims, *filter_dimensions(self.q.filters)))
+        # Only what changes over a visit (entry and exit page) needs its visit row next to each event;
+        # a shared set has tested the filter already, and a plan's rest there is on events only.
+        filter_joined = self.shared is None and needs_visit_row(filter_dimensions(self.q.filters))
+        joined = filter_joined or needs_visit_row(dims)
+        events = "events" if self.shared is None else self.shared.events
 
         def frm(join: bool = joined) -> str:
             if not join:
-                return "FROM events AS e"
-            return f"FROM events AS e INNER JOIN {self.sessions()} AS s ON s.id = e.session_id"
+                return f"FROM {events} AS e"
+            return f"FROM {events} AS e INNER JOIN {self.sessions()} AS s ON s.id = e.session_id"
 
         if self.plan.histogram:
             return [self.histogram_part(frm())]
@@ -272,32 +321,48 @@ class Compiler:
             select_sums = [_SESSION_EXPRS[x] for x in session_sums]
             if not event_dims and not event_filters:
                 cols = [f"{self.raw_dim(d, session_level=True)} AS d{i}" for i, d in enumerate(dims)]
-                where = f"s.site_id = {self.p(self.q.site.id)} AND {self.bounds('s.start')}"
-                if self.q.filters is not None:
-                    where += " AND " + self.filter_sql(self.q.filters, _VISIT_COL)
+                if self.shared is not None:  # the set's visits: started in the range, passing its filter
+                    source, where = f"{self.shared.visits} AS s", ""
+                else:
+                    source = "sessions AS s FINAL"
+                    where = f" WHERE s.site_id = {self.p(self.q.site.id)} AND {self.bounds('s.start')}"
+                    if self.q.filters is not None:
+                        where += " AND " + self.filter_sql(self.q.filters, _VISIT_COL)
                 select = ", ".join([*cols, *_aliased(select_sums)])
-                out.append(self._part(
-                    f"SELECT {select} FROM sessions AS s FINAL WHERE {where}{grouped(len(cols))}", session_sums
-                ))  # fmt: skip
+                out.append(self._part(f"SELECT {select} FROM {source}{where}{grouped(len(cols))}", session_sums))
+            elif self.shared is not None and self.shared.read_mark and self.shared.rest is None and not event_dims:
+                # The set's visits are those holding its events, each marked with whether one of
+                # them made a pageview read (`r`): a visit breakdown groups them, with no join.
+                cols = [f"{self.raw_dim(d, session_level=True)} AS d{i}" for i, d in enumerate(dims)]
+                select_sums = [
+                    f"uniqExactIf({_SV}, s.r = 1)" if x == "readers" else _SESSION_EXPRS[x] for x in session_sums
+                ]
+                select = ", ".join([*cols, *_aliased(select_sums)])
+                out.append(
+                    self._part(f"SELECT {select} FROM {self.shared.visits} AS s{grouped(len(cols))}", session_sums)
+                )
             else:
-                inner_cols = [f"{self.raw_dim(d, session_level=True)} AS d{i}" for i, d in enumerate(dims)]
-                source = frm(join=True)
-                where = self.raw_where() + f" AND {self.bounds('s.start')}"
+                # The matching events per visit (and per event dimension), then their visits: a visit
+                # dimension is one value per visit, so it is read from the visit row after the join,
+                # and the events need no visit row unless the filter tests one (entry or exit page).
+                inner_cols = [f"{self.raw_dim(d)} AS d{i}" for i, d in enumerate(dims) if d.startswith("event:")]
+                inner_keys = [f"d{i}" for i, d in enumerate(dims) if d.startswith("event:")]
                 # Per visit, whether one of its matching events made a pageview read: a reader
                 # under an event filter read a matching page, not just any page.
-                keys = [*(f"d{i}" for i in range(len(dims))), "sid"]
                 inner = (
-                    f"SELECT {', '.join([*inner_cols, 'e.session_id AS sid', 'max(e.read) AS r'])} {source}"
-                    f" WHERE {where} GROUP BY {', '.join(keys)}"
+                    f"SELECT {', '.join([*inner_cols, 'e.session_id AS sid', 'max(e.read) AS r'])}"
+                    f" {frm(join=filter_joined)} WHERE {self.raw_where()} GROUP BY {', '.join([*inner_keys, 'sid'])}"
                 )
                 select_sums = [
-                    f"uniqExactIf({_SV}, x.r = 1)" if x == "readers" else _SESSION_EXPRS[x]
-                    for x in session_sums
+                    f"uniqExactIf({_SV}, x.r = 1)" if x == "readers" else _SESSION_EXPRS[x] for x in session_sums
                 ]
-                cols = [f"x.d{i} AS d{i}" for i in range(len(dims))]
+                cols = [
+                    f"x.d{i} AS d{i}" if d.startswith("event:") else f"{self.raw_dim(d, session_level=True)} AS d{i}"
+                    for i, d in enumerate(dims)
+                ]
                 select = ", ".join([*cols, *_aliased(select_sums)])
                 out.append(self._part(
-                    f"SELECT {select} FROM ({inner}) AS x INNER JOIN {self.sessions()} AS s ON s.id = x.sid"
+                    f"SELECT {select} FROM ({inner}) AS x INNER JOIN {self.started()} AS s ON s.id = x.sid"
                     f"{grouped(len(cols))}",
                     session_sums,
                 ))  # fmt: skip

@@ -6,9 +6,10 @@ and a `Distributed` table in front of each), so the two cannot drift apart
 (docs/scaling.md; `tests/test_clickhouse_ddl.py` has chDB parse the cluster form).
 
 Tables:
-- `events`: one row per stored event, ordered by (site_id, ts) for the range
-  scans of filtered views, partitioned by month so retention drops whole parts;
-  each row carries its visit's id and visitor id;
+- `events`: one row per stored event, ordered by site, UTC day and visit
+  (migration 4) so range scans of filtered views prune by day and a visit's
+  rows compress together, partitioned by month so retention drops whole parts;
+  each row carries its visit's id, visitor id and first-touch attributes;
 - `sessions`: versioned visit rows (`ReplacingMergeTree(version)`); the writer
   appends a visit's new state after each batch that touched it and queries read
   the newest version (FINAL);
@@ -401,6 +402,38 @@ def faster(layout: Layout) -> list[str]:
     return out
 
 
+# Migration 4 (smaller): the three event columns that took most per event get T64 + ZSTD, and ts, no
+# longer sorted within a site once events are ordered by visit, DoubleDelta (500k: 1.66 -> 1.36 bytes/event).
+_T64 = "CODEC(T64, ZSTD(1))"
+_EVENTS_V4 = [
+    *(
+        {"scroll_depth": f"scroll_depth Nullable(Int32) {_T64}", "engaged_ms": f"engaged_ms Nullable(Int64) {_T64}",
+         "words": f"words Nullable(Int32) {_T64}", "ts": "ts Int64 CODEC(DoubleDelta, ZSTD(1))"}.get(c.split()[0], c)
+        for c in _EVENTS_V3
+    ),
+]  # fmt: skip
+# Within a site and UTC day, a visit's events lie together: the visit id, visitor id and the visit's
+# attributes repeat in runs and compress to a fraction. Range scans still prune by day (the key's
+# second column is a monotonic function of ts), and read at most a day more at each end.
+EVENTS_ORDER = "(site_id, intDiv(ts, 86400), session_id, ts)"
+
+
+def smaller(layout: Layout) -> list[str]:
+    """Migration 4 (issue 12's storage work): `events` rebuilt, ordered by visit within a day, with codecs.
+
+    Measured on 500k demo events (bytes per event, parts merged): the events table
+    took 16.1 ordered by time and 12.8 ordered by visit within a day (visitor id
+    2.4 -> 1.8, each visit attribute 0.7 -> 0.4); `words` took 2.6 with the default
+    LZ4 and 1.1 with T64 + ZSTD, `engaged_ms` 2.0 and 1.7, `scroll_depth` 1.0 and 0.9.
+    """
+    names = ", ".join(c.split()[0] for c in _EVENTS_V4)
+    return _rebuild(
+        layout, "events", _EVENTS_V4, layout.engine("MergeTree"),
+        f"PARTITION BY toYYYYMM(toDateTime(ts, 'UTC'))\nORDER BY {EVENTS_ORDER}",
+        f"SELECT {names} FROM events",
+    )  # fmt: skip
+
+
 def migrations_table(layout: Layout) -> list[str]:
     """The table that records which migrations ran."""
     return _table(layout, "schema_migrations", ["version UInt32", "applied_at DateTime"],
@@ -408,8 +441,8 @@ def migrations_table(layout: Layout) -> list[str]:
 
 
 # Numbered migrations: each a function of the layout returning its statements, applied in order once.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "initial"), (2, "reads"), (3, "faster"))
-_STEPS = {"initial": initial, "reads": reads, "faster": faster}
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "initial"), (2, "reads"), (3, "faster"), (4, "smaller"))
+_STEPS = {"initial": initial, "reads": reads, "faster": faster, "smaller": smaller}
 
 
 def statements(version: int, layout: Layout) -> list[str]:

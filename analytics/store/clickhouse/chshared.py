@@ -1,0 +1,163 @@
+"""One filtered set per dashboard on ClickHouse: the raw plans of a batch that share a filter read it once.
+
+A filtered dashboard sends some twenty raw plans (top stats, chart, every tab)
+with the same site, range and filter. Compiled one by one, each scans the
+range's events, tests the filter, and most join the newest version of each
+visit (`sessions FINAL`, the costly read) once more. Here the plans of one site,
+range and filter read two sets computed once per statement, as materialized
+CTEs (`enable_materialized_cte`):
+- `fe<n>`: the range's events that pass the filter, with only the columns the
+  plans read;
+- `fv<n>`: the newest version of the visits that started in the range and hold
+  such events, each with `r`, whether one of them made a pageview read (or the
+  visits that pass the filter, when it tests visit attributes only). A visit
+  breakdown (sources, countries...) then groups these visits with no join.
+Every plan's parts then aggregate those sets (chsums.Compiler with `Shared`).
+Same counting rules, same numbers: only where the rows come from changes. The
+SQLite store does the same in store/sqlite/segments.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from analytics.stats.plan import Plan
+from analytics.stats.query import And, Filter, filter_dimensions
+from analytics.store.clickhouse.chsums import Compiler, Part, Shared, needs_visit_row, union
+
+# Where a shared set pays: a set read by one plan only is a copy of what it would read anyway.
+MIN_PLANS = 2
+SETTINGS = " SETTINGS enable_materialized_cte = 1"
+_EVENT_REF = re.compile(r"\be\.([a-z_][a-z0-9_]*)")
+_VISIT_REF = re.compile(r"\bs\.([a-z_][a-z0-9_]*)")
+# Every part over the events reads these; the rest are taken as the parts name them.
+_EVENT_ALWAYS = ("ts", "session_id", "name")
+Tagged = tuple[int, int, Part]  # plan index, key width, part
+
+
+def shared_key(plan: Plan) -> Hashable | None:
+    """Plans with equal keys may read one filtered set; None: the plan reads no filtered events."""
+    q = plan.query
+    if plan.rollup is not None or q.filters is None:
+        return None
+    return (q.site.id, q.site.timezone, q.start, q.end)
+
+
+def _items(f: Filter | None) -> tuple[Filter, ...]:
+    return () if f is None else f.items if isinstance(f, And) else (f,)
+
+
+def _joined(items: Sequence[Filter]) -> Filter | None:
+    return None if not items else items[0] if len(items) == 1 else And(tuple(items))
+
+
+def groups(plans: Sequence[Plan], members: Sequence[int]) -> list[tuple[Filter, list[int]]]:
+    """Plans of one `shared_key` (`members`, indexes into `plans`), grouped by the filter their set holds.
+
+    A dashboard's filter is an AND of its conditions; a tab may add its own
+    (outbound links: the goal). The conditions every plan has are the set's
+    filter; a plan that adds only event conditions reads that set and tests
+    them on its rows. Other plans are grouped by their exact filter.
+    """
+    common = list(_items(plans[members[0]].query.filters))
+    for i in members[1:]:
+        mine = _items(plans[i].query.filters)
+        common = [c for c in common if c in mine]
+    base = _joined(common)
+    out: dict[Filter, list[int]] = {}
+    for i in members:
+        rest = [c for c in _items(plans[i].query.filters) if c not in common]
+        events_only = all(d.startswith("event:") for d in filter_dimensions(_joined(rest)))
+        key = base if base is not None and events_only else plans[i].query.filters
+        assert key is not None
+        out.setdefault(key, []).append(i)
+    return list(out.items())
+
+
+def statement(
+    plans: Sequence[Plan], tiers: dict[int, int], imported: set[int]
+) -> tuple[str, dict[str, Any], list[Tagged]]:
+    """The batch as one statement: the shared sets first, then every plan's parts, tagged as chsums.union tags them."""
+    keyed: dict[Hashable, list[int]] = {}
+    for i, plan in enumerate(plans):
+        key = shared_key(plan)
+        if key is not None:
+            keyed.setdefault(key, []).append(i)
+    sets: dict[int, tuple[Filter, int]] = {}  # plan index -> (its set's filter, set number)
+    for members in keyed.values():
+        for shared, group in groups(plans, members):
+            if len(group) >= MIN_PLANS:
+                n = len({s for _, s in sets.values()})
+                sets.update((i, (shared, n)) for i in group)
+
+    tagged: list[Tagged] = []
+    by_set: dict[int, list[str]] = {}
+    for i, plan in enumerate(plans):
+        site_id = plan.query.site.id
+        share = None
+        if i in sets:
+            shared, n = sets[i]
+            rest = _joined([c for c in _items(plan.query.filters) if c not in _items(shared)])
+            visit_filter = not any(d.startswith("event:") for d in filter_dimensions(shared))
+            share = Shared(f"fe{n}", f"fv{n}", rest, read_mark=not visit_filter)
+        compiler = Compiler(plan, f"b{i}_", tiers.get(site_id), site_id in imported, share)
+        for part in compiler.parts():
+            tagged.append((i, plan.key_width, part))
+            if i in sets:
+                by_set.setdefault(sets[i][1], []).append(part[0])
+
+    if not tagged:
+        return "", {}, []
+    ctes: list[str] = []
+    params: dict[str, Any] = {}
+    done = set()
+    for i, (shared, n) in sets.items():
+        if n in done:
+            continue
+        done.add(n)
+        first = dataclasses.replace(plans[i], query=dataclasses.replace(plans[i].query, filters=shared))
+        compiler = Compiler(first, f"f{n}_")
+        ctes += _sets(compiler, shared, n, by_set.get(n, []))
+        params.update(compiler.params)
+    sql, part_params = union(tagged)
+    params.update(part_params)
+    if ctes:
+        sql = f"WITH {', '.join(ctes)} {sql}{SETTINGS}"
+    return sql, params, tagged
+
+
+def _sets(c: Compiler, shared: Filter, n: int, parts: list[str]) -> list[str]:
+    """The CTEs of set `n` (filter `shared`) that its plans' parts read: events, then visits.
+
+    Their parameters are left in `c.params`.
+    """
+    fe, fv = f"fe{n}", f"fv{n}"
+    over_events = [sql for sql in parts if f"FROM {fe} AS e" in sql]
+    over_visits = [sql for sql in parts if f"{fv} AS s" in sql]
+    visit_filter = not any(d.startswith("event:") for d in filter_dimensions(shared))
+    out = []
+    q = c.q
+    if over_events or (over_visits and not visit_filter):
+        read = ("read",) if over_visits and not visit_filter else ()  # the visits' read marks
+        cols = dict.fromkeys([*_EVENT_ALWAYS, *read, *(m for sql in over_events for m in _EVENT_REF.findall(sql))])
+        source = "events AS e"
+        if needs_visit_row(filter_dimensions(shared)):
+            source += f" INNER JOIN {c.sessions()} AS s ON s.id = e.session_id"
+        where = f"e.site_id = {c.p(q.site.id)} AND {c.bounds('e.ts')} AND {c.filter_sql(shared)}"
+        out.append(f"{fe} AS MATERIALIZED (SELECT {', '.join(f'e.{x}' for x in cols)} FROM {source} WHERE {where})")
+    if over_visits:
+        cols = dict.fromkeys(["id", *(m for sql in over_visits for m in _VISIT_REF.findall(sql))])
+        cols.pop("r", None)
+        select = ", ".join(f"s.{x}" for x in cols)
+        where = f"s.site_id = {c.p(q.site.id)} AND {c.bounds('s.start')}"
+        if visit_filter:
+            sql = f"SELECT {select} FROM sessions AS s FINAL WHERE {where} AND {c.visit_filter_sql(shared)}"
+        else:  # the visits holding the set's events, each with whether one of them made a pageview read
+            marks = f"SELECT session_id AS sid, max(read) AS r FROM {fe} GROUP BY sid"
+            source = f"sessions AS s FINAL INNER JOIN ({marks}) AS x ON s.id = x.sid"
+            sql = f"SELECT {select}, x.r AS r FROM {source} WHERE {where}"
+        out.append(f"{fv} AS MATERIALIZED ({sql})")
+    return out

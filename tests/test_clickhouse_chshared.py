@@ -1,0 +1,144 @@
+"""One filtered set per dashboard on ClickHouse (analytics/store/clickhouse/chshared.py): the raw plans
+of a batch with the same site, range and filter read one materialized set of events and of visits,
+and every plan gets exactly the sums it gets alone, on demo traffic in a real chDB store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analytics.devtools import demo
+from analytics.model import DAY, Site
+from analytics.stats.parse import parse
+from analytics.stats.plan import Plan, plan
+from analytics.store.clickhouse import chshared
+from analytics.store.clickhouse.chclient import parse_url
+from analytics.store.clickhouse.chstore import ClickHouseStore
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+SITE = Site(1, "shared.example", "Europe/Berlin")
+# Panels of a dashboard: top stats, chart, visit and event breakdowns, goals, a property, the histogram.
+PANELS: list[dict[str, Any]] = [
+    {"metrics": ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration",
+                 "time_on_page", "scroll_depth", "events"]},
+    {"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"]},
+    {"metrics": ["visitors", "visits", "bounce_rate"], "dimensions": ["time:week"]},
+    {"metrics": ["visitors", "pageviews", "time_on_page", "scroll_depth"], "dimensions": ["event:page"]},
+    {"metrics": ["visitors", "visits", "bounce_rate", "visit_duration"], "dimensions": ["visit:source"]},
+    {"metrics": ["visitors", "visits", "bounce_rate"], "dimensions": ["visit:entry_page"]},
+    {"metrics": ["visitors", "visits"], "dimensions": ["visit:exit_page"]},
+    {"metrics": ["visitors", "pageviews"], "dimensions": ["visit:entry_page"]},
+    {"metrics": ["visitors", "percentage"], "dimensions": ["visit:country"]},
+    {"metrics": ["visitors", "events", "conversion_rate"], "dimensions": ["event:goal"]},
+    {"metrics": ["visitors", "events"], "dimensions": ["event:props:url"]},
+    {"metrics": ["visitors", "pageviews", "visits"], "dimensions": ["visit:browser", "event:page"]},
+]  # fmt: skip
+FILTERS: list[list[Any]] = [
+    [["is", "visit:source", ["LinkedIn"]]],
+    [["is", "event:page", ["/"]]],
+    [["is", "visit:channel", ["Organic Search"]], ["contains", "event:page", ["/blog/"]]],
+    [["is_not", "visit:device", ["Mobile"]]],
+    [["or", [["is", "visit:country", ["CH"]], ["matches", "event:page", ["^/blog/c"]]]]],
+    [["is", "visit:exit_page", ["/"]]],
+    [["contains", "visit:entry_page", ["/blog/"]], ["is", "visit:device", ["Desktop"]]],
+]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six thousand demo events over twenty days, written through the ClickHouse write path."""
+    path = tmp_path_factory.mktemp("chshared") / "ch"
+
+    async def seed() -> None:
+        store = ClickHouseStore(parse_url(f"chdb://{path}"), batch_size=20_000, batch_ms=0)
+        await store.open()
+        try:
+            end = int(NOW.timestamp())
+            async with store.bulk() as load:
+                for chunk in demo.chunks(SITE, 6000, end - 20 * DAY, end, 3):
+                    await load.write(chunk)
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+    return path
+
+
+@pytest.fixture
+async def store(data: Path) -> AsyncIterator[ClickHouseStore]:
+    s = ClickHouseStore(parse_url(f"chdb://{data}"))
+    await s.open()
+    yield s
+    await s.close()
+
+
+def plans_for(filters: list[Any], date_range: str = "30d") -> list[Plan]:
+    return [plan(parse({"site_id": SITE.domain, "date_range": date_range, "filters": filters, **body}, SITE, NOW))
+            for body in PANELS]  # fmt: skip
+
+
+def histogram(filters: list[Any]) -> Plan:
+    """Time on page's median, as the pages tab asks it."""
+    return Plan(plans_for(filters)[3].query, frozenset({"page_visits"}), None, False, histogram=True)
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=range(len(FILTERS)))
+async def test_a_batch_gets_what_each_plan_gets_alone(store: ClickHouseStore, filters: list[Any]) -> None:
+    plans = [*plans_for(filters), histogram(filters)]
+    sql, _, _ = chshared.statement(plans, {}, set())
+    assert sql.startswith("WITH fe0 AS MATERIALIZED") and "fe1" not in sql
+    together = await store.sums(plans)
+    alone = [(await store.sums([p]))[0] for p in plans]
+    assert together == alone
+    assert sum(len(g) for g in together) > 20  # the filters select real rows
+
+
+def test_one_set_per_site_range_and_filter_and_none_for_a_lone_plan() -> None:
+    unfiltered = plan(parse({"site_id": SITE.domain, "date_range": "30d", "metrics": ["visitors"]}, SITE, NOW))
+    plans = [*plans_for(FILTERS[0]), *plans_for(FILTERS[1]), *plans_for(FILTERS[1], "7d"), unfiltered]
+    sql, _, tagged = chshared.statement(plans, {}, set())
+    assert [f"fe{n} AS MATERIALIZED" in sql for n in range(4)] == [True, True, True, False]
+    # Visits by filter: the source filter's (on visit attributes) and the page filter's (the visits with a
+    # matching event, marked read or not, so that a visit breakdown needs no join).
+    assert "fv0 AS MATERIALIZED" in sql and "max(read) AS r FROM fe1 GROUP BY sid" in sql
+    assert "fe0 GROUP BY sid" not in sql
+    assert sql.endswith(chshared.SETTINGS)
+    assert {i for i, _, _ in tagged} == set(range(len(plans)))
+    lone = chshared.statement(plans_for(FILTERS[0])[:1], {}, set())[0]
+    assert "MATERIALIZED" not in lone and chshared.SETTINGS not in lone  # one plan reads the events itself
+
+
+def test_rollup_plans_and_unfiltered_raw_plans_read_no_filtered_set() -> None:
+    body = {"site_id": SITE.domain, "date_range": "7d", "metrics": ["visitors"], "dimensions": ["visit:source"]}
+    assert chshared.shared_key(plan(parse(body, SITE, NOW))) is None  # a rollup answers it
+    assert chshared.shared_key(plan(parse(body, SITE, NOW), raw=True)) is None  # raw, but nothing to share
+    filtered = parse({**body, "filters": [["is", "visit:country", ["DE"]]]}, SITE, NOW)
+    other_range = parse({**body, "date_range": "30d", "filters": [["is", "visit:country", ["DE"]]]}, SITE, NOW)
+    assert chshared.shared_key(plan(filtered)) != chshared.shared_key(plan(other_range))
+
+
+async def test_a_tab_that_adds_an_event_condition_reads_the_dashboard_s_set(store: ClickHouseStore) -> None:
+    """Outbound links on a filtered dashboard: the dashboard's filter and the goal. It reads the
+    dashboard's set and tests the goal there; a tab adding a visit condition gets its own."""
+    base = [["is", "visit:channel", ["Organic Search"]]]
+    goal = ["is", "event:goal", ["Outbound Link: Click"]]
+    links = {"metrics": ["visitors", "events"], "dimensions": ["event:props:url"]}
+    plans = [
+        *plans_for(base),
+        plan(parse({"site_id": SITE.domain, "date_range": "30d", "filters": [*base, goal], **links}, SITE, NOW)),
+        plan(parse({"site_id": SITE.domain, "date_range": "30d", "filters": [*base, ["is", "visit:device", ["Mobile"]]],
+                    "metrics": ["visitors"], "dimensions": ["event:page"]}, SITE, NOW)),
+    ]  # fmt: skip
+    grouped = chshared.groups(plans, list(range(len(plans))))
+    assert [len(members) for _, members in grouped] == [len(PANELS) + 1, 1]
+    sql, _, _ = chshared.statement(plans, {}, set())
+    assert "fe0 AS MATERIALIZED" in sql and "fe1" not in sql  # the lone mobile tab reads events itself
+    together = await store.sums(plans)
+    alone = [(await store.sums([p]))[0] for p in plans]
+    assert together == alone
+    assert together[len(PANELS)]  # outbound clicks of Organic Search visits, by link

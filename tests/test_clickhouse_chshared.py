@@ -113,15 +113,6 @@ def test_one_set_per_site_range_and_filter_and_none_for_a_lone_plan() -> None:
     assert "MATERIALIZED" not in lone and chshared.SETTINGS not in lone  # one plan reads the events itself
 
 
-def test_rollup_plans_and_unfiltered_raw_plans_read_no_filtered_set() -> None:
-    body = {"site_id": SITE.domain, "date_range": "7d", "metrics": ["visitors"], "dimensions": ["visit:source"]}
-    assert chshared.shared_key(plan(parse(body, SITE, NOW))) is None  # a rollup answers it
-    assert chshared.shared_key(plan(parse(body, SITE, NOW), raw=True)) is None  # raw, but nothing to share
-    filtered = parse({**body, "filters": [["is", "visit:country", ["DE"]]]}, SITE, NOW)
-    other_range = parse({**body, "date_range": "30d", "filters": [["is", "visit:country", ["DE"]]]}, SITE, NOW)
-    assert chshared.shared_key(plan(filtered)) != chshared.shared_key(plan(other_range))
-
-
 async def test_a_tab_that_adds_an_event_condition_reads_the_dashboard_s_set(store: ClickHouseStore) -> None:
     """Outbound links on a filtered dashboard: the dashboard's filter and the goal. It reads the
     dashboard's set and tests the goal there; a tab adding a visit condition gets its own."""

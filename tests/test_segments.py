@@ -15,9 +15,10 @@ from conftest import Instance
 from analytics.accounts import Accounts
 from analytics.devtools import demo
 from analytics.model import Site
+from analytics.stats import sharing
 from analytics.stats.parse import parse
 from analytics.stats.plan import Plan, plan
-from analytics.store.sqlite import reads, segments
+from analytics.store.sqlite import reads
 from analytics.store.sqlite.store import SQLiteStore
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -71,7 +72,7 @@ def plans_for(site: Site, filters: list[Any], date_range: str = "30d") -> list[P
 async def test_a_batch_gets_what_each_plan_gets_alone(store: tuple[SQLiteStore, Site], filters: list[Any]) -> None:
     s, site = store
     plans = plans_for(site, filters)
-    assert len({segments.shared_key(p) for p in plans}) == 1 and segments.shared_key(plans[0]) is not None
+    assert len({sharing.shared_key(p) for p in plans}) == 1 and sharing.shared_key(plans[0]) is not None
     async with s.reader() as conn:
         together = await reads.sums(conn, plans)
         alone = [(await reads.sums(conn, [p]))[0] for p in plans]
@@ -99,16 +100,6 @@ async def test_one_statement_per_filtered_set(store: tuple[SQLiteStore, Site]) -
     assert sum("fs AS MATERIALIZED" in sql for sql in shared) == 1  # visits alone only for a visit filter
 
 
-def test_rollup_plans_and_unfiltered_raw_plans_read_no_filtered_set() -> None:
-    site = Site(1, DOMAIN, "UTC")
-    body = {"site_id": DOMAIN, "date_range": "7d", "metrics": ["visitors"], "dimensions": ["visit:source"]}
-    assert segments.shared_key(plan(parse(body, site, NOW))) is None  # a rollup answers it
-    assert segments.shared_key(plan(parse(body, site, NOW), raw=True)) is None  # raw, but nothing to share
-    filtered = parse({**body, "filters": [["is", "visit:country", ["DE"]]]}, site, NOW)
-    other_range = parse({**body, "date_range": "30d", "filters": [["is", "visit:country", ["DE"]]]}, site, NOW)
-    assert segments.shared_key(plan(filtered)) != segments.shared_key(plan(other_range))
-
-
 async def test_a_tab_that_adds_an_event_condition_reads_the_dashboard_s_set(store: tuple[SQLiteStore, Site]) -> None:
     """Outbound links on a filtered dashboard: the dashboard's filter and the goal. It reads the
     dashboard's filtered set and tests the goal there; a tab adding a visit condition does not."""
@@ -122,7 +113,7 @@ async def test_a_tab_that_adds_an_event_condition_reads_the_dashboard_s_set(stor
         plan(parse({"site_id": DOMAIN, "date_range": "30d", "filters": [*base, ["is", "visit:device", ["Mobile"]]],
                     "metrics": ["visitors"], "dimensions": ["event:page"]}, site, NOW)),
     ]  # fmt: skip
-    grouped = segments.groups(plans)
+    grouped = sharing.groups(plans)
     assert [len(members) for _, members in grouped] == [len(PANELS) + 1, 1]
     statements: list[str] = []
     async with s.reader() as conn:

@@ -24,8 +24,9 @@ import re
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from analytics.stats import sharing
 from analytics.stats.plan import Plan
-from analytics.stats.query import And, Filter, filter_dimensions
+from analytics.stats.query import Filter, filter_dimensions
 from analytics.store.clickhouse.chsums import Compiler, Part, Shared, needs_visit_row, union
 
 # Where a shared set pays: a set read by one plan only is a copy of what it would read anyway.
@@ -38,43 +39,9 @@ _EVENT_ALWAYS = ("ts", "session_id", "name")
 Tagged = tuple[int, int, Part]  # plan index, key width, part
 
 
-def shared_key(plan: Plan) -> Hashable | None:
-    """Plans with equal keys may read one filtered set; None: the plan reads no filtered events."""
-    q = plan.query
-    if plan.rollup is not None or q.filters is None:
-        return None
-    return (q.site.id, q.site.timezone, q.start, q.end)
-
-
-def _items(f: Filter | None) -> tuple[Filter, ...]:
-    return () if f is None else f.items if isinstance(f, And) else (f,)
-
-
-def _joined(items: Sequence[Filter]) -> Filter | None:
-    return None if not items else items[0] if len(items) == 1 else And(tuple(items))
-
-
 def groups(plans: Sequence[Plan], members: Sequence[int]) -> list[tuple[Filter, list[int]]]:
-    """Plans of one `shared_key` (`members`, indexes into `plans`), grouped by the filter their set holds.
-
-    A dashboard's filter is an AND of its conditions; a tab may add its own
-    (outbound links: the goal). The conditions every plan has are the set's
-    filter; a plan that adds only event conditions reads that set and tests
-    them on its rows. Other plans are grouped by their exact filter.
-    """
-    common = list(_items(plans[members[0]].query.filters))
-    for i in members[1:]:
-        mine = _items(plans[i].query.filters)
-        common = [c for c in common if c in mine]
-    base = _joined(common)
-    out: dict[Filter, list[int]] = {}
-    for i in members:
-        rest = [c for c in _items(plans[i].query.filters) if c not in common]
-        events_only = all(d.startswith("event:") for d in filter_dimensions(_joined(rest)))
-        key = base if base is not None and events_only else plans[i].query.filters
-        assert key is not None
-        out.setdefault(key, []).append(i)
-    return list(out.items())
+    """Plans of one `shared_key` (`members`, indexes into `plans`), grouped as `stats.sharing.groups` does."""
+    return [(f, [members[j] for j in found]) for f, found in sharing.groups([plans[i] for i in members])]
 
 
 def statement(
@@ -83,7 +50,7 @@ def statement(
     """The batch as one statement: the shared sets first, then every plan's parts, tagged as chsums.union tags them."""
     keyed: dict[Hashable, list[int]] = {}
     for i, plan in enumerate(plans):
-        key = shared_key(plan)
+        key = sharing.shared_key(plan)
         if key is not None:
             keyed.setdefault(key, []).append(i)
     sets: dict[int, tuple[Filter, int]] = {}  # plan index -> (its set's filter, set number)
@@ -100,7 +67,7 @@ def statement(
         share = None
         if i in sets:
             shared, n = sets[i]
-            rest = _joined([c for c in _items(plan.query.filters) if c not in _items(shared)])
+            rest = sharing.rest(plan, shared)
             visit_filter = not any(d.startswith("event:") for d in filter_dimensions(shared))
             share = Shared(f"fe{n}", f"fv{n}", rest, read_mark=not visit_filter)
         compiler = Compiler(plan, f"b{i}_", tiers.get(site_id), site_id in imported, share)

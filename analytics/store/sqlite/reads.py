@@ -15,6 +15,7 @@ from typing import Any
 import aiosqlite
 
 from analytics.catalog import BY_NAME, PROPS_PREFIX
+from analytics.stats import sharing
 from analytics.stats.metrics import Sums
 from analytics.stats.plan import Plan
 from analytics.store.sqlite import segments
@@ -100,12 +101,12 @@ async def sums(
     # Raw plans with the same site, range and filter read one filtered set (store.sqlite.segments).
     by_range: dict[Hashable, list[int]] = {}
     for i, plan in enumerate(plans):
-        key = segments.shared_key(plan) if share else None
+        key = sharing.shared_key(plan) if share else None
         if key is not None:
             by_range.setdefault(key, []).append(i)
-    alone = [i for i, plan in enumerate(plans) if not share or segments.shared_key(plan) is None]
+    alone = [i for i, plan in enumerate(plans) if not share or sharing.shared_key(plan) is None]
     for indexes in by_range.values():
-        for shared, positions in segments.groups([plans[i] for i in indexes]):
+        for shared, positions in sharing.groups([plans[i] for i in indexes]):
             members = [indexes[p] for p in positions]
             if len(members) < 2:
                 alone += members

@@ -15,57 +15,19 @@ only where the rows come from changes.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from analytics.catalog import BY_NAME, PROPS_PREFIX
+from analytics.stats import sharing
 from analytics.stats.plan import Plan
-from analytics.stats.query import And, Filter, filter_dimensions
+from analytics.stats.query import Filter, filter_dimensions
 from analytics.store.sqlite.compiler import Compiler, Part
 
 # The event columns the compiled parts read, and the visit columns every part may read.
 _EVENT_COLUMNS = ("ts", "session_id", "name", "hostname", "page", "scroll_depth", "engaged_ms", "read")
 _VISIT_COLUMNS = ("visitor_id", "start")
 _VISITS_ONLY = ("id", "visitor_id", "day", "start", "pageviews", "interactive", "last_action", "reads")
-
-
-def shared_key(plan: Plan) -> Hashable | None:
-    """Plans with equal keys may read one filtered set; None: the plan reads no filtered events."""
-    q = plan.query
-    if plan.rollup is not None or q.filters is None:
-        return None
-    return (q.site.id, q.site.timezone, q.start, q.end)
-
-
-def _items(f: Filter | None) -> tuple[Filter, ...]:
-    return () if f is None else f.items if isinstance(f, And) else (f,)
-
-
-def _joined(items: Sequence[Filter]) -> Filter | None:
-    return None if not items else items[0] if len(items) == 1 else And(tuple(items))
-
-
-def groups(plans: Sequence[Plan]) -> list[tuple[Filter, list[int]]]:
-    """Plans of one `shared_key`, grouped by the filter their set holds, by index.
-
-    A dashboard's filter is an AND of its conditions; a tab may add its own
-    (outbound links: the goal). The conditions every plan has are the shared
-    set's filter; a plan that adds only event conditions reads that set and
-    tests them on it. Other plans are grouped by their exact filter.
-    """
-    common = list(_items(plans[0].query.filters))
-    for plan in plans[1:]:
-        mine = _items(plan.query.filters)
-        common = [c for c in common if c in mine]
-    out: dict[Filter, list[int]] = {}
-    base = _joined(common)
-    for i, plan in enumerate(plans):
-        rest = [c for c in _items(plan.query.filters) if c not in common]
-        events_only = all(d.startswith("event:") for d in filter_dimensions(_joined(rest)))
-        key = base if base is not None and events_only else plan.query.filters
-        assert key is not None
-        out.setdefault(key, []).append(i)
-    return list(out.items())
 
 
 # A part of the group: the plan it belongs to, its SQL, and whether it reads imported history.
@@ -82,8 +44,8 @@ def statement(
     """
     parts: list[Tagged] = []
     for i, plan in enumerate(plans):
-        rest = _joined([c for c in _items(plan.query.filters) if c not in _items(shared)])
-        for part, imported in Compiler(plan, names, through_day, shared=True, rest=rest).parts():
+        extra = sharing.rest(plan, shared)
+        for part, imported in Compiler(plan, names, through_day, shared=True, rest=extra).parts():
             parts.append((i, part, imported))
     dims = [d for plan in plans for d in plan.query.dimensions]
     visit_columns = sorted({BY_NAME[d].column for d in dims if d in BY_NAME and BY_NAME[d].level == "visit"})

@@ -29,12 +29,19 @@ def test_dashboard_set_is_every_tab_of_every_panel() -> None:
     # Tabs the dashboard adds beyond the catalog: goal links, and a property key the site names.
     assert {"outbound", "downloads"} <= set(names)
     assert "prop:author" in {n for n, _ in bd.query_sets(("author",))["dashboard_12mo"].jobs}
+    # The page's own request: top stats and series for the range and the one before, realtime, the
+    # shown tab of each panel and the Headline listing; the details come after the page, alone.
+    page = ["top_stats", "series_day", "top_stats_previous", "series_day_previous", "realtime",
+            "top_pages", "channels", "countries", "browsers", "goals", "headline_listing"]  # fmt: skip
     for name, qs in sets.items():
         if name.startswith("dashboard_"):
             assert [n for n, _ in qs.jobs] == names, name
             assert qs.filters is not None
+        elif name.startswith("page_"):
+            assert sorted(n for n, _ in qs.jobs) == sorted(page) and qs.filters == []
         else:
             assert qs.filters is None and len(qs.jobs) == 1
+    assert {"page_30d", "page_12mo", "headline_details_30d"} <= set(sets)
 
 
 def test_the_issue_s_filters_are_timed() -> None:

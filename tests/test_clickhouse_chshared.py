@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dashboard_plans import FILTERS, PANELS
 
 from analytics.devtools import demo
 from analytics.model import DAY, Site
@@ -22,33 +23,6 @@ from analytics.store.clickhouse.chstore import ClickHouseStore
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SITE = Site(1, "shared.example", "Europe/Berlin")
-# Panels of a dashboard: top stats, chart, visit and event breakdowns, goals, a property, the histogram.
-PANELS: list[dict[str, Any]] = [
-    {"metrics": ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration",
-                 "time_on_page", "scroll_depth", "events"]},
-    {"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"]},
-    {"metrics": ["visitors", "visits", "bounce_rate"], "dimensions": ["time:week"]},
-    {"metrics": ["visitors", "pageviews", "time_on_page", "scroll_depth"], "dimensions": ["event:page"]},
-    {"metrics": ["visitors", "visits", "bounce_rate", "visit_duration"], "dimensions": ["visit:source"]},
-    {"metrics": ["visitors", "visits", "bounce_rate"], "dimensions": ["visit:entry_page"]},
-    {"metrics": ["visitors", "visits"], "dimensions": ["visit:exit_page"]},
-    {"metrics": ["visitors", "pageviews"], "dimensions": ["visit:entry_page"]},
-    {"metrics": ["visitors", "percentage"], "dimensions": ["visit:country"]},
-    {"metrics": ["visitors", "events", "conversion_rate"], "dimensions": ["event:goal"]},
-    {"metrics": ["visitors", "events"], "dimensions": ["event:props:url"]},
-    {"metrics": ["visitors", "pageviews", "visits"], "dimensions": ["visit:browser", "event:page"]},
-]  # fmt: skip
-FILTERS: list[list[Any]] = [
-    [["is", "visit:source", ["LinkedIn"]]],
-    [["is", "event:page", ["/"]]],
-    [["is", "visit:channel", ["Organic Search"]], ["contains", "event:page", ["/blog/"]]],
-    [["is_not", "visit:device", ["Mobile"]]],
-    [["or", [["is", "visit:country", ["CH"]], ["matches", "event:page", ["^/blog/c"]]]]],
-    [["is", "visit:exit_page", ["/"]]],
-    [["contains", "visit:entry_page", ["/blog/"]], ["is", "visit:device", ["Desktop"]]],
-]
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Six thousand demo events over twenty days, written through the ClickHouse write path."""

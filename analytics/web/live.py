@@ -24,9 +24,9 @@ from analytics.web import csrf
 from analytics.web.auth import store_of
 from analytics.web.dashboard import View, hidden_text
 from analytics.web.pages import now_dt, site_access
-from analytics.web.render import HEADERS, WebError, page, render
+from analytics.web.render import HEADERS, page, render
 from analytics.web.reports import suppress
-from analytics.web.share import SHARE_HEADERS, _site, _view
+from analytics.web.share import SHARE_HEADERS, unlocked_view
 
 REFRESH_MS = 5000
 _NO_SOURCE = BY_NAME["visit:source"].empty_label
@@ -96,14 +96,6 @@ async def _member_view(request: Request) -> View:
     return View(site, f"/sites/{site.domain}", public=False, k=0, role=role)
 
 
-async def _shared_view(request: Request) -> View:
-    view = await _view(request)
-    if view is None:
-        await _site(request)  # 404 for an unknown link before 401 for a locked one
-        raise WebError(401, "This shared link needs its password: open the dashboard link first.", SHARE_HEADERS)
-    return view
-
-
 # -- routes --------------------------------------------------------------------------------
 
 
@@ -121,9 +113,9 @@ async def site_live_data(request: Request) -> Response:
 
 @page
 async def shared_live(request: Request) -> Response:
-    return await _page(request, await _shared_view(request), SHARE_HEADERS)
+    return await _page(request, await unlocked_view(request), SHARE_HEADERS)
 
 
 @page
 async def shared_live_data(request: Request) -> Response:
-    return _json(await _figures(request, await _shared_view(request)), SHARE_HEADERS)
+    return _json(await _figures(request, await unlocked_view(request)), SHARE_HEADERS)

@@ -74,20 +74,24 @@ async def shared_dashboard(request: Request) -> Response:
     return render(request, "dashboard.html", context, headers=SHARE_HEADERS)
 
 
-@page
-async def shared_realtime(request: Request) -> Response:
+async def unlocked_view(request: Request) -> View:
+    """The view of a share link for the dashboard's own requests (realtime, live, Headline details):
+    404 for an unknown link, then 401 for a locked one."""
     view = await _view(request)
     if view is None:
-        raise WebError(401, "This shared link needs its password.", SHARE_HEADERS)
-    return await realtime_json(request, view)
+        await _site(request)
+        raise WebError(401, "This shared link needs its password: open the dashboard link first.", SHARE_HEADERS)
+    return view
+
+
+@page
+async def shared_realtime(request: Request) -> Response:
+    return await realtime_json(request, await unlocked_view(request))
 
 
 @page
 async def shared_headlines(request: Request) -> Response:
-    view = await _view(request)
-    if view is None:
-        raise WebError(401, "This shared link needs its password.", SHARE_HEADERS)
-    return await headlines_json(request, view)
+    return await headlines_json(request, await unlocked_view(request))
 
 
 def _too_many(retry_after: int) -> WebError:

@@ -19,7 +19,7 @@ from analytics.model import Site
 from analytics.stats import sharing
 from analytics.stats.parse import parse
 from analytics.stats.plan import Plan, plan
-from analytics.store.sqlite import reads
+from analytics.store.sqlite import reads, segments
 from analytics.store.sqlite.store import SQLiteStore
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -131,3 +131,14 @@ async def test_a_visit_belongs_to_its_start_day_in_a_shared_set(instance: Instan
     assert by_source == {("Google",): {"visitors": 1, "visits": 1, "bounces": 1}}
     assert list(total.values()) == [{"visits": 1}]
     assert list(pages.values()) == [{"pageviews": 2}]  # page views count where they happened
+
+
+def test_visit_tabs_under_an_event_filter_read_the_matching_visits_once() -> None:
+    site = Site(1, DOMAIN, "UTC")
+    names = {name: i for i, name in enumerate(reads.NAMES, 1)}
+    page = plans_for(site, FILTERS[1])  # a page: the visits with a matching event, once
+    sql, _, _ = segments.statement(page, page[0].query.filters, names, None)
+    assert sql.count("fv AS MATERIALIZED") == 1 and sql.count(" FROM fv s") >= 6
+    source = plans_for(site, FILTERS[0])  # a visit attribute: the visits that pass it, no fv
+    sql, _, _ = segments.statement(source, source[0].query.filters, names, None)
+    assert "fv AS MATERIALIZED" not in sql and "fs AS MATERIALIZED" in sql

@@ -91,8 +91,10 @@ def test_events_over_http_count_exactly_as_on_sqlite(
     for server, key in ((on_ch, ch_key), (on_lite, lite_key)):
         assert results(server, key, TOTALS) == expected_totals, server.data_dir
         assert results(server, key, ["visitors", "pageviews"], ["event:page"]) == expected_pages
-    # Duration, scroll depth and a goal: the same numbers as on SQLite, whatever they are.
-    for metrics, dims in ((["visit_duration", "views_per_visit"], []), (["scroll_depth"], ["event:page"]),
+    # Views per visit, scroll depth and a goal: the same numbers as on SQLite, whatever they are. (Not
+    # the duration: each server stamps events with its own clock as they arrive, a few ms apart, so a
+    # mean of about half a second rounds either way; the frozen-clock suites compare it exactly.)
+    for metrics, dims in ((["views_per_visit"], []), (["scroll_depth"], ["event:page"]),
                           (["visitors", "events"], ["event:goal"])):  # fmt: skip
         assert results(on_ch, ch_key, metrics, dims) == results(on_lite, lite_key, metrics, dims), metrics
     assert on_ch.stop() == 0
@@ -147,7 +149,7 @@ def test_a_server_that_goes_away_gives_503s_and_loses_nothing_acknowledged(
     start = time.monotonic()
     r = httpx.post(f"{server.url}/api/event", json=event("/during"), headers={"User-Agent": CHROME_UA}, timeout=30)
     assert (r.status_code, r.json()) == (503, {"error": "The event could not be stored; retry later"})
-    assert int(r.headers["retry-after"]) >= 1
+    assert r.headers["retry-after"] == "5"  # the store's own advice (StoreUnavailable), not the queue's 1 s
     r = query(server, key, ["visitors"])
     assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1
     assert r.json()["error"].startswith("The event store is unavailable (")
@@ -266,7 +268,7 @@ def test_a_server_that_hangs_gives_503s_within_the_query_budget(
         start = time.monotonic()
         r = httpx.post(f"{server.url}/api/event", json=event("/during"), headers=headers, timeout=60)
         assert (r.status_code, r.json()) == (503, {"error": "The event could not be stored; retry later"})
-        assert "retry-after" in r.headers
+        assert r.headers["retry-after"] == "5"
         r = query(server, key, ["visitors"])
         assert r.status_code == 503 and r.json()["error"].startswith("The event store is unavailable ("), r.text
         elapsed = time.monotonic() - start

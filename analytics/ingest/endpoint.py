@@ -115,7 +115,10 @@ class Collector:
             raise Unavailable() from None
         except Exception as exc:  # the database refused the write: nothing was stored, say so
             log.error("event not stored: %s", type(exc).__name__)
-            raise Unavailable("The event could not be stored; retry later") from None
+            # A store that said when to retry (a ClickHouse server gone) is heard; its reason is not
+            # told to browsers, since it may name the server.
+            wait = int(exc.headers.get("Retry-After", 1)) if isinstance(exc, Unavailable) else 1
+            raise Unavailable("The event could not be stored; retry later", retry_after=wait) from None
         if not any(stored):
             return _dropped()  # e.g. an engagement event with no visit to update
         return PlainTextResponse("ok", 202, headers=CORS)

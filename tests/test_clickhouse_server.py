@@ -113,8 +113,8 @@ def test_a_wrong_password_stops_the_start_with_exit_2(tmp_path: Path, clickhouse
 # -- 3. the server goes away while the collector runs ---------------------------------------
 
 
-def stored_pages(clickhouse: ClickHouseProcess) -> list[str]:
-    """Every stored event's page, read over HTTP from the server itself."""
+def server_rows(clickhouse: ClickHouseProcess, sql: str) -> list[Any]:
+    """The rows of `sql`, read over HTTP from the server itself (not through the collector)."""
     import clickhouse_connect
 
     client = clickhouse_connect.get_client(
@@ -122,9 +122,14 @@ def stored_pages(clickhouse: ClickHouseProcess) -> list[str]:
         database="analytics",
     )  # fmt: skip
     try:
-        return [str(r[0]) for r in client.query("SELECT page FROM events").result_rows]
+        return list(client.query(sql).result_rows)
     finally:
         client.close()
+
+
+def stored_pages(clickhouse: ClickHouseProcess) -> list[str]:
+    """Every stored event's page."""
+    return [str(r[0]) for r in server_rows(clickhouse, "SELECT page FROM events")]
 
 
 def test_a_server_that_goes_away_gives_503s_and_loses_nothing_acknowledged(
@@ -209,16 +214,7 @@ def alternate(servers: list[LiveServer]) -> None:
 
 def visit_ids_per_visitor(clickhouse: ClickHouseProcess) -> list[int]:
     """How many visit ids each visitor's events carry (one each when no visit was split)."""
-    import clickhouse_connect
-
-    client = clickhouse_connect.get_client(
-        host="127.0.0.1", port=clickhouse.port, username=clickhouse.user, password=clickhouse.password,
-        database="analytics",
-    )  # fmt: skip
-    try:
-        rows = client.query("SELECT uniqExact(session_id) FROM events GROUP BY visitor_id").result_rows
-    finally:
-        client.close()
+    rows = server_rows(clickhouse, "SELECT uniqExact(session_id) FROM events GROUP BY visitor_id")
     return sorted(int(r[0]) for r in rows)
 
 

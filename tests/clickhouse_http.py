@@ -303,10 +303,13 @@ def main(argv: list[str]) -> None:
     data_dir, port, user, password = argv[1], int(argv[2]), argv[3], argv[4]
     os.makedirs(data_dir, exist_ok=True)
     engine = Engine(data_dir)
-    with tempfile.TemporaryDirectory(prefix="ch-spool-") as spool:
-        server = Server(port, engine, user, password, spool)
-        print("ready", flush=True)
-        server.serve_forever()
+    # Insert bodies are spooled beside the data directory, inside the test's own
+    # tmp_path: the tests end this process with a signal, so nothing here cleans up.
+    spool = os.path.join(os.path.dirname(os.path.abspath(data_dir)), os.path.basename(data_dir) + "-spool")
+    os.makedirs(spool, exist_ok=True)
+    server = Server(port, engine, user, password, spool)
+    print("ready", flush=True)
+    server.serve_forever()
 
 
 if __name__ == "__main__":

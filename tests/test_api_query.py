@@ -54,7 +54,9 @@ async def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtur
     every case runs on SQLite and on ClickHouse (chDB) and expects the same answer."""
     data_dir: Path = tmp_path_factory.mktemp("api-query") / "data"
     async with running_app(data_dir, api_rate_limit=0, store=store_url(request.param, data_dir)) as instance:
-        await instance.accounts.sites.add(SITE, "Europe/Zurich")
+        site = await instance.accounts.sites.add(SITE, "Europe/Zurich")
+        for kind, value in (("event", "Signup"), ("page", "/blog/*"), ("page", "/pricing")):
+            await instance.accounts.goals.add(site.id, kind, value)
         user = await api_user(instance)
         await ingest(instance)
         yield World(instance, user)
@@ -112,6 +114,30 @@ CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]], dict[str, Any]]] = 
         "conversion-rate-goal-filter",
         {"metrics": ["visitors", "events", "conversion_rate"], **ALL, "filters": [["is", "event:goal", ["Signup"]]]},
         rows(([], [2, 2, 33.33])), {},
+    ),
+    # A page goal filters as its page views, as on the dashboard; the rate's base drops it.
+    (
+        # /blog/* is reached by B (V2, Mar 1), C and E: 3 of 6 (F's /Blog/Hello is another path)
+        "page-goal-filter", {"metrics": ["visitors", "visits", "conversion_rate"], **ALL,
+                             "filters": [["is", "event:goal", ["Visit /blog/*"]]]},
+        rows(([], [3, 3, 50.0])), {},
+    ),  # fmt: skip
+    (
+        # per source: Google A, C (C converts: 1 of 2); newsletter B; Mastodon E
+        "page-goal-filter-by-source", {"metrics": ["visitors", "conversion_rate"], **ALL,
+                                       "dimensions": ["visit:source"],
+                                       "filters": [["is", "event:goal", ["Visit /blog/*"]]]},
+        rows((["Google"], [1, 50.0]), (["Mastodon"], [1, 100.0]), (["newsletter"], [1, 100.0])), {},
+    ),  # fmt: skip
+    (
+        # Signup (B, E) or a visit to /pricing (D): 3 of 6
+        "event-or-page-goal", {"metrics": ["visitors", "conversion_rate"], **ALL,
+                               "filters": [["and", [["is", "event:goal", ["Signup", "Visit /pricing"]]]]]},
+        rows(([], [3, 50.0])), {},
+    ),  # fmt: skip
+    (
+        "not-a-goal-name", {"metrics": ["visitors"], **ALL, "filters": [["is", "event:goal", ["Visit /nowhere"]]]},
+        rows(([], [0])), {},
     ),
     # -- event dimensions --------------------------------------------------------------
     (

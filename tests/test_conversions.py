@@ -42,3 +42,33 @@ def test_a_page_goal_filter_becomes_its_page_views() -> None:
         assert conversions.expand([["is", "event:goal", [name]]], GOALS) == [["is", "event:goal", [name]]]
     assert conversions.without_goal([source, ["is", "event:goal", ["Signup"]]]) == [source]
     assert conversions.page_goal("Visit /docs/**", GOALS) == GOALS[2] and conversions.page_goal("Signup", GOALS) is None
+
+
+def test_a_parsed_query_gets_its_page_goals_wherever_they_are_named() -> None:
+    """The Stats API's form: nested conditions, several names, case-insensitive names, and `not`."""
+    from datetime import UTC, date, datetime
+
+    from analytics.model import Site
+    from analytics.stats.query import And, Condition, Not, Or, PageGoal, Query
+
+    blog = PageGoal(
+        (Condition("is", "event:name", ("pageview",)), Condition("matches", "event:page", ("^/blog/.*/?$",))),
+        "Visit /blog/*",
+    )
+    source = Condition("is", "visit:source", ("Google",))
+
+    def expanded(f: Condition | And | Or | Not) -> object:
+        moment = datetime(2026, 3, 1, tzinfo=UTC)
+        query = Query(Site(1, "example.org", "UTC"), ("visitors",), moment, moment, date(2026, 3, 1), date(2026, 3, 1),
+                      filters=f)  # fmt: skip
+        return conversions.expand_query(query, GOALS).filters
+
+    assert expanded(And((source, Condition("is", "event:goal", ("Visit /blog/*",))))) == And((source, blog))
+    assert expanded(Condition("is", "event:goal", ("Signup", "Visit /blog/*"))) == Or(
+        (Condition("is", "event:goal", ("Signup",)), blog)
+    )
+    assert expanded(Condition("is", "event:goal", ("visit /BLOG/*",), case_sensitive=False)) == blog
+    assert expanded(Not(Condition("is", "event:goal", ("Visit /blog/*",)))) == Not(blog)
+    # Other operators and names no page goal has stay as they are.
+    for kept in (Condition("contains", "event:goal", ("Visit",)), Condition("is", "event:goal", ("Visit /x",))):
+        assert expanded(kept) == kept

@@ -30,10 +30,11 @@ from analytics.accounts import Accounts, ratelimit
 from analytics.accounts.validate import AdminError, normalize_domain
 from analytics.errors import ApiError, BadRequest
 from analytics.model import Site
+from analytics.stats import conversions
 from analytics.stats import run as stats_run
 from analytics.stats.metrics import METRICS
 from analytics.stats.parse import parse
-from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryResult
+from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryResult, filter_dimensions
 from analytics.store.base import Store
 
 MAX_BODY = 64 * 1024
@@ -164,7 +165,10 @@ async def query_endpoint(request: Request) -> Response:
     query = parse(body, site, now, earliest)
     if not query.order_by:
         query = dataclasses.replace(query, order_by=default_order(query))
-    result = await stats_run.run(store, query)
+    run = query
+    if "event:goal" in filter_dimensions(query.filters):  # a page goal filters as its page views
+        run = conversions.expand_query(query, await accounts.goals.for_site(site.id))
+    result = await stats_run.run(store, run)
     return JSONResponse(render(query, result, body.get("include") or {}))
 
 

@@ -12,9 +12,12 @@ turned into an anchored RE2 expression here, once, for every backend.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from typing import Any, Protocol
+
+from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query
 
 
 class GoalLike(Protocol):
@@ -52,6 +55,43 @@ def expand(filters: list[list[Any]], goals: Sequence[GoalLike]) -> list[list[Any
                 continue
         out.append(f)
     return out
+
+
+def expand_query(query: Query, goals: Sequence[GoalLike]) -> Query:
+    """A parsed query with every page goal its `is event:goal` conditions name as a `PageGoal`.
+
+    The Stats API's form of `expand`: the filter may nest, and a condition may
+    name several goals, some custom events and some pages (any of them counts).
+    A conversion rate's base drops the `PageGoal`s as it drops goal conditions.
+    """
+    if query.filters is None or not any(g.kind == "page" for g in goals):
+        return query
+    return dataclasses.replace(query, filters=_expand(query.filters, goals))
+
+
+def _expand(f: Filter, goals: Sequence[GoalLike]) -> Filter:
+    if isinstance(f, Not):
+        return Not(_expand(f.item, goals))
+    if isinstance(f, And | Or):
+        return type(f)(tuple(_expand(i, goals) for i in f.items))
+    if f.dimension != "event:goal" or f.op != "is":
+        return f
+    fold = (lambda v: v) if f.case_sensitive else str.casefold
+    pages = {fold(g.name): g for g in goals if g.kind == "page"}
+    names = tuple(v for v in f.values if fold(v) not in pages)
+    found = [pages[fold(v)] for v in f.values if fold(v) in pages]
+    items: list[Filter] = [
+        PageGoal(
+            (Condition("is", "event:name", ("pageview",)), Condition("matches", "event:page", (pattern(g.value),))),
+            g.name,
+        )
+        for g in dict.fromkeys(found)
+    ]
+    if not items:
+        return f
+    if names:
+        items.insert(0, dataclasses.replace(f, values=names))
+    return items[0] if len(items) == 1 else Or(tuple(items))
 
 
 def without_goal(filters: list[list[Any]]) -> list[list[Any]]:

@@ -39,6 +39,17 @@ class Not:
     item: Filter
 
 
+@dataclass(frozen=True, slots=True)
+class PageGoal(And):
+    """A page goal as a filter: its page-view conditions (`items`), and the goal's `name`.
+
+    It filters as the `And` it is; a conversion rate's base drops it like any
+    `event:goal` condition (stats.conversions makes it, stats.shape drops it).
+    """
+
+    name: str = ""
+
+
 Filter = Condition | And | Or | Not
 
 

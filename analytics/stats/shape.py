@@ -11,14 +11,14 @@ from typing import Any
 
 from analytics.stats.dates import labels
 from analytics.stats.metrics import Sums, metric_value
-from analytics.stats.query import And, Condition, Filter, Not, Or, Query, QueryResult
+from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query, QueryResult
 
 Groups = dict[tuple[Any, ...], Sums]
 
 
 def _without_goals(f: Filter | None) -> Filter | None:
     """The filter with event:goal conditions removed: the base for conversion_rate."""
-    if f is None or (isinstance(f, Condition) and f.dimension == "event:goal"):
+    if f is None or (isinstance(f, Condition) and f.dimension == "event:goal") or isinstance(f, PageGoal):
         return None
     if isinstance(f, Condition):
         return f

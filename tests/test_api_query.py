@@ -105,9 +105,11 @@ CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]], dict[str, Any]]] = 
         rows((["Desktop"], [66.7, 4]), (["Mobile"], [33.3, 2])), {},
     ),
     (
-        # Signup: V2 (Mar 1) and V5 = 2 of 6 = 33.33 %; the others 1 of 6 = 16.67 %
+        # Signup: V2 (Mar 1) and V5 = 2 of 6 = 33.33 %; the others 1 of 6 = 16.67 %. The page goals
+        # are rows too, with their page views as events: /blog/* B, C, E = 3 of 6; /pricing D
         "conversion-rate-by-goal", {"metrics": ["visitors", "events", "conversion_rate"], **ALL, "dimensions": ["event:goal"]},
-        rows((["Signup"], [2, 2, 33.33]), (["Outbound Link: Click"], [1, 1, 16.67]), (["Video Play"], [1, 1, 16.67])),
+        rows((["Visit /blog/*"], [3, 3, 50.0]), (["Signup"], [2, 2, 33.33]), (["Outbound Link: Click"], [1, 1, 16.67]),
+             (["Video Play"], [1, 1, 16.67]), (["Visit /pricing"], [1, 1, 16.67])),
         {},
     ),  # fmt: skip
     (
@@ -132,7 +134,7 @@ CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]], dict[str, Any]]] = 
     (
         # Signup (B, E) or a visit to /pricing (D): 3 of 6
         "event-or-page-goal", {"metrics": ["visitors", "conversion_rate"], **ALL,
-                               "filters": [["and", [["is", "event:goal", ["Signup", "Visit /pricing"]]]]]},
+                               "filters": [["is", "event:goal", ["Signup", "Visit /pricing"]]]},
         rows(([], [3, 50.0])), {},
     ),  # fmt: skip
     (
@@ -163,8 +165,21 @@ CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]], dict[str, Any]]] = 
     ),  # fmt: skip
     (
         "event-goal", {"metrics": ["visitors", "events"], **ALL, "dimensions": ["event:goal"]},
-        rows((["Signup"], [2, 2]), (["Outbound Link: Click"], [1, 1]), (["Video Play"], [1, 1])), {},
-    ),
+        rows((["Visit /blog/*"], [3, 3]), (["Signup"], [2, 2]), (["Outbound Link: Click"], [1, 1]),
+             (["Video Play"], [1, 1]), (["Visit /pricing"], [1, 1])), {},
+    ),  # fmt: skip
+    (
+        # by day and goal, paged after the page goals' rows join. Mar 1 (visitors V2, V3, V4):
+        # /blog/* B and C, Signup B, Video Play C, and /pricing: a page goal is a visit that reached
+        # the page, counted on the visit's start day, as on the dashboard (D, 00:10 on Mar 2). Mar 2
+        # (V5, V2 again): /blog/* E, Signup E, and D's Link where it happened. Time first, then
+        # visitors descending; the page skips Mar 1's /blog/* (2 of 3)
+        "goal-by-day-paged", {"metrics": ["visitors", "conversion_rate"], **ALL, "dimensions": ["time:day", "event:goal"],
+                              "pagination": {"limit": 4, "offset": 1}, "include": {"total_rows": True}},
+        rows((["2026-03-01", "Signup"], [1, 33.33]), (["2026-03-01", "Video Play"], [1, 33.33]),
+             (["2026-03-01", "Visit /pricing"], [1, 33.33]), (["2026-03-02", "Outbound Link: Click"], [1, 50.0])),
+        {"total_rows": 7},
+    ),  # fmt: skip
     (
         # events without a plan: Video Play, Outbound Link: Click (and every pageview/engagement)
         "event-props", {"metrics": ["visitors", "events"], **ALL, "dimensions": ["event:props:plan"]},

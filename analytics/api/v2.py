@@ -165,11 +165,20 @@ async def query_endpoint(request: Request) -> Response:
     query = parse(body, site, now, earliest)
     if not query.order_by:
         query = dataclasses.replace(query, order_by=default_order(query))
-    run = query
-    if "event:goal" in filter_dimensions(query.filters):  # a page goal filters as its page views
-        run = conversions.expand_query(query, await accounts.goals.for_site(site.id))
-    result = await stats_run.run(store, run)
-    return JSONResponse(render(query, result, body.get("include") or {}))
+    return JSONResponse(render(query, await _run(store, accounts, query), body.get("include") or {}))
+
+
+async def _run(store: Store, accounts: Accounts, query: Query) -> QueryResult:
+    """Answer a parsed query, with the site's page goals where it names or breaks down by goals."""
+    if "event:goal" not in query.dimensions and "event:goal" not in filter_dimensions(query.filters):
+        return await stats_run.run(store, query)
+    goals = await accounts.goals.for_site(query.site.id)
+    query = conversions.expand_query(query, goals)  # a page goal filters as its page views
+    pages = conversions.page_goal_rows(query, goals)
+    if not pages:
+        return await stats_run.run(store, query)
+    first, *rest = await stats_run.run_many(store, [conversions.unpaged(query), *(q for _, q in pages)])
+    return conversions.merge(query, first, [(name, r) for (name, _), r in zip(pages, rest, strict=True)])
 
 
 def render(query: Query, result: QueryResult, include: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,10 @@ import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query
+from analytics.stats import shape
+from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query, QueryResult
+
+UNPAGED = 1 << 31  # every row: a breakdown with page goals is paged after its rows are merged
 
 
 class GoalLike(Protocol):
@@ -92,6 +95,45 @@ def _expand(f: Filter, goals: Sequence[GoalLike]) -> Filter:
     if names:
         items.insert(0, dataclasses.replace(f, values=names))
     return items[0] if len(items) == 1 else Or(tuple(items))
+
+
+def page_goal_rows(query: Query, goals: Sequence[GoalLike]) -> list[tuple[str, Query]]:
+    """For a breakdown by `event:goal`: per defined page goal, the query whose rows are its rows.
+
+    Goals in a breakdown are custom events by name; a page goal is not an event
+    name, so each gets a query of its own, as the dashboard's goals tab does:
+    the other dimensions, the filter and the goal's page views, with `events`
+    read as those page views (as Plausible does). Unpaged: `merge` pages all rows.
+    """
+    if "event:goal" not in query.dimensions:
+        return []
+    metrics = tuple("pageviews" if m == "events" else m for m in query.metrics)
+    out = []
+    for g in goals:
+        if g.kind == "page":
+            views = _expand(Condition("is", "event:goal", (g.name,)), goals)
+            out.append((g.name, dataclasses.replace(
+                query, dimensions=tuple(d for d in query.dimensions if d != "event:goal"), metrics=metrics,
+                filters=views if query.filters is None else And((query.filters, views)),
+                order_by=(), limit=UNPAGED, offset=0, total_rows=False, time_labels=False,
+            )))  # fmt: skip
+    return out
+
+
+def unpaged(query: Query) -> Query:
+    """The query with every row: `merge` pages it with the page goals' rows."""
+    return dataclasses.replace(query, limit=UNPAGED, offset=0)
+
+
+def merge(query: Query, result: QueryResult, goal_rows: list[tuple[str, QueryResult]]) -> QueryResult:
+    """The custom events' rows (`result`, of `unpaged(query)`) with each page goal's rows, ordered and paged."""
+    at = query.dimensions.index("event:goal")
+    rows = [*result.rows]
+    for name, found in goal_rows:
+        rows += [((*key[:at], name, *key[at:]), values) for key, values in found.rows]
+    merged = shape.paged(query, rows)
+    merged.meta = result.meta
+    return merged
 
 
 def without_goal(filters: list[list[Any]]) -> list[list[Any]]:

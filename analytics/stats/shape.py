@@ -14,6 +14,7 @@ from analytics.stats.metrics import Sums, metric_value
 from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query, QueryResult
 
 Groups = dict[tuple[Any, ...], Sums]
+Row = tuple[tuple[Any, ...], tuple[float | int | None, ...]]  # (dimension values, metric values)
 
 
 def _without_goals(f: Filter | None) -> Filter | None:
@@ -76,7 +77,7 @@ def _finish(
 ) -> QueryResult:
     time_index = next((i for i, d in enumerate(query.dimensions) if d.startswith("time")), None)
     first = query.first_day.isoformat()
-    rows = []
+    rows: list[Row] = []
     for key, sums in groups.items():
         if not any(sums.values()):
             continue  # rollup rows that were moved away (a visit's exit page changed)
@@ -90,7 +91,13 @@ def _finish(
     if not query.dimensions and not rows:
         rows = [((), tuple(metric_value(m, {}, 0) for m in query.metrics))]
 
-    rows.sort(key=lambda r: tuple(str(v) for v in r[0]))
+    return paged(query, rows)
+
+
+def paged(query: Query, rows: list[Row]) -> QueryResult:
+    """The result of `rows`: in the query's order (by default the first metric, descending), one page of them."""
+    time_index = next((i for i, d in enumerate(query.dimensions) if d.startswith("time")), None)
+    rows = sorted(rows, key=lambda r: tuple(str(v) for v in r[0]))
     order = query.order_by or (
         ((query.dimensions[time_index], "asc"),) if time_index is not None else ((query.metrics[0], "desc"),)
     )

@@ -168,6 +168,12 @@ async def test_chart_series_and_previous_overlay(seeded: httpx.AsyncClient) -> N
         ("Mon, Mar 2, 2026", "5", "Sun, Mar 1, 2026", "2"),
     ]
     assert "Total pageviews by day" in r.text and 'class="previous"' in r.text
+    # What the second line is, it says by its name, not always "previous period".
+    assert "<title>Mon, Mar 2, 2026: 5 (compared range, Sun, Mar 1, 2026: 2)</title>" in r.text
+    titles = re.findall(r'class="delta[^"]*" title="([^"]*)"', r.text)
+    # visitors, visits and pageviews of Feb 28 - Mar 1, as the chart's second line has them (0 + 2)
+    assert titles[:3] == ["Compared range: 1", "Compared range: 2", "Compared range: 2"]
+    assert all(t.startswith("Compared range: ") for t in titles), titles
     hourly = await seeded.get(f"{DASH}?period=today")
     labels = re.findall(r'data-label="([^"]+)" data-value="([^"]*)"', hourly.text)
     assert len(labels) == 24
@@ -325,6 +331,8 @@ def test_chart_geometry() -> None:
     assert c.previous and c.hits[1]["value"] == "< 5 visitors"
     assert [t for _, t in c.y_ticks] == ["0", "1", "2", "3", "4"]
     assert c.hits[0]["title"] == "Sun, Mar 1, 2026: 2 (previous period, Thu, Feb 26, 2026: 1)"
+    year = chart.build("visitors", "day", pts, [chart.Point("2025-03-01", 1)] * 3, compared="a year earlier")
+    assert year.hits[0]["title"] == "Sun, Mar 1, 2026: 2 (a year earlier, Sat, Mar 1, 2025: 1)"
     assert chart.build("visitors", "day", [], None).empty
 
 

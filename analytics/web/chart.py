@@ -109,8 +109,10 @@ def _path(run: list[tuple[float, float]]) -> str:
 
 
 def build(
-    metric: str, interval: str, current: Sequence[Point], previous: Sequence[Point] | None, hidden_text: str = ""
+    metric: str, interval: str, current: Sequence[Point], previous: Sequence[Point] | None, hidden_text: str = "",
+    compared: str = "previous period",
 ) -> Chart:
+    """The chart of `current`, with `previous` (what it is compared with, called `compared`) as a second line."""
     chart = Chart(metric, interval)
     n = len(current)
     if n == 0:
@@ -161,7 +163,7 @@ def build(
         right = min(chart.plot_right, x_of(i) + half)
         title = f"{long_label(p.label, interval)}: {shown}"
         if prev is not None:
-            title += f" (previous period, {long_label(prev.label, interval)}: {prev_shown})"
+            title += f" ({compared}, {long_label(prev.label, interval)}: {prev_shown})"
         chart.hits.append({
             "x": left, "w": max(right - left, 1.0), "cx": x_of(i), "cy": y_of(p.value),
             "label": long_label(p.label, interval), "value": shown,

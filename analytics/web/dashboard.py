@@ -46,6 +46,7 @@ from analytics.web.reports import (
 )
 from analytics.web.state import (
     CHART_METRICS,
+    COMPARED,
     COMPARISONS,
     INTERVALS,
     PERIODS,
@@ -167,7 +168,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
 
     chart = chartmod.build(
         metric, interval, _points(cur_series, k, now, site.timezone),
-        _points(prev_series, k, None, site.timezone) if compare_shown else None, hidden_text(k),
+        _points(prev_series, k, None, site.timezone) if compare_shown else None, hidden_text(k), COMPARED.get(mode, ""),
     )  # fmt: skip
 
     # Report panels, one query per selected tab.
@@ -193,6 +194,7 @@ async def build(request: Request, view: View) -> dict[str, Any]:
         "period_title": PERIODS[state.period],
         "compare": compare_shown,
         "compare_mode": mode if compare else "off",
+        "compared": COMPARED.get(mode, "").capitalize(),
         "nothing_before": nothing_before,
         "never_seen": never_seen,
         "comparisons": list(COMPARISONS.items()),

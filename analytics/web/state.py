@@ -40,6 +40,8 @@ COMPARISONS: dict[str, str] = {
     "custom": "a custom range",
     "off": "nothing",
 }
+# What a compared figure is called next to its value (a tooltip, a title), per comparison.
+COMPARED: dict[str, str] = {"previous": "previous period", "year": "a year earlier", "custom": "compared range"}
 
 # URL parameter -> stats dimension, and its label: from the catalog. Clicking a
 # row adds `param=value` (filter "is").

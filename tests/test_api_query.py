@@ -634,6 +634,8 @@ async def test_all_reaches_back_to_imported_history(tmp_path: Path) -> None:
         with zipfile.ZipFile(buf, "w") as z:
             z.writestr("imported_visitors.csv", "date,visitors,pageviews,bounces,visits,visit_duration\n"
                                                 "2025-06-01,10,20,4,12,600\n")  # fmt: skip
+            z.writestr("imported_custom_events.csv", "date,name,link_url,path,visitors,events\n"
+                                                     "2025-06-01,Signup,,,3,3\n")  # fmt: skip
         buf.seek(0)
         await import_csv(instance.store, site, buf, label="plausible.zip")
         body = {"site_id": SITE, "metrics": CORE[:6], "date_range": "all"}
@@ -646,3 +648,19 @@ async def test_all_reaches_back_to_imported_history(tmp_path: Path) -> None:
         assert both["results"] == rows(([], [16, 18, 28, 1.56, 39, 114]))
         assert both["meta"] == {"imports_included": True}
         assert both["query"]["date_range"] == ["2025-06-01T00:00:00+02:00", "2026-03-02T23:59:59+01:00"]
+        # Goals: imported Signups (3) count, until a page goal is defined. Imported history has no
+        # page views per path with event names, so then no row has it, and the answer says why.
+        goals = {"site_id": SITE, "metrics": ["visitors", "events"], "date_range": "all",
+                 "dimensions": ["event:goal"], "include": {"imports": True}}  # fmt: skip
+        before = (await post_query(instance, user, goals)).json()
+        assert before["results"][0] == {"dimensions": ["Signup"], "metrics": [5, 5]}
+        assert before["meta"] == {"imports_included": True}
+        await instance.accounts.goals.add(site.id, "page", "/blog/*")
+        after = (await post_query(instance, user, goals)).json()
+        assert after["results"] == rows((["Visit /blog/*"], [3, 3]), (["Signup"], [2, 2]),
+                                        (["Outbound Link: Click"], [1, 1]), (["Video Play"], [1, 1]))  # fmt: skip
+        assert after["meta"] == {
+            "imports_included": False,
+            "imports_skip_reason": "imported data has no page goals, so no goal row includes it",
+        }
+        response_validator().validate(after)

@@ -177,8 +177,15 @@ async def _run(store: Store, accounts: Accounts, query: Query) -> QueryResult:
     pages = conversions.page_goal_rows(query, goals)
     if not pages:
         return await stats_run.run(store, query)
+    without = conversions.imports_reason(query, pages)
+    if without is not None:
+        query = dataclasses.replace(query, include_imports=False)
+        pages = [(name, dataclasses.replace(q, include_imports=False)) for name, q in pages]
     first, *rest = await stats_run.run_many(store, [conversions.unpaged(query), *(q for _, q in pages)])
-    return conversions.merge(query, first, [(name, r) for (name, _), r in zip(pages, rest, strict=True)])
+    result = conversions.merge(query, first, [(name, r) for (name, _), r in zip(pages, rest, strict=True)])
+    if without is not None:
+        result.meta = {"imports_included": False, "imports_skip_reason": without}
+    return result
 
 
 def render(query: Query, result: QueryResult, include: dict[str, Any]) -> dict[str, Any]:

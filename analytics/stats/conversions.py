@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from analytics.stats import shape
+from analytics.stats.imported import skip_reason
 from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query, QueryResult
 
 UNPAGED = 1 << 31  # every row: a breakdown with page goals is paged after its rows are merged
@@ -118,6 +119,20 @@ def page_goal_rows(query: Query, goals: Sequence[GoalLike]) -> list[tuple[str, Q
                 order_by=(), limit=UNPAGED, offset=0, total_rows=False, time_labels=False,
             )))  # fmt: skip
     return out
+
+
+def imports_reason(query: Query, pages: list[tuple[str, Query]]) -> str | None:
+    """Why a goal breakdown with imports leaves them out, or None when it keeps them.
+
+    Imported history has no page views per path together with event names, so
+    a page goal's rows cannot include it. Then no row does: a breakdown mixing
+    rows with and without imported history would not add up.
+    """
+    if not query.include_imports:
+        return None
+    if all(skip_reason(q) is None for _, q in pages):
+        return None
+    return "imported data has no page goals, so no goal row includes it"
 
 
 def unpaged(query: Query) -> Query:

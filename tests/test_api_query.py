@@ -169,6 +169,12 @@ CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]], dict[str, Any]]] = 
              (["Video Play"], [1, 1]), (["Visit /pricing"], [1, 1])), {},
     ),  # fmt: skip
     (
+        # a page goal's share is of the view's 6 visitors, like every other row's
+        "goal-percentage", {"metrics": ["visitors", "percentage"], **ALL, "dimensions": ["event:goal"]},
+        rows((["Visit /blog/*"], [3, 50.0]), (["Signup"], [2, 33.3]), (["Outbound Link: Click"], [1, 16.7]),
+             (["Video Play"], [1, 16.7]), (["Visit /pricing"], [1, 16.7])), {},
+    ),  # fmt: skip
+    (
         # by day and goal, paged after the page goals' rows join. Mar 1 (visitors V2, V3, V4):
         # /blog/* B and C, Signup B, Video Play C, and /pricing: a page goal is a visit that reached
         # the page, counted on the visit's start day, as on the dashboard (D, 00:10 on Mar 2). Mar 2

@@ -181,8 +181,10 @@ async def _run(store: Store, accounts: Accounts, query: Query) -> QueryResult:
     if without is not None:
         query = dataclasses.replace(query, include_imports=False)
         pages = [(name, dataclasses.replace(q, include_imports=False)) for name, q in pages]
-    first, *rest = await stats_run.run_many(store, [conversions.unpaged(query), *(q for _, q in pages)])
-    result = conversions.merge(query, first, [(name, r) for (name, _), r in zip(pages, rest, strict=True)])
+    view = [conversions.view_visitors(query)] if "percentage" in query.metrics else []
+    first, *rest = await stats_run.run_many(store, [conversions.unpaged(query), *(q for _, q in pages), *view])
+    named = [(name, r) for (name, _), r in zip(pages, rest, strict=False)]
+    result = conversions.merge(query, first, named, rest[-1] if view else None)
     if without is not None:
         result.meta = {"imports_included": False, "imports_skip_reason": without}
     return result

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from analytics.stats import shape
 from analytics.stats.imported import skip_reason
+from analytics.stats.metrics import metric_value
 from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query, QueryResult
 
 UNPAGED = 1 << 31  # every row: a breakdown with page goals is paged after its rows are merged
@@ -104,11 +105,13 @@ def page_goal_rows(query: Query, goals: Sequence[GoalLike]) -> list[tuple[str, Q
     Goals in a breakdown are custom events by name; a page goal is not an event
     name, so each gets a query of its own, as the dashboard's goals tab does:
     the other dimensions, the filter and the goal's page views, with `events`
-    read as those page views (as Plausible does). Unpaged: `merge` pages all rows.
+    read as those page views (as Plausible does), and `percentage` as the
+    visitors it is a share of (`merge` divides by the view's visitors, as for
+    the other rows). Unpaged: `merge` pages all rows.
     """
     if "event:goal" not in query.dimensions:
         return []
-    metrics = tuple("pageviews" if m == "events" else m for m in query.metrics)
+    metrics = tuple({"events": "pageviews", "percentage": "visitors"}.get(m, m) for m in query.metrics)
     out = []
     for g in goals:
         if g.kind == "page":
@@ -140,12 +143,29 @@ def unpaged(query: Query) -> Query:
     return dataclasses.replace(query, limit=UNPAGED, offset=0)
 
 
-def merge(query: Query, result: QueryResult, goal_rows: list[tuple[str, QueryResult]]) -> QueryResult:
-    """The custom events' rows (`result`, of `unpaged(query)`) with each page goal's rows, ordered and paged."""
+def view_visitors(query: Query) -> Query:
+    """The visitors of the query's view, without its dimensions: what `percentage` is a share of."""
+    return dataclasses.replace(query, dimensions=(), metrics=("visitors",), order_by=(), limit=UNPAGED, offset=0,
+                               total_rows=False, time_labels=False)  # fmt: skip
+
+
+def merge(
+    query: Query, result: QueryResult, goal_rows: list[tuple[str, QueryResult]], view: QueryResult | None = None
+) -> QueryResult:
+    """The custom events' rows (`result`, of `unpaged(query)`) with each page goal's rows, ordered and paged.
+
+    `view` is the answer of `view_visitors(query)`, needed when `percentage` is asked.
+    """
     at = query.dimensions.index("event:goal")
+    share = query.metrics.index("percentage") if "percentage" in query.metrics else None
+    total = view.rows[0][1][0] or 0 if view is not None and view.rows else 0
     rows = [*result.rows]
     for name, found in goal_rows:
-        rows += [((*key[:at], name, *key[at:]), values) for key, values in found.rows]
+        for key, values in found.rows:
+            if share is not None:
+                visitors = {"visitors": values[share] or 0}
+                values = (*values[:share], metric_value("percentage", visitors, total), *values[share + 1 :])
+            rows.append(((*key[:at], name, *key[at:]), values))
     merged = shape.paged(query, rows)
     merged.meta = result.meta
     return merged

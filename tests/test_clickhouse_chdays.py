@@ -32,13 +32,15 @@ def test_whole_settled_days_come_from_the_tier_and_the_rest_from_buckets() -> No
     assert chdays.whole_days(query(["time:hour"]), FEB_20) is None  # hours need buckets
     assert chdays.whole_days(query(date_range="24h"), FEB_20) is None  # not whole local days
     assert chdays.whole_days(query(), chdays.day_number(date(2026, 1, 20))) is None  # nothing settled in range
-    parts = Compiler(plan(query(["visit:source"])), through_day=FEB_20).parts()
-    assert [p[0].split(" FROM ")[1].split(" WHERE ")[0] for p in parts] == ["rollups_day", "rollups"]
-    assert [list(p[1].values()) for p in parts] == [
-        ["rollup_sources", 1, chdays.day_number(date(2026, 2, 1)), FEB_20 + 1],
+    # One part reads both: the tier's days and the buckets after them, each row with its local time.
+    [part] = Compiler(plan(query(["visit:source"])), through_day=FEB_20).parts()
+    assert [t.split(" WHERE ")[0] for t in part.sql.split(" FROM ")[2:]] == ["rollups_day", "rollups"]
+    assert " UNION ALL " in part.sql and part.grouping is not None and part.grouping.keys == ("r.k1",)
+    assert list(part.params.values()) == [
+        "rollup_sources", 1, chdays.day_number(date(2026, 2, 1)), FEB_20 + 1,
         # Feb 21 00:00 in Zurich (23:00 UTC the day before) to Mar 1 00:00, in 15-minute buckets
-        ["rollup_sources", 1, int(datetime(2026, 2, 20, 23, tzinfo=UTC).timestamp()) // 900,
-         int(datetime(2026, 2, 28, 23, tzinfo=UTC).timestamp()) // 900],
+        int(datetime(2026, 2, 20, 23, tzinfo=UTC).timestamp()) // 900,
+        int(datetime(2026, 2, 28, 23, tzinfo=UTC).timestamp()) // 900,
     ]  # fmt: skip
 
 

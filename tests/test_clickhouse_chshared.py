@@ -17,12 +17,14 @@ from analytics.devtools import demo
 from analytics.model import DAY, Site
 from analytics.stats.parse import parse
 from analytics.stats.plan import Plan, plan
-from analytics.store.clickhouse import chshared
+from analytics.store.clickhouse import chdays, chshared
 from analytics.store.clickhouse.chclient import parse_url
 from analytics.store.clickhouse.chstore import ClickHouseStore
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SITE = Site(1, "shared.example", "Europe/Berlin")
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Six thousand demo events over twenty days, written through the ClickHouse write path."""
@@ -64,7 +66,7 @@ def histogram(filters: list[Any]) -> Plan:
 @pytest.mark.parametrize("filters", FILTERS, ids=range(len(FILTERS)))
 async def test_a_batch_gets_what_each_plan_gets_alone(store: ClickHouseStore, filters: list[Any]) -> None:
     plans = [*plans_for(filters), histogram(filters)]
-    sql, _, _ = chshared.statement(plans, {}, set())
+    sql = chshared.statement(plans, {}, set()).sql
     assert sql.startswith("WITH fe0 AS MATERIALIZED") and "fe1" not in sql
     together = await store.sums(plans)
     alone = [(await store.sums([p]))[0] for p in plans]
@@ -75,7 +77,7 @@ async def test_a_batch_gets_what_each_plan_gets_alone(store: ClickHouseStore, fi
 def test_one_set_per_site_range_and_filter_and_none_for_a_lone_plan() -> None:
     unfiltered = plan(parse({"site_id": SITE.domain, "date_range": "30d", "metrics": ["visitors"]}, SITE, NOW))
     plans = [*plans_for(FILTERS[0]), *plans_for(FILTERS[1]), *plans_for(FILTERS[1], "7d"), unfiltered]
-    sql, _, tagged = chshared.statement(plans, {}, set())
+    sql, _, tagged, _ = chshared.statement(plans, {}, set())
     assert [f"fe{n} AS MATERIALIZED" in sql for n in range(4)] == [True, True, True, False]
     # Visits by filter: the source filter's (on visit attributes) and the page filter's (the visits with a
     # matching event, marked read or not, so that a visit breakdown needs no join).
@@ -101,9 +103,28 @@ async def test_a_tab_that_adds_an_event_condition_reads_the_dashboard_s_set(stor
     ]  # fmt: skip
     grouped = chshared.groups(plans, list(range(len(plans))))
     assert [len(members) for _, members in grouped] == [len(PANELS) + 1, 1]
-    sql, _, _ = chshared.statement(plans, {}, set())
+    sql = chshared.statement(plans, {}, set()).sql
     assert "fe0 AS MATERIALIZED" in sql and "fe1" not in sql  # the lone mobile tab reads events itself
     together = await store.sums(plans)
     alone = [(await store.sums([p]))[0] for p in plans]
     assert together == alone
     assert together[len(PANELS)]  # outbound clicks of Organic Search visits, by link
+
+
+@pytest.mark.parametrize("date_range", ["30d", "7d"])
+async def test_an_unfiltered_batch_reads_each_rollup_once_and_gets_what_each_plan_gets_alone(
+    store: ClickHouseStore, date_range: str
+) -> None:
+    """The tabs of one rollup table share one GROUPING SETS scan of its day rows and buckets (chsums.union);
+    a wrong mapping from a row's grouping set to its tabs would hand one tab another's rows."""
+    await store.roll_days(NOW.timestamp(), [SITE])  # settled days from the tier, the rest from buckets
+    plans = plans_for([], date_range)
+    rolled = [p for p in plans if p.rollup]
+    assert len(rolled) >= 6
+    batch = chshared.statement(plans, await chdays.tiers(store.conn, [SITE]), set())
+    assert batch.sql.count("GROUPING SETS") >= 2 and "FROM rollups_day WHERE" in batch.sql
+    assert batch.sql.count(" AS part, ") < len(batch.tagged)  # fewer SELECTs than parts
+    together = await store.sums(plans)
+    alone = [(await store.sums([p]))[0] for p in plans]
+    assert together == alone
+    assert all(together[i] for i, p in enumerate(plans) if p.rollup)  # every rollup tab has rows

@@ -9,7 +9,7 @@ from typing import Any
 from analytics.model import Site
 from analytics.stats.parse import parse
 from analytics.stats.plan import plan
-from analytics.store.clickhouse.chsums import ROLLUP_COLUMNS, Compiler, union
+from analytics.store.clickhouse.chsums import ROLLUP_COLUMNS, Compiler, Grouping, Shared, union
 
 SITE = Site(1, "blog.example.org", "Europe/Zurich")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -21,15 +21,19 @@ def query(metrics: list[str], dimensions: list[str] | None = None, **body: Any) 
 
 
 def test_an_unfiltered_breakdown_reads_its_rollup_with_the_visitor_credit() -> None:
-    [(sql, params, names, imported)] = Compiler(plan(query(["visitors", "visits"], ["visit:source"]))).parts()
-    # `rollups` directly, each catalog column under its generic name (source is k1, v_source c6, visits c1).
-    assert sql == (
-        "SELECT k1 AS d0, sum(c6) AS s0, sum(c1) AS s1 FROM rollups WHERE `rollup` = {p0:String}"
-        " AND site_id = {p1:Int64} AND bucket >= {p2:Int64} AND bucket < {p3:Int64} GROUP BY d0"
-    )
-    assert [ROLLUP_COLUMNS["rollup_sources"][c] for c in ("source", "v_source", "visits")] == ["k1", "c6", "c1"]
+    [(sql, params, names, imported, grouping)] = Compiler(plan(query(["visitors", "visits"], ["visit:source"]))).parts()
+    # `rollups` directly, each catalog column under its generic name (source is k1, v_source c6, visits c1),
+    # parameters named by their values (so that every tab reading this rollup has the same source text).
     start = int(datetime(2026, 1, 31, 23, tzinfo=UTC).timestamp()) // 900
-    assert params == {"p0": "rollup_sources", "p1": 1, "p2": start, "p3": start + 28 * 96}
+    end = start + 28 * 96
+    source = (
+        "rollups WHERE `rollup` = {vs_rollup_sources:String}"
+        f" AND site_id = {{vi1:Int64}} AND bucket >= {{vi{start}:Int64}} AND bucket < {{vi{end}:Int64}}"
+    )
+    assert sql == f"SELECT k1 AS d0, sum(c6) AS s0, sum(c1) AS s1 FROM {source} GROUP BY d0"
+    assert grouping == Grouping(source, ("k1",), ("sum(c6)", "sum(c1)"))
+    assert [ROLLUP_COLUMNS["rollup_sources"][c] for c in ("source", "v_source", "visits")] == ["k1", "c6", "c1"]
+    assert params == {"vs_rollup_sources": "rollup_sources", "vi1": 1, f"vi{start}": start, f"vi{end}": end}
     assert names == ("visitors", "visits") and not imported
 
 
@@ -47,20 +51,20 @@ def test_filters_are_bound_parameters_never_text() -> None:
     ]
     parts = Compiler(plan(query(["visitors", "pageviews"], filters=filters))).parts()
     assert parts
-    for sql, params, _, _ in parts:
+    for sql, params, *_ in parts:
         assert evil not in sql and "/posts" not in sql.lower().replace("{", "")
         assert {evil, "/Posts", "^pro$", "plan"} <= set(params.values())
         # The visit's source is on each event row (migration 3): the filter reads it there.
         assert "e.source IN (" in sql and "position(e.page, " in sql and "match(if(mapContains(e.props, " in sql
     # Pageviews read events alone; visitors per visit still join the visit they count.
-    assert [" INNER JOIN (SELECT * FROM sessions FINAL WHERE site_id = " in sql for sql, _, _, _ in parts] == [
+    assert [" INNER JOIN (SELECT * FROM sessions FINAL WHERE site_id = " in sql for sql, *_ in parts] == [
         False, True,
     ]  # fmt: skip
 
 
 def test_only_what_changes_over_a_visit_joins_the_visits() -> None:
     def joins(filters: list[list[object]], dims: list[str]) -> bool:
-        [(sql, _, _, _)] = Compiler(plan(query(["pageviews"], dims, filters=filters))).parts()
+        [(sql, *_)] = Compiler(plan(query(["pageviews"], dims, filters=filters))).parts()
         return " INNER JOIN (SELECT * FROM sessions FINAL" in sql
 
     assert not joins([["is", "visit:country", ["DE"]], ["is", "event:page", ["/"]]], ["visit:device"])
@@ -69,7 +73,7 @@ def test_only_what_changes_over_a_visit_joins_the_visits() -> None:
 
 
 def test_visit_figures_without_event_filters_read_visits_alone() -> None:
-    [(sql, _, names, _)] = Compiler(
+    [(sql, _, names, *_)] = Compiler(
         plan(query(["visits", "bounce_rate"], ["visit:country"], filters=[["is", "visit:device", ["Mobile"]]]))
     ).parts()
     assert sql.startswith(
@@ -84,24 +88,59 @@ def test_imported_history_is_summed_by_day_label() -> None:
     imported = [p for p in Compiler(plan(q)).parts() if p[3]]
     assert [p[0] for p in imported] == [
         "SELECT toString(toMonday(date)) AS d0, sum(visitors) AS s0 FROM imported_visitors"
-        " WHERE site_id = {p6:Int64} AND date BETWEEN {p4:Date32} AND {p5:Date32} GROUP BY d0"
+        " WHERE site_id = {p2:Int64} AND date BETWEEN {p0:Date32} AND {p1:Date32} GROUP BY d0"
     ]
-    assert imported[0][1] == {"p4": date(2026, 2, 1), "p5": date(2026, 2, 28), "p6": 1}
+    assert imported[0][1] == {"p0": date(2026, 2, 1), "p1": date(2026, 2, 28), "p2": 1}
 
 
-def test_a_batch_is_one_statement_with_parts_tagged_and_padded() -> None:
-    plans = [plan(query(["visitors"])), plan(query(["visits", "bounce_rate"], ["visit:source", "visit:channel"]))]
+def test_a_batch_is_one_statement_and_tabs_of_one_rollup_share_a_grouping_sets_scan() -> None:
+    plans = [
+        plan(query(["visitors"])),  # rollup_totals, no key
+        plan(query(["visitors"], ["time:day"])),  # rollup_totals by day
+        plan(query(["visitors"], ["visit:source"])),  # rollup_sources...
+        plan(query(["visits", "bounce_rate"], ["visit:referrer"])),
+        plan(query(["visits"], ["visit:source"])),  # the same key set as the third: the same rows
+    ]
+    assert [p.rollup for p in plans] == ["rollup_totals"] * 2 + ["rollup_sources"] * 3
     tagged = [(i, len(p.query.dimensions), part) for i, p in enumerate(plans)
               for part in Compiler(p, prefix=f"b{i}_").parts()]  # fmt: skip
-    sql, params = union(tagged)
-    assert sql.count(" UNION ALL ") == len(tagged) - 1
-    assert sql.startswith("SELECT 0 AS part, '', '', toInt64(ifNull(x.s0, 0)), toInt64(0) FROM (")
-    assert "SELECT 1 AS part, toString(x.d0), toString(x.d1), toInt64(ifNull(x.s0, 0))" in sql
-    assert {"b0_0", "b1_0"} <= set(params)  # each plan's parameters under its own prefix
+    sql, params, layout = union(tagged)
+    selects = sql.split(" UNION ALL ")
+    assert len(selects) == 2  # five plans, two tables
+    assert selects[0].startswith("SELECT 0 AS part, x.gs AS gset, [toString(x.g0)] AS keys, [toInt64(ifNull(x.a0, 0))]")
+    assert "GROUP BY GROUPING SETS ((), (g0))" in selects[0]
+    assert selects[1].startswith("SELECT 1 AS part, x.gs AS gset, [toString(x.g0), toString(x.g1)] AS keys, [")
+    assert "GROUP BY GROUPING SETS ((g0), (g1))" in selects[1] and "grouping(g0, g1) AS gs" in selects[1]
+    assert (
+        "SELECT k1 AS g0, k2 AS g1, sum(c6) AS a0, sum(c3) AS a1, sum(c1) AS a2, grouping(g0, g1) AS gs" in selects[1]
+    )
+    assert sql.count("FROM rollups WHERE") == 2 and "{vs_rollup_sources:String}" in sql
+    assert {"vs_rollup_totals", "vs_rollup_sources", "vi1"} <= set(params)
+    # A row's grouping mask has a 1 bit for each key left out (the first key the highest bit).
+    assert layout == {
+        (0, 1): [(0, (), (("visitors", 0),))],
+        (0, 0): [(1, (0,), (("visitors", 0),))],
+        (1, 1): [(2, (0,), (("visitors", 0),)), (4, (0,), (("visits", 2),))],
+        (1, 2): [(3, (1,), (("bounces", 1), ("visits", 2)))],
+    }
+
+
+def test_raw_parts_share_a_scan_only_with_the_same_aggregates() -> None:
+    shared = Shared("fe0", "fv0", read_mark=True)
+    plans = [plan(query(m, d, filters=[["is", "event:page", ["/"]]])) for m, d in [
+        (["visitors", "visits", "bounce_rate"], ["visit:source"]),
+        (["visitors", "visits", "bounce_rate"], ["visit:country"]),
+        (["visitors", "visits"], ["visit:device"]),
+    ]]  # fmt: skip
+    tagged = [(i, 1, part) for i, p in enumerate(plans) for part in Compiler(p, f"b{i}_", shared=shared).parts()]
+    assert {part.grouping.source for _, _, part in tagged if part.grouping} == {"fv0 AS s"}
+    sql, _, layout = union(tagged)
+    assert sql.count(" UNION ALL ") == 1 and sql.count("GROUPING SETS ((g0), (g1))") == 1
+    assert sorted(layout) == [(0, 1), (0, 2), (1, 0)]  # sources and countries together; devices alone
 
 
 def test_a_site_without_imported_history_reads_no_imported_table() -> None:
     p = plan(query(["visitors", "visits"], ["visit:source"], include={"imports": True}))
     assert p.imports
-    assert [imported for _, _, _, imported in Compiler(p).parts()] == [False, True]
-    assert [imported for _, _, _, imported in Compiler(p, imported=False).parts()] == [False]
+    assert [part.imported for part in Compiler(p).parts()] == [False, True]
+    assert [part.imported for part in Compiler(p, imported=False).parts()] == [False]

@@ -22,12 +22,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from analytics.stats import sharing
 from analytics.stats.plan import Plan
 from analytics.stats.query import Filter, filter_dimensions
-from analytics.store.clickhouse.chsums import Compiler, Part, Shared, needs_visit_row, union
+from analytics.store.clickhouse.chsums import Compiler, Layout, Part, Shared, needs_visit_row, union
 
 # Where a shared set pays: a set read by one plan only is a copy of what it would read anyway.
 MIN_PLANS = 2
@@ -39,15 +39,22 @@ _EVENT_ALWAYS = ("ts", "session_id", "name")
 Tagged = tuple[int, int, Part]  # plan index, key width, part
 
 
+class Batch(NamedTuple):
+    """A batch's one statement: its SQL and parameters, every plan's parts, where each row's values go."""
+
+    sql: str
+    params: dict[str, Any]
+    tagged: list[Tagged]
+    layout: Layout  # rows are (part, grouping set, keys, sums): which plans each feeds
+
+
 def groups(plans: Sequence[Plan], members: Sequence[int]) -> list[tuple[Filter, list[int]]]:
     """Plans of one `shared_key` (`members`, indexes into `plans`), grouped as `stats.sharing.groups` does."""
     return [(f, [members[j] for j in found]) for f, found in sharing.groups([plans[i] for i in members])]
 
 
-def statement(
-    plans: Sequence[Plan], tiers: dict[int, int], imported: set[int]
-) -> tuple[str, dict[str, Any], list[Tagged]]:
-    """The batch as one statement: the shared sets first, then every plan's parts, tagged as chsums.union tags them."""
+def statement(plans: Sequence[Plan], tiers: dict[int, int], imported: set[int]) -> Batch:
+    """The batch as one statement: the shared sets first, then every plan's parts, laid out by chsums.union."""
     keyed: dict[Hashable, list[int]] = {}
     for i, plan in enumerate(plans):
         key = sharing.shared_key(plan)
@@ -77,7 +84,7 @@ def statement(
                 by_set.setdefault(sets[i][1], []).append(part[0])
 
     if not tagged:
-        return "", {}, []
+        return Batch("", {}, [], {})
     ctes: list[str] = []
     params: dict[str, Any] = {}
     done = set()
@@ -89,11 +96,11 @@ def statement(
         compiler = Compiler(first, f"f{n}_")
         ctes += _sets(compiler, shared, n, by_set.get(n, []))
         params.update(compiler.params)
-    sql, part_params = union(tagged)
+    sql, part_params, layout = union(tagged)
     params.update(part_params)
     if ctes:
         sql = f"WITH {', '.join(ctes)} {sql}{SETTINGS}"
-    return sql, params, tagged
+    return Batch(sql, params, tagged, layout)
 
 
 def _sets(c: Compiler, shared: Filter, n: int, parts: list[str]) -> list[str]:

@@ -186,16 +186,23 @@ class ClickHouseStore:
         tiers = await chdays.tiers(self.conn, rolled) if rolled else {}
         imported = await chhistory.sites_with_imports(self.conn, {p.query.site.id for p in plans if p.imports})
         # Raw plans sharing a site, range and filter read one filtered set (chshared.py).
-        sql, params, tagged = chshared.statement(plans, tiers, imported)
+        batch = chshared.statement(plans, tiers, imported)
         out: list[Groups] = [{} for _ in plans]
-        if not tagged:
+        if not batch.tagged:
             return out
-        first_sum = 1 + max(n for _, n, _ in tagged)  # rows: (part, *keys padded, *sums padded)
-        for row in await self.conn.rows(sql, params):
-            i, ndims, (_, _, names, _) = tagged[row[0]]
-            bucket = out[i].setdefault(tuple(row[1 : 1 + ndims]), {})
-            for name, value in zip(names, row[first_sum : first_sum + len(names)], strict=True):
-                bucket[name] = bucket.get(name, 0) + value
+        for part, gset, values, counts in await self.conn.rows(batch.sql, batch.params):
+            for i, keys, sums in batch.layout[(part, gset)]:
+                bucket = out[i].setdefault(tuple(values[k] for k in keys), {})
+                for name, k in sums:
+                    bucket[name] = bucket.get(name, 0) + counts[k]
+        # A plan without dimensions always has its one row of totals, zeros when nothing matched
+        # (as a SELECT of sums without GROUP BY gives, alone or in a grouping set).
+        for targets in batch.layout.values():
+            for i, keys, sums in targets:
+                if not keys:
+                    bucket = out[i].setdefault((), {})
+                    for name, _ in sums:
+                        bucket.setdefault(name, 0)
         return out
 
     # -- realtime: see clickhouse/chrecent.py ----------------------------------------

@@ -125,18 +125,19 @@ def test_a_batch_is_one_statement_and_tabs_of_one_rollup_share_a_grouping_sets_s
     }
 
 
-def test_raw_parts_share_a_scan_only_with_the_same_aggregates() -> None:
+def test_raw_parts_share_a_scan_only_with_the_same_distinct_counts() -> None:
+    """Sums cost little in another part's grouping sets; a distinct count (visitors) does not."""
     shared = Shared("fe0", "fv0", read_mark=True)
     plans = [plan(query(m, d, filters=[["is", "event:page", ["/"]]])) for m, d in [
         (["visitors", "visits", "bounce_rate"], ["visit:source"]),
         (["visitors", "visits", "bounce_rate"], ["visit:country"]),
-        (["visitors", "visits"], ["visit:device"]),
+        (["visits", "bounce_rate", "visit_duration"], ["visit:device"]),
     ]]  # fmt: skip
     tagged = [(i, 1, part) for i, p in enumerate(plans) for part in Compiler(p, f"b{i}_", shared=shared).parts()]
     assert {part.grouping.source for _, _, part in tagged if part.grouping} == {"fv0 AS s"}
     sql, _, layout = union(tagged)
     assert sql.count(" UNION ALL ") == 1 and sql.count("GROUPING SETS ((g0), (g1))") == 1
-    assert sorted(layout) == [(0, 1), (0, 2), (1, 0)]  # sources and countries together; devices alone
+    assert sorted(layout) == [(0, 1), (0, 2), (1, 0)]  # sources and countries together; devices (no visitors) alone
 
 
 def test_a_site_without_imported_history_reads_no_imported_table() -> None:

@@ -140,6 +140,22 @@ def test_raw_parts_share_a_scan_only_with_the_same_distinct_counts() -> None:
     assert sorted(layout) == [(0, 1), (0, 2), (1, 0)]  # sources and countries together; devices (no visitors) alone
 
 
+def test_a_part_without_distinct_counts_folds_into_a_scan_that_has_its_key_set() -> None:
+    shared = Shared("fv0", "fv0", read_mark=True)
+    plans = [plan(query(m, d, filters=[["is", "event:page", ["/"]]])) for m, d in [
+        (["visitors", "visits", "bounce_rate"], ["visit:entry_page"]),
+        (["visits"], ["visit:entry_page"]),  # the entry pages tab's visits: the first part's key set, no count
+        (["visits"], ["visit:exit_page"]),  # a key set the first has not: a SELECT of its own
+    ]]  # fmt: skip
+    tagged = [(i, 1, part) for i, p in enumerate(plans) for part in Compiler(p, f"b{i}_", shared=shared).parts()]
+    sql, _, layout = union(tagged)
+    assert sql.count(" AS part, ") == 2 and "GROUPING SETS" not in sql  # one key set each
+    assert layout == {
+        (0, 0): [(0, (0,), (("visitors", 0), ("visits", 1), ("bounces", 2))), (1, (0,), (("visits", 1),))],
+        (1, 0): [(2, (0,), (("visits", 0),))],
+    }
+
+
 def test_a_site_without_imported_history_reads_no_imported_table() -> None:
     p = plan(query(["visitors", "visits"], ["visit:source"], include={"imports": True}))
     assert p.imports

@@ -84,6 +84,7 @@ def union(parts: list[tuple[int, int, Part]]) -> tuple[str, dict[str, Any], Layo
             shared.setdefault((g.source, distinct_counts(g.sums)), []).append((i, ndims, part))
             continue
         selects.append(_plain(i, ndims, part))
+    _fold(shared)
     for (source, _), members in shared.items():
         keys = list(dict.fromkeys(k for _, _, part in members for k in _grouping(part).keys))
         if len(members) == 1 or len(keys) > MAX_KEYS:
@@ -100,6 +101,37 @@ def union(parts: list[tuple[int, int, Part]]) -> tuple[str, dict[str, Any], Layo
         for target, mask in targets:
             layout.setdefault((n, mask), []).append(target)
     return " UNION ALL ".join(sqls), params, layout
+
+
+def _fold(shared: dict[tuple[str, frozenset[str]], list[tuple[int, int, Part]]]) -> None:
+    """Move each part into a scan of its source that computes more distinct counts for its key set anyway.
+
+    The entry pages tab's visits (no distinct count) then come from the grouping set
+    that counts the entry pages' visitors already: nothing computed twice, one SELECT less.
+    """
+    for key in sorted(shared, key=lambda k: len(k[1])):
+        source, counts = key
+        stay = []
+        for member in shared[key]:
+            keys = frozenset(_grouping(member[2]).keys)
+            into = next(
+                (
+                    members
+                    for (src, more), members in shared.items()
+                    if src == source
+                    and counts < more
+                    and any(frozenset(_grouping(p).keys) == keys for _, _, p in members)
+                ),
+                None,
+            )
+            if into is None:
+                stay.append(member)
+            else:
+                into.append(member)
+        if stay:
+            shared[key] = stay
+        else:
+            del shared[key]
 
 
 def distinct_counts(sums: Iterable[str]) -> frozenset[str]:
@@ -143,7 +175,9 @@ def _grouped(source: str, keys: list[str], members: list[tuple[int, int, Part]])
         targets.append(((i, positions, named), mask))
     key_cols = [f"{k} AS g{j}" for j, k in enumerate(keys)]
     sum_cols = [f"{s} AS a{j}" for j, s in enumerate(sums)]
-    if keys:
+    if len(sets) == 1 and keys:  # one key set: a plain GROUP BY, every row of it (mask 0)
+        group, gset = " GROUP BY " + ", ".join(f"g{j}" for j in range(len(keys))), "toUInt64(0)"
+    elif keys:
         listed = ", ".join("(" + ", ".join(f"g{j}" for j in sorted(s)) + ")" for s in sets)
         group, gset = f" GROUP BY GROUPING SETS ({listed})", "x.gs"
         sum_cols.append(f"grouping({', '.join(f'g{j}' for j in range(len(keys)))}) AS gs")

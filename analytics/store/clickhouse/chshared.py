@@ -27,7 +27,8 @@ from typing import Any, NamedTuple
 from analytics.stats import sharing
 from analytics.stats.plan import Plan
 from analytics.stats.query import Filter, filter_dimensions
-from analytics.store.clickhouse.chsums import Compiler, Layout, Part, Shared, needs_visit_row, union
+from analytics.store.clickhouse.chbatch import Layout, Part, union
+from analytics.store.clickhouse.chsums import Compiler, Shared, needs_visit_row
 
 # Where a shared set pays: a set read by one plan only is a copy of what it would read anyway.
 MIN_PLANS = 2

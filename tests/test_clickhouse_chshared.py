@@ -128,3 +128,28 @@ async def test_an_unfiltered_batch_reads_each_rollup_once_and_gets_what_each_pla
     alone = [(await store.sums([p]))[0] for p in plans]
     assert together == alone
     assert all(together[i] for i, p in enumerate(plans) if p.rollup)  # every rollup tab has rows
+
+
+async def test_lone_plans_on_events_read_one_set_of_the_events_any_of_them_passes(store: ClickHouseStore) -> None:
+    """The unfiltered dashboard's goal-link tabs (and a page's visits): each has its own filter on events
+    alone, so they read one set of the events passing any of the filters and test their own there."""
+    def goal(name: str, prop: str) -> Plan:
+        body = {"metrics": ["visitors", "events"], "dimensions": [f"event:props:{prop}"],
+                "filters": [["is", "event:goal", [name]]]}  # fmt: skip
+        return plan(parse({"site_id": SITE.domain, "date_range": "30d", **body}, SITE, NOW))
+
+    page = {"metrics": ["visitors", "visits", "bounce_rate"], "dimensions": ["visit:source"],
+            "filters": [["is_not", "event:page", ["/"]]]}  # fmt: skip
+    plans = [
+        *plans_for([]),
+        goal("Outbound Link: Click", "url"),
+        goal("File Download", "url"),
+        plan(parse({"site_id": SITE.domain, "date_range": "30d", **page}, SITE, NOW)),
+    ]
+    batch = chshared.statement(plans, {}, set())
+    assert batch.sql.startswith("WITH fe0 AS MATERIALIZED") and "fe1" not in batch.sql
+    assert " OR " in batch.sql.split("fv0 AS")[0]  # the set: events passing any of the three filters
+    together = await store.sums(plans)
+    alone = [(await store.sums([p]))[0] for p in plans]
+    assert together == alone
+    assert together[-3] and together[-1]  # outbound clicks by link; sources of visits outside the home page

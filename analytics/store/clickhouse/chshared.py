@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from analytics.stats import sharing
 from analytics.stats.plan import Plan
-from analytics.stats.query import Filter, filter_dimensions
+from analytics.stats.query import Filter, Or, filter_dimensions
 from analytics.store.clickhouse.chbatch import Layout, Part, union
 from analytics.store.clickhouse.chsums import Compiler, Shared, needs_visit_row
 
@@ -55,7 +55,7 @@ def groups(plans: Sequence[Plan], members: Sequence[int]) -> list[tuple[Filter, 
 
 
 def statement(plans: Sequence[Plan], tiers: dict[int, int], imported: set[int]) -> Batch:
-    """The batch as one statement: the shared sets first, then every plan's parts, laid out by chsums.union."""
+    """The batch as one statement: the shared sets first, then every plan's parts, laid out by chbatch.union."""
     keyed: dict[Hashable, list[int]] = {}
     for i, plan in enumerate(plans):
         key = sharing.shared_key(plan)
@@ -67,6 +67,13 @@ def statement(plans: Sequence[Plan], tiers: dict[int, int], imported: set[int]) 
             if len(group) >= MIN_PLANS:
                 n = len({s for _, s in sets.values()})
                 sets.update((i, (shared, n)) for i in group)
+        # Lone plans on events alone (the unfiltered dashboard's two goal-link tabs) read one set of
+        # the events that pass any of their filters, each testing its own there: one scan, not one each.
+        lone = [i for i in members if i not in sets and _events_only(plans[i].query.filters)]
+        if len(lone) >= MIN_PLANS:
+            n = len({s for _, s in sets.values()})
+            either = Or(tuple(dict.fromkeys(f for i in lone if (f := plans[i].query.filters) is not None)))
+            sets.update((i, (either, n)) for i in lone)
 
     tagged: list[Tagged] = []
     by_set: dict[int, list[str]] = {}
@@ -102,6 +109,11 @@ def statement(plans: Sequence[Plan], tiers: dict[int, int], imported: set[int]) 
     if ctes:
         sql = f"WITH {', '.join(ctes)} {sql}{SETTINGS}"
     return Batch(sql, params, tagged, layout)
+
+
+def _events_only(f: Filter | None) -> bool:
+    """Whether a filter tests event rows alone (so it can be tested again on a set of events)."""
+    return f is not None and all(d.startswith("event:") for d in filter_dimensions(f))
 
 
 def _sets(c: Compiler, shared: Filter, n: int, parts: list[str]) -> list[str]:

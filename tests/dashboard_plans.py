@@ -29,4 +29,5 @@ FILTERS: list[list[Any]] = [
     [["or", [["is", "visit:country", ["CH"]], ["matches", "event:page", ["^/blog/c"]]]]],
     [["is", "visit:exit_page", ["/"]]],
     [["contains", "visit:entry_page", ["/blog/"]], ["is", "visit:device", ["Desktop"]]],
+    [["is", "event:goal", ["Outbound Link: Click"]]],  # custom events only: ClickHouse reads goal_events
 ]

@@ -153,3 +153,20 @@ async def test_lone_plans_on_events_read_one_set_of_the_events_any_of_them_passe
     alone = [(await store.sums([p]))[0] for p in plans]
     assert together == alone
     assert together[-3] and together[-1]  # outbound clicks by link; sources of visits outside the home page
+
+
+async def test_a_filter_that_keeps_custom_events_only_reads_goal_events_and_counts_the_same(
+    store: ClickHouseStore,
+) -> None:
+    """A goal filter keeps custom events only: its set reads `goal_events` (migration 5), the few custom
+    events ordered by name, and every tab counts exactly what the same filter counts over `events`
+    (an OR with a page no event has: the same events pass, but not custom events only)."""
+    goal = ["is", "event:goal", ["Outbound Link: Click"]]
+    fast = plans_for([goal])
+    slow = plans_for([["or", [goal, ["is", "event:page", ["/no-such-page"]]]]])
+    fast_sql, slow_sql = chshared.statement(fast, {}, set()).sql, chshared.statement(slow, {}, set()).sql
+    assert "FROM goal_events AS e" in fast_sql and "FROM events AS e" not in fast_sql
+    assert "FROM events AS e" in slow_sql and "goal_events" not in slow_sql
+    got, expected = await store.sums(fast), await store.sums(slow)
+    assert got == expected
+    assert got[0][()]["visitors"] > 0 and len(got[2]) > 1  # clicks, from more than one source

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,19 +21,27 @@ def event(site: int, ts: int, visitor: int = 1) -> Event:
     return Event(site, ts, day, visitor, None, "pageview", "example.org", "/", SessionAttrs())
 
 
+def goal(site: int, ts: int, visitor: int = 1) -> Event:
+    """A custom event: stored in `events` and copied to `goal_events`."""
+    return dataclasses.replace(event(site, ts, visitor), name="Signup")
+
+
 async def test_retention_deletes_old_events_and_visits_not_rollups(tmp_path: Path) -> None:
     store = ClickHouseStore(parse_url(f"chdb://{tmp_path / 'ch'}"), batch_ms=0)
     await store.open()
     try:
         old, new = T0 - 800 * DAY, T0
-        assert await store.submit([event(1, old, 1), event(1, new, 2)]) == [True, True]
-        assert await store.prune(T0, 25) == 1
-        assert await store.conn.rows("SELECT ts FROM events") == [(new,)]
+        assert await store.submit([event(1, old, 1), goal(1, old + 1, 1), event(1, new, 2), goal(1, new + 1, 2)]) == [
+            True, True, True, True,
+        ]  # fmt: skip
+        assert await store.prune(T0, 25) == 2
+        assert await store.conn.rows("SELECT ts FROM events ORDER BY ts") == [(new,), (new + 1,)]
+        assert await store.conn.rows("SELECT ts FROM goal_events") == [(new + 1,)]
         assert await store.conn.rows("SELECT count() FROM sessions FINAL") == [(1,)]
         assert await store.conn.rows("SELECT sum(visits) FROM rollup_totals") == [(2,)]
         # A clock 800 days ahead is not believed: retention counts from the newest event.
         assert await store.prune(T0 + 800 * DAY, 25) == 0
-        assert await store.conn.rows("SELECT count() FROM events") == [(1,)]
+        assert await store.conn.rows("SELECT count() FROM events") == [(2,)]
     finally:
         await store.close()
 
@@ -41,9 +50,9 @@ async def test_delete_site_empties_only_that_site(tmp_path: Path) -> None:
     store = ClickHouseStore(parse_url(f"chdb://{tmp_path / 'ch'}"), batch_ms=0)
     await store.open()
     try:
-        await store.submit([event(1, T0), event(2, T0)])
+        await store.submit([event(1, T0), event(2, T0), goal(1, T0 + 1), goal(2, T0 + 1)])
         await store.delete_site(1)
-        for table in ("events", "sessions", "rollup_totals", "rollup_pages", "rollup_sources"):
+        for table in ("events", "goal_events", "sessions", "rollup_totals", "rollup_pages", "rollup_sources"):
             assert await store.conn.rows(f"SELECT DISTINCT site_id FROM {table}") == [(2,)], table
         assert [k[0] for k in store.appender.groups] == [2]
     finally:

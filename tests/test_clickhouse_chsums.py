@@ -10,7 +10,7 @@ from analytics.model import Site
 from analytics.stats.parse import parse
 from analytics.stats.plan import plan
 from analytics.store.clickhouse.chbatch import Grouping
-from analytics.store.clickhouse.chsums import ROLLUP_COLUMNS, Compiler
+from analytics.store.clickhouse.chsums import ROLLUP_COLUMNS, Compiler, events_table
 
 SITE = Site(1, "blog.example.org", "Europe/Zurich")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -99,3 +99,20 @@ def test_a_site_without_imported_history_reads_no_imported_table() -> None:
     assert p.imports
     assert [part.imported for part in Compiler(p).parts()] == [False, True]
     assert [part.imported for part in Compiler(p, imported=False).parts()] == [False]
+
+
+def test_a_filter_keeping_custom_events_only_reads_goal_events() -> None:
+    """`goal_events` holds every custom event and nothing else: a filter that passes nothing else may read it."""
+
+    def table(*filters: Any) -> str:
+        return events_table(query(["visitors"], filters=list(filters)).filters)
+
+    goal, page = ["is", "event:goal", ["Signup"]], ["is", "event:page", ["/"]]
+    assert table(goal) == "goal_events"
+    assert table(["contains", "event:goal", ["Sign"]]) == "goal_events"
+    assert table(goal, ["is", "visit:source", ["Google"]]) == "goal_events"  # an AND with a goal
+    assert table(["or", [goal, ["is", "event:goal", ["Download"]]]]) == "goal_events"
+    assert table(["or", [goal, page]]) == "events"  # pageviews of / pass too
+    assert table(["is_not", "event:goal", ["Signup"]]) == "events"  # every pageview passes
+    assert table(page) == "events"
+    assert events_table(None) == "events"

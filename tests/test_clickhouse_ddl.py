@@ -80,13 +80,14 @@ async def test_migrations_run_once(tmp_path: Path) -> None:
     conn = Connection(parse_url(f"chdb://{tmp_path / 'ch'}"))
     await conn.open()
     try:
-        assert await migrate(conn) == [1, 2, 3, 4]
+        assert await migrate(conn) == [1, 2, 3, 4, 5]
         assert await migrate(conn) == []
-        assert await conn.rows("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,), (3,), (4,)]
+        versions = [(1,), (2,), (3,), (4,), (5,)]
+        assert await conn.rows("SELECT version FROM schema_migrations ORDER BY version") == versions
         tables = {r[0] for r in await conn.rows("SHOW TABLES")}
         days = {f"{t}_day" for t in ROLLUP_KEYS}
-        assert {"events", "sessions", "rollups", "rollups_day", "rollup_days", "site_imports", *ROLLUP_KEYS, *days,
-                *ddl.IMPORTED} <= tables  # fmt: skip
+        assert {"events", "goal_events", "goal_events_copy", "sessions", "rollups", "rollups_day", "rollup_days",
+                "site_imports", *ROLLUP_KEYS, *days, *ddl.IMPORTED} <= tables  # fmt: skip
         assert not {t for t in tables if t.endswith("_v3")}  # the rebuilt tables' copies are gone
     finally:
         await conn.close()
@@ -134,7 +135,7 @@ async def test_a_database_from_before_reads_is_upgraded_in_place(tmp_path: Path)
                           [(1, 1, 100, 1, '{"p":{},"s":[]}', 1)])  # fmt: skip
         await conn.insert("rollups", ("rollup", "site_id", "bucket", "k0", "c0", "c1", "c12"),
                           [("rollup_sources", 1, 0, "Direct / None", 1, 1, 1)])  # fmt: skip
-        assert await migrate(conn) == [2, 3, 4]
+        assert await migrate(conn) == [2, 3, 4, 5]
         assert await conn.rows("SELECT page, words, read FROM events") == [("/a", None, 0)]
         assert await conn.rows("SELECT pageviews, reads FROM sessions FINAL") == [(1, 0)]
         # The old row keeps its counters under their names; the read counters are 0 in it.
@@ -171,7 +172,7 @@ async def test_the_faster_migration_puts_each_visits_attributes_on_its_events(tm
                           [(7, 1, 100, "Old", "FR", "{}", 1), (7, 1, 100, "Google", "DE", "{}", 2)])
         await conn.insert("rollups", ("rollup", "site_id", "bucket", "k0", "c0"),
                           [("rollup_sources", 1, 0, "Google", 1)])  # fmt: skip
-        assert await migrate(conn) == [3, 4]
+        assert await migrate(conn) == [3, 4, 5]
         assert await conn.rows("SELECT session_id, page, source, country FROM events ORDER BY ts") == [
             (7, "/a", "Google", "DE"), (7, "/b", "Google", "DE"), (8, "/", "", ""),
         ]  # fmt: skip
@@ -199,7 +200,7 @@ async def test_the_smaller_migration_rebuilds_events_and_keeps_every_value(tmp_p
         rows = [(1, 100, 7, "pageview", 812, None, None), (1, 160, 7, "engagement", None, 75, 61_000)]
         cols = ("site_id", "ts", "session_id", "name", "words", "scroll_depth", "engaged_ms")
         await conn.insert("events", cols, rows)
-        assert await migrate(conn) == [4]
+        assert await migrate(conn) == [4, 5]
         await conn.command("OPTIMIZE TABLE events FINAL")
         assert await conn.rows(f"SELECT {', '.join(cols)} FROM events ORDER BY ts") == rows
         create = str((await conn.rows("SHOW CREATE TABLE events"))[0][0])
@@ -208,5 +209,39 @@ async def test_the_smaller_migration_rebuilds_events_and_keeps_every_value(tmp_p
         cluster = ddl.statements(4, ddl.Layout("analytics"))
         assert "CREATE TABLE IF NOT EXISTS events_v3_local ON CLUSTER analytics" in cluster[0]
         assert cluster[-1].startswith("CREATE TABLE events ON CLUSTER analytics AS events_local ENGINE = Distributed(")
+    finally:
+        await conn.close()
+
+
+async def test_the_goals_migration_copies_custom_events_and_keeps_copying_them(tmp_path: Path) -> None:
+    """Migration 5: `goal_events` gets the custom events already stored, then each insert's by a materialized view."""
+    conn = Connection(parse_url(f"chdb://{tmp_path / 'ch'}"))
+    await conn.open()
+    try:
+        for sql in ddl.migrations_table(ddl.Layout()):
+            await conn.command(sql)
+        for version in (1, 2, 3, 4):
+            for sql in ddl.statements(version, ddl.Layout()):
+                await conn.command(sql)
+            await conn.insert("schema_migrations", ("version",), [(version,)])
+        cols = ("site_id", "ts", "session_id", "name", "page", "props")
+        await conn.insert("events", cols, [
+            (1, 100, 7, "pageview", "/a", {}), (1, 130, 7, "engagement", "/a", {}),
+            (1, 160, 7, "Outbound Link: Click", "/a", {"url": "https://example.net/"}),
+        ])  # fmt: skip
+        assert await migrate(conn) == [5]
+        await conn.insert("events", cols, [(2, 200, 9, "Signup", "/join", {}), (2, 210, 9, "pageview", "/join", {})])
+        assert await conn.rows(f"SELECT {', '.join(cols)} FROM goal_events ORDER BY ts") == [
+            (1, 160, 7, "Outbound Link: Click", "/a", {"url": "https://example.net/"}),
+            (2, 200, 9, "Signup", "/join", {}),
+        ]  # fmt: skip
+        assert await migrate(conn) == []
+        assert await conn.rows("SELECT count() FROM goal_events") == [(2,)]
+        cluster = ddl.statements(5, ddl.Layout("analytics"))
+        assert cluster[2] == (
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS goal_events_copy_local ON CLUSTER analytics TO goal_events_local"
+            f" AS SELECT {cluster[2].split(' AS SELECT ')[1].split(' FROM ')[0]} FROM events_local"
+            " WHERE name NOT IN ('pageview', 'engagement')"
+        )
     finally:
         await conn.close()

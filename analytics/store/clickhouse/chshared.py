@@ -28,7 +28,7 @@ from analytics.stats import sharing
 from analytics.stats.plan import Plan
 from analytics.stats.query import Filter, Or, filter_dimensions
 from analytics.store.clickhouse.chbatch import Layout, Part, union
-from analytics.store.clickhouse.chsums import Compiler, Shared, needs_visit_row
+from analytics.store.clickhouse.chsums import Compiler, Shared, events_table, needs_visit_row
 
 # Where a shared set pays: a set read by one plan only is a copy of what it would read anyway.
 MIN_PLANS = 2
@@ -130,7 +130,7 @@ def _sets(c: Compiler, shared: Filter, n: int, parts: list[str]) -> list[str]:
     if over_events or (over_visits and not visit_filter):
         read = ("read",) if over_visits and not visit_filter else ()  # the visits' read marks
         cols = dict.fromkeys([*_EVENT_ALWAYS, *read, *(m for sql in over_events for m in _EVENT_REF.findall(sql))])
-        source = "events AS e"
+        source = f"{events_table(shared)} AS e"
         if needs_visit_row(filter_dimensions(shared)):
             source += f" INNER JOIN {c.sessions()} AS s ON s.id = e.session_id"
         where = f"e.site_id = {c.p(q.site.id)} AND {c.bounds('e.ts')} AND {c.filter_sql(shared)}"

@@ -162,7 +162,8 @@ class ClickHouseStore:
         gone = await self.conn.rows("SELECT count() FROM events WHERE ts < {c:Int64}", {"c": cutoff})
         n = int(gone[0][0]) if gone else 0
         if n:
-            await self.conn.command("DELETE FROM events WHERE ts < {c:Int64}", {"c": cutoff})
+            for table in ("events", "goal_events"):
+                await self.conn.command(f"DELETE FROM {table} WHERE ts < {{c:Int64}}", {"c": cutoff})
         old = await self.conn.rows("SELECT count() FROM sessions WHERE last < {c:Int64}", {"c": cutoff})
         if old and old[0][0]:  # a DELETE is a mutation even when nothing matches: only when needed
             await self.conn.command("DELETE FROM sessions WHERE last < {c:Int64}", {"c": cutoff})
@@ -174,7 +175,8 @@ class ClickHouseStore:
         No tombstone here: the accounts' removal and the collector's site check
         keep a removed site's events out (see `Store.delete_site`).
         """
-        for table in ("events", "sessions", "rollups", "rollups_day", "rollup_days", "site_imports", *ddl.IMPORTED):
+        tables = ("events", "goal_events", "sessions", "rollups", "rollups_day", "rollup_days", "site_imports")
+        for table in (*tables, *ddl.IMPORTED):
             await self.conn.command(f"DELETE FROM {table} WHERE site_id = {{site:UInt32}}", {"site": site_id})
         self.appender.groups = {k: g for k, g in self.appender.groups.items() if k[0] != site_id}
 
@@ -222,7 +224,7 @@ class ClickHouseStore:
 
     async def table_bytes(self) -> dict[str, int]:
         """Bytes on disk per table after merging every part (OPTIMIZE ... FINAL): what the data really takes."""
-        for table in ("events", "sessions", "rollups", "rollups_day"):
+        for table in ("events", "goal_events", "sessions", "rollups", "rollups_day"):
             await self.conn.command(f"OPTIMIZE TABLE {table} FINAL")
         rows = await self.conn.rows(
             "SELECT table, sum(bytes_on_disk) FROM system.parts WHERE active AND database = currentDatabase()"

@@ -28,7 +28,7 @@ from analytics.stats.imported import (
     import_tables,
 )
 from analytics.stats.plan import Plan, rollup_tables
-from analytics.stats.query import And, Condition, Filter, Not, Or, filter_dimensions
+from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, filter_dimensions
 from analytics.store.clickhouse import chdays
 from analytics.store.clickhouse.chbatch import Grouping, Part
 from analytics.visits.rollups import COUNTERS
@@ -48,6 +48,28 @@ def needs_visit_row(dimensions: Iterable[str]) -> bool:
     Entry and exit page live on the visit only; first-touch attributes are on every event row.
     """
     return any(d in _VISIT_COL and d not in _EVENT_ATTR for d in dimensions)
+
+
+def custom_only(f: Filter | None) -> bool:
+    """Whether every event passing `f` is a custom event: then `goal_events` holds all of them (ddl.py migration 5).
+
+    A goal condition keeps custom events only (`condition` adds the test), an AND
+    when one of its items does, an OR when all of them do. A page goal is pageviews.
+    """
+    if isinstance(f, Condition):
+        return f.dimension == "event:goal" and f.op in POSITIVE
+    if isinstance(f, PageGoal):
+        return False
+    if isinstance(f, And):
+        return any(custom_only(i) for i in f.items)
+    if isinstance(f, Or):
+        return all(custom_only(i) for i in f.items)
+    return False
+
+
+def events_table(f: Filter | None) -> str:
+    """The table a raw read with filter `f` scans: the custom events alone when they are all it can keep."""
+    return "goal_events" if custom_only(f) else "events"
 
 
 def visitor_day(visitor: str, day: str) -> str:
@@ -278,7 +300,7 @@ class Compiler:
         # a shared set has tested the filter already, and a plan's rest there is on events only.
         filter_joined = self.shared is None and needs_visit_row(filter_dimensions(self.q.filters))
         joined = filter_joined or needs_visit_row(dims)
-        events = "events" if self.shared is None else self.shared.events
+        events = events_table(self.q.filters) if self.shared is None else self.shared.events
 
         def frm(join: bool = joined) -> str:
             if not join:

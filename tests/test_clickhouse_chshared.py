@@ -81,8 +81,8 @@ def test_one_set_per_site_range_and_filter_and_none_for_a_lone_plan() -> None:
     assert [f"fe{n} AS MATERIALIZED" in sql for n in range(4)] == [True, True, True, False]
     # Visits by filter: the source filter's (on visit attributes) and the page filter's (the visits with a
     # matching event, marked read or not, so that a visit breakdown needs no join).
-    assert "fv0 AS MATERIALIZED" in sql and "max(read) AS r FROM fe1 GROUP BY sid" in sql
-    assert "fe0 GROUP BY sid" not in sql
+    assert "fv0 AS MATERIALIZED" in sql and "s.id IN (SELECT session_id FROM fe1 WHERE read = 1) AS r" in sql
+    assert "s.id IN (SELECT session_id FROM fe1)" in sql and "SELECT session_id FROM fe0" not in sql
     assert sql.endswith(chshared.SETTINGS)
     assert {i for i, _, _ in tagged} == set(range(len(plans)))
     lone = chshared.statement(plans_for(FILTERS[0])[:1], {}, set())[0]

@@ -143,8 +143,10 @@ def _sets(c: Compiler, shared: Filter, n: int, parts: list[str]) -> list[str]:
         if visit_filter:
             sql = f"SELECT {select} FROM sessions AS s FINAL WHERE {where} AND {c.visit_filter_sql(shared)}"
         else:  # the visits holding the set's events, each with whether one of them made a pageview read
-            marks = f"SELECT session_id AS sid, max(read) AS r FROM {fe} GROUP BY sid"
-            source = f"sessions AS s FINAL INNER JOIN ({marks}) AS x ON s.id = x.sid"
-            sql = f"SELECT {select}, x.r AS r FROM {source} WHERE {where}"
+            # Two sets of visit ids tested on `sessions`, not a join: only the matching visits' columns are
+            # read (12 months, two filters, 10M events: 361k of 2.3M visits, 320 -> 273 ms).
+            read = f"s.id IN (SELECT session_id FROM {fe} WHERE read = 1) AS r"
+            held = f"s.id IN (SELECT session_id FROM {fe})"
+            sql = f"SELECT {select}, {read} FROM sessions AS s FINAL WHERE {where} AND {held}"
         out.append(f"{fv} AS MATERIALIZED ({sql})")
     return out

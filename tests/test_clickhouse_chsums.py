@@ -57,10 +57,30 @@ def test_filters_are_bound_parameters_never_text() -> None:
         assert {evil, "/Posts", "^pro$", "plan"} <= set(params.values())
         # The visit's source is on each event row (migration 3): the filter reads it there.
         assert "e.source IN (" in sql and "position(e.page, " in sql and "match(if(mapContains(e.props, " in sql
-    # Pageviews read events alone; visitors per visit still join the visit they count.
-    assert [" INNER JOIN (SELECT * FROM sessions FINAL WHERE site_id = " in sql for sql, *_ in parts] == [
-        False, True,
-    ]  # fmt: skip
+    # Pageviews read events alone; visitors per visit are the visits holding a matching event, with no join.
+    assert ["sessions" in sql for sql, *_ in parts] == [False, True]
+    assert (
+        "FROM sessions AS s FINAL WHERE " in parts[1][0]
+        and "AND s.id IN (SELECT e.session_id FROM events" in parts[1][0]
+    )
+    assert "JOIN" not in parts[1][0]
+
+
+def test_visits_that_must_pass_their_entry_page_and_hold_a_matching_event_are_two_tests_on_sessions() -> None:
+    """A visit figure filtered on the visit row (entry page) and on events (a page): the visits that pass the
+    first and hold an event passing the second, found without joining events to visits."""
+    filters = [["is", "visit:entry_page", ["/a"]], ["is", "event:page", ["/b"]], ["is", "visit:source", ["X"]]]
+    [(sql, params, names, *_)] = Compiler(
+        plan(query(["visitors", "visits"], ["visit:channel"], filters=filters))
+    ).parts()
+    assert "JOIN" not in sql and names == ("visitors", "visits")
+    visits, events = sql.split(" AND s.id IN (SELECT e.session_id FROM events AS e WHERE ")
+    assert "s.entry_page IN (" in visits and "e.page IN (" in events and "e.source IN (" in events
+    assert {"/a", "/b", "X"} <= set(params.values())
+    # An OR across the visit row and events cannot be split: the events are grouped per visit as before.
+    either = [["or", [["is", "visit:entry_page", ["/a"]], ["is", "event:page", ["/b"]]]]]
+    [(sql, *_)] = Compiler(plan(query(["visits"], ["visit:channel"], filters=either))).parts()
+    assert "INNER JOIN" in sql
 
 
 def test_only_what_changes_over_a_visit_joins_the_visits() -> None:

@@ -145,8 +145,8 @@ def _sets(c: Compiler, shared: Filter, n: int, parts: list[str]) -> list[str]:
         else:  # the visits holding the set's events, each with whether one of them made a pageview read
             # Two sets of visit ids tested on `sessions`, not a join: only the matching visits' columns are
             # read (12 months, two filters, 10M events: 361k of 2.3M visits, 320 -> 273 ms).
-            read = f"s.id IN (SELECT session_id FROM {fe} WHERE read = 1) AS r"
+            marked = f"s.id IN (SELECT session_id FROM {fe} WHERE read = 1) AS r"
             held = f"s.id IN (SELECT session_id FROM {fe})"
-            sql = f"SELECT {select}, {read} FROM sessions AS s FINAL WHERE {where} AND {held}"
+            sql = f"SELECT {select}, {marked} FROM sessions AS s FINAL WHERE {where} AND {held}"
         out.append(f"{fv} AS MATERIALIZED ({sql})")
     return out

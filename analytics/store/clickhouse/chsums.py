@@ -21,7 +21,7 @@ from typing import Any
 
 from analytics.catalog import BY_NAME, PROPS_PREFIX, ROLLUP_DIMS, ROLLUP_KEYS, visitor_credit
 from analytics.model import BUCKET, DAY
-from analytics.stats import dates
+from analytics.stats import dates, sharing
 from analytics.stats.imported import (
     IMPORTED_DIMS,
     SUM_COLUMNS,
@@ -274,13 +274,27 @@ class Compiler:
         self.params = {}
         return part
 
-    def raw_where(self) -> str:
-        if self.shared is not None:  # the set holds the site's range and its filter: only the plan's own rest
+    def split_filter(self) -> tuple[Filter, Filter | None] | None:
+        """The filter as (conditions an event row can test, conditions on the visit row) when it is an AND
+        of such conditions and the first part is not empty; None otherwise."""
+        items = sharing.conditions(self.q.filters)
+        on_visits = [c for c in items if needs_visit_row(filter_dimensions(c))]
+        on_events = [c for c in items if c not in on_visits]
+        if not on_events or any(not set(filter_dimensions(c)) <= set(_VISIT_COL) for c in on_visits):
+            return None
+        both = sharing.joined(on_events)
+        assert both is not None
+        return both, sharing.joined(on_visits)
+
+    def raw_where(self, f: Filter | None = None) -> str:
+        """The events a raw part reads: the site, the range and the plan's filter (or `f`, when given)."""
+        if self.shared is not None and f is None:  # the set holds the range and its filter: the plan's rest
             where = "1" if self.shared.rest is None else self.filter_sql(self.shared.rest)
         else:
             where = f"e.site_id = {self.p(self.q.site.id)} AND {self.bounds('e.ts')}"
-            if self.q.filters is not None:
-                where += " AND " + self.filter_sql(self.q.filters)
+            f = f if f is not None else self.q.filters
+            if f is not None:
+                where += " AND " + self.filter_sql(f)
         if "event:goal" in self.q.dimensions:
             where += f" AND e.name NOT IN ({PV}, {ENG})"
         elif "event:name" in self.q.dimensions:
@@ -361,6 +375,22 @@ class Compiler:
                     f"uniqExactIf({_SV}, s.r = 1)" if x == "readers" else _SESSION_EXPRS[x] for x in session_sums
                 ]
                 out.append(self._grouped_part(f"{self.shared.visits} AS s", keys, select_sums, session_sums))
+            elif (split := self.split_filter() if not event_dims and self.shared is None else None) is not None:
+                # Visits that pass the conditions on the visit row and hold an event passing the rest: sets
+                # of visit ids tested on `sessions`, no join, so only the matching visits' columns are read
+                # (the Headline check's entrances by channel, 12 months, two filters, 10M: 0.70 of the join's time).
+                on_events, on_visits = split
+                keys = [self.raw_dim(d, session_level=True) for d in dims]
+                held = f"SELECT e.session_id FROM {events_table(on_events)} AS e WHERE {self.raw_where(on_events)}"
+                where = f"s.site_id = {self.p(self.q.site.id)} AND {self.bounds('s.start')}"
+                if on_visits is not None:
+                    where += " AND " + self.visit_filter_sql(on_visits)
+                select_sums = [
+                    f"uniqExactIf({_SV}, s.id IN ({held} AND e.read = 1))" if x == "readers" else _SESSION_EXPRS[x]
+                    for x in session_sums
+                ]
+                source = f"sessions AS s FINAL WHERE {where} AND s.id IN ({held})"
+                out.append(self._grouped_part(source, keys, select_sums, session_sums))
             else:
                 # The matching events per visit (and per event dimension), then their visits: a visit
                 # dimension is one value per visit, so it is read from the visit row after the join,

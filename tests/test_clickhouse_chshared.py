@@ -66,8 +66,11 @@ def histogram(filters: list[Any]) -> Plan:
 @pytest.mark.parametrize("filters", FILTERS, ids=range(len(FILTERS)))
 async def test_a_batch_gets_what_each_plan_gets_alone(store: ClickHouseStore, filters: list[Any]) -> None:
     plans = [*plans_for(filters), histogram(filters)]
-    sql = chshared.statement(plans, {}, set()).sql
-    assert sql.startswith("WITH fe0 AS MATERIALIZED") and "fe1" not in sql
+    batch = chshared.statement(plans, {}, set())
+    assert batch.sql.startswith("WITH fe0 AS MATERIALIZED") and "fe1" not in batch.sql
+    # The top stats' page visits, seconds, scroll depth and views are the sum of the pages tab's rows.
+    assert batch.derived == ((0, 3, frozenset({"page_visits", "time_total", "scroll_total", "scroll_visits",
+                                               "pageviews"})),)  # fmt: skip
     together = await store.sums(plans)
     alone = [(await store.sums([p]))[0] for p in plans]
     assert together == alone
@@ -77,7 +80,7 @@ async def test_a_batch_gets_what_each_plan_gets_alone(store: ClickHouseStore, fi
 def test_one_set_per_site_range_and_filter_and_none_for_a_lone_plan() -> None:
     unfiltered = plan(parse({"site_id": SITE.domain, "date_range": "30d", "metrics": ["visitors"]}, SITE, NOW))
     plans = [*plans_for(FILTERS[0]), *plans_for(FILTERS[1]), *plans_for(FILTERS[1], "7d"), unfiltered]
-    sql, _, tagged, _ = chshared.statement(plans, {}, set())
+    sql, _, tagged, *_ = chshared.statement(plans, {}, set())
     assert [f"fe{n} AS MATERIALIZED" in sql for n in range(4)] == [True, True, True, False]
     # Visits by filter: the source filter's (on visit attributes) and the page filter's (the visits with a
     # matching event, marked read or not, so that a visit breakdown needs no join).

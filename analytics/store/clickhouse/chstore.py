@@ -205,6 +205,10 @@ class ClickHouseStore:
                     bucket = out[i].setdefault((), {})
                     for name, _ in sums:
                         bucket.setdefault(name, 0)
+        for i, tab, names in batch.derived:  # totals that are the sum of a pages tab's rows (chshared.py)
+            bucket = out[i].setdefault((), {})
+            for name in names:
+                bucket[name] = sum(row.get(name, 0) for row in out[tab].values())
         return out
 
     # -- realtime: see clickhouse/chrecent.py ----------------------------------------

@@ -28,7 +28,7 @@ from analytics.stats import sharing
 from analytics.stats.plan import Plan
 from analytics.stats.query import Filter, Or, filter_dimensions
 from analytics.store.clickhouse.chbatch import Layout, Part, union
-from analytics.store.clickhouse.chsums import Compiler, Shared, events_table, needs_visit_row
+from analytics.store.clickhouse.chsums import Compiler, Shared, custom_only, events_table, needs_visit_row
 
 # Where a shared set pays: a set read by one plan only is a copy of what it would read anyway.
 MIN_PLANS = 2
@@ -95,7 +95,12 @@ def statement(plans: Sequence[Plan], tiers: dict[int, int], imported: set[int]) 
             shared, n = sets[i]
             rest = sharing.rest(plan, shared)
             visit_filter = not any(d.startswith("event:") for d in filter_dimensions(shared))
-            share = Shared(f"fe{n}", f"fv{n}", rest, read_mark=not visit_filter)
+            # A plan that reads custom events only (a goal tab, a goal-link tab) reads the set's custom
+            # events, taken from goal_events: a few thousand rows, not the set's every event.
+            goals = events_table(shared) == "events" and (
+                custom_only(plan.query.filters) or "event:goal" in plan.query.dimensions
+            )
+            share = Shared(f"fg{n}" if goals else f"fe{n}", f"fv{n}", rest, read_mark=not visit_filter)
         compiler = Compiler(plan, f"b{i}_", tiers.get(site_id), site_id in imported, share)
         for part in compiler.parts():
             tagged.append((i, plan.key_width, part))
@@ -162,20 +167,27 @@ def _sets(c: Compiler, shared: Filter, n: int, parts: list[str]) -> list[str]:
 
     Their parameters are left in `c.params`.
     """
-    fe, fv = f"fe{n}", f"fv{n}"
+    fe, fg, fv = f"fe{n}", f"fg{n}", f"fv{n}"
     over_events = [sql for sql in parts if f"FROM {fe} AS e" in sql]
+    over_goals = [sql for sql in parts if f"FROM {fg} AS e" in sql]
     over_visits = [sql for sql in parts if f"{fv} AS s" in sql]
     visit_filter = not any(d.startswith("event:") for d in filter_dimensions(shared))
     out = []
     q = c.q
-    if over_events or (over_visits and not visit_filter):
-        read = ("read",) if over_visits and not visit_filter else ()  # the visits' read marks
-        cols = dict.fromkeys([*_EVENT_ALWAYS, *read, *(m for sql in over_events for m in _EVENT_REF.findall(sql))])
-        source = f"{events_table(shared)} AS e"
+
+    def events(name: str, table: str, readers: list[str], also: tuple[str, ...] = ()) -> str:
+        cols = dict.fromkeys([*_EVENT_ALWAYS, *also, *(m for sql in readers for m in _EVENT_REF.findall(sql))])
+        source = f"{table} AS e"
         if needs_visit_row(filter_dimensions(shared)):
             source += f" INNER JOIN {c.sessions()} AS s ON s.id = e.session_id"
         where = f"e.site_id = {c.p(q.site.id)} AND {c.bounds('e.ts')} AND {c.filter_sql(shared)}"
-        out.append(f"{fe} AS MATERIALIZED (SELECT {', '.join(f'e.{x}' for x in cols)} FROM {source} WHERE {where})")
+        return f"{name} AS MATERIALIZED (SELECT {', '.join(f'e.{x}' for x in cols)} FROM {source} WHERE {where})"
+
+    if over_events or (over_visits and not visit_filter):
+        read = ("read",) if over_visits and not visit_filter else ()  # the visits' read marks
+        out.append(events(fe, events_table(shared), over_events, read))
+    if over_goals:
+        out.append(events(fg, "goal_events", over_goals))
     if over_visits:
         cols = dict.fromkeys(["id", *(m for sql in over_visits for m in _VISIT_REF.findall(sql))])
         cols.pop("r", None)

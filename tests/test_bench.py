@@ -74,3 +74,20 @@ def test_verdicts_read_each_target_at_its_size() -> None:
     assert v["selective_10m_p50_ms"]["met"] is False and v["broad_10m_p50_ms"]["met"] is True
     assert v["page_30d_p50_ms"] == {"value": 2000.0, "met": False, "target": bench.TARGETS["page_30d_p50_ms"]}
     assert v["ingest_lost"]["met"] is None and v["bytes_per_event"]["met"] is True
+
+
+def test_a_clickhouse_run_is_judged_by_clickhouse_targets() -> None:
+    """With --store chdb://..., the queries and storage are ClickHouse's: issue 12's targets, not SQLite's;
+    the collectors' memory target reads the SQLite collectors (chDB's engine lives in its collector)."""
+    names = [name for name, _, _ in bench_dashboard.DASHBOARDS]
+    sets = {name: {"warm_p50_ms": 250.0 if name in ("dashboard_30d", "dashboard_12mo") else 1200.0} for name in names}
+    runs = {"serve_1": {"lost": 0, "rss_peak_total_mb": 98.0}, "serve_clickhouse_1": {"lost": 0, "rss_peak_total_mb": 474.0}}
+    results = {"ingest": {"runs": runs}, "export": {"peak_rss_mb": 368.0}, "storage": {"bytes_per_event": 19.6},
+               "queries": {"10000000": {"sets": sets}}}  # fmt: skip
+    v = bench.verdicts(results, "chdb:///tmp/x")
+    assert set(v) == (set(bench.TARGETS) - set(bench._SQLITE_READS)) | set(bench.CLICKHOUSE_TARGETS)
+    assert v["ch_unfiltered_10m_p50_ms"]["value"] == 250.0 and v["ch_unfiltered_10m_p50_ms"]["met"] is True
+    assert v["ch_filtered_10m_p50_ms"] == {"value": 1200.0, "met": False,
+                                           "target": bench.CLICKHOUSE_TARGETS["ch_filtered_10m_p50_ms"]}  # fmt: skip
+    assert v["ch_bytes_per_event"]["met"] is True
+    assert v["ingest_rss_mb"]["value"] == 98.0 and v["ingest_lost"]["met"] is True

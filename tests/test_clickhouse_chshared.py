@@ -16,7 +16,7 @@ from dashboard_plans import FILTERS, PANELS
 from analytics.devtools import demo
 from analytics.model import DAY, Site
 from analytics.stats.parse import parse
-from analytics.stats.plan import Plan, plan
+from analytics.stats.plan import Plan, kept, plan
 from analytics.store.clickhouse import chdays, chshared
 from analytics.store.clickhouse.chclient import parse_url
 from analytics.store.clickhouse.chstore import ClickHouseStore
@@ -68,9 +68,12 @@ async def test_a_batch_gets_what_each_plan_gets_alone(store: ClickHouseStore, fi
     plans = [*plans_for(filters), histogram(filters)]
     batch = chshared.statement(plans, {}, set())
     assert batch.sql.startswith("WITH fe0 AS MATERIALIZED") and "fe1" not in batch.sql
-    # The top stats' page visits, seconds, scroll depth and views are the sum of the pages tab's rows.
-    assert batch.derived == ((0, 3, frozenset({"page_visits", "time_total", "scroll_total", "scroll_visits",
-                                               "pageviews"})),)  # fmt: skip
+    # The top stats' page visits, seconds, scroll depth and views are the sum of the pages tab's rows
+    # (unless the filter is one page: the tab then keeps that page's row of the unfiltered rollup).
+    page_sums = frozenset({"page_visits", "time_total", "scroll_total", "scroll_visits", "pageviews"})
+    assert batch.derived == (((0, 3, page_sums),) if plans[3].rollup is None else ())
+    assert (plans[3].rollup, plans[3].keep) == ((None, None) if filters != [["is", "event:page", ["/"]]]
+                                                else ("rollup_pages", (0, frozenset({"/"}))))  # fmt: skip
     # The goal tabs read the set's custom events from goal_events (all of the set is, under a goal filter).
     goal_filter = filters[0][1] == "event:goal"
     assert ("fg0 AS MATERIALIZED" in batch.sql) == (not goal_filter) and "FROM goal_events AS e" in batch.sql
@@ -174,5 +177,7 @@ async def test_a_filter_that_keeps_custom_events_only_reads_goal_events_and_coun
     assert "FROM goal_events AS e" in fast_sql and "FROM events AS e" not in fast_sql
     assert "FROM events AS e" in slow_sql and "fg0 AS MATERIALIZED" in slow_sql  # its goal tabs: goal_events
     got, expected = await store.sums(fast), await store.sums(slow)
-    assert got == expected
+    # The goals tab filtered by its own goal reads the unfiltered goals rollup and keeps that goal's row.
+    assert fast[9].rollup == "rollup_events" and fast[9].keep == (0, frozenset({"Outbound Link: Click"}))
+    assert [kept(g, p) for g, p in zip(got, fast, strict=True)] == expected
     assert got[0][()]["visitors"] > 0 and len(got[2]) > 1  # clicks, from more than one source

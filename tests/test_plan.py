@@ -9,7 +9,7 @@ import pytest
 
 from analytics.model import Site
 from analytics.stats.parse import parse
-from analytics.stats.plan import ROLLUP_SUMS, plan, rollup_for
+from analytics.stats.plan import ROLLUP_SUMS, kept, plan, rollup_for
 
 SITE = Site(1, "blog.example.org", "Europe/Zurich")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -80,3 +80,24 @@ def test_plans_are_values() -> None:
     """Two panels asking the same thing give equal plans, so a batch runs it once."""
     assert plan(query(["visitors"], ["visit:source"])) == plan(query(["visitors"], ["visit:source"]))
     assert len({plan(query(["visitors"])), plan(query(["visitors"])), plan(query(["visits"]))}) == 2
+
+
+def test_a_filter_on_the_broken_down_dimension_keeps_rows_of_the_unfiltered_rollup() -> None:
+    """`is` on the dimension a query breaks down by (beside time) keeps whole rows: every event has one value."""
+    own = ["is", "event:page", ["/a", "/b"]]
+    p = plan(query(["visitors", "time_on_page"], ["time:day", "event:page"], filters=[own]))
+    assert (p.rollup, p.keep, p.query.filters) == ("rollup_pages", (1, frozenset({"/a", "/b"})), None)
+    rows = {("2026-03-01", "/a"): {"visitors": 2}, ("2026-03-01", "/c"): {"visitors": 5}}
+    assert kept(rows, p) == {("2026-03-01", "/a"): {"visitors": 2}}
+    source = plan(query(["visitors", "bounce_rate"], ["visit:source"], filters=[["is", "visit:source", ["X"]]]))
+    assert (source.rollup, source.keep) == ("rollup_sources", (0, frozenset({"X"})))
+    for dims, f in [
+        (["event:page"], ["contains", "event:page", ["/a"]]),  # not whole rows
+        (["event:page"], ["is", "event:page", ["/a"], {"case_sensitive": False}]),  # /A is another row
+        (["event:page"], ["is_not", "event:page", ["/a"]]),
+        (["visit:source", "event:page"], own),  # a visit breakdown inside
+        (["visit:source"], own),  # another dimension
+    ]:
+        p = plan(query(["visitors"], dims, filters=[f]))
+        assert (p.rollup, p.keep) == (None, None), (dims, f)
+    assert plan(query(["visitors"], ["event:page"], filters=[own]), raw=True).rollup is None

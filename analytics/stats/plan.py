@@ -9,12 +9,14 @@ events, so two backends cannot plan the same query differently.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from analytics.catalog import BY_NAME, ROLLUP_DIMS, ROLLUPS, visitor_credit
 from analytics.stats.imported import skip_reason
+from analytics.stats.medians import Groups
 from analytics.stats.metrics import MEDIAN, needed_sums
-from analytics.stats.query import Query
+from analytics.stats.query import Condition, Query
 
 _VISIT_SUMS = frozenset({"visitors", "visits", "pageviews", "bounces", "duration", "reads", "readers"})
 _PAGE_SUMS = frozenset({
@@ -56,6 +58,9 @@ class Plan:
     # Count page visits per key and whole engaged seconds instead of summing (see stats.medians):
     # raw events only, and each key gains a last element, the seconds.
     histogram: bool = False
+    # The rows to keep, (key position, values), when the query's filter was the one `is` on a dimension
+    # it breaks down by: the plan reads that breakdown unfiltered and keeps those rows (`own_filter`).
+    keep: tuple[int, frozenset[str]] | None = None
 
     @property
     def key_width(self) -> int:
@@ -80,12 +85,44 @@ def rollup_for(query: Query, sums: set[str] | frozenset[str]) -> str | None:
     return table if sums <= ROLLUP_SUMS[table] else None
 
 
+def own_filter(query: Query) -> tuple[int, frozenset[str]] | None:
+    """(key position, values) when the filter is one case-sensitive `is` on a dimension the query breaks
+    down by, beside time dimensions only: such a filter keeps whole rows of the unfiltered breakdown.
+
+    Every event has one value of the dimension, so the events that pass are exactly
+    those of the kept rows, and each row's sums are the unfiltered row's. The Headline
+    check's median time for its listed pages is such a query (`["is", "event:page", paths]`).
+    """
+    f = query.filters
+    if not isinstance(f, Condition) or f.op != "is" or not f.case_sensitive:
+        return None
+    if f.dimension not in query.dimensions:
+        return None
+    if any(d != f.dimension and not d.startswith("time") for d in query.dimensions):
+        return None
+    return query.dimensions.index(f.dimension), frozenset(f.values)
+
+
 def plan(query: Query, sums: set[str] | frozenset[str] | None = None, *, raw: bool = False) -> Plan:
     """The plan for `query`. `raw=True` skips rollups: tests use it to check both ways agree."""
     needed = frozenset(needed_sums(query.metrics) if sums is None else sums) - {MEDIAN}
     rollup = None if raw else rollup_for(query, needed)
     imports = query.include_imports and skip_reason(query) is None
+    keep = None if raw or rollup is not None else own_filter(query)
+    if keep is not None:
+        whole = dataclasses.replace(query, filters=None)
+        table = rollup_for(whole, needed)
+        if table is not None:
+            return Plan(whole, needed, table, imports, keep=keep)
     return Plan(query, needed, rollup, imports)
+
+
+def kept(groups: Groups, p: Plan) -> Groups:
+    """A plan's rows, only those it keeps when it read a breakdown unfiltered (`Plan.keep`)."""
+    if p.keep is None:
+        return groups
+    at, values = p.keep
+    return {key: sums for key, sums in groups.items() if key[at] in values}
 
 
 def histogram_plan(query: Query) -> Plan | None:

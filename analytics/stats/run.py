@@ -16,7 +16,7 @@ from datetime import date
 from analytics.model import Site
 from analytics.stats.imported import skip_reason
 from analytics.stats.medians import with_medians
-from analytics.stats.plan import Plan, histogram_plan, plan
+from analytics.stats.plan import Plan, histogram_plan, kept, plan
 from analytics.stats.query import Query, QueryResult
 from analytics.stats.shape import shape, supporting
 from analytics.store.base import Store
@@ -61,7 +61,7 @@ async def run_many(store: Store, queries: Sequence[Query], *, raw: bool = False)
 
     results = []
     for query, reason, effective, plans, histogram in prepared:
-        groups = [sums[unique[p]] for p in plans]
+        groups = [kept(sums[unique[p]], p) for p in plans]
         if histogram is not None:
             groups[0] = with_medians(groups[0], sums[unique[histogram]])
         result = shape(effective, groups[0], groups[1:])

@@ -127,9 +127,7 @@ async def test_a_database_from_before_reads_is_upgraded_in_place(tmp_path: Path)
     await conn.open()
     try:
         # A database as migration 1 left it, with a visit, an event and a rollup row in it.
-        for sql in [*ddl.migrations_table(ddl.Layout()), *ddl.statements(1, ddl.Layout())]:
-            await conn.command(sql)
-        await conn.insert("schema_migrations", ("version",), [(1,)])
+        await migrated_to(conn, 1)
         await conn.insert("events", ("site_id", "ts", "session_id", "name", "page"), [(1, 100, 1, "pageview", "/a")])
         await conn.insert("sessions", ("id", "site_id", "start", "pageviews", "state", "version"),
                           [(1, 1, 100, 1, '{"p":{},"s":[]}', 1)])  # fmt: skip
@@ -154,17 +152,22 @@ async def test_a_database_from_before_reads_is_upgraded_in_place(tmp_path: Path)
         await conn.close()
 
 
+async def migrated_to(conn: Connection, version: int) -> None:
+    """A database as migration `version` left it: every migration up to it applied and recorded."""
+    for sql in ddl.migrations_table(ddl.Layout()):
+        await conn.command(sql)
+    for v in range(1, version + 1):
+        for sql in ddl.statements(v, ddl.Layout()):
+            await conn.command(sql)
+        await conn.insert("schema_migrations", ("version",), [(v,)])
+
+
 async def test_the_faster_migration_puts_each_visits_attributes_on_its_events(tmp_path: Path) -> None:
     """Migration 3 rebuilds events, visits and rollups with codecs; old events get their visit's newest attributes."""
     conn = Connection(parse_url(f"chdb://{tmp_path / 'ch'}"))
     await conn.open()
     try:
-        for sql in ddl.migrations_table(ddl.Layout()):
-            await conn.command(sql)
-        for version in (1, 2):
-            for sql in ddl.statements(version, ddl.Layout()):
-                await conn.command(sql)
-            await conn.insert("schema_migrations", ("version",), [(version,)])
+        await migrated_to(conn, 2)
         await conn.insert("events", ("site_id", "ts", "session_id", "name", "page"),
                           [(1, 100, 7, "pageview", "/a"), (1, 160, 7, "pageview", "/b"), (1, 200, 8, "pageview", "/")])
         # Visit 7 in two versions (the newest wins); visit 8 is missing (its events keep '').
@@ -191,12 +194,7 @@ async def test_the_smaller_migration_rebuilds_events_and_keeps_every_value(tmp_p
     conn = Connection(parse_url(f"chdb://{tmp_path / 'ch'}"))
     await conn.open()
     try:
-        for sql in ddl.migrations_table(ddl.Layout()):
-            await conn.command(sql)
-        for version in (1, 2, 3):
-            for sql in ddl.statements(version, ddl.Layout()):
-                await conn.command(sql)
-            await conn.insert("schema_migrations", ("version",), [(version,)])
+        await migrated_to(conn, 3)
         rows = [(1, 100, 7, "pageview", 812, None, None), (1, 160, 7, "engagement", None, 75, 61_000)]
         cols = ("site_id", "ts", "session_id", "name", "words", "scroll_depth", "engaged_ms")
         await conn.insert("events", cols, rows)
@@ -218,12 +216,7 @@ async def test_the_goals_migration_copies_custom_events_and_keeps_copying_them(t
     conn = Connection(parse_url(f"chdb://{tmp_path / 'ch'}"))
     await conn.open()
     try:
-        for sql in ddl.migrations_table(ddl.Layout()):
-            await conn.command(sql)
-        for version in (1, 2, 3, 4):
-            for sql in ddl.statements(version, ddl.Layout()):
-                await conn.command(sql)
-            await conn.insert("schema_migrations", ("version",), [(version,)])
+        await migrated_to(conn, 4)
         cols = ("site_id", "ts", "session_id", "name", "page", "props")
         await conn.insert("events", cols, [
             (1, 100, 7, "pageview", "/a", {}), (1, 130, 7, "engagement", "/a", {}),

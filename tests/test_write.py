@@ -15,7 +15,7 @@ from analytics.catalog import ROLLUP_KEYS, SESSION_ATTRS, TEXT_ATTRS
 from analytics.model import Event, SessionAttrs
 from analytics.store.sqlite import write
 from analytics.store.sqlite.store import SQLiteStore
-from analytics.visits.rollups import Deltas
+from analytics.visits.rollups import Deltas, link_url
 from analytics.visits.sessions import TIMEOUT
 
 DAY0 = 20_000 * 86400  # a UTC midnight
@@ -180,10 +180,10 @@ def test_a_failed_bulk_batch_leaves_nothing_behind(tmp_path: Path) -> None:
 
 def test_link_goals_keep_the_url_they_lead_to() -> None:
     click = ev(1, DAY0, 1, "Outbound Link: Click", props=(("url", "https://x.example/"), ("a", "b")))
-    assert write.link_url(click) == "https://x.example/"
-    assert write.link_url(ev(1, DAY0, 1, "File Download", props=(("url", "/f.pdf"),))) == "/f.pdf"
-    assert write.link_url(ev(1, DAY0, 1, "Signup", props=(("url", "https://x.example/"),))) == ""
-    assert write.link_url(ev(1, DAY0, 1, "Outbound Link: Click")) == ""
+    assert link_url(click) == "https://x.example/"
+    assert link_url(ev(1, DAY0, 1, "File Download", props=(("url", "/f.pdf"),))) == "/f.pdf"
+    assert link_url(ev(1, DAY0, 1, "Signup", props=(("url", "https://x.example/"),))) == ""
+    assert link_url(ev(1, DAY0, 1, "Outbound Link: Click")) == ""
 
 
 def test_a_bulk_load_relaxes_syncing_and_restores_it(tmp_path: Path) -> None:

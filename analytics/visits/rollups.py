@@ -27,13 +27,21 @@ import operator
 from collections.abc import Hashable
 
 from analytics.catalog import ROLLUPS, SESSION_ATTRS, VISIT_ROLLUPS
-from analytics.model import BUCKET
+from analytics.model import BUCKET, Event
 from analytics.visits.reading import Rule
 from analytics.visits.sessions import Group, PageMark, Session
 
 Key = tuple[Hashable, ...]  # (site_id, bucket, *key columns)
 
 TOTALS, PAGES, GOALS = "rollup_totals", "rollup_pages", "rollup_events"
+# Goals keyed by the link they went to as well (rollup_events' `link_url`): outbound links and downloads.
+LINK_EVENTS = frozenset(("Outbound Link: Click", "File Download"))
+
+
+def link_url(event: Event) -> str:
+    """The URL an outbound-link or download goal went to, else ''."""
+    return dict(event.props).get("url", "") if event.name in LINK_EVENTS else ""
+
 VISIT_SUMS = ("visitors", "visits", "pageviews", "bounces", "duration")
 # Each table's counters, in the order Deltas keeps them.
 COUNTERS: dict[str, tuple[str, ...]] = {

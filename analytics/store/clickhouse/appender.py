@@ -32,7 +32,7 @@ from analytics.model import DAY, Event, SessionAttrs
 from analytics.store.clickhouse.chclient import Connection
 from analytics.store.clickhouse.ddl import DELTA_COUNTERS, DELTA_KEYS
 from analytics.visits.batch import Batch
-from analytics.visits.rollups import COUNTERS, Deltas
+from analytics.visits.rollups import COUNTERS, Deltas, link_url
 from analytics.visits.sessions import Group, Session, attr_values
 
 EVENT_COLS = (
@@ -50,7 +50,6 @@ DELTA_COLS = (
     *(f"k{i}" for i in range(DELTA_KEYS)),
     *(f"c{i}" for i in range(DELTA_COUNTERS)),
 )
-LINK_EVENTS = frozenset(("Outbound Link: Click", "File Download"))
 # Visits a batch may continue or count with started at most two days before it (two salts);
 # the cache keeps a day more, so a batch a little out of time order still finds them.
 KEEP = 3 * DAY
@@ -65,10 +64,6 @@ def text_id(value: str) -> int:
         return 0
     return int.from_bytes(hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=8).digest()) >> 1
 
-
-def link_url(event: Event) -> str:
-    """The URL an outbound-link or download goal went to, else ''."""
-    return dict(event.props).get("url", "") if event.name in LINK_EVENTS else ""
 
 
 class Appender:

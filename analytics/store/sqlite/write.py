@@ -22,7 +22,7 @@ import aiosqlite
 from analytics.catalog import ROLLUP_KEYS, SESSION_ATTRS, TEXT_ATTRS
 from analytics.model import DAY, Event, SessionAttrs
 from analytics.visits.batch import Batch
-from analytics.visits.rollups import COUNTERS, Deltas
+from analytics.visits.rollups import COUNTERS, LINK_EVENTS, Deltas, link_url
 from analytics.visits.sessions import Group, Session, attr_values
 
 SESSION_COLS = (
@@ -46,7 +46,6 @@ _REVENUE_SQL = (
     f" VALUES ({','.join('?' * (len(_EVENT_COLS) + 2))})"
 )
 # Goals that break down by the URL they lead to.
-LINK_EVENTS = frozenset(("Outbound Link: Click", "File Download"))
 # Attributes stored as ids in the strings table (the rest as text), by position in SESSION_ATTRS.
 _INTERNED = tuple(n not in TEXT_ATTRS for n in SESSION_ATTRS)
 # A visit may continue for as long as its visitor id lives: today's and yesterday's salt.
@@ -57,10 +56,6 @@ _STRINGS_MAX = 200_000  # the string cache's bound; ids are stable, so forgettin
 # 64 MB rather than 4 MB, so hot pages (indexes, rollups) are copied back once.
 _BULK_PRAGMAS = {"synchronous": "NORMAL", "cache_size": "-65536", "wal_autocheckpoint": "16384"}
 
-
-def link_url(event: Event) -> str:
-    """The URL an outbound-link or download goal went to, else ''."""
-    return dict(event.props).get("url", "") if event.name in LINK_EVENTS else ""
 
 
 async def removed_sites(conn: aiosqlite.Connection, site_ids: set[int]) -> set[int]:

@@ -172,22 +172,7 @@ async def _run(store: Store, accounts: Accounts, query: Query) -> QueryResult:
     """Answer a parsed query, with the site's page goals where it names or breaks down by goals."""
     if "event:goal" not in query.dimensions and "event:goal" not in filter_dimensions(query.filters):
         return await stats_run.run(store, query)
-    goals = await accounts.goals.for_site(query.site.id)
-    query = conversions.expand_query(query, goals)  # a page goal filters as its page views
-    pages = conversions.page_goal_rows(query, goals)
-    if not pages:
-        return await stats_run.run(store, query)
-    without = conversions.imports_reason(query, pages)
-    if without is not None:
-        query = dataclasses.replace(query, include_imports=False)
-        pages = [(name, dataclasses.replace(q, include_imports=False)) for name, q in pages]
-    view = [conversions.view_visitors(query)] if "percentage" in query.metrics else []
-    first, *rest = await stats_run.run_many(store, [conversions.unpaged(query), *(q for _, q in pages), *view])
-    named = [(name, r) for (name, _), r in zip(pages, rest, strict=False)]
-    result = conversions.merge(query, first, named, rest[-1] if view else None)
-    if without is not None:
-        result.meta = {"imports_included": False, "imports_skip_reason": without}
-    return result
+    return await conversions.run(store, query, await accounts.goals.for_site(query.site.id))
 
 
 def render(query: Query, result: QueryResult, include: dict[str, Any]) -> dict[str, Any]:

@@ -17,10 +17,12 @@ import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from analytics.stats import run as stats_run
 from analytics.stats import shape
 from analytics.stats.imported import skip_reason
 from analytics.stats.metrics import metric_value
 from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query, QueryResult
+from analytics.store.base import Store
 
 UNPAGED = 1 << 31  # every row: a breakdown with page goals is paged after its rows are merged
 
@@ -169,6 +171,30 @@ def merge(
     merged = shape.paged(query, rows)
     merged.meta = result.meta
     return merged
+
+
+async def run(store: Store, query: Query, goals: Sequence[GoalLike]) -> QueryResult:
+    """Answer a query that names or breaks down by goals, with the site's page goals.
+
+    A page goal in a filter becomes its page views (`expand_query`); a breakdown by
+    `event:goal` gets a row per page goal reached (`page_goal_rows`), merged with the
+    custom events' rows and paged with them (`merge`), all in one store batch.
+    """
+    query = expand_query(query, goals)
+    pages = page_goal_rows(query, goals)
+    if not pages:
+        return await stats_run.run(store, query)
+    without = imports_reason(query, pages)
+    if without is not None:
+        query = dataclasses.replace(query, include_imports=False)
+        pages = [(name, dataclasses.replace(q, include_imports=False)) for name, q in pages]
+    view = [view_visitors(query)] if "percentage" in query.metrics else []
+    found = await stats_run.run_many(store, [unpaged(query), *(q for _, q in pages), *view])
+    named = [(name, r) for (name, _), r in zip(pages, found[1 : 1 + len(pages)], strict=True)]
+    result = merge(query, found[0], named, found[-1] if view else None)
+    if without is not None:
+        result.meta = {"imports_included": False, "imports_skip_reason": without}
+    return result
 
 
 def without_goal(filters: list[list[Any]]) -> list[list[Any]]:

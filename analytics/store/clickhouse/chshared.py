@@ -28,7 +28,7 @@ from analytics.stats import sharing
 from analytics.stats.plan import Plan
 from analytics.stats.query import Filter, Or, filter_dimensions
 from analytics.store.clickhouse.chbatch import Layout, Part, union
-from analytics.store.clickhouse.chsums import Compiler, Shared, custom_only, events_table, needs_visit_row
+from analytics.store.clickhouse.chsums import Compiler, Shared, events_table, needs_visit_row, reads_custom_only
 
 # Where a shared set pays: a set read by one plan only is a copy of what it would read anyway.
 MIN_PLANS = 2
@@ -97,9 +97,7 @@ def statement(plans: Sequence[Plan], tiers: dict[int, int], imported: set[int]) 
             visit_filter = not any(d.startswith("event:") for d in filter_dimensions(shared))
             # A plan that reads custom events only (a goal tab, a goal-link tab) reads the set's custom
             # events, taken from goal_events: a few thousand rows, not the set's every event.
-            goals = events_table(shared) == "events" and (
-                custom_only(plan.query.filters) or "event:goal" in plan.query.dimensions
-            )
+            goals = events_table(shared) == "events" and reads_custom_only(plan.query)
             share = Shared(f"fg{n}" if goals else f"fe{n}", f"fv{n}", rest, read_mark=not visit_filter)
         compiler = Compiler(plan, f"b{i}_", tiers.get(site_id), site_id in imported, share)
         for part in compiler.parts():

@@ -28,7 +28,7 @@ from analytics.stats.imported import (
     import_tables,
 )
 from analytics.stats.plan import Plan, rollup_tables
-from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, filter_dimensions
+from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query, filter_dimensions
 from analytics.store.clickhouse import chdays
 from analytics.store.clickhouse.chbatch import Grouping, Part
 from analytics.visits.rollups import COUNTERS
@@ -70,6 +70,12 @@ def custom_only(f: Filter | None) -> bool:
 def events_table(f: Filter | None) -> str:
     """The table a raw read with filter `f` scans: the custom events alone when they are all it can keep."""
     return "goal_events" if custom_only(f) else "events"
+
+
+def reads_custom_only(q: Query) -> bool:
+    """Whether every part of a raw plan for `q` reads custom events only: its filter keeps nothing else, or
+    it breaks down by goal (`Compiler.raw_where` then keeps custom events)."""
+    return custom_only(q.filters) or "event:goal" in q.dimensions
 
 
 def visitor_day(visitor: str, day: str) -> str:
@@ -314,7 +320,10 @@ class Compiler:
         # a shared set has tested the filter already, and a plan's rest there is on events only.
         filter_joined = self.shared is None and needs_visit_row(filter_dimensions(self.q.filters))
         joined = filter_joined or needs_visit_row(dims)
-        events = events_table(self.q.filters) if self.shared is None else self.shared.events
+        if self.shared is not None:
+            events = self.shared.events
+        else:
+            events = "goal_events" if reads_custom_only(self.q) else "events"
 
         def frm(join: bool = joined) -> str:
             if not join:

@@ -63,7 +63,7 @@ def test_sizes() -> None:
 
 def test_verdicts_read_each_target_at_its_size() -> None:
     def sets(ms: float) -> dict[str, object]:
-        names = [name for name, _, _ in bench_dashboard.DASHBOARDS] + [name for name, _ in bench_dashboard.PAGES]
+        names = [name for name, _, _ in bench_dashboard.DASHBOARDS] + [name for name, _, _ in bench_dashboard.PAGES]
         return {"sets": {name: {"warm_p50_ms": ms} for name in names}}
 
     results = {"ingest": {"runs": {}}, "export": {}, "storage": {"bytes_per_event": 79.5},

@@ -31,6 +31,7 @@ def test_dashboard_set_is_every_tab_of_every_panel() -> None:
     assert "prop:author" in {n for n, _ in bd.query_sets(("author",))["dashboard_12mo"].jobs}
     # The page's own request: top stats and series for the range and the one before, realtime, the
     # shown tab of each panel and the Headline listing; the details come after the page, alone.
+    filters = {name.replace("dashboard_", "page_"): f for name, _, f in bd.DASHBOARDS}
     page = ["top_stats", "series_day", "top_stats_previous", "series_day_previous", "realtime",
             "top_pages", "channels", "countries", "browsers", "goals", "headline_listing"]  # fmt: skip
     for name, qs in sets.items():
@@ -38,10 +39,15 @@ def test_dashboard_set_is_every_tab_of_every_panel() -> None:
             assert [n for n, _ in qs.jobs] == names, name
             assert qs.filters is not None
         elif name.startswith("page_"):
-            assert sorted(n for n, _ in qs.jobs) == sorted(page) and qs.filters == []
+            # The same page under each filter of the full dashboards, set on the view as on the page.
+            assert sorted(n for n, _ in qs.jobs) == sorted(page) and qs.filters == filters[name], name
         else:
             assert qs.filters is None and len(qs.jobs) == 1
     assert {"page_30d", "page_12mo", "headline_details_30d"} <= set(sets)
+    assert {n for n in sets if n.startswith("page_")} == set(filters)
+    assert {n for n in sets if n.startswith("headline_details_")} == {
+        n.replace("page_", "headline_details_") for n in filters
+    }
 
 
 def test_the_issue_s_filters_are_timed() -> None:

@@ -70,8 +70,10 @@ DASHBOARDS: list[tuple[str, str, list[list[Any]]]] = [
     ("dashboard_12mo", "12mo", []),
     ("dashboard_12mo_2filters", "12mo", TWO),
 ]
-# The dashboard's own page loads, unfiltered (name, period): what one request of the page asks.
-PAGES: list[tuple[str, str]] = [("page_30d", "30d"), ("page_12mo", "12mo")]
+# The dashboard's own page loads (name, period, filters): what one request of the page asks.
+PAGES: list[tuple[str, str, list[list[Any]]]] = [
+    (name.replace("dashboard", "page"), period, filters) for name, period, filters in DASHBOARDS
+]
 # A few Stats API queries, as an integration would send them.
 API: list[tuple[str, dict[str, Any]]] = [
     ("aggregate_30d", {"metrics": ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"],
@@ -96,15 +98,9 @@ def dashboard(period: str, filters: list[list[Any]], prop_keys: Sequence[str] = 
     catalog dimension) is also set in the view's state, so tabs drill down as
     they do on the page (sources -> referrers).
     """
-    from analytics.catalog import BY_NAME
     from analytics.web import reports
-    from analytics.web.state import State
 
-    params = {"period": period}
-    for op, dim, values in filters:
-        if op == "is" and len(values) == 1 and dim in BY_NAME and BY_NAME[dim].param:
-            params[str(BY_NAME[dim].param)] = values[0]
-    state = State(params, "")
+    state = _state(period, filters)
     jobs: list[tuple[str, Job]] = [
         ("top_stats", functools.partial(_top_stats, state, filters)),
         ("series_day", functools.partial(_series, state, filters, "day")),
@@ -116,24 +112,37 @@ def dashboard(period: str, filters: list[list[Any]], prop_keys: Sequence[str] = 
     return jobs
 
 
-def page_view(period: str, prop_keys: Sequence[str] = ()) -> list[tuple[str, Job]]:
+def _state(period: str, filters: list[list[Any]]) -> State:
+    """The view's state: its period, and each filter the dashboard has a URL parameter for
+    ("is" on a catalog dimension), so tabs drill down as they do on the page (sources -> referrers)."""
+    from analytics.catalog import BY_NAME
+    from analytics.web.state import State
+
+    params = {"period": period}
+    for op, dim, values in filters:
+        if op == "is" and len(values) == 1 and dim in BY_NAME and BY_NAME[dim].param:
+            params[str(BY_NAME[dim].param)] = values[0]
+    return State(params, "")
+
+
+def page_view(period: str, filters: list[list[Any]], prop_keys: Sequence[str] = ()) -> list[tuple[str, Job]]:
     """What the dashboard page asks in its own request: top stats and the daily series for the
     range and the previous one, realtime, the shown tab of every panel and the Headline check's
     listing. (Its details are a request of their own after the page: `headline_details`.)"""
     from analytics.web import reports
-    from analytics.web.state import State
 
-    state = State({"period": period}, "")
+    state = _state(period, filters)
     jobs: list[tuple[str, Job]] = []
     for previous in (False, True):
-        jobs.append((f"top_stats{'_previous' * previous}", functools.partial(_top_stats, state, [], previous=previous)))
-        jobs.append((f"series_day{'_previous' * previous}", functools.partial(_series, state, [], "day",
-                                                                               previous=previous)))  # fmt: skip
+        jobs.append((f"top_stats{'_previous' * previous}",
+                     functools.partial(_top_stats, state, filters, previous=previous)))  # fmt: skip
+        jobs.append((f"series_day{'_previous' * previous}",
+                     functools.partial(_series, state, filters, "day", previous=previous)))  # fmt: skip
     jobs.append(("realtime", _realtime))
     for panel in reports.panels(state, prop_keys):
         tab = reports.selected_tab(panel, state)
-        jobs.append((LEGACY_NAMES.get(tab.key, tab.key), functools.partial(_tab, state, [], tab)))
-    jobs.append(("headline_listing", functools.partial(_headlines, state, [], details=False)))
+        jobs.append((LEGACY_NAMES.get(tab.key, tab.key), functools.partial(_tab, state, filters, tab)))
+    jobs.append(("headline_listing", functools.partial(_headlines, state, filters, details=False)))
     return jobs
 
 
@@ -186,13 +195,12 @@ async def _headlines(
     return await (headlines.pages_in_view(view, r) if details else headlines.listing(view, r))
 
 
-async def _headline_details(period: str, t: Target, stats: Stats | None) -> object:
+async def _headline_details(period: str, filters: list[list[Any]], t: Target, stats: Stats | None) -> object:
     """The details request the page makes after loading (the listed pages' channels and median
-    times), timed with the listing that chooses the pages: rollups, a few ms of the figure."""
+    times), timed with the listing that chooses the pages (unfiltered: rollups, a few ms)."""
     from analytics.web import headlines
-    from analytics.web.state import State
 
-    view, r = _view(State({"period": period}, ""), [], t, stats)
+    view, r = _view(_state(period, filters), filters, t, stats)
     listed, _ = headlines.flagged(await headlines.listing(view, r))
     return await headlines.details(view, r, [p.path for p in listed])
 
@@ -215,9 +223,11 @@ class QuerySet:
 def query_sets(prop_keys: Sequence[str] = ()) -> dict[str, QuerySet]:
     """Every timed set by name: the full dashboards, then the API queries."""
     sets = {name: QuerySet(dashboard(period, filters, prop_keys), filters) for name, period, filters in DASHBOARDS}
-    for name, period in PAGES:
-        sets[name] = QuerySet(page_view(period, prop_keys), [])
-    sets["headline_details_30d"] = QuerySet([("headline_details", functools.partial(_headline_details, "30d"))])
+    for name, period, filters in PAGES:
+        sets[name] = QuerySet(page_view(period, filters, prop_keys), filters)
+    for name, period, filters in PAGES:
+        details = name.replace("page", "headline_details", 1)
+        sets[details] = QuerySet([("headline_details", functools.partial(_headline_details, period, filters))])
     for name, body in API:
         sets[f"api_{name}"] = QuerySet([(name, functools.partial(_api, body))])
     return sets

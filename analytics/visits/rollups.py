@@ -78,7 +78,6 @@ _VISIT_TABLES = tuple(
     (r.table, operator.itemgetter(*_positions(r.keys)), len(r.keys) == 1, _positions(r.credits))
     for r in VISIT_ROLLUPS
 )
-_ONES = [[1] * n for n in range(len(_VALUES) + 1)]
 
 
 class Deltas:
@@ -240,8 +239,8 @@ def add_visits(deltas: Deltas, group: Group, sign: int) -> None:
     A visit's visitor credits depend on the same visitor's earlier visits that
     day, so a visitor's visits are counted together.
     """
-    if len(group) == 1 and sign == 1:
-        _add_only_visit(deltas, group[0])
+    if len(group) == 1:
+        _add_only_visit(deltas, group[0], sign)
         return
     rows = deltas.rows
     totals = rows[TOTALS]
@@ -291,42 +290,44 @@ def add_visits(deltas: Deltas, group: Group, sign: int) -> None:
                     row[n] += sign * first(("r", day, table, i, values[i]))
 
 
-def _add_only_visit(deltas: Deltas, s: Session) -> None:
+def _add_only_visit(deltas: Deltas, s: Session, sign: int) -> None:
     """add_visits() for a visitor id's only visit, the usual case: every visitor credit is 1."""
     rows = deltas.rows
     site, bucket = s.site_id, s.start // BUCKET
-    pageviews, reads = s.pageviews, s.reads
-    reader = int(reads > 0)
-    bounce = int(pageviews <= 1 and s.interactive == 0)
+    bounce = int(s.pageviews <= 1 and s.interactive == 0)
     duration = 0 if bounce else s.last_action - s.start
+    # The visit's contribution, signed: a visit, a visitor, its pageviews, bounce, duration, reads, a reader.
+    one, pageviews, reads = sign, sign * s.pageviews, sign * s.reads
+    reader = sign * (s.reads > 0)
+    bounce, duration = sign * bounce, sign * duration
     values = (*s.attrs, s.entry_page, s.exit_page)
     totals = rows[TOTALS]
     t = totals.get((site, bucket))
     if t is None:
-        totals[(site, bucket)] = [1, 1, bounce, duration, 0, 0, 0, 0, 0, 0, 0, reader]
+        totals[(site, bucket)] = [one, one, bounce, duration, 0, 0, 0, 0, 0, 0, 0, reader]
     else:
-        t[0] += 1
-        t[1] += 1
+        t[0] += one
+        t[1] += one
         t[2] += bounce
         t[3] += duration
         t[11] += reader
-    base = [1, 1, pageviews, bounce, duration]
+    base = [one, one, pageviews, bounce, duration]
     for table_rows, get, single, credit_positions in deltas.visit_tables:
         sub = get(values)
         key = (site, bucket, sub) if single else (site, bucket, *sub)
         nc = len(credit_positions)
         row = table_rows.get(key)
         if row is None:
-            table_rows[key] = base + _ONES[nc] + [reads, reader] + [reader] * nc
+            table_rows[key] = base + [one] * nc + [reads, reader] + [reader] * nc
             continue
-        row[0] += 1
-        row[1] += 1
+        row[0] += one
+        row[1] += one
         row[2] += pageviews
         row[3] += bounce
         row[4] += duration
         for n in range(5, 5 + nc):
-            row[n] += 1
+            row[n] += one
         if reads:
             row[5 + nc] += reads
             for n in range(6 + nc, len(row)):
-                row[n] += 1
+                row[n] += reader

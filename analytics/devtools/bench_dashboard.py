@@ -223,11 +223,11 @@ class QuerySet:
 def query_sets(prop_keys: Sequence[str] = ()) -> dict[str, QuerySet]:
     """Every timed set by name: the full dashboards, then the API queries."""
     sets = {name: QuerySet(dashboard(period, filters, prop_keys), filters) for name, period, filters in DASHBOARDS}
-    for name, period, filters in PAGES:
+    for name, period, filters in PAGES:  # the page's own request, then its Headline details
         sets[name] = QuerySet(page_view(period, filters, prop_keys), filters)
     for name, period, filters in PAGES:
-        details = name.replace("page", "headline_details", 1)
-        sets[details] = QuerySet([("headline_details", functools.partial(_headline_details, period, filters))])
+        details = functools.partial(_headline_details, period, filters)
+        sets[name.replace("page", "headline_details", 1)] = QuerySet([("headline_details", details)])
     for name, body in API:
         sets[f"api_{name}"] = QuerySet([(name, functools.partial(_api, body))])
     return sets

@@ -48,6 +48,10 @@ class Dimension:
     disclosure: str | None = None  # what the disclosure page tells readers, in plain words
     default: str = ""  # the value when nothing is known
     names: str | None = None  # panels show names for these codes: "language" (ISO 639-1), "country" (ISO 3166-1)
+    # Settled days of every rollup table are kept again per value of this visit attribute, so a
+    # filter on one value reads rollups instead of raw events (store.sqlite.splits). The number
+    # names the attribute in the `*_seg` tables: fixed once given, never reused.
+    segment: int | None = None
 
 
 _UTM = "the page URL's {} parameter"
@@ -110,13 +114,13 @@ DIMENSIONS: tuple[Dimension, ...] = (
     Dimension(
         "visit:channel", "visit", "Channel", "derived from source, UTM medium and click ids", "channel",
         "rollup_sources", first_touch=True, param="channel", panel="sources", tab="channels",
-        tab_title="Channels", default="Direct", disclosure=_REFERRER,
+        tab_title="Channels", default="Direct", disclosure=_REFERRER, segment=1,
     ),  # fmt: skip
     Dimension(
         "visit:source", "visit", "Source", "utm_source, source or ref parameters, else the Referer's site",
         "source", "rollup_sources", first_touch=True, param="source", panel="sources", tab="sources",
         tab_title="Sources", drill="visit:referrer", export=("sources", "source"), default="Direct / None",
-        disclosure=_REFERRER,
+        disclosure=_REFERRER, segment=2,
     ),  # fmt: skip
     Dimension(
         "visit:referrer", "visit", "Referrer", "the Referer's host and path", "referrer", "rollup_sources",
@@ -238,6 +242,13 @@ ROLLUPS: tuple[Rollup, ...] = _rollups()
 ROLLUP_KEYS: dict[str, tuple[str, ...]] = {r.table: r.keys for r in ROLLUPS}
 CREDITS: dict[str, tuple[str, ...]] = {r.table: r.credits for r in ROLLUPS}
 VISIT_ROLLUPS: tuple[Rollup, ...] = tuple(r for r in ROLLUPS if r.level == "visit" and r.keys)
+# Visit attributes whose settled days the rollups keep per value: dimension -> its number.
+SEGMENTS: dict[str, int] = {d.name: d.segment for d in DIMENSIONS if d.segment is not None}
+_unfit = [d.name for d in DIMENSIONS if d.segment is not None and (not d.first_touch or d.text)]
+if len(set(SEGMENTS.values())) != len(SEGMENTS):
+    raise RuntimeError("two segments share a number")
+if _unfit:
+    raise RuntimeError(f"segments must be interned first-touch visit attributes: {_unfit}")
 # Dimension -> (rollup table, key column), for the dimensions a rollup answers.
 ROLLUP_DIMS: dict[str, tuple[str, str]] = {d.name: (d.rollup, d.column) for d in DIMENSIONS if d.rollup}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sqlite3
 from collections import defaultdict
@@ -322,3 +323,67 @@ def test_refresh_covers_the_last_year_then_only_fills_the_gap(tmp_path: Path) ->
     (data / demo.MARKER).write_text("not json")  # a damaged marker counts as nothing written
     again = demo.refresh(data, "demo.example", days=2, per_day=100, now=now + 400 * day)
     assert again is not None and again.events == 200
+
+
+# One value of each segment attribute (catalog SEGMENTS): a broad channel and a selective source.
+SEGMENT_FILTERS = [["is", "visit:channel", ["Organic Search"]], ["is", "visit:source", ["LinkedIn"]]]
+
+
+@pytest.mark.parametrize("date_range", ["30d", "day", "12mo", "7d", "24h"])
+def test_segment_plan_equals_raw_plan(tmp_path: Path, date_range: str) -> None:
+    """Per-segment rollups for settled days plus raw events after them give the raw plan's numbers."""
+    db = _generate(tmp_path, 20_000, 35, seed=3)
+
+    async def check() -> None:
+        async with Accounts.in_dir(db.parent) as accounts:
+            site = await accounts.sites.get(DOMAIN)
+        store = SQLiteStore(db, readers=1)
+        await store.open()
+        seen: list[str] = []
+        await store.trace(seen.append)
+        try:
+            for body in QUERIES:
+                for f in SEGMENT_FILTERS:
+                    q = parse({**body, "date_range": date_range, "site_id": DOMAIN, "filters": [f]}, site, NOW)
+                    if f[1] not in q.dimensions:
+                        assert plan(q).segment is not None, body
+                    seen.clear()
+                    fast = await stats_run.run(store, q)
+                    raw = await stats_run.run(store, q, raw=True)
+                    assert fast.rows == raw.rows, (body, f)
+                    read = any("_seg " in sql for sql in seen)
+                    # Settled days read the segment rows; today and the last 24 hours have none.
+                    assert read == (date_range not in ("day", "24h") and f[1] not in q.dimensions), (body, f)
+        finally:
+            await store.close()
+
+    asyncio.run(check())
+
+
+def test_segment_days_are_built_once(tmp_path: Path) -> None:
+    """The demo splits every settled day; a second round adds none, and a zone change rebuilds them."""
+    db = _generate(tmp_path, 3000, 10)
+
+    async def check() -> None:
+        async with Accounts.in_dir(db.parent) as accounts:
+            site = await accounts.sites.get(DOMAIN)
+        store = SQLiteStore(db, readers=1)
+        await store.open()
+        try:
+            assert await store.roll_segments(NOW.timestamp(), [site]) == 0
+            rows = await store.fetchall("SELECT seg, COUNT(*), SUM(visits) FROM rollup_totals_seg GROUP BY seg")
+            visits = await store.fetchall("SELECT SUM(visits) FROM rollup_totals_day")
+            # Every visit has one channel and one source: each segment's visits sum to all visits.
+            assert [(seg, total) for seg, _, total in rows] == [(1, visits[0][0]), (2, visits[0][0])]
+            days = (await store.fetchall("SELECT COUNT(DISTINCT day) FROM rollup_totals_seg"))[0][0]
+            moved = dataclasses.replace(site, timezone="America/New_York")
+            assert await store.roll_segments(NOW.timestamp(), [moved]) in (days, days + 1)
+            zones = await store.fetchall("SELECT timezone FROM segment_days")
+            assert zones == [("America/New_York",)]
+            await store.delete_site(site.id)
+            assert await store.fetchall("SELECT COUNT(*) FROM rollup_pages_seg") == [(0,)]
+            assert await store.fetchall("SELECT COUNT(*) FROM segment_days") == [(0,)]
+        finally:
+            await store.close()
+
+    asyncio.run(check())

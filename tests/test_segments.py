@@ -64,7 +64,8 @@ async def test_a_batch_gets_what_each_plan_gets_alone(store: tuple[SQLiteStore, 
 
 async def test_one_statement_per_filtered_set(store: tuple[SQLiteStore, Site]) -> None:
     s, site = store
-    plans = [*plans_for(site, FILTERS[0]), *plans_for(site, FILTERS[1]), *plans_for(site, FILTERS[1], "7d")]
+    # A device filter: one value of a channel or source reads per-segment rollups (store.sqlite.splits).
+    plans = [*plans_for(site, FILTERS[3]), *plans_for(site, FILTERS[1]), *plans_for(site, FILTERS[1], "7d")]
     unfiltered = plan(parse({"site_id": DOMAIN, "date_range": "30d", "metrics": ["visitors"]}, site, NOW))
     statements: list[str] = []
     async with s.reader() as conn:
@@ -74,9 +75,9 @@ async def test_one_statement_per_filtered_set(store: tuple[SQLiteStore, Site]) -
         finally:
             await conn.set_trace_callback(None)  # type: ignore[arg-type]
     # Bookkeeping, three filtered sets (two filters, two ranges), a statement per rollup plan (the
-    # unfiltered one, and the tabs filtered by their own value: the source tab, the pages tab twice), the strings.
-    assert [p.rollup for p in plans if p.rollup] == ["rollup_sources", "rollup_pages", "rollup_pages"]
-    assert len(statements) == 1 + 3 + 4 + 1, statements
+    # unfiltered one, and the tabs filtered by their own value: the pages tab twice), the strings.
+    assert [p.rollup for p in plans if p.rollup] == ["rollup_pages", "rollup_pages"]
+    assert len(statements) == 1 + 3 + 3 + 1, statements
     shared = [sql for sql in statements if sql.startswith("WITH fe AS MATERIALIZED")]
     assert len(shared) == 3
     assert sum("fs AS MATERIALIZED" in sql for sql in shared) == 1  # visits alone only for a visit filter
@@ -86,7 +87,7 @@ async def test_a_tab_that_adds_an_event_condition_reads_the_dashboard_s_set(stor
     """Outbound links on a filtered dashboard: the dashboard's filter and the goal. It reads the
     dashboard's filtered set and tests the goal there; a tab adding a visit condition does not."""
     s, site = store
-    base = [["is", "visit:channel", ["Organic Search"]]]
+    base = [["is_not", "visit:device", ["Mobile"]]]  # one channel or source would read per-segment rollups
     goal = ["is", "event:goal", ["Outbound Link: Click"]]
     links = {"metrics": ["visitors", "events"], "dimensions": ["event:props:url"]}
     plans = [
@@ -106,7 +107,7 @@ async def test_a_tab_that_adds_an_event_condition_reads_the_dashboard_s_set(stor
             await conn.set_trace_callback(None)  # type: ignore[arg-type]
         alone = [(await reads.sums(conn, [p]))[0] for p in plans]
     assert together == alone
-    assert together[len(PANELS)]  # outbound clicks of Organic Search visits, by link
+    assert together[len(PANELS)]  # outbound clicks of visits not on a phone, by link
     assert len([sql for sql in statements if sql.startswith("WITH fe")]) == 1
 
 

@@ -96,6 +96,14 @@ async def _fill(
             raise RuntimeError(f"demo: {events - stored} of {events} events were not stored")
 
         await store.roll_days(end, [site], rebuild=True)
+        # The per-channel and per-source days, as housekeeping would build them in the background.
+        with tqdm(unit="day", desc="segments", disable=not show, file=sys.stderr) as bar:
+
+            def advance(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            await store.roll_segments(end, [site], advance)
         await store.checkpoint()
     finally:
         await store.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from analytics.catalog import BY_NAME, ROLLUP_DIMS, ROLLUPS, visitor_credit
+from analytics.catalog import BY_NAME, ROLLUP_DIMS, ROLLUPS, SEGMENTS, visitor_credit
 from analytics.stats.imported import skip_reason
 from analytics.stats.medians import Groups
 from analytics.stats.metrics import MEDIAN, needed_sums
@@ -48,6 +48,16 @@ def rollup_tables(table: str, sums: set[str] | frozenset[str]) -> list[tuple[str
 
 
 @dataclass(frozen=True, slots=True)
+class Segment:
+    """A filter on one value of a segment attribute (catalog SEGMENTS), and the rollup table
+    that answers the query without it: a backend that keeps that table per value answers from it."""
+
+    dimension: str
+    value: str
+    table: str
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """How to answer one query: what to sum, from which table, with or without imports."""
 
@@ -61,6 +71,9 @@ class Plan:
     # The rows to keep, (key position, values), when the query's filter was the one `is` on a dimension
     # it breaks down by: the plan reads that breakdown unfiltered and keeps those rows (`own_filter`).
     keep: tuple[int, frozenset[str]] | None = None
+    # A raw plan whose filter is one value of a segment attribute: a backend that keeps rollups
+    # per segment (store.sqlite.splits) may answer its settled days from them. Ignoring it is exact.
+    segment: Segment | None = None
 
     @property
     def key_width(self) -> int:
@@ -103,6 +116,18 @@ def own_filter(query: Query) -> tuple[int, frozenset[str]] | None:
     return query.dimensions.index(f.dimension), frozenset(f.values)
 
 
+def segment_for(query: Query, sums: frozenset[str]) -> Segment | None:
+    """The segment a raw `query` filters on, when its filter is one case-sensitive `is` with one value
+    on a segment attribute and one rollup table answers the query without it."""
+    f = query.filters
+    if not isinstance(f, Condition) or f.op != "is" or not f.case_sensitive or len(f.values) != 1:
+        return None
+    if f.dimension not in SEGMENTS:
+        return None
+    table = rollup_for(dataclasses.replace(query, filters=None), sums)
+    return None if table is None else Segment(f.dimension, f.values[0], table)
+
+
 def plan(query: Query, sums: set[str] | frozenset[str] | None = None, *, raw: bool = False) -> Plan:
     """The plan for `query`. `raw=True` skips rollups: tests use it to check both ways agree."""
     needed = frozenset(needed_sums(query.metrics) if sums is None else sums) - {MEDIAN}
@@ -114,7 +139,8 @@ def plan(query: Query, sums: set[str] | frozenset[str] | None = None, *, raw: bo
         table = rollup_for(whole, needed)
         if table is not None:
             return Plan(whole, needed, table, imports, keep=keep)
-    return Plan(query, needed, rollup, imports)
+    segment = None if raw or rollup is not None else segment_for(query, needed)
+    return Plan(query, needed, rollup, imports, segment=segment)
 
 
 def kept(groups: Groups, p: Plan) -> Groups:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from analytics.catalog import BY_NAME, PROPS_PREFIX, ROLLUP_DIMS, visitor_credit
+from analytics.catalog import BY_NAME, PROPS_PREFIX, ROLLUP_DIMS, SEGMENTS, visitor_credit
 from analytics.model import BUCKET, DAY
 from analytics.stats import dates, patterns
 from analytics.stats.plan import Plan, rollup_tables
@@ -348,17 +348,28 @@ class Compiler:
         readers = "r_" + visitors[2:] if visitors.startswith("v_") else "readers"
 
         # Whole settled days come from the daily tier, the rest from 15-minute buckets.
+        # A segment plan (store.sqlite.reads) reads its settled days per segment, `through_day` being
+        # the segment tier's; the days after are a raw plan of their own.
         parts: list[tuple[str, str, list[str], list[Any]]] = []
         days = self.daily_days()
+        segment = self.plan.segment
         bucket_start = int(self.q.start.timestamp()) // BUCKET
         if days is not None:
             cols = [self.time_label(f"day * {DAY}", d, is_local=True) if d.startswith("time") else ROLLUP_DIMS[d][1]
                     for d in dims]  # fmt: skip
-            parts.append(("_day", "site_id = ? AND day BETWEEN ? AND ?", cols, [self.q.site.id, *days]))
+            if segment is None:
+                parts.append(("_day", "site_id = ? AND day BETWEEN ? AND ?", cols, [self.q.site.id, *days]))
+            else:
+                where = (
+                    "site_id = ? AND seg = ? AND value = (SELECT id FROM strings WHERE value = ?)"
+                    " AND day BETWEEN ? AND ?"
+                )
+                params = [self.q.site.id, SEGMENTS[segment.dimension], segment.value, *days]
+                parts.append(("_seg", where, cols, params))
             next_day = EPOCH + timedelta(days=days[1] + 1)
             bucket_start = int(dates.local_midnight(next_day, dates.zone(self.q.site.timezone)).timestamp()) // BUCKET
         bucket_end = int(self.q.end.timestamp()) // BUCKET
-        if bucket_start < bucket_end:
+        if bucket_start < bucket_end and segment is None:
             label = f"bucket * {BUCKET}"
             cols = [self.time_label(label, d) if d.startswith("time") else ROLLUP_DIMS[d][1] for d in dims]
             where = "site_id = ? AND bucket >= ? AND bucket < ?"

@@ -7,19 +7,22 @@ and every interned string id in every result is resolved in one statement.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Hashable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import aiosqlite
 
 from analytics.catalog import BY_NAME, PROPS_PREFIX
-from analytics.stats import sharing
+from analytics.stats import dates, sharing
 from analytics.stats.metrics import Sums
 from analytics.stats.plan import Plan
 from analytics.store.sqlite import segments
 from analytics.store.sqlite.compiler import Compiler, regexp, union
+from analytics.store.sqlite.days import EPOCH, day_number
 
 Key = tuple[Any, ...]
 Groups = dict[Key, Sums]
@@ -82,12 +85,30 @@ async def sums(
     rows = await _all(
         conn,
         f"SELECT 0, site_id, timezone, through_day FROM rollup_days WHERE site_id IN ({', '.join('?' * len(site_ids))})"
-        f" UNION ALL SELECT 1, value, id, NULL FROM strings WHERE value IN ({', '.join('?' * len(NAMES))})",
-        [*site_ids, *NAMES],
+        f" UNION ALL SELECT 1, value, id, NULL FROM strings WHERE value IN ({', '.join('?' * len(NAMES))})"
+        f" UNION ALL SELECT 2, site_id, timezone, through_day FROM segment_days"
+        f" WHERE site_id IN ({', '.join('?' * len(site_ids))})",
+        [*site_ids, *NAMES, *site_ids],
         budget,
     )
     through = {(site_id, tz): day for kind, site_id, tz, day in rows if kind == 0}
     names = {value: id_ for kind, value, id_, _ in rows if kind == 1}
+    segment_through = {(site_id, tz): day for kind, site_id, tz, day in rows if kind == 2}
+
+    # A segment plan's settled days come from the per-segment rollups, the days after from a
+    # raw plan of their own, answered with the others (and sharing their filtered set): its
+    # sums are added to the plan's at the end. Visitor credits are per local day, so the two add up.
+    owners: list[int] = []
+    plans = list(plans)
+    for i in range(len(plans)):
+        q = plans[i].query
+        split = _split(plans[i], segment_through.get((q.site.id, q.site.timezone)))
+        if split is not None:
+            plans[i], tail = split
+            if tail is not None:
+                owners.append(i)
+                plans.append(tail)
+    count = len(plans) - len(owners)
 
     native: list[Groups] = [{} for _ in plans]
     imported: list[Groups] = [{} for _ in plans]  # imported rows are keyed by text already
@@ -120,13 +141,20 @@ async def sums(
                 add(members[member], row, group[member].key_width, names_of, from_imports)
     for i in alone:
         q = plans[i].query
-        parts = Compiler(plans[i], names, through.get((q.site.id, q.site.timezone))).parts()
+        tier = (segment_through if plans[i].segment else through).get((q.site.id, q.site.timezone))
+        parts = Compiler(plans[i], names, tier).parts()
         if parts:
             sql, params, layout = union(parts, plans[i].key_width)
             for row in await _all(conn, sql, params, budget):
                 names_of, from_imports = layout[row[0]]
                 add(i, row, plans[i].key_width, names_of, from_imports)
 
+    for k, owner in enumerate(owners):
+        for key, more in native[count + k].items():
+            bucket = native[owner].setdefault(key, {})
+            for name, value in more.items():
+                bucket[name] = bucket.get(name, 0) + value
+    plans, native, imported = plans[:count], native[:count], imported[:count]
     strings = await _resolve(conn, plans, native, budget)
     out = []
     for plan, groups, extra in zip(plans, native, imported, strict=True):
@@ -137,6 +165,27 @@ async def sums(
                 bucket[name] = bucket.get(name, 0) + value
         out.append(resolved)
     return out
+
+
+def _split(plan: Plan, segment_through: int | None) -> tuple[Plan, Plan | None] | None:
+    """A segment plan as (its settled days from the per-segment rollups, a raw plan for the days after),
+    or None when the per-segment rollups cannot answer it (no settled day in range, hours, part days)."""
+    segment = plan.segment
+    if segment is None or segment_through is None or plan.histogram:
+        return None
+    settled = dataclasses.replace(plan, rollup=segment.table)
+    days = Compiler(settled, {}, segment_through).daily_days()
+    if days is None:
+        return None
+    q = plan.query
+    if days[1] >= day_number(q.last_day):
+        return settled, None
+    first = EPOCH + timedelta(days=days[1] + 1)
+    start = dates.local_midnight(first, dates.zone(q.site.timezone))
+    tail = dataclasses.replace(
+        plan, query=dataclasses.replace(q, start=start, first_day=first), imports=False, segment=None
+    )
+    return settled, tail
 
 
 def _interned(plan: Plan) -> list[int]:

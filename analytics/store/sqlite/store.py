@@ -24,7 +24,7 @@ from analytics.clock import Clock
 from analytics.errors import QueryTimeout, StorageError
 from analytics.model import DAY, Event, Site
 from analytics.store import queue
-from analytics.store.sqlite import days, history, reads, recent, replay, transfer
+from analytics.store.sqlite import days, history, reads, recent, replay, splits, transfer
 from analytics.store.sqlite.files import connect, rollback
 from analytics.store.sqlite.migrate import migrate
 from analytics.store.sqlite.reads import Budget, Groups
@@ -247,6 +247,7 @@ class SQLiteStore:
         """Enforce retention, then sum settled days of `sites` (from accounts) into the daily tier."""
         await self.prune(now, retention_months)
         await self.roll_days(now, sites)
+        await self.roll_segments(now, sites)
         # An import a dead process left staging: invisible, but its rows take space.
         await transfer.drop_abandoned(self, int(now) - DAY)
 
@@ -260,9 +261,16 @@ class SQLiteStore:
             if rebuild:
                 for site in sites:
                     await days.drop(conn, site.id)
+                    await splits.drop(conn, site.id)
             return await days.roll(conn, now, sites)
 
         return await self.write(job)
+
+    async def roll_segments(
+        self, now: float, sites: Sequence[Site], progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Replay settled local days per channel and per source (see splits.py); returns days added."""
+        return await splits.build(self, now, sites, progress)
 
     async def delete_site(self, site_id: int, *, forever: bool = True) -> None:
         """Delete every event-side row of a site: events, visits, rollups, daily tier and imports.
@@ -286,6 +294,7 @@ class SQLiteStore:
             for table in ("events", "sessions", *ROLLUP_KEYS):
                 await conn.execute(f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
             await days.drop(conn, site_id)
+            await splits.drop(conn, site_id)
             # Imports cascaded from the sites row while it lived in this file; their rows cascade from here.
             await conn.execute("DELETE FROM site_imports WHERE site_id = ?", (site_id,))
 

@@ -324,6 +324,7 @@ def queries(
             seeded = demo.generate(db, SITE, n, 90, seed=1, now=now.timestamp(), progress=progress)
             entry = {
                 "seed_seconds": round(seeded.seconds, 1),
+                "segment_seconds": round(seeded.segment_seconds, 1),
                 "seed_events_per_s": round(n / seeded.seconds) if seeded.seconds else None,
                 "seed_events_per_cpu_s": round(n / seeded.cpu_seconds) if seeded.cpu_seconds else None,
                 "sessions": seeded.sessions,

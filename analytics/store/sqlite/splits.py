@@ -31,7 +31,7 @@ import aiosqlite
 from analytics.catalog import BY_NAME, ROLLUP_KEYS, SEGMENTS, SESSION_ATTRS
 from analytics.model import BUCKET, DAY, Site
 from analytics.stats import dates
-from analytics.store.sqlite.days import SETTLE_DAYS, day_number
+from analytics.store.sqlite.days import EPOCH, SETTLE_DAYS, day_number
 from analytics.store.sqlite.pool import Connections
 from analytics.store.sqlite.write import HORIZON
 from analytics.visits.rollups import COUNTERS, LINK_EVENTS
@@ -46,17 +46,16 @@ _EVENTS = (
     " ORDER BY e.ts, e.id"
 )
 
+# A site's bookkeeping and its first event, in one statement.
+_STATE = (
+    "SELECT (SELECT timezone FROM segment_days WHERE site_id = ?), (SELECT through_day FROM segment_days"
+    " WHERE site_id = ?), (SELECT MIN(ts) FROM events WHERE site_id = ?)"
+)
+
 
 def table(rollup: str) -> str:
     """The per-segment copy of a rollup table."""
     return f"{rollup}_seg"
-
-
-async def through(conn: aiosqlite.Connection, site: Site) -> int | None:
-    """The last local day (day_number) whose rows are complete for `site`, if its zone still holds."""
-    async with conn.execute("SELECT timezone, through_day FROM segment_days WHERE site_id = ?", (site.id,)) as cur:
-        row = await cur.fetchone()
-    return int(row[1]) if row is not None and row[0] == site.timezone else None
 
 
 async def drop(conn: aiosqlite.Connection, site_id: int) -> None:
@@ -78,16 +77,17 @@ async def build(
         tz = dates.zone(site.timezone)
         last = datetime.fromtimestamp(now, tz).date() - timedelta(days=SETTLE_DAYS)
         async with store.export_reader() as conn:
-            done = await through(conn, site)
-            async with conn.execute("SELECT MIN(ts) FROM events WHERE site_id = ?", (site.id,)) as cur:
-                row = await cur.fetchone()
-        if done is None:
-            await store.write(functools.partial(drop, site_id=site.id))
-            if row is None or row[0] is None:
-                continue
-            first = datetime.fromtimestamp(row[0], tz).date()
+            async with conn.execute(_STATE, (site.id, site.id, site.id)) as cur:
+                zone, through_day, first_ts = await cur.fetchone() or (None, None, None)
+        if through_day is not None and zone != site.timezone:
+            await store.write(functools.partial(drop, site_id=site.id))  # days of another zone: start again
+            through_day = None
+        if through_day is not None:
+            first = EPOCH + timedelta(days=through_day + 1)
+        elif first_ts is not None:
+            first = datetime.fromtimestamp(first_ts, tz).date()
         else:
-            first = date(1970, 1, 1) + timedelta(days=done + 1)
+            continue
         total = (last - first).days + 1
         for i in range(total):
             day = first + timedelta(days=i)

@@ -147,3 +147,39 @@ def test_visit_tabs_under_an_event_filter_read_the_matching_visits_once() -> Non
     source = plans_for(site, FILTERS[0])  # a visit attribute: the visits that pass it, no fv
     sql, _, _ = segments.statement(source, source[0].query.filters, names, None)
     assert "fv AS MATERIALIZED" not in sql and "fs AS MATERIALIZED" in sql
+
+
+async def test_a_set_whose_plans_all_add_event_conditions_keeps_only_their_events(
+    store: tuple[SQLiteStore, Site],
+) -> None:
+    """Tabs that each add an event condition (the goal-link tabs, the Headline check's listed pages):
+    the set keeps only events one of them can pass, and every tab gets what it gets alone."""
+    s, site = store
+    base = ["is_not", "visit:device", ["Mobile"]]
+    links = {"metrics": ["visitors", "events"], "dimensions": ["event:props:url"]}
+    pages = {"metrics": ["visitors", "pageviews"], "dimensions": ["event:page"]}
+    bodies = [
+        ({**links}, ["is", "event:goal", ["Outbound Link: Click"]]),
+        (
+            {"metrics": ["visitors", "events"], "dimensions": ["event:page"]},
+            ["is", "event:goal", ["Newsletter Signup"]],
+        ),
+        ({**pages}, ["contains", "event:page", ["/blog/"]]),
+    ]
+    plans = [plan(parse({"site_id": DOMAIN, "date_range": "30d", "filters": [base, extra], **body}, site, NOW))
+             for body, extra in bodies]  # fmt: skip
+    assert [len(members) for _, members in sharing.groups(plans)] == [3]
+    statements: list[str] = []
+    async with s.reader() as conn:
+        await conn.set_trace_callback(statements.append)
+        try:
+            together = await reads.sums(conn, plans)
+        finally:
+            await conn.set_trace_callback(None)  # type: ignore[arg-type]
+        alone = [(await reads.sums(conn, [p]))[0] for p in plans]
+        unshared = await reads.sums(conn, plans, share=False)
+    assert together == alone == unshared
+    assert all(together)  # outbound clicks, signups and blog pages all have rows
+    (shared,) = [sql for sql in statements if sql.startswith("WITH fe")]
+    fe = shared.split(") SELECT", 1)[0]
+    assert " OR " in fe and "instr(" in fe  # the three tabs' own conditions, tested before the join

@@ -21,7 +21,7 @@ from typing import Any
 from analytics.catalog import BY_NAME, PROPS_PREFIX
 from analytics.stats import sharing
 from analytics.stats.plan import Plan
-from analytics.stats.query import Filter, filter_dimensions
+from analytics.stats.query import Filter, Or, filter_dimensions
 from analytics.store.sqlite.compiler import Compiler, Part
 
 # The event columns the compiled parts read, and the visit columns every part may read.
@@ -63,6 +63,13 @@ def statement(
         cols = [f"e.{x}" for x in (*_EVENT_COLUMNS, *props)]
         cols += [f"s.{x} AS s_{x}" for x in (*_VISIT_COLUMNS, *event_visit_columns)]
         where = c.filtered_events()
+        # When every plan tests its own event conditions too (the goal-link tabs, the Headline
+        # check's listed pages), the set keeps only the events one of them can pass: those
+        # conditions are tested on each event before it is joined to its visit.
+        rests = [sharing.rest(plan, shared) for plan in plans]
+        if all(r is not None for r in rests):
+            either = list(dict.fromkeys(r for r in rests if r is not None))
+            where += " AND " + c.filter_sql(either[0] if len(either) == 1 else Or(tuple(either)))
         ctes.append(
             f"fe AS MATERIALIZED (SELECT {', '.join(cols)} FROM events e JOIN sessions s ON s.id = e.session_id"
             f" WHERE {where})"

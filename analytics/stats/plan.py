@@ -74,6 +74,10 @@ class Plan:
     # A raw plan whose filter is one value of a segment attribute: a backend that keeps rollups
     # per segment (store.sqlite.splits) may answer its settled days from them. Ignoring it is exact.
     segment: Segment | None = None
+    # The range continues days answered from rollups (the days after a segment plan's settled ones):
+    # a visit begun before it counts a page visit and its scroll depth from their first occurrence
+    # in the visit, as the rollups count them, so a page read across the seam counts once.
+    continues: bool = False
 
     @property
     def key_width(self) -> int:

@@ -231,12 +231,15 @@ class Compiler:
                 "pageviews": f"SUM(e.name = {self.pv})",
                 "events": f"COALESCE(SUM(e.name NOT IN ({self.pv}, {self.eng})), 0)",
                 "time_total": f"COALESCE(SUM(CASE WHEN e.name = {self.eng} THEN e.engaged_ms END), 0)",
-                "page_visits": f"COUNT(DISTINCT CASE WHEN e.name = {self.pv}"
+                "page_visits": f"COUNT(DISTINCT CASE WHEN e.name = {self.pv}{{seen}}"
                 " THEN e.session_id * 4294967296 + e.page END)",
                 "reads": "COALESCE(SUM(e.read), 0)",
                 "readers": f"COUNT(DISTINCT CASE WHEN e.read = 1 THEN {per_day} END)",
             }
             cols = [self.raw_dim(d) for d in dims]
+            # Parameters bind in the order their marks appear: the columns', then page visits'.
+            if "page_visits" in event_sums:
+                exprs["page_visits"] = exprs["page_visits"].format(seen=self.not_seen_before("e.page"))
             where = self.raw_where()
             select = ", ".join([*cols, *(exprs[x] for x in event_sums)])
             stmt(f"SELECT {select} {frm} WHERE {where}{_group(len(cols))}", event_sums)
@@ -291,16 +294,47 @@ class Compiler:
                 )
 
         if "scroll_total" in sums:
+            # A visit begun before a range that `continues` rollups, and that scrolled the page before
+            # it: only what it scrolled deeper here counts, and not as another scrolled page visit.
+            # (Its parameters come first: they bind in the order their marks appear.)
+            earlier = self.earlier("MAX(e2.scroll_depth)", "st", "sid", "pg", f"e2.name = {self.eng}")
             inner_cols = [f"{self.raw_dim(d)} AS d{i}" for i, d in enumerate(dims)]
             where = self.raw_where() + f" AND e.name = {self.eng} AND e.scroll_depth IS NOT NULL"
             group = ", ".join([*(f"d{i}" for i in range(len(dims))), "e.session_id", "e.page"])
+            cols = [f"d{i}" for i in range(len(dims))]
+            if self.plan.continues:
+                inner_cols += ["e.session_id AS sid", "e.page AS pg", f"MAX({self.visit_col('start')}) AS st"]
             inner = (
                 f"SELECT {', '.join([*inner_cols, 'MAX(e.scroll_depth) AS m'])} {frm} WHERE {where} GROUP BY {group}"
             )
-            cols = [f"d{i}" for i in range(len(dims))]
-            select = ", ".join([*cols, "SUM(m)", "COUNT(*)"])
+            if self.plan.continues:
+                inner = f"SELECT {', '.join([*cols, 'm', f'{earlier} AS b'])} FROM ({inner})"
+                select = ", ".join([*cols, "SUM(CASE WHEN b IS NULL THEN m ELSE MAX(m - b, 0) END)", "SUM(b IS NULL)"])
+            else:
+                select = ", ".join([*cols, "SUM(m)", "COUNT(*)"])
             stmt(f"SELECT {select} FROM ({inner}){_group(len(cols))}", ("scroll_total", "scroll_visits"))
         return out
+
+    def earlier(self, value: str, start: str, session: str, page: str, kind: str) -> str:
+        """`value` over the events of visit `session` on `page` of `kind` before the range, for a visit
+        that began before it (`start`); NULL for none, or for a visit begun in the range. Only for a
+        plan that `continues` rollups: otherwise "" and no parameters."""
+        if not self.plan.continues:
+            return ""
+        cut = int(self.q.start.timestamp())
+        # Parameters bind in the order their marks appear.
+        head = f"(CASE WHEN {start} < {self.p(cut)} THEN (SELECT {value} FROM events e2"
+        return (
+            f"{head} WHERE e2.site_id = {self.p(self.q.site.id)} AND e2.ts >= {start} AND e2.ts < {self.p(cut)}"
+            f" AND e2.session_id = {session} AND e2.page = {page} AND {kind}) END)"
+        )
+
+    def not_seen_before(self, page: str) -> str:
+        """For a range that `continues` rollups: ` AND NOT <the visit viewed the page before the range>`."""
+        if not self.plan.continues:
+            return ""
+        seen = self.earlier("1", self.visit_col("start"), "e.session_id", page, f"e2.name = {self.pv}")
+        return f" AND {seen} IS NULL"
 
     def histogram_statement(self, frm: str) -> Part:
         """Page visits per key and whole engaged seconds, for medians (stats.medians).

@@ -183,7 +183,7 @@ def _split(plan: Plan, segment_through: int | None) -> tuple[Plan, Plan | None] 
     first = EPOCH + timedelta(days=days[1] + 1)
     start = dates.local_midnight(first, dates.zone(q.site.timezone))
     tail = dataclasses.replace(
-        plan, query=dataclasses.replace(q, start=start, first_day=first), imports=False, segment=None
+        plan, query=dataclasses.replace(q, start=start, first_day=first), imports=False, segment=None, continues=True
     )
     return settled, tail
 

@@ -3,6 +3,7 @@ crosses the midnight between the two counts its page figures once, as the raw pl
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from conftest import Instance
@@ -16,7 +17,7 @@ from analytics.store.sqlite import reads
 D = datetime(2026, 3, 1, tzinfo=UTC)  # the last settled day once the clock is three days later
 PAGE = {"metrics": ["visitors", "visits", "pageviews", "time_on_page", "scroll_depth"], "dimensions": ["event:page"]}
 TOTALS = {"metrics": ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration", "time_on_page",
-                      "scroll_depth"]}  # fmt: skip
+                      "scroll_depth", "reads", "readers"]}  # fmt: skip
 
 
 async def _send(instance: Instance, when: datetime, body: dict[str, object], ip: str) -> None:
@@ -37,14 +38,23 @@ async def test_a_visit_across_the_seam_counts_its_page_once(instance: Instance) 
         # A later LinkedIn visit scrolls /x to 30 after midnight only.
         (D + timedelta(days=1, hours=10), {"n": "pageview", "u": url, **linked}),
     ]
+    # A day earlier, another LinkedIn visit reads /y: scrolled to 90 % for 15 s.
+    steps = [
+        (D - timedelta(hours=5), {"n": "pageview", "u": "https://seam.example/y", **linked}),
+        (D - timedelta(hours=5) + timedelta(seconds=20),
+         {"n": "engagement", "u": "https://seam.example/y", "d": "seam.example", "sd": 90, "e": 15000}),
+        *steps,
+    ]  # fmt: skip
     for when, body in steps:
-        await _send(instance, when, body, "203.0.113.1")
+        await _send(instance, when, body, "203.0.113.1" if when > D else "203.0.113.2")
     await _send(instance, D + timedelta(days=1, hours=10, minutes=1),
                 {"n": "engagement", "u": url, "d": "seam.example", "sd": 30, "e": 2000}, "203.0.113.1")  # fmt: skip
     now = D + timedelta(days=3, hours=12)
     instance.clock.set(now)
     await instance.store.roll_days(now.timestamp(), [site])
-    assert await instance.store.roll_segments(now.timestamp(), [site]) > 0
+    # Stricter thresholds since: reads stay as decided when they arrived, in the replay too.
+    stricter = dataclasses.replace(site, read_scroll=100, read_share=100)
+    assert await instance.store.roll_segments(now.timestamp(), [stricter]) > 0
     seam = await instance.store.fetchall("SELECT through_day FROM segment_days")
     assert seam == [((D.date() - datetime(1970, 1, 1).date()).days,)]  # the tail starts at the crossing midnight
     for body in (PAGE, TOTALS):
@@ -58,7 +68,10 @@ async def test_a_visit_across_the_seam_counts_its_page_once(instance: Instance) 
                                "filters": [["is", "visit:source", ["LinkedIn"]]]}, site, now))  # fmt: skip
     # Visitors per day: the first visitor on both days, the second; two visits of /x, three views;
     # time on page: 15 s over two page visits; scroll depth: (70 + 30) / 2.
-    assert page.rows == [(("/x",), (3, 2, 3, 8, 50))]
+    assert page.rows == [(("/x",), (3, 2, 3, 8, 50)), (("/y",), (1, 1, 1, 15, 90))]
+    reads_of = await stats_run.run(instance.store, parse({"site_id": site.domain, "date_range": "7d",
+                                   "metrics": ["reads"], "filters": [["is", "visit:source", ["LinkedIn"]]]}, site, now))
+    assert reads_of.rows == [((), (1,))]
     # A whole dashboard in one batch: the days after the seam share one filtered set.
     bodies = [{"site_id": site.domain, "date_range": "7d", "filters": [["is", "visit:source", ["LinkedIn"]]], **b}
               for b in PANELS]  # fmt: skip

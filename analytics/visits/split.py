@@ -38,17 +38,21 @@ class Stored:
     interactive: bool
     scroll_depth: int | None
     engaged_ms: int | None
-    words: int | None
+    read: bool  # an engagement that made its pageview read when it arrived
     attrs: tuple[Hashable, ...]  # the visit's first-touch attributes as stored, in SESSION_ATTRS order
+
+
+# Reads were decided once, on arrival, by the site's thresholds of the time (visits.reading): the
+# replay takes those decisions instead of deciding again. An engagement that made its pageview read
+# passes thresholds of 0 (its pageview had the 10 s every read needs); any other, none it can reach.
+_READ = {True: (0, 0), False: (101, 0)}
 
 
 # One table's rows: (value, *key columns) -> counters in COUNTERS[table] order.
 Rows = dict[tuple[Hashable, ...], list[int]]
 
 
-def rows_by_value(
-    events: Iterable[Stored], position: int, buckets: range, read_scroll: int, read_share: int
-) -> dict[str, Rows]:
+def rows_by_value(events: Iterable[Stored], position: int, buckets: range) -> dict[str, Rows]:
     """Replay `events` (in time order) with each visit's attribute at `position` as its site.
 
     Returns, per rollup table, the rows of the buckets in `buckets` summed over
@@ -64,10 +68,11 @@ def rows_by_value(
 
     for e in events:
         attrs = e.attrs
+        scroll, share = _READ[e.read]
         event = Event(
             int(attrs[position]),  # type: ignore[call-overload]  # segment attributes are interned ids
             e.ts, e.day, e.visitor_id, None, e.kind, "", "", _NO_ATTRS, (), e.interactive,
-            e.scroll_depth, e.engaged_ms, None, e.words, read_scroll, read_share,
+            e.scroll_depth, e.engaged_ms, None, None, scroll, share,
         )  # fmt: skip
         apply(event, e.name, e.host, e.page, e.link, attrs_of)
     deltas = batch.finish()

@@ -41,7 +41,7 @@ _POSITIONS = {dim: SESSION_ATTRS.index(BY_NAME[dim].column) for dim in SEGMENTS}
 _ATTRS = ", ".join(f"s.{a}" for a in SESSION_ATTRS)
 _EVENTS = (
     "SELECT e.ts, s.visitor_id, e.name, e.hostname, e.page, e.props, e.interactive, e.scroll_depth, e.engaged_ms,"
-    f" e.words, {_ATTRS} FROM events e JOIN sessions s ON s.id = e.session_id"
+    f" e.read, {_ATTRS} FROM events e JOIN sessions s ON s.id = e.session_id"
     " WHERE e.site_id = ? AND e.ts >= ? AND e.ts <= ? AND s.start >= ? AND s.start < ? AND s.last >= ?"
     " ORDER BY e.ts, e.id"
 )
@@ -129,10 +129,7 @@ async def _day_rows(conn: aiosqlite.Connection, site: Site, day: date) -> dict[i
     buckets = range(start // BUCKET, end // BUCKET)
 
     def replay() -> dict[int, dict[str, Any]]:
-        return {
-            number: rows_by_value(events, _POSITIONS[dim], buckets, site.read_scroll, site.read_share)
-            for dim, number in SEGMENTS.items()
-        }
+        return {number: rows_by_value(events, _POSITIONS[dim], buckets) for dim, number in SEGMENTS.items()}
 
     return await asyncio.to_thread(replay)
 
@@ -142,7 +139,7 @@ def _stored(r: tuple[Any, ...], names: dict[int, str], link_ids: dict[str, int],
     kind = name if name in ("pageview", "engagement") else "custom"
     link = link_ids.get(json.loads(r[5]).get("url", ""), 0) if name in LINK_EVENTS and r[5] else 0
     local = datetime.fromtimestamp(r[0], UTC).astimezone(tz).date().toordinal()
-    return Stored(r[0], local, r[1], kind, r[2], r[3], r[4], link, bool(r[6]), r[7], r[8], r[9], tuple(r[10:]))
+    return Stored(r[0], local, r[1], kind, r[2], r[3], r[4], link, bool(r[6]), r[7], r[8], r[9] == 1, tuple(r[10:]))
 
 
 async def _save(conn: aiosqlite.Connection, site: Site, day: date, rows: dict[int, dict[str, Any]]) -> None:

@@ -81,8 +81,9 @@ def chunks(site: Site, events: int, start: int, end: int, seed: int, size: int =
 
 
 async def _fill(
-    db_path: Path, domain: str, events: int, start: int, end: int, timezone: str, seed: int, show: bool
-) -> DemoResult:
+    db_path: Path, domain: str, events: int, start: int, end: int, timezone: str, seed: int, show: bool,
+    segments: bool = True,
+) -> DemoResult:  # fmt: skip
     from tqdm import tqdm  # type: ignore[import-untyped]
 
     site = await ensure_site(db_path.parent, domain, timezone)
@@ -102,13 +103,14 @@ async def _fill(
         await store.roll_days(end, [site], rebuild=True)
         # The per-channel and per-source days, as housekeeping would build them in the background.
         began, cpu = time.perf_counter(), time.process_time()
-        with tqdm(unit="day", desc="segments", disable=not show, file=sys.stderr) as bar:
+        with tqdm(unit="day", desc="segments", disable=not show or not segments, file=sys.stderr) as bar:
 
             def advance(done: int, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
 
-            await store.roll_segments(end, [site], advance)
+            if segments:
+                await store.roll_segments(end, [site], advance)
         split, split_cpu = time.perf_counter() - began, time.process_time() - cpu
         await store.checkpoint()
     finally:
@@ -127,13 +129,15 @@ def generate(
     timezone: str = DEFAULT_TIMEZONE,
     progress: bool | None = None,
     span: int | None = None,
+    segments: bool = True,
 ) -> DemoResult:
     """Write exactly `events` events of demo traffic for `domain` over the `days` before `now`.
 
     The site is created (in `timezone`) if missing; an existing site keeps its
     zone. `span` (seconds) replaces `days` where a fill is not whole days. The
     same seed, size and `now` give the same rows. `progress`: a tqdm bar on
-    stderr; None shows it only when stderr is a terminal.
+    stderr; None shows it only when stderr is a terminal. `segments=False` leaves
+    the per-segment days (store.sqlite.splits) to the server's housekeeping.
     """
     if events < 0 or days < 1:
         raise ValueError("events must be >= 0 and days >= 1")
@@ -146,7 +150,7 @@ def generate(
     gc.disable()
     try:
         start = end - (days * DAY if span is None else span)
-        result = asyncio.run(_fill(Path(db_path), domain, events, start, end, timezone, seed, show))
+        result = asyncio.run(_fill(Path(db_path), domain, events, start, end, timezone, seed, show, segments))
     finally:
         if collecting:
             gc.enable()
@@ -185,9 +189,11 @@ def refresh(
     if events <= 0:
         return None
     # Each refresh is its own seed, so the new hours do not replay the old ones.
+    # The server's housekeeping replays the settled days per segment in the background.
     result = generate(
-        Path(data_dir) / "analytics.db", domain, events, 1, seed=start, now=end, progress=progress, span=end - start
-    )
+        Path(data_dir) / "analytics.db", domain, events, 1, seed=start, now=end, progress=progress,
+        span=end - start, segments=False,
+    )  # fmt: skip
     written[domain] = end
     marker.write_text(json.dumps(written, sort_keys=True) + "\n")
     return result

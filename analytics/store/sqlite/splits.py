@@ -66,14 +66,22 @@ async def drop(conn: aiosqlite.Connection, site_id: int) -> None:
 
 
 async def build(
-    store: Connections, now: float, sites: Sequence[Site], progress: Callable[[int, int], None] | None = None
+    store: Connections,
+    now: float,
+    sites: Sequence[Site],
+    progress: Callable[[int, int], None] | None = None,
+    limit: int | None = None,
 ) -> int:
-    """Replay every settled day of `sites` not yet split; returns the days added.
+    """Replay settled days of `sites` not yet split, oldest first; returns the days added.
 
-    `progress(done, total)` is called after each day (a bulk load shows a bar).
+    `limit`: at most so many days in all (a housekeeping round stays short; the
+    next one goes on). `progress(done, total)` is called after each day.
     """
     added = 0
+    limit = limit if limit is not None else 1 << 30
     for site in sites:
+        if added >= limit:
+            break
         tz = dates.zone(site.timezone)
         last = datetime.fromtimestamp(now, tz).date() - timedelta(days=SETTLE_DAYS)
         async with store.export_reader() as conn:
@@ -88,12 +96,14 @@ async def build(
             first = datetime.fromtimestamp(first_ts, tz).date()
         else:
             continue
-        total = (last - first).days + 1
+        total = min((last - first).days + 1, limit - added)
         for i in range(total):
             day = first + timedelta(days=i)
             async with store.export_reader() as conn:
                 rows = await _day_rows(conn, site, day)
-            await store.write(functools.partial(_save, site=site, day=day, rows=rows))
+            after = None if i == 0 and through_day is None else day_number(day) - 1
+            if not await store.write(functools.partial(_save, site=site, day=day, after=after, rows=rows)):
+                break  # another process went on with this site
             added += 1
             if progress is not None:
                 progress(i + 1, total)
@@ -142,7 +152,15 @@ def _stored(r: tuple[Any, ...], names: dict[int, str], link_ids: dict[str, int],
     return Stored(r[0], local, r[1], kind, r[2], r[3], r[4], link, bool(r[6]), r[7], r[8], r[9] == 1, tuple(r[10:]))
 
 
-async def _save(conn: aiosqlite.Connection, site: Site, day: date, rows: dict[int, dict[str, Any]]) -> None:
+async def _save(
+    conn: aiosqlite.Connection, site: Site, day: date, after: int | None, rows: dict[int, dict[str, Any]]
+) -> bool:
+    """Write one day's rows, if the site's rows still reach exactly `after` (None: none yet) in its
+    zone: another worker process may have written the day, or the zone changed. False if not."""
+    async with conn.execute("SELECT timezone, through_day FROM segment_days WHERE site_id = ?", (site.id,)) as cur:
+        found = await cur.fetchone()
+    if (None if found is None else (found[0], found[1])) != (None if after is None else (site.timezone, after)):
+        return False
     number = day_number(day)
     for seg, tables in rows.items():
         for rollup, summed in tables.items():
@@ -157,3 +175,4 @@ async def _save(conn: aiosqlite.Connection, site: Site, day: date, rows: dict[in
         " ON CONFLICT (site_id) DO UPDATE SET timezone = excluded.timezone, through_day = excluded.through_day",
         (site.id, site.timezone, number),
     )
+    return True

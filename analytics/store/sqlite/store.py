@@ -56,6 +56,11 @@ CLOCK_GRACE = 7 * DAY
 T = TypeVar("T")
 
 
+# Days of per-segment rollups one housekeeping round replays at most: a store upgraded with
+# years of events catches up a week a minute, and every other round's work stays prompt.
+SEGMENT_DAYS_PER_ROUND = 7
+
+
 class _Job:
     __slots__ = ("fn", "transaction")
 
@@ -247,7 +252,7 @@ class SQLiteStore:
         """Enforce retention, then sum settled days of `sites` (from accounts) into the daily tier."""
         await self.prune(now, retention_months)
         await self.roll_days(now, sites)
-        await self.roll_segments(now, sites)
+        await self.roll_segments(now, sites, limit=SEGMENT_DAYS_PER_ROUND)
         # An import a dead process left staging: invisible, but its rows take space.
         await transfer.drop_abandoned(self, int(now) - DAY)
 
@@ -267,10 +272,17 @@ class SQLiteStore:
         return await self.write(job)
 
     async def roll_segments(
-        self, now: float, sites: Sequence[Site], progress: Callable[[int, int], None] | None = None
+        self,
+        now: float,
+        sites: Sequence[Site],
+        progress: Callable[[int, int], None] | None = None,
+        limit: int | None = None,
     ) -> int:
-        """Replay settled local days per channel and per source (see splits.py); returns days added."""
-        return await splits.build(self, now, sites, progress)
+        """Replay settled local days per channel and per source (see splits.py); returns days added.
+
+        `limit`: at most so many days this call (housekeeping's rounds take a week at a time).
+        """
+        return await splits.build(self, now, sites, progress, limit)
 
     async def delete_site(self, site_id: int, *, forever: bool = True) -> None:
         """Delete every event-side row of a site: events, visits, rollups, daily tier and imports.

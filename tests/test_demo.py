@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import json
 import sqlite3
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from analytics.stats import run as stats_run
 from analytics.stats.dates import local_day
 from analytics.stats.parse import parse
 from analytics.stats.plan import plan
-from analytics.store.sqlite import splits
 from analytics.store.sqlite.store import SQLiteStore
 from analytics.store.sqlite.write import HORIZON, SESSION_COLS
 
@@ -384,11 +382,6 @@ def test_segment_days_are_built_once(tmp_path: Path) -> None:
             assert await store.roll_segments(NOW.timestamp(), [moved]) in (days - 2, days - 1)
             zones = await store.fetchall("SELECT timezone FROM segment_days")
             assert zones == [("America/New_York",)]
-            # A second process that replayed a day this one has written since writes nothing.
-            (through,) = (await store.fetchall("SELECT through_day FROM segment_days"))[0]
-            stale = functools.partial(splits._save, site=moved, day=date(1970, 1, 1), after=through - 1, rows={})
-            assert await store.write(stale) is False
-            assert await store.fetchall("SELECT through_day FROM segment_days") == [(through,)]
             await store.delete_site(site.id)
             assert await store.fetchall("SELECT COUNT(*) FROM rollup_pages_seg") == [(0,)]
             assert await store.fetchall("SELECT COUNT(*) FROM segment_days") == [(0,)]

@@ -4,6 +4,7 @@ crosses the midnight between the two counts its page figures once, as the raw pl
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import UTC, datetime, timedelta
 
 from conftest import Instance
@@ -12,7 +13,7 @@ from dashboard_plans import PANELS
 from analytics.stats import run as stats_run
 from analytics.stats.parse import parse
 from analytics.stats.plan import plan
-from analytics.store.sqlite import reads
+from analytics.store.sqlite import reads, splits
 
 D = datetime(2026, 3, 1, tzinfo=UTC)
 LINKEDIN = [["is", "visit:source", ["LinkedIn"]]]  # the last settled day once the clock is three days later
@@ -57,7 +58,12 @@ async def test_a_visit_across_the_seam_counts_its_page_once(instance: Instance) 
     stricter = dataclasses.replace(site, read_scroll=100, read_share=100)
     assert await instance.store.roll_segments(now.timestamp(), [stricter]) > 0
     seam = await instance.store.fetchall("SELECT through_day FROM segment_days")
-    assert seam == [((D.date() - datetime(1970, 1, 1).date()).days,)]  # the tail starts at the crossing midnight
+    through = (D.date() - datetime(1970, 1, 1).date()).days
+    assert seam == [(through,)]  # the tail starts at the crossing midnight
+    # A second worker process that replayed the same day meanwhile writes nothing.
+    stale = functools.partial(splits._save, site=site, day=D.date(), after=through - 1, rows={})
+    assert await instance.store.write(stale) is False
+    assert await instance.store.fetchall("SELECT through_day FROM segment_days") == [(through,)]
     for body in (PAGE, TOTALS):
         q = parse({"site_id": site.domain, "date_range": "7d", "filters": LINKEDIN, **body}, site, now)
         assert plan(q).segment is not None

@@ -59,6 +59,7 @@ def test_a_read_is_taken_as_stored() -> None:
     whatever its scroll depth."""
     deep_not_read = [view(100, 7, GOOGLE), engage(120, 7, GOOGLE, 100, read=False)]
     shallow_read = [view(100, 7, GOOGLE), engage(120, 7, GOOGLE, 10, read=True)]
+
     def page(events: list[Stored]) -> dict[str, int]:
         return named(rows_by_value(events, SOURCE, DAY)["rollup_pages"], "rollup_pages")[(GOOGLE, 2, 3)]
 

@@ -222,9 +222,10 @@ def table(results: dict[str, Any]) -> str:
     else:
         lines.append(f"ingest    {ing.get('status')}")
     for n, q in results["queries"].items():
+        replay = f", replayed per segment in {q['segment_seconds']} s" if "segment_seconds" in q else ""
         lines.append(
             f"queries   {int(n):,} events over 90 days (demo wrote {q['seed_events_per_s']:,}/s,"
-            f" {q['seed_events_per_cpu_s']:,} per CPU-second)"
+            f" {q['seed_events_per_cpu_s']:,} per CPU-second{replay})"
         )
         for name, s in q["sets"].items():
             line = f"  {name:<26} cold {s['cold_ms']:>9,.1f} ms   warm p50 {s['warm_p50_ms']:>9,.1f} ms"

@@ -17,7 +17,7 @@ from conftest import cli
 from analytics.accounts import Accounts
 from analytics.catalog import ROLLUP_KEYS, SESSION_ATTRS, TEXT_ATTRS
 from analytics.devtools import demo
-from analytics.model import Event, SessionAttrs
+from analytics.model import Event, SessionAttrs, Site
 from analytics.stats import run as stats_run
 from analytics.stats.dates import local_day
 from analytics.stats.parse import parse
@@ -41,6 +41,15 @@ def _generate(
     result = demo.generate(db, DOMAIN, events, days, seed=seed, now=NOW.timestamp(), timezone=tz, progress=False)
     assert result.events == events
     return db
+
+
+async def _open(db: Path) -> tuple[Site, SQLiteStore]:
+    """The demo site and its store, open."""
+    async with Accounts.in_dir(db.parent) as accounts:
+        site = await accounts.sites.get(DOMAIN)
+    store = SQLiteStore(db, readers=1)
+    await store.open()
+    return site, store
 
 
 def _strings(conn: sqlite3.Connection) -> dict[int, str]:
@@ -230,10 +239,7 @@ def test_rollup_plan_equals_raw_plan(tmp_path: Path, date_range: str) -> None:
     db = _generate(tmp_path, 20_000, 35, seed=3)
 
     async def check() -> None:
-        async with Accounts.in_dir(db.parent) as accounts:
-            site = await accounts.sites.get(DOMAIN)
-        store = SQLiteStore(db, readers=1)
-        await store.open()
+        site, store = await _open(db)
         try:
             for body in QUERIES:
                 q = parse({**body, "date_range": date_range, "site_id": DOMAIN}, site, NOW)
@@ -335,10 +341,7 @@ def test_segment_plan_equals_raw_plan(tmp_path: Path, date_range: str) -> None:
     db = _generate(tmp_path, 20_000, 35, seed=3)
 
     async def check() -> None:
-        async with Accounts.in_dir(db.parent) as accounts:
-            site = await accounts.sites.get(DOMAIN)
-        store = SQLiteStore(db, readers=1)
-        await store.open()
+        site, store = await _open(db)
         seen: list[str] = []
         await store.trace(seen.append)
         try:
@@ -365,10 +368,7 @@ def test_segment_days_are_built_once(tmp_path: Path) -> None:
     db = _generate(tmp_path, 3000, 10)
 
     async def check() -> None:
-        async with Accounts.in_dir(db.parent) as accounts:
-            site = await accounts.sites.get(DOMAIN)
-        store = SQLiteStore(db, readers=1)
-        await store.open()
+        site, store = await _open(db)
         try:
             assert await store.roll_segments(NOW.timestamp(), [site]) == 0
             rows = await store.fetchall("SELECT seg, COUNT(*), SUM(visits) FROM rollup_totals_seg GROUP BY seg")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from conftest import Instance
 from dashboard_plans import FILTERS, PANELS
@@ -41,6 +42,16 @@ async def store(data: Path) -> AsyncIterator[tuple[SQLiteStore, Site]]:
     await s.close()
 
 
+async def traced(conn: aiosqlite.Connection, plans: list[Plan]) -> tuple[list[Any], list[str]]:
+    """A batch's sums, and the statements it ran."""
+    statements: list[str] = []
+    await conn.set_trace_callback(statements.append)
+    try:
+        return await reads.sums(conn, plans), statements
+    finally:
+        await conn.set_trace_callback(None)  # type: ignore[arg-type]
+
+
 def plans_for(site: Site, filters: list[Any], date_range: str = "30d") -> list[Plan]:
     return [plan(parse({"site_id": DOMAIN, "date_range": date_range, "filters": filters, **body}, site, NOW))
             for body in PANELS]  # fmt: skip
@@ -67,13 +78,8 @@ async def test_one_statement_per_filtered_set(store: tuple[SQLiteStore, Site]) -
     # A device filter: one value of a channel or source reads per-segment rollups (store.sqlite.splits).
     plans = [*plans_for(site, FILTERS[3]), *plans_for(site, FILTERS[1]), *plans_for(site, FILTERS[1], "7d")]
     unfiltered = plan(parse({"site_id": DOMAIN, "date_range": "30d", "metrics": ["visitors"]}, site, NOW))
-    statements: list[str] = []
     async with s.reader() as conn:
-        await conn.set_trace_callback(statements.append)
-        try:
-            await reads.sums(conn, [*plans, unfiltered])
-        finally:
-            await conn.set_trace_callback(None)  # type: ignore[arg-type]
+        _, statements = await traced(conn, [*plans, unfiltered])
     # Bookkeeping, three filtered sets (two filters, two ranges), a statement per rollup plan (the
     # unfiltered one, and the tabs filtered by their own value: the pages tab twice), the strings.
     assert [p.rollup for p in plans if p.rollup] == ["rollup_pages", "rollup_pages"]
@@ -98,13 +104,8 @@ async def test_a_tab_that_adds_an_event_condition_reads_the_dashboard_s_set(stor
     ]  # fmt: skip
     grouped = sharing.groups(plans)
     assert [len(members) for _, members in grouped] == [len(PANELS) + 1, 1]
-    statements: list[str] = []
     async with s.reader() as conn:
-        await conn.set_trace_callback(statements.append)
-        try:
-            together = await reads.sums(conn, plans)
-        finally:
-            await conn.set_trace_callback(None)  # type: ignore[arg-type]
+        together, statements = await traced(conn, plans)
         alone = [(await reads.sums(conn, [p]))[0] for p in plans]
     assert together == alone
     assert together[len(PANELS)]  # outbound clicks of visits not on a phone, by link
@@ -169,13 +170,8 @@ async def test_a_set_whose_plans_all_add_event_conditions_keeps_only_their_event
     plans = [plan(parse({"site_id": DOMAIN, "date_range": "30d", "filters": [base, extra], **body}, site, NOW))
              for body, extra in bodies]  # fmt: skip
     assert [len(members) for _, members in sharing.groups(plans)] == [3]
-    statements: list[str] = []
     async with s.reader() as conn:
-        await conn.set_trace_callback(statements.append)
-        try:
-            together = await reads.sums(conn, plans)
-        finally:
-            await conn.set_trace_callback(None)  # type: ignore[arg-type]
+        together, statements = await traced(conn, plans)
         alone = [(await reads.sums(conn, [p]))[0] for p in plans]
         unshared = await reads.sums(conn, plans, share=False)
     assert together == alone == unshared

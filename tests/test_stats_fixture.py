@@ -149,6 +149,11 @@ async def _roll(instance: Instance, rolled: bool) -> None:
         rows = await instance.store.fetchall("SELECT timezone, through_day FROM rollup_days")
         assert rows == [("Europe/Zurich", (date(2026, 3, 7) - date(1970, 1, 1)).days)]
         assert (await instance.store.fetchall("SELECT COUNT(*) FROM rollup_pages_day"))[0][0] > 0
+        # And per channel and per source (store/sqlite/splits.py): a filter on one of them reads these.
+        await instance.store.roll_segments(instance.clock.now(), sites)
+        rows = await instance.store.fetchall("SELECT timezone, through_day FROM segment_days")
+        assert rows == [("Europe/Zurich", (date(2026, 3, 7) - date(1970, 1, 1)).days)]
+        assert (await instance.store.fetchall("SELECT COUNT(DISTINCT seg) FROM rollup_pages_seg")) == [(2,)]
 
 
 async def query(inst: Instance, raw: bool, **body: Any) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
@@ -261,6 +266,10 @@ async def test_filtered_views(fixture: Instance) -> None:
     social = await query(fixture, False, metrics=["visitors"], dimensions=["visit:source"],
                          filters=[["is", "visit:channel", ["Organic Social"]]])  # fmt: skip
     assert social == [(("LinkedIn",), (1,)), (("Twitter",), (1,)), (("Xing",), (1,))]
+    xing = await query(fixture, False, metrics=["visitors", "pageviews", "time_on_page", "scroll_depth"],
+                       dimensions=["event:page"], filters=[["is", "visit:source", ["Xing"]]])  # fmt: skip
+    # B2 from Xing: /posts/b, then /posts/a read 10 s to 60 % (on SQLite rolled: per-source rollups).
+    assert xing == [(("/posts/a",), (1, 1, 10, 60)), (("/posts/b",), (1, 1, 0, None))]
     plan = await query(fixture, False, metrics=["visitors", "events"], dimensions=["event:props:plan"],
                        filters=[["is", "event:goal", ["Signup"]]])  # fmt: skip
     assert plan == [(("pro",), (1, 1))]

@@ -75,11 +75,11 @@ _EVENTS = (
 )
 
 
-def _utm(tag: str) -> Dimension:
+def _utm(tag: str, segment: int | None = None) -> Dimension:
     return Dimension(
         f"visit:utm_{tag}", "visit", f"UTM {tag}", _UTM.format(f"utm_{tag}"), f"utm_{tag}", "rollup_sources",
         first_touch=True, param=f"utm_{tag}", panel="sources", tab=f"utm_{tag}", hide_empty=True,
-        export=("sources", f"utm_{tag}"), disclosure=_UTM_DISCLOSURE,
+        export=("sources", f"utm_{tag}"), disclosure=_UTM_DISCLOSURE, segment=segment,
     )  # fmt: skip
 
 
@@ -129,7 +129,7 @@ DIMENSIONS: tuple[Dimension, ...] = (
     ),  # fmt: skip
     _utm("source"),
     _utm("medium"),
-    _utm("campaign"),
+    _utm("campaign", segment=3),  # "this campaign: where did its visitors go?"
     _utm("content"),
     _utm("term"),
     Dimension(

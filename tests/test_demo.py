@@ -331,8 +331,9 @@ def test_refresh_covers_the_last_year_then_only_fills_the_gap(tmp_path: Path) ->
     assert again is not None and again.events == 200
 
 
-# One value of each segment attribute (catalog SEGMENTS): a broad channel and a selective source.
-SEGMENT_FILTERS = [["is", "visit:channel", ["Organic Search"]], ["is", "visit:source", ["LinkedIn"]]]
+# One value of each segment attribute (catalog SEGMENTS): a broad channel, a selective source, a campaign.
+SEGMENT_FILTERS = [["is", "visit:channel", ["Organic Search"]], ["is", "visit:source", ["LinkedIn"]],
+                   ["is", "visit:utm_campaign", ["weekly-digest"]]]  # fmt: skip
 
 
 @pytest.mark.parametrize("date_range", ["30d", "day", "12mo", "7d", "24h"])
@@ -373,8 +374,8 @@ def test_segment_days_are_built_once(tmp_path: Path) -> None:
             assert await store.roll_segments(NOW.timestamp(), [site]) == 0
             rows = await store.fetchall("SELECT seg, COUNT(*), SUM(visits) FROM rollup_totals_seg GROUP BY seg")
             visits = await store.fetchall("SELECT SUM(visits) FROM rollup_totals_day")
-            # Every visit has one channel and one source: each segment's visits sum to all visits.
-            assert [(seg, total) for seg, _, total in rows] == [(1, visits[0][0]), (2, visits[0][0])]
+            # Every visit has one value of each: each segment's visits sum to all visits.
+            assert [(seg, total) for seg, _, total in rows] == [(1, visits[0][0]), (2, visits[0][0]), (3, visits[0][0])]
             days = (await store.fetchall("SELECT COUNT(DISTINCT day) FROM rollup_totals_seg"))[0][0]
             moved = dataclasses.replace(site, timezone="America/New_York")
             # A zone change starts again, a few days a round (as housekeeping does), oldest first.

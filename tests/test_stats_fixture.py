@@ -149,11 +149,11 @@ async def _roll(instance: Instance, rolled: bool) -> None:
         rows = await instance.store.fetchall("SELECT timezone, through_day FROM rollup_days")
         assert rows == [("Europe/Zurich", (date(2026, 3, 7) - date(1970, 1, 1)).days)]
         assert (await instance.store.fetchall("SELECT COUNT(*) FROM rollup_pages_day"))[0][0] > 0
-        # And per channel and per source (store/sqlite/splits.py): a filter on one of them reads these.
+        # And per channel, source and campaign (store/sqlite/splits.py): a filter on one of them reads these.
         await instance.store.roll_segments(instance.clock.now(), sites)
         rows = await instance.store.fetchall("SELECT timezone, through_day FROM segment_days")
         assert rows == [("Europe/Zurich", (date(2026, 3, 7) - date(1970, 1, 1)).days)]
-        assert (await instance.store.fetchall("SELECT COUNT(DISTINCT seg) FROM rollup_pages_seg")) == [(2,)]
+        assert (await instance.store.fetchall("SELECT COUNT(DISTINCT seg) FROM rollup_pages_seg")) == [(3,)]
 
 
 async def query(inst: Instance, raw: bool, **body: Any) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:

@@ -59,11 +59,13 @@ LEGACY_NAMES = {"pages": "top_pages", "entry": "entry_pages", "exit": "exit_page
 SELECTIVE_SOURCE = ["is", "visit:source", ["Xing"]]
 SELECTIVE_PAGE = ["is", "event:page", ["/blog/how-to-plan-corporate-blog/"]]
 BROAD = ["is", "visit:channel", ["Organic Search"]]
+CAMPAIGN = ["is", "visit:utm_campaign", ["thought-leadership"]]  # about 3 % of visits
 TWO = [["is", "visit:source", ["Google"]], ["contains", "event:page", ["/blog/"]]]
 # Full dashboards: (name, period, filters).
 DASHBOARDS: list[tuple[str, str, list[list[Any]]]] = [
     ("dashboard_30d", "30d", []),
     ("dashboard_30d_source", "30d", [SELECTIVE_SOURCE]),
+    ("dashboard_30d_campaign", "30d", [CAMPAIGN]),
     ("dashboard_30d_page", "30d", [SELECTIVE_PAGE]),
     ("dashboard_30d_broad", "30d", [BROAD]),
     ("dashboard_30d_2filters", "30d", TWO),

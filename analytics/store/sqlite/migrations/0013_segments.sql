@@ -1,6 +1,6 @@
 -- Filtered views (issue 11): settled days of every rollup table again per value of each
--- segment attribute (catalog SEGMENTS: 1 channel, 2 source), so a filter on one channel or
--- one source reads rollups. Filled off the ingest path by replaying each settled day's visits
+-- segment attribute (catalog SEGMENTS: 1 channel, 2 source, 3 UTM campaign), so a filter on
+-- one of their values reads rollups. Filled off the ingest path by replaying each settled day's visits
 -- (store/sqlite/splits.py); `segment_days` says through which local day a site's rows are complete.
 CREATE TABLE segment_days (
     site_id INTEGER PRIMARY KEY,

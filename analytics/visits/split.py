@@ -1,6 +1,6 @@
 """Rollup rows per value of one visit attribute: stored visits replayed through the counting code.
 
-A filtered view on one channel or one source sums exactly what the rollups
+A filtered view on one channel, source or campaign sums exactly what the rollups
 would hold had the site received only that channel's visits. So the visits
 are replayed through `visits.batch` as if each value were a site of its own:
 the event's site becomes the visit's value, and every counting rule (visitor

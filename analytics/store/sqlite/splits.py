@@ -1,4 +1,4 @@
-"""Rollups per segment: settled days of every rollup table again per channel and per source.
+"""Rollups per segment: settled days of every rollup table again per channel, source and campaign.
 
 "Readers from LinkedIn: what did they read?" is a filter on one value of a
 visit attribute. Answered from raw events, it reads every matching event of

@@ -278,7 +278,7 @@ class SQLiteStore:
         progress: Callable[[int, int], None] | None = None,
         limit: int | None = None,
     ) -> int:
-        """Replay settled local days per channel and per source (see splits.py); returns days added.
+        """Replay settled local days per segment attribute (see splits.py); returns days added.
 
         `limit`: at most so many days this call (housekeeping's rounds take a week at a time).
         """

@@ -244,9 +244,9 @@ CREDITS: dict[str, tuple[str, ...]] = {r.table: r.credits for r in ROLLUPS}
 VISIT_ROLLUPS: tuple[Rollup, ...] = tuple(r for r in ROLLUPS if r.level == "visit" and r.keys)
 # Visit attributes whose settled days the rollups keep per value: dimension -> its number.
 SEGMENTS: dict[str, int] = {d.name: d.segment for d in DIMENSIONS if d.segment is not None}
-_unfit = [d.name for d in DIMENSIONS if d.segment is not None and (not d.first_touch or d.text)]
 if len(set(SEGMENTS.values())) != len(SEGMENTS):
     raise RuntimeError("two segments share a number")
+_unfit = [d.name for d in DIMENSIONS if d.segment is not None and (not d.first_touch or d.text)]
 if _unfit:
     raise RuntimeError(f"segments must be interned first-touch visit attributes: {_unfit}")
 # Dimension -> (rollup table, key column), for the dimensions a rollup answers.

@@ -101,17 +101,18 @@ async def _fill(
             raise RuntimeError(f"demo: {events - stored} of {events} events were not stored")
 
         await store.roll_days(end, [site], rebuild=True)
-        # The per-channel and per-source days, as housekeeping would build them in the background.
-        began, cpu = time.perf_counter(), time.process_time()
-        with tqdm(unit="day", desc="segments", disable=not show or not segments, file=sys.stderr) as bar:
+        # The per-segment days, as housekeeping would build them in the background.
+        split = split_cpu = 0.0
+        if segments:
+            began, cpu = time.perf_counter(), time.process_time()
+            with tqdm(unit="day", desc="segments", disable=not show, file=sys.stderr) as bar:
 
-            def advance(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
+                def advance(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
 
-            if segments:
                 await store.roll_segments(end, [site], advance)
-        split, split_cpu = time.perf_counter() - began, time.process_time() - cpu
+            split, split_cpu = time.perf_counter() - began, time.process_time() - cpu
         await store.checkpoint()
     finally:
         await store.close()

@@ -96,26 +96,26 @@ async def sums(
     segment_through = {(site_id, tz): day for kind, site_id, tz, day in rows if kind == 2}
 
     # A segment plan's settled days come from the per-segment rollups, the days after from a
-    # raw plan of their own, answered with the others (and sharing their filtered set): its
-    # sums are added to the plan's at the end. Visitor credits are per local day, so the two add up.
-    owners: list[int] = []
+    # raw plan of their own, answered with the others (and sharing their filtered set) and
+    # summed into the plan's groups. Visitor credits are per local day, so the two add up.
+    count = len(plans)
     plans = list(plans)
-    for i in range(len(plans)):
+    owner = list(range(count))  # the plan whose groups each plan's rows add to
+    for i in range(count):
         q = plans[i].query
         split = _split(plans[i], segment_through.get((q.site.id, q.site.timezone)))
         if split is not None:
             plans[i], tail = split
             if tail is not None:
-                owners.append(i)
+                owner.append(i)
                 plans.append(tail)
-    count = len(plans) - len(owners)
 
-    native: list[Groups] = [{} for _ in plans]
-    imported: list[Groups] = [{} for _ in plans]  # imported rows are keyed by text already
+    native: list[Groups] = [{} for _ in range(count)]
+    imported: list[Groups] = [{} for _ in range(count)]  # imported rows are keyed by text already
 
     def add(index: int, row: Sequence[Any], ndims: int, names_of: tuple[str, ...], from_imports: bool) -> None:
         key, values = tuple(row[1 : 1 + ndims]), row[1 + ndims :]
-        bucket = (imported if from_imports else native)[index].setdefault(key, {})
+        bucket = (imported if from_imports else native)[owner[index]].setdefault(key, {})
         for name, value in zip(names_of, values, strict=False):
             bucket[name] = bucket.get(name, 0) + (value or 0)
 
@@ -149,12 +149,7 @@ async def sums(
                 names_of, from_imports = layout[row[0]]
                 add(i, row, plans[i].key_width, names_of, from_imports)
 
-    for k, owner in enumerate(owners):
-        for key, more in native[count + k].items():
-            bucket = native[owner].setdefault(key, {})
-            for name, value in more.items():
-                bucket[name] = bucket.get(name, 0) + value
-    plans, native, imported = plans[:count], native[:count], imported[:count]
+    plans = plans[:count]
     strings = await _resolve(conn, plans, native, budget)
     out = []
     for plan, groups, extra in zip(plans, native, imported, strict=True):
@@ -171,7 +166,7 @@ def _split(plan: Plan, segment_through: int | None) -> tuple[Plan, Plan | None] 
     """A segment plan as (its settled days from the per-segment rollups, a raw plan for the days after),
     or None when the per-segment rollups cannot answer it (no settled day in range, hours, part days)."""
     segment = plan.segment
-    if segment is None or segment_through is None or plan.histogram:
+    if segment is None or segment_through is None:
         return None
     settled = dataclasses.replace(plan, rollup=segment.table)
     days = Compiler(settled, {}, segment_through).daily_days()

@@ -67,7 +67,10 @@ def _rollups(db: Path) -> dict[str, dict[tuple[Any, ...], tuple[int, ...]]]:
         rows: dict[tuple[Any, ...], tuple[int, ...]] = {}
         for row in conn.execute(f"SELECT bucket, {', '.join(keys) or '0'}, {', '.join(sums)} FROM {table}"):
             nk = max(1, len(keys))
-            key = (row[0], *(k if c in TEXT_ATTRS else s.get(k, k) for c, k in zip(keys, row[1 : 1 + nk], strict=False)))
+            key = (
+                row[0],
+                *(k if c in TEXT_ATTRS else s.get(k, k) for c, k in zip(keys, row[1 : 1 + nk], strict=False)),
+            )
             values = tuple(row[1 + nk :])
             if any(values):
                 rows[key] = values
@@ -386,6 +389,48 @@ def test_segment_days_are_built_once(tmp_path: Path) -> None:
             await store.delete_site(site.id)
             assert await store.fetchall("SELECT COUNT(*) FROM rollup_pages_seg") == [(0,)]
             assert await store.fetchall("SELECT COUNT(*) FROM segment_days") == [(0,)]
+        finally:
+            await store.close()
+
+    asyncio.run(check())
+
+
+@pytest.mark.parametrize("date_range", ["30d", "12mo", "7d"])
+def test_segment_rows_kept_by_a_page_condition_equal_the_raw_plan(tmp_path: Path, date_range: str) -> None:
+    """A pages breakdown under one segment value and conditions on the page ("source is Google, page
+    contains /blog/") reads the segment's pages and keeps the rows that pass: the raw plan's numbers."""
+    db = _generate(tmp_path, 20_000, 35, seed=3)
+    pages = [
+        ["contains", "event:page", ["/blog/"]],
+        ["matches", "event:page", ["^/blog/[a-m]"]],
+        ["is_not", "event:page", ["/"]],
+    ]
+    bodies = [
+        {"metrics": ["visitors", "visits", "pageviews", "time_on_page", "scroll_depth"], "dimensions": ["event:page"]},
+        {"metrics": ["pageviews", "reads", "read_rate", "readers"], "dimensions": ["event:page"]},
+        {"metrics": ["visitors", "pageviews"], "dimensions": ["time:day", "event:page"]},
+    ]
+
+    async def check() -> None:
+        site, store = await _open(db)
+        seen: list[str] = []
+        await store.trace(seen.append)
+        try:
+            for body in bodies:
+                for segment, page in zip(SEGMENT_FILTERS, pages, strict=True):
+                    filters = [segment, page]
+                    q = parse({**body, "date_range": date_range, "site_id": DOMAIN, "filters": filters}, site, NOW)
+                    p = plan(q)
+                    assert p.segment is not None and p.keep is not None and p.query.filters == q.filters
+                    seen.clear()
+                    fast = await stats_run.run(store, q)
+                    raw = await stats_run.run(store, q, raw=True)
+                    assert fast.rows == raw.rows, (body, filters)
+                    whole = parse(
+                        {**body, "date_range": date_range, "site_id": DOMAIN, "filters": [segment]}, site, NOW
+                    )
+                    assert 2 <= len(fast.rows) < len((await stats_run.run(store, whole)).rows), (body, filters)
+                    assert any("_seg " in sql for sql in seen), (body, filters)
         finally:
             await store.close()
 

@@ -9,7 +9,8 @@ import pytest
 
 from analytics.model import Site
 from analytics.stats.parse import parse
-from analytics.stats.plan import ROLLUP_SUMS, kept, plan, rollup_for
+from analytics.stats.plan import ROLLUP_SUMS, Segment, kept, plan, rollup_for
+from analytics.stats.query import And, Condition
 
 SITE = Site(1, "blog.example.org", "Europe/Zurich")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -62,7 +63,15 @@ def test_sums_are_the_metrics_needs_or_what_the_caller_asks() -> None:
     assert plan(q).sums == {"bounces", "visits", "pageviews"}
     assert plan(q, {"visitors"}).sums == {"visitors"}
     assert rollup_for(q, {"time_total"}) is None  # a device table has no engaged time
-    assert ROLLUP_SUMS["rollup_devices"] == {"visitors", "visits", "pageviews", "bounces", "duration", "reads", "readers"}
+    assert ROLLUP_SUMS["rollup_devices"] == {
+        "visitors",
+        "visits",
+        "pageviews",
+        "bounces",
+        "duration",
+        "reads",
+        "readers",
+    }
 
 
 def test_raw_skips_rollups() -> None:
@@ -83,21 +92,53 @@ def test_plans_are_values() -> None:
 
 
 def test_a_filter_on_the_broken_down_dimension_keeps_rows_of_the_unfiltered_rollup() -> None:
-    """`is` on the dimension a query breaks down by (beside time) keeps whole rows: every event has one value."""
+    """Conditions on the dimension a query breaks down by (beside time) keep whole rows: every event has one value."""
     own = ["is", "event:page", ["/a", "/b"]]
     p = plan(query(["visitors", "time_on_page"], ["time:day", "event:page"], filters=[own]))
-    assert (p.rollup, p.keep, p.query.filters) == ("rollup_pages", (1, frozenset({"/a", "/b"})), None)
+    assert (p.rollup, p.query.filters) == ("rollup_pages", None)
+    assert p.keep == (1, Condition("is", "event:page", ("/a", "/b")))
     rows = {("2026-03-01", "/a"): {"visitors": 2}, ("2026-03-01", "/c"): {"visitors": 5}}
     assert kept(rows, p) == {("2026-03-01", "/a"): {"visitors": 2}}
     source = plan(query(["visitors", "bounce_rate"], ["visit:source"], filters=[["is", "visit:source", ["X"]]]))
-    assert (source.rollup, source.keep) == ("rollup_sources", (0, frozenset({"X"})))
+    assert (source.rollup, source.keep) == ("rollup_sources", (0, Condition("is", "visit:source", ("X",))))
+    pages = {(p,): {"visitors": 1} for p in ("/a", "/a/b", "/blog/a", "/Blog/x", "/c")}
+    for filters, left in [
+        ([["contains", "event:page", ["/a"]]], ["/a", "/a/b", "/blog/a"]),
+        ([["is_not", "event:page", ["/a"]]], ["/a/b", "/blog/a", "/Blog/x", "/c"]),
+        ([["matches", "event:page", ["^/[Bb]log/"]]], ["/blog/a", "/Blog/x"]),
+        ([["contains_not", "event:page", ["/a", "/c"]]], ["/Blog/x"]),
+        ([["matches_not", "event:page", ["a"]]], ["/Blog/x", "/c"]),
+        ([["contains", "event:page", ["/"]], ["is_not", "event:page", ["/c"]]], ["/a", "/a/b", "/blog/a", "/Blog/x"]),
+    ]:
+        p = plan(query(["visitors"], ["event:page"], filters=filters))
+        assert (p.rollup, p.query.filters, p.segment) == ("rollup_pages", None, None), filters
+        assert sorted(k[0] for k in kept(pages, p)) == sorted(left), filters
     for dims, f in [
-        (["event:page"], ["contains", "event:page", ["/a"]]),  # not whole rows
         (["event:page"], ["is", "event:page", ["/a"], {"case_sensitive": False}]),  # /A is another row
-        (["event:page"], ["is_not", "event:page", ["/a"]]),
+        (["event:page"], ["contains", "event:page", ["/a"], {"case_sensitive": False}]),
+        (["event:goal"], ["contains", "event:goal", ["Signup"]]),  # a goal filter also drops pageviews
         (["visit:source", "event:page"], own),  # a visit breakdown inside
         (["visit:source"], own),  # another dimension
     ]:
         p = plan(query(["visitors"], dims, filters=[f]))
         assert (p.rollup, p.keep) == (None, None), (dims, f)
     assert plan(query(["visitors"], ["event:page"], filters=[own]), raw=True).rollup is None
+
+
+def test_one_segment_value_besides_keeps_rows_of_the_segments_breakdown() -> None:
+    """A pages tab under "source is Google, page contains /blog/": the query stays raw and whole
+    (a backend without per-segment rollups answers it as it is), with the segment to read and the rows to keep."""
+    google, blog = ["is", "visit:source", ["Google"]], ["contains", "event:page", ["/blog/"]]
+    p = plan(query(["visitors", "pageviews"], ["event:page"], filters=[google, blog]))
+    assert p.rollup is None and p.query.filters == And((Condition("is", "visit:source", ("Google",)),
+                                                        Condition("contains", "event:page", ("/blog/",))))  # fmt: skip
+    assert p.segment == Segment("visit:source", "Google", "rollup_pages")
+    assert p.keep == (0, Condition("contains", "event:page", ("/blog/",)))
+    for filters, dims in [
+        ([google, blog], ["visit:source"]),  # the segment's own breakdown: no page breakdown to keep rows of
+        ([google, blog], []),  # top stats: rows are not pages
+        ([["is", "visit:source", ["Google", "Bing"]], blog], ["event:page"]),  # two values: no segment
+        ([["is", "visit:device", ["Mobile"]], blog], ["event:page"]),  # not a segment attribute
+    ]:
+        p = plan(query(["visitors"], dims, filters=filters))
+        assert p.keep is None and p.segment is None, (filters, dims)

@@ -4,6 +4,8 @@ plan gets exactly the sums it gets alone, on demo data in a real SQLite file."""
 
 from __future__ import annotations
 
+import re
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,10 +23,14 @@ from analytics.stats import sharing
 from analytics.stats.parse import parse
 from analytics.stats.plan import Plan, plan
 from analytics.store.sqlite import reads, segments
+from analytics.store.sqlite.compiler import FEW_STRINGS
 from analytics.store.sqlite.store import SQLiteStore
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+SCOPE = re.compile(r"SELECT [es]2\.\w+ FROM events e2")
 DOMAIN = "segments.example"
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("segments") / "analytics.db"
@@ -64,6 +70,8 @@ async def test_a_batch_gets_what_each_plan_gets_alone(store: tuple[SQLiteStore, 
     # One set for every raw plan (a tab filtered by its own value reads its rollup: `plan.own_filter`).
     assert len({sharing.shared_key(p) for p in plans if p.rollup is None}) == 1
     assert sharing.shared_key(plans[0]) is not None
+    # The top stats' page sums are the pages tab's rows' sum in a batch (`sharing.page_totals`), asked alone.
+    assert [(i, tab) for i, tab, _ in sharing.page_totals(plans)] == [(0, 3)]
     async with s.reader() as conn:
         together = await reads.sums(conn, plans)
         alone = [(await reads.sums(conn, [p]))[0] for p in plans]
@@ -143,10 +151,10 @@ def test_visit_tabs_under_an_event_filter_read_the_matching_visits_once() -> Non
     site = Site(1, DOMAIN, "UTC")
     names = {name: i for i, name in enumerate(reads.NAMES, 1)}
     page = plans_for(site, FILTERS[1])  # a page: the visits with a matching event, once
-    sql, _, _ = segments.statement(page, page[0].query.filters, names, None)
+    sql, _, _ = segments.statement(page, page[0].query.filters, names, None, 0)
     assert sql.count("fv AS MATERIALIZED") == 1 and sql.count(" FROM fv s") >= 6
     source = plans_for(site, FILTERS[0])  # a visit attribute: the visits that pass it, no fv
-    sql, _, _ = segments.statement(source, source[0].query.filters, names, None)
+    sql, _, _ = segments.statement(source, source[0].query.filters, names, None, 0)
     assert "fv AS MATERIALIZED" not in sql and "fs AS MATERIALIZED" in sql
 
 
@@ -179,3 +187,41 @@ async def test_a_set_whose_plans_all_add_event_conditions_keeps_only_their_event
     (shared,) = [sql for sql in statements if sql.startswith("WITH fe")]
     fe = shared.split(") SELECT", 1)[0]
     assert " OR " in fe and "instr(" in fe  # the three tabs' own conditions, tested before the join
+
+
+async def test_a_pattern_filter_answers_the_same_once_the_strings_table_is_large(
+    store: tuple[SQLiteStore, Site], data: Path, tmp_path: Path
+) -> None:
+    # Past FEW_STRINGS, `contains` and `matches` test only the strings the site used in the range
+    # (`SCOPE`, the site's strings of the dimension in the range):
+    # strings of another site, matching or not, change nothing either way.
+    _, site = store
+    copy = tmp_path / "analytics.db"
+    shutil.copy(data, copy)
+    batches = [plans_for(site, FILTERS[i]) for i in (2, 4, 6)]
+    s = SQLiteStore(copy)
+    await s.open()
+    try:
+        async with s.reader() as conn:
+            small, statements = [], []
+            for plans in batches:
+                answer, ran = await traced(conn, plans)
+                small.append(answer)
+                statements += ran
+        assert not any(SCOPE.search(sql) for sql in statements)  # the whole table was tested
+        async with aiosqlite.connect(copy) as conn:  # what anyone's beacon could add, from another site
+            rows = [(f"/blog/c-spam-{i}",) for i in range(FEW_STRINGS + 1)]
+            await conn.executemany("INSERT INTO strings (value) VALUES (?)", rows)
+            await conn.commit()
+        async with s.reader() as conn:
+            large, statements = [], []
+            for plans in batches:
+                answer, ran = await traced(conn, plans)
+                large.append(answer)
+                statements += ran
+    finally:
+        await s.close()
+    assert large == small
+    assert all(sum(len(g) for g in answer) > 20 for answer in small)
+    # the large table took the scoped path: the site's strings in the range, from its events
+    assert sum(bool(SCOPE.search(sql)) for sql in statements) >= 3

@@ -13,10 +13,11 @@ import dataclasses
 from dataclasses import dataclass
 
 from analytics.catalog import BY_NAME, ROLLUP_DIMS, ROLLUPS, SEGMENTS, visitor_credit
+from analytics.stats import patterns
 from analytics.stats.imported import skip_reason
 from analytics.stats.medians import Groups
 from analytics.stats.metrics import MEDIAN, needed_sums
-from analytics.stats.query import Condition, Query
+from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query
 
 _VISIT_SUMS = frozenset({"visitors", "visits", "pageviews", "bounces", "duration", "reads", "readers"})
 _PAGE_SUMS = frozenset({
@@ -68,9 +69,9 @@ class Plan:
     # Count page visits per key and whole engaged seconds instead of summing (see stats.medians):
     # raw events only, and each key gains a last element, the seconds.
     histogram: bool = False
-    # The rows to keep, (key position, values), when the query's filter was the one `is` on a dimension
-    # it breaks down by: the plan reads that breakdown unfiltered and keeps those rows (`own_filter`).
-    keep: tuple[int, frozenset[str]] | None = None
+    # The rows to keep, (key position, the conditions on that key), when the query's filter tests
+    # a dimension it breaks down by: the rows whose value passes (`own_filter`, `kept`).
+    keep: tuple[int, Filter] | None = None
     # A raw plan whose filter is one value of a segment attribute: a backend that keeps rollups
     # per segment (store.sqlite.splits) may answer its settled days from them. Ignoring it is exact.
     segment: Segment | None = None
@@ -102,32 +103,55 @@ def rollup_for(query: Query, sums: set[str] | frozenset[str]) -> str | None:
     return table if sums <= ROLLUP_SUMS[table] else None
 
 
-def own_filter(query: Query) -> tuple[int, frozenset[str]] | None:
-    """(key position, values) when the filter is one case-sensitive `is` on a dimension the query breaks
-    down by, beside time dimensions only: such a filter keeps whole rows of the unfiltered breakdown.
+def own_filter(query: Query) -> tuple[Condition | None, tuple[int, Filter]] | None:
+    """When the filter tests the one dimension the query breaks down by (beside time), and perhaps
+    one value of a segment attribute: (that segment condition or None, (key position, the rest)).
 
-    Every event has one value of the dimension, so the events that pass are exactly
-    those of the kept rows, and each row's sums are the unfiltered row's. The Headline
-    check's median time for its listed pages is such a query (`["is", "event:page", paths]`).
+    Such conditions keep whole rows of the breakdown without them. Every event has one
+    value of the dimension, so the events that pass are exactly those of the kept rows,
+    and each row's sums are the row's without them. The conditions must be case-sensitive
+    (`passes` tests them as SQLite and ClickHouse do) and on a goal only `is` (a goal
+    filter also drops pageviews). The Headline check's median time for its listed pages
+    is such a query (`["is", "event:page", paths]`); so is a pages tab under "source is
+    Google, page contains /blog/".
     """
-    f = query.filters
-    if not isinstance(f, Condition) or f.op != "is" or not f.case_sensitive:
+    items = _and_items(query.filters)
+    segment = [
+        c for c in items if isinstance(c, Condition) and _segment_value(c) and c.dimension not in query.dimensions
+    ]
+    rest = [c for c in items if c not in segment[:1]]
+    dims = [d for d in query.dimensions if not d.startswith("time")]
+    if not rest or len(dims) != 1:
         return None
-    if f.dimension not in query.dimensions:
-        return None
-    if any(d != f.dimension and not d.startswith("time") for d in query.dimensions):
-        return None
-    return query.dimensions.index(f.dimension), frozenset(f.values)
+    for c in rest:
+        if not isinstance(c, Condition) or c.dimension != dims[0] or not c.case_sensitive:
+            return None
+        if c.dimension == "event:goal" and c.op != "is":
+            return None
+    tested = rest[0] if len(rest) == 1 else And(tuple(rest))
+    return (segment[0] if segment else None), (query.dimensions.index(dims[0]), tested)
+
+
+def _and_items(f: Filter | None) -> tuple[Filter, ...]:
+    """The conditions a filter ANDs together (itself, when it is not an AND; a page goal is one)."""
+    return () if f is None else f.items if isinstance(f, And) and not isinstance(f, PageGoal) else (f,)
+
+
+def _segment_value(f: Filter) -> bool:
+    """Whether `f` is one case-sensitive `is` with one value on a segment attribute."""
+    return (
+        isinstance(f, Condition) and f.op == "is" and f.case_sensitive and len(f.values) == 1
+        and f.dimension in SEGMENTS
+    )  # fmt: skip
 
 
 def segment_for(query: Query, sums: frozenset[str]) -> Segment | None:
     """The segment a raw `query` filters on, when its filter is one case-sensitive `is` with one value
     on a segment attribute and one rollup table answers the query without it."""
     f = query.filters
-    if not isinstance(f, Condition) or f.op != "is" or not f.case_sensitive or len(f.values) != 1:
+    if f is None or not _segment_value(f):
         return None
-    if f.dimension not in SEGMENTS:
-        return None
+    assert isinstance(f, Condition)
     table = rollup_for(dataclasses.replace(query, filters=None), sums)
     return None if table is None else Segment(f.dimension, f.values[0], table)
 
@@ -137,22 +161,49 @@ def plan(query: Query, sums: set[str] | frozenset[str] | None = None, *, raw: bo
     needed = frozenset(needed_sums(query.metrics) if sums is None else sums) - {MEDIAN}
     rollup = None if raw else rollup_for(query, needed)
     imports = query.include_imports and skip_reason(query) is None
-    keep = None if raw or rollup is not None else own_filter(query)
-    if keep is not None:
-        whole = dataclasses.replace(query, filters=None)
-        table = rollup_for(whole, needed)
-        if table is not None:
-            return Plan(whole, needed, table, imports, keep=keep)
-    segment = None if raw or rollup is not None else segment_for(query, needed)
-    return Plan(query, needed, rollup, imports, segment=segment)
+    own = None if raw or rollup is not None else own_filter(query)
+    if own is not None:
+        segment, keep = own
+        whole = dataclasses.replace(query, filters=segment)
+        if segment is None:
+            table = rollup_for(whole, needed)
+            if table is not None:
+                return Plan(whole, needed, table, imports, keep=keep)
+        else:
+            # One value of a segment besides: the query stays raw and whole (a backend without
+            # per-segment rollups answers it as it is, and keeping its rows changes nothing);
+            # one with them reads the segment's rows of the breakdown and keeps those that pass.
+            found = segment_for(whole, needed)
+            if found is not None:
+                return Plan(query, needed, None, imports, keep=keep, segment=found)
+    segment_ = None if raw or rollup is not None else segment_for(query, needed)
+    return Plan(query, needed, rollup, imports, segment=segment_)
 
 
 def kept(groups: Groups, p: Plan) -> Groups:
-    """A plan's rows, only those it keeps when it read a breakdown unfiltered (`Plan.keep`)."""
+    """A plan's rows, only those it keeps when it read a breakdown without its filter (`Plan.keep`)."""
     if p.keep is None:
         return groups
-    at, values = p.keep
-    return {key: sums for key, sums in groups.items() if key[at] in values}
+    at, tested = p.keep
+    return {key: sums for key, sums in groups.items() if passes(tested, key[at])}
+
+
+def passes(f: Filter, value: object) -> bool:
+    """Whether a breakdown value passes the conditions on its dimension, as the stores test them."""
+    if isinstance(f, Not):
+        return not passes(f.item, value)
+    if isinstance(f, And):
+        return all(passes(i, value) for i in f.items)
+    if isinstance(f, Or):
+        return any(passes(i, value) for i in f.items)
+    text = "" if value is None else str(value)
+    if f.op in ("is", "is_not"):
+        hit = text in f.values
+    elif f.op in ("contains", "contains_not"):
+        hit = any(v in text for v in f.values)
+    else:
+        hit = any(patterns.search(v, text) for v in f.values)
+    return hit if f.op in ("is", "contains", "matches") else not hit
 
 
 def histogram_plan(query: Query) -> Plan | None:

@@ -60,3 +60,47 @@ def groups(plans: Sequence[Plan]) -> list[tuple[Filter, list[int]]]:
 def rest(plan: Plan, shared: Filter) -> Filter | None:
     """What `plan`'s filter tests beyond its set's filter `shared` (event conditions only), or None."""
     return joined([c for c in conditions(plan.query.filters) if c not in conditions(shared)])
+
+
+# Sums over a set's events that add up over pages: a page visit, a view, a read, a second, a scroll
+# depth belong to one page each. The totals of a set are then the sum of its pages tab's rows.
+PAGE_ADDITIVE = frozenset({"pageviews", "reads", "time_total", "page_visits", "scroll_total", "scroll_visits"})
+
+
+def page_totals(plans: Sequence[Plan]) -> list[tuple[int, int, frozenset[str]]]:
+    """(totals plan, pages plan, sums): a batch's totals whose page sums are its pages tab's rows' sum.
+
+    A filtered dashboard's top stats and its pages tab count page visits, seconds,
+    scroll depth and views over the same events. Each belongs to one page, so the
+    totals are the rows' sum, exactly, however the tab is answered (a pages rollup
+    keeping the filtered pages reads far fewer rows than the events). Both must have
+    the same site, range and filter, no imported history and no histogram, and the
+    totals must be read from raw events.
+    """
+    tabs: dict[Hashable, int] = {}
+    for i, p in enumerate(plans):
+        if p.query.dimensions == ("event:page",) and _plain(p):
+            tabs.setdefault(_same(p), i)
+    out = []
+    for i, p in enumerate(plans):
+        tab = tabs.get(_same(p))
+        if tab is None or p.query.dimensions or not _plain(p) or p.rollup is not None or p.segment is not None:
+            continue  # (totals from rollups read few rows already)
+        names = p.sums & plans[tab].sums & PAGE_ADDITIVE
+        if names:
+            out.append((i, tab, frozenset(names)))
+    return out
+
+
+def _plain(p: Plan) -> bool:
+    return _filter(p) is not None and not p.histogram and not p.imports and not p.continues
+
+
+def _filter(p: Plan) -> Filter | None:
+    """The filter a plan answers: its query's, or the conditions it keeps rows by (`plan.own_filter`)."""
+    return p.keep[1] if p.keep is not None and p.query.filters is None else p.query.filters
+
+
+def _same(p: Plan) -> Hashable:
+    q = p.query
+    return (q.site.id, q.site.timezone, q.start, q.end, _filter(p))

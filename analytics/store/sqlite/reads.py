@@ -19,7 +19,7 @@ import aiosqlite
 from analytics.catalog import BY_NAME, PROPS_PREFIX
 from analytics.stats import dates, sharing
 from analytics.stats.metrics import Sums
-from analytics.stats.plan import Plan
+from analytics.stats.plan import Plan, kept
 from analytics.store.sqlite import segments
 from analytics.store.sqlite.compiler import Compiler, regexp, union
 from analytics.store.sqlite.days import EPOCH, day_number
@@ -87,19 +87,28 @@ async def sums(
         f"SELECT 0, site_id, timezone, through_day FROM rollup_days WHERE site_id IN ({', '.join('?' * len(site_ids))})"
         f" UNION ALL SELECT 1, value, id, NULL FROM strings WHERE value IN ({', '.join('?' * len(NAMES))})"
         f" UNION ALL SELECT 2, site_id, timezone, through_day FROM segment_days"
-        f" WHERE site_id IN ({', '.join('?' * len(site_ids))})",
+        f" WHERE site_id IN ({', '.join('?' * len(site_ids))})"
+        " UNION ALL SELECT 3, NULL, MAX(id), NULL FROM strings",
         [*site_ids, *NAMES, *site_ids],
         budget,
     )
     through = {(site_id, tz): day for kind, site_id, tz, day in rows if kind == 0}
     names = {value: id_ for kind, value, id_, _ in rows if kind == 1}
     segment_through = {(site_id, tz): day for kind, site_id, tz, day in rows if kind == 2}
+    string_count = next((n or 0 for kind, _, n, _ in rows if kind == 3), 0)  # its largest id: at least the count
+
+    # A totals plan's page sums, when the batch's pages tab has them over the same events, are that
+    # tab's rows' sum: it is not asked for them.
+    asked = list(plans)
+    derived = sharing.page_totals(asked)
+    plans = list(plans)
+    for i, _, given in derived:
+        plans[i] = dataclasses.replace(plans[i], sums=plans[i].sums - given)
 
     # A segment plan's settled days come from the per-segment rollups, the days after from a
     # raw plan of their own, answered with the others (and sharing their filtered set) and
     # summed into the plan's groups. Visitor credits are per local day, so the two add up.
     count = len(plans)
-    plans = list(plans)
     owner = list(range(count))  # the plan whose groups each plan's rows add to
     for i in range(count):
         q = plans[i].query
@@ -135,14 +144,14 @@ async def sums(
             q = plans[members[0]].query
             group = [plans[i] for i in members]
             tier = through.get((q.site.id, q.site.timezone))
-            sql, params, tagged = segments.statement(group, shared, names, tier)
+            sql, params, tagged = segments.statement(group, shared, names, tier, string_count)
             for row in await _all(conn, sql, params, budget):
                 member, (_, _, names_of), from_imports = tagged[row[0]]
                 add(members[member], row, group[member].key_width, names_of, from_imports)
     for i in alone:
         q = plans[i].query
         tier = (segment_through if plans[i].segment else through).get((q.site.id, q.site.timezone))
-        parts = Compiler(plans[i], names, tier).parts()
+        parts = Compiler(plans[i], names, tier, strings=string_count).parts()
         if parts:
             sql, params, layout = union(parts, plans[i].key_width)
             for row in await _all(conn, sql, params, budget):
@@ -159,6 +168,11 @@ async def sums(
             for name, value in more.items():
                 bucket[name] = bucket.get(name, 0) + value
         out.append(resolved)
+    for i, tab, given in derived:
+        tab_rows = kept(out[tab], asked[tab]).values()
+        totals = out[i].setdefault((), {})
+        for name in given:
+            totals[name] = sum(r.get(name, 0) for r in tab_rows)
     return out
 
 

@@ -22,11 +22,11 @@ from analytics.catalog import BY_NAME, PROPS_PREFIX
 from analytics.stats import sharing
 from analytics.stats.plan import Plan
 from analytics.stats.query import Filter, Or, filter_dimensions
-from analytics.store.sqlite.compiler import Compiler, Part
+from analytics.store.sqlite.compiler import Compiler, Part, visitor_day
 
 # The event columns the compiled parts read, and the visit columns every part may read.
 _EVENT_COLUMNS = ("ts", "session_id", "name", "hostname", "page", "scroll_depth", "engaged_ms", "read")
-_VISIT_COLUMNS = ("visitor_id", "start")
+_VISIT_COLUMNS = ("visitor_id", "day", "start")
 _VISITS_ONLY = ("id", "visitor_id", "day", "start", "pageviews", "interactive", "last_action", "reads")
 
 
@@ -35,7 +35,7 @@ Tagged = tuple[int, Part, bool]
 
 
 def statement(
-    plans: Sequence[Plan], shared: Filter, names: dict[str, int], through_day: int | None
+    plans: Sequence[Plan], shared: Filter, names: dict[str, int], through_day: int | None, strings: int
 ) -> tuple[str, list[Any], list[Tagged]]:
     """One statement for plans whose filters all hold `shared`: the filtered sets, then every part, tagged.
 
@@ -45,7 +45,7 @@ def statement(
     parts: list[Tagged] = []
     for i, plan in enumerate(plans):
         extra = sharing.rest(plan, shared)
-        for part, imported in Compiler(plan, names, through_day, shared=True, rest=extra).parts():
+        for part, imported in Compiler(plan, names, through_day, shared=True, rest=extra, strings=strings).parts():
             parts.append((i, part, imported))
     dims = [d for plan in plans for d in plan.query.dimensions]
     visit_columns = sorted({BY_NAME[d].column for d in dims if d in BY_NAME and BY_NAME[d].level == "visit"})
@@ -59,7 +59,7 @@ def statement(
     if any(" FROM fe e" in sql or " FROM fv s" in sql for _, (sql, _, _), _ in parts):  # `fv` reads `fe`
         tested = [d for plan in plans for d in filter_dimensions(plan.query.filters)]
         props = ("props",) if any(d.startswith(PROPS_PREFIX) for d in [*dims, *tested]) else ()
-        c = Compiler(first, names)
+        c = Compiler(first, names, strings=strings)
         cols = [f"e.{x}" for x in (*_EVENT_COLUMNS, *props)]
         cols += [f"s.{x} AS s_{x}" for x in (*_VISIT_COLUMNS, *event_visit_columns)]
         where = c.filtered_events()
@@ -76,7 +76,7 @@ def statement(
         )
         params += c.params
     if any(" FROM fs s" in sql for _, (sql, _, _), _ in parts):
-        c = Compiler(first, names)
+        c = Compiler(first, names, strings=strings)
         cols = [f"s.{x}" for x in dict.fromkeys((*_VISITS_ONLY, *visit_columns))]
         where = c.filtered_visits()
         ctes.append(f"fs AS MATERIALIZED (SELECT {', '.join(cols)} FROM sessions s WHERE {where})")
@@ -85,14 +85,18 @@ def statement(
     if any(" FROM fv s" in sql for _, (sql, _, _), _ in parts):
         # The visits that started in the range and have an event in `fe`, with whether one of
         # those events made a read: one join to `sessions` for every visit-level tab.
-        c = Compiler(first, names, shared=True)
+        c = Compiler(first, names, shared=True, strings=strings)
         cols = [f"s.{x}" for x in dict.fromkeys((*_VISITS_ONLY, *visit_columns))]
+        # Each also carries its visitor-day (`vd`) and whether it is the only visit of that visitor-day
+        # here (`solo`), decided on these narrow rows before the join: see store.sqlite.compiler.once.
         matching = (
-            "SELECT e.session_id AS sid, MAX(COALESCE(e.read, 0)) AS r FROM fe e"
-            f" WHERE {c.bounds('e.s_start')} GROUP BY e.session_id"
+            f"SELECT e.session_id AS sid, MAX(COALESCE(e.read, 0)) AS r, {visitor_day('e.s_visitor_id', 'e.s_day')}"
+            f" AS vd FROM fe e WHERE {c.bounds('e.s_start')} GROUP BY e.session_id"
         )
+        marked = f"SELECT m.*, COUNT(*) OVER (PARTITION BY m.vd) = 1 AS solo FROM ({matching}) m"
         ctes.append(
-            f"fv AS MATERIALIZED (SELECT {', '.join(cols)}, x.r FROM ({matching}) x JOIN sessions s ON s.id = x.sid)"
+            f"fv AS MATERIALIZED (SELECT {', '.join(cols)}, x.r, x.vd, x.solo FROM ({marked}) x"
+            " JOIN sessions s ON s.id = x.sid)"
         )
         params += c.params
 

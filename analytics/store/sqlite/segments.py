@@ -15,17 +15,20 @@ only where the rows come from changes.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from analytics.catalog import BY_NAME, PROPS_PREFIX
+from analytics.catalog import BY_NAME
 from analytics.stats import sharing
 from analytics.stats.plan import Plan
-from analytics.stats.query import Filter, Or, filter_dimensions
+from analytics.stats.query import Filter, Or
 from analytics.store.sqlite.compiler import Compiler, Part, visitor_day
 
 # The event columns the compiled parts read, and the visit columns every part may read.
-_EVENT_COLUMNS = ("ts", "session_id", "name", "hostname", "page", "scroll_depth", "engaged_ms", "read")
+_EVENT_COLUMNS = ("ts", "session_id", "name", "hostname", "page", "scroll_depth", "engaged_ms", "read", "props")
+_EVENT_ALWAYS = ("ts", "session_id", "name", "read")  # `fv` reads the session and the read flag
+_EVENT_REF = re.compile(r"\be\.([a-z_]+)")
 _VISIT_COLUMNS = ("visitor_id", "day", "start")
 _VISITS_ONLY = ("id", "visitor_id", "day", "start", "pageviews", "interactive", "last_action", "reads")
 
@@ -57,10 +60,10 @@ def statement(
     first = dataclasses.replace(plans[0], query=dataclasses.replace(plans[0].query, filters=shared))
     ctes, params = [], []
     if any(" FROM fe e" in sql or " FROM fv s" in sql for _, (sql, _, _), _ in parts):  # `fv` reads `fe`
-        tested = [d for plan in plans for d in filter_dimensions(plan.query.filters)]
-        props = ("props",) if any(d.startswith(PROPS_PREFIX) for d in [*dims, *tested]) else ()
+        # Only the event columns a part names: a narrower set is quicker to materialise.
+        used = {name for sql in over_events for name in _EVENT_REF.findall(sql)}
         c = Compiler(first, names, strings=strings)
-        cols = [f"e.{x}" for x in (*_EVENT_COLUMNS, *props)]
+        cols = [f"e.{x}" for x in _EVENT_COLUMNS if x in _EVENT_ALWAYS or x in used]
         cols += [f"s.{x} AS s_{x}" for x in (*_VISIT_COLUMNS, *event_visit_columns)]
         where = c.filtered_events()
         # When every plan tests its own event conditions too (the goal-link tabs, the Headline

@@ -40,9 +40,6 @@ _EVENT_ALWAYS = ("ts", "session_id", "name")
 Tagged = tuple[int, int, Part]  # plan index, key width, part
 
 
-# Sums over a set's events that add up over pages: a page visit, a view, a read, a second, a scroll
-# depth belong to one page each. The totals of a set are then the sum of its pages tab's rows.
-PAGE_ADDITIVE = frozenset({"pageviews", "reads", "time_total", "page_visits", "scroll_total", "scroll_visits"})
 Derived = tuple[int, int, frozenset[str]]  # (plan, from plan, sums): the plan's totals are the other's rows' sum
 
 
@@ -149,7 +146,7 @@ def _page_totals(plans: Sequence[Plan], sets: dict[int, tuple[Filter, int]]) -> 
         tab = pages.get(n)
         if tab is None or plans[i].query.dimensions or not plain(i):
             continue
-        names = plans[i].sums & plans[tab].sums & PAGE_ADDITIVE
+        names = plans[i].sums & plans[tab].sums & sharing.PAGE_ADDITIVE
         if names:
             out.append((i, tab, frozenset(names)))
     return tuple(out)

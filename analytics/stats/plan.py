@@ -161,11 +161,13 @@ def plan(query: Query, sums: set[str] | frozenset[str] | None = None, *, raw: bo
     needed = frozenset(needed_sums(query.metrics) if sums is None else sums) - {MEDIAN}
     rollup = None if raw else rollup_for(query, needed)
     imports = query.include_imports and skip_reason(query) is None
-    own = None if raw or rollup is not None else own_filter(query)
+    if raw or rollup is not None:
+        return Plan(query, needed, rollup, imports)
+    own = own_filter(query)
     if own is not None:
-        segment, keep = own
-        whole = dataclasses.replace(query, filters=segment)
-        if segment is None:
+        value, keep = own
+        whole = dataclasses.replace(query, filters=value)
+        if value is None:
             table = rollup_for(whole, needed)
             if table is not None:
                 return Plan(whole, needed, table, imports, keep=keep)
@@ -173,11 +175,10 @@ def plan(query: Query, sums: set[str] | frozenset[str] | None = None, *, raw: bo
             # One value of a segment besides: the query stays raw and whole (a backend without
             # per-segment rollups answers it as it is, and keeping its rows changes nothing);
             # one with them reads the segment's rows of the breakdown and keeps those that pass.
-            found = segment_for(whole, needed)
-            if found is not None:
-                return Plan(query, needed, None, imports, keep=keep, segment=found)
-    segment_ = None if raw or rollup is not None else segment_for(query, needed)
-    return Plan(query, needed, rollup, imports, segment=segment_)
+            segment = segment_for(whole, needed)
+            if segment is not None:
+                return Plan(query, needed, None, imports, keep=keep, segment=segment)
+    return Plan(query, needed, None, imports, segment=segment_for(query, needed))
 
 
 def kept(groups: Groups, p: Plan) -> Groups:

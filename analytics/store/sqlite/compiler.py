@@ -47,7 +47,7 @@ def visitor_day(visitor: str, day: str) -> str:
     return f"(({visitor} | {shifted}) - ({visitor} & {shifted}))"
 
 
-def once(condition: str) -> str:
+def once(condition: str | None = None) -> str:
     """Distinct visitor-days among the visits with a matching event (`fv`) that meet `condition`.
 
     The set carries each visit's visitor-day (`vd`) and whether it is the only visit of that
@@ -55,7 +55,7 @@ def once(condition: str) -> str:
     through the distinct set, which is where a visit-level tab spent most of its time. A
     visitor-day alone in the whole set is alone in any part of it, so the count is exact.
     """
-    cond = "" if condition == "1" else f" AND {condition}"
+    cond = "" if condition is None else f" AND {condition}"
     return f"(SUM(s.solo{cond}) + COUNT(DISTINCT CASE WHEN NOT s.solo{cond} THEN s.vd END))"
 
 
@@ -288,7 +288,7 @@ class Compiler:
                 # visit-level tab of the dashboard groups them instead of joining its own.
                 cols = [self.raw_dim(d, visits_only=True) for d in dims]
                 # `fv` marks the visits alone in their visitor-day there: see `once`.
-                exprs["visitors"] = once("1")
+                exprs["visitors"] = once()
                 exprs["readers"] = once("s.r = 1")
                 select = ", ".join([*cols, *(exprs[x] for x in session_sums)])
                 stmt(f"SELECT {select} FROM fv s{_group(len(cols))}", session_sums)

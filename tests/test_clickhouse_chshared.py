@@ -148,7 +148,6 @@ async def test_an_unfiltered_batch_reads_each_rollup_once_and_gets_what_each_pla
 async def test_lone_plans_on_events_read_one_set_of_the_events_any_of_them_passes(store: ClickHouseStore) -> None:
     """The unfiltered dashboard's goal-link tabs (and a page's visits): each has its own filter on events
     alone, so they read one set of the events passing any of the filters and test their own there."""
-
     def goal(name: str, prop: str) -> Plan:
         body = {"metrics": ["visitors", "events"], "dimensions": [f"event:props:{prop}"],
                 "filters": [["is", "event:goal", [name]]]}  # fmt: skip
@@ -185,9 +184,7 @@ async def test_a_filter_that_keeps_custom_events_only_reads_goal_events_and_coun
     assert "FROM events AS e" in slow_sql and "fg0 AS MATERIALIZED" in slow_sql  # its goal tabs: goal_events
     got, expected = await store.sums(fast), await store.sums(slow)
     # The goals tab filtered by its own goal reads the unfiltered goals rollup and keeps that goal's row.
-    assert fast[9].rollup == "rollup_events" and fast[9].keep == (
-        0,
-        Condition("is", "event:goal", ("Outbound Link: Click",)),
-    )
+    goal = Condition("is", "event:goal", ("Outbound Link: Click",))
+    assert fast[9].rollup == "rollup_events" and fast[9].keep == (0, goal)
     assert [kept(g, p) for g, p in zip(got, fast, strict=True)] == expected
     assert got[0][()]["visitors"] > 0 and len(got[2]) > 1  # clicks, from more than one source

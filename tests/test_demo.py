@@ -67,10 +67,7 @@ def _rollups(db: Path) -> dict[str, dict[tuple[Any, ...], tuple[int, ...]]]:
         rows: dict[tuple[Any, ...], tuple[int, ...]] = {}
         for row in conn.execute(f"SELECT bucket, {', '.join(keys) or '0'}, {', '.join(sums)} FROM {table}"):
             nk = max(1, len(keys))
-            key = (
-                row[0],
-                *(k if c in TEXT_ATTRS else s.get(k, k) for c, k in zip(keys, row[1 : 1 + nk], strict=False)),
-            )
+            key = (row[0], *(k if c in TEXT_ATTRS else s.get(k, k) for c, k in zip(keys, row[1 : 1 + nk], strict=False)))
             values = tuple(row[1 + nk :])
             if any(values):
                 rows[key] = values

@@ -63,15 +63,7 @@ def test_sums_are_the_metrics_needs_or_what_the_caller_asks() -> None:
     assert plan(q).sums == {"bounces", "visits", "pageviews"}
     assert plan(q, {"visitors"}).sums == {"visitors"}
     assert rollup_for(q, {"time_total"}) is None  # a device table has no engaged time
-    assert ROLLUP_SUMS["rollup_devices"] == {
-        "visitors",
-        "visits",
-        "pageviews",
-        "bounces",
-        "duration",
-        "reads",
-        "readers",
-    }
+    assert ROLLUP_SUMS["rollup_devices"] == {"visitors", "visits", "pageviews", "bounces", "duration", "reads", "readers"}
 
 
 def test_raw_skips_rollups() -> None:

@@ -58,6 +58,17 @@ async def traced(conn: aiosqlite.Connection, plans: list[Plan]) -> tuple[list[An
         await conn.set_trace_callback(None)  # type: ignore[arg-type]
 
 
+async def each_traced(s: SQLiteStore, batches: list[list[Plan]]) -> tuple[list[Any], list[str]]:
+    """Each batch's sums, and every statement they ran."""
+    answers, statements = [], []
+    async with s.reader() as conn:
+        for plans in batches:
+            answer, ran = await traced(conn, plans)
+            answers.append(answer)
+            statements += ran
+    return answers, statements
+
+
 def plans_for(site: Site, filters: list[Any], date_range: str = "30d") -> list[Plan]:
     return [plan(parse({"site_id": DOMAIN, "date_range": date_range, "filters": filters, **body}, site, NOW))
             for body in PANELS]  # fmt: skip
@@ -204,23 +215,13 @@ async def test_a_pattern_filter_answers_the_same_once_the_strings_table_is_large
     s = SQLiteStore(copy)
     await s.open()
     try:
-        async with s.reader() as conn:
-            small, statements = [], []
-            for plans in batches:
-                answer, ran = await traced(conn, plans)
-                small.append(answer)
-                statements += ran
+        small, statements = await each_traced(s, batches)
         assert not any(SCOPE.search(sql) for sql in statements)  # the whole table was tested
         async with aiosqlite.connect(copy) as conn:  # what anyone's beacon could add, from another site
             rows = [(f"/blog/c-spam-{i}",) for i in range(FEW_STRINGS + 1)]
             await conn.executemany("INSERT INTO strings (value) VALUES (?)", rows)
             await conn.commit()
-        async with s.reader() as conn:
-            large, statements = [], []
-            for plans in batches:
-                answer, ran = await traced(conn, plans)
-                large.append(answer)
-                statements += ran
+        large, statements = await each_traced(s, batches)
     finally:
         await s.close()
     assert large == small

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from analytics.catalog import BY_NAME, ROLLUP_DIMS, ROLLUPS, SEGMENTS, visitor_credit
 from analytics.stats import patterns
@@ -116,9 +117,7 @@ def own_filter(query: Query) -> tuple[Condition | None, tuple[int, Filter]] | No
     Google, page contains /blog/".
     """
     items = _and_items(query.filters)
-    segment = [
-        c for c in items if isinstance(c, Condition) and _segment_value(c) and c.dimension not in query.dimensions
-    ]
+    segment = [c for c in items if _segment_value(c) and c.dimension not in query.dimensions]
     rest = [c for c in items if c not in segment[:1]]
     dims = [d for d in query.dimensions if not d.startswith("time")]
     if not rest or len(dims) != 1:
@@ -137,7 +136,7 @@ def _and_items(f: Filter | None) -> tuple[Filter, ...]:
     return () if f is None else f.items if isinstance(f, And) and not isinstance(f, PageGoal) else (f,)
 
 
-def _segment_value(f: Filter) -> bool:
+def _segment_value(f: Filter | None) -> TypeGuard[Condition]:
     """Whether `f` is one case-sensitive `is` with one value on a segment attribute."""
     return (
         isinstance(f, Condition) and f.op == "is" and f.case_sensitive and len(f.values) == 1
@@ -149,9 +148,8 @@ def segment_for(query: Query, sums: frozenset[str]) -> Segment | None:
     """The segment a raw `query` filters on, when its filter is one case-sensitive `is` with one value
     on a segment attribute and one rollup table answers the query without it."""
     f = query.filters
-    if f is None or not _segment_value(f):
+    if not _segment_value(f):
         return None
-    assert isinstance(f, Condition)
     table = rollup_for(dataclasses.replace(query, filters=None), sums)
     return None if table is None else Segment(f.dimension, f.values[0], table)
 

@@ -67,7 +67,7 @@ def rest(plan: Plan, shared: Filter) -> Filter | None:
 PAGE_ADDITIVE = frozenset({"pageviews", "reads", "time_total", "page_visits", "scroll_total", "scroll_visits"})
 
 
-def page_totals(plans: Sequence[Plan]) -> list[tuple[int, int, frozenset[str]]]:
+def page_totals(plans: Sequence[Plan], *, per_segment: bool = True) -> list[tuple[int, int, frozenset[str]]]:
     """(totals plan, pages plan, sums): a batch's totals whose page sums are its pages tab's rows' sum.
 
     A filtered dashboard's top stats and its pages tab count page visits, seconds,
@@ -75,7 +75,8 @@ def page_totals(plans: Sequence[Plan]) -> list[tuple[int, int, frozenset[str]]]:
     totals are the rows' sum, exactly, however the tab is answered (a pages rollup
     keeping the filtered pages reads far fewer rows than the events). Both must have
     the same site, range and filter, no imported history and no histogram, and the
-    totals must be read from raw events.
+    totals must be read from raw events: not from rollups, nor, with `per_segment`
+    (a store keeping rollups per segment, store.sqlite.splits), from those.
     """
     tabs: dict[Hashable, int] = {}
     for i, p in enumerate(plans):
@@ -84,8 +85,10 @@ def page_totals(plans: Sequence[Plan]) -> list[tuple[int, int, frozenset[str]]]:
     out = []
     for i, p in enumerate(plans):
         tab = tabs.get(_same(p))
-        if tab is None or p.query.dimensions or not _plain(p) or p.rollup is not None or p.segment is not None:
+        if tab is None or p.query.dimensions or not _plain(p) or p.rollup is not None:
             continue  # (totals from rollups read few rows already)
+        if per_segment and p.segment is not None:
+            continue
         names = p.sums & plans[tab].sums & PAGE_ADDITIVE
         if names:
             out.append((i, tab, frozenset(names)))

@@ -99,9 +99,8 @@ async def sums(
 
     # A totals plan's page sums, when the batch's pages tab has them over the same events, are that
     # tab's rows' sum: it is not asked for them.
-    asked = list(plans)
+    asked, plans = plans, list(plans)
     derived = sharing.page_totals(asked)
-    plans = list(plans)
     for i, _, given in derived:
         plans[i] = dataclasses.replace(plans[i], sums=plans[i].sums - given)
 

@@ -63,7 +63,15 @@ def test_sums_are_the_metrics_needs_or_what_the_caller_asks() -> None:
     assert plan(q).sums == {"bounces", "visits", "pageviews"}
     assert plan(q, {"visitors"}).sums == {"visitors"}
     assert rollup_for(q, {"time_total"}) is None  # a device table has no engaged time
-    assert ROLLUP_SUMS["rollup_devices"] == {"visitors", "visits", "pageviews", "bounces", "duration", "reads", "readers"}
+    assert ROLLUP_SUMS["rollup_devices"] == {
+        "visitors",
+        "visits",
+        "pageviews",
+        "bounces",
+        "duration",
+        "reads",
+        "readers",
+    }
 
 
 def test_raw_skips_rollups() -> None:
@@ -134,3 +142,38 @@ def test_one_segment_value_besides_keeps_rows_of_the_segments_breakdown() -> Non
     ]:
         p = plan(query(["visitors"], dims, filters=filters))
         assert p.keep is None and p.segment is None, (filters, dims)
+
+
+ENTRIES = {"metrics": ["visits"], "dimensions": ["visit:entry_page", "visit:channel"]}
+SOURCE = ["is", "visit:source", ["Google"]]
+BLOG = ["contains", "event:page", ["/blog/"]]
+
+
+def test_an_entry_page_that_passes_the_page_conditions_implies_them() -> None:
+    """The Headline check's entrances by channel under "source is Google, page contains /blog/":
+    every visit that entered on a listed /blog/ page has a matching event, its first."""
+    entry = ["is", "visit:entry_page", ["/blog/a", "/blog/b"]]
+    p = plan(query(ENTRIES["metrics"], ENTRIES["dimensions"], filters=[SOURCE, BLOG, entry]))
+    assert p.query.filters == And((Condition(*SOURCE[:2], ("Google",)), Condition(*entry[:2], ("/blog/a", "/blog/b"))))
+    assert p.rollup is None and p.segment is None
+    alone = plan(query(["visitors", "bounce_rate", "visit_duration"], ["visit:country"], filters=[BLOG, entry]))
+    assert alone.query.filters == Condition(*entry[:2], ("/blog/a", "/blog/b"))
+
+
+@pytest.mark.parametrize(
+    ("metrics", "dimensions", "filters"),
+    [
+        (["visits"], ["visit:channel"], [BLOG, ["is", "visit:entry_page", ["/blog/a", "/about"]]]),  # /about fails
+        (["visits", "pageviews"], ["visit:channel"], [BLOG, ["is", "visit:entry_page", ["/blog/a"]]]),  # counts views
+        (["visits"], ["event:page"], [BLOG, ["is", "visit:entry_page", ["/blog/a"]]]),  # an event dimension
+        (["visits"], [], [["contains", "event:page", ["/BLOG/"], {"case_sensitive": False}],
+                          ["is", "visit:entry_page", ["/blog/a"]]]),  # case-insensitive
+        (["visits"], [], [BLOG, ["is", "event:goal", ["Signup"]], ["is", "visit:entry_page", ["/blog/a"]]]),
+        (["visits"], [], [BLOG, ["contains", "visit:entry_page", ["/blog/"]]]),  # not `is`
+    ],
+)  # fmt: skip
+def test_page_conditions_stay_when_the_entry_page_does_not_imply_them(
+    metrics: list[str], dimensions: list[str], filters: list[Any]
+) -> None:
+    q = query(metrics, dimensions, filters=filters)
+    assert plan(q).query == q

@@ -22,6 +22,8 @@ from analytics.model import Site
 from analytics.stats import sharing
 from analytics.stats.parse import parse
 from analytics.stats.plan import Plan, plan
+from analytics.stats.plan import passes as _passes
+from analytics.stats.query import Condition
 from analytics.store.sqlite import reads, segments
 from analytics.store.sqlite.compiler import FEW_STRINGS
 from analytics.store.sqlite.store import SQLiteStore
@@ -228,3 +230,38 @@ async def test_a_pattern_filter_answers_the_same_once_the_strings_table_is_large
     assert all(sum(len(g) for g in answer) > 20 for answer in small)
     # the large table took the scoped path: the site's strings in the range, from its events
     assert sum(bool(SCOPE.search(sql)) for sql in statements) >= 3
+
+
+@pytest.mark.parametrize(
+    "page", [["contains", "event:page", ["/blog/"]], ["is", "event:page", ["/"]]], ids=["blog", "home"]
+)
+async def test_entry_pages_that_imply_the_page_filter_read_the_visits_alone(
+    store: tuple[SQLiteStore, Site], page: list[Any]
+) -> None:
+    """Entrances by channel under a page filter, for entry pages that pass it (`plan.entered`):
+    the same sums as the raw plan that tests every event, read from the visits alone."""
+    s, site = store
+    base = {"site_id": DOMAIN, "date_range": "30d"}
+    entries = plan(
+        parse({**base, "metrics": ["visits"], "dimensions": ["visit:entry_page"], "filters": [page]}, site, NOW)
+    )
+    async with s.reader() as conn:
+        (by_entry,) = await reads.sums(conn, [entries])
+        passing = sorted(key[0] for key in by_entry if plan_passes(page, key[0]))[:5]
+        assert passing
+        body = {**base, "metrics": ["visitors", "visits", "bounce_rate", "visit_duration"],
+                "dimensions": ["visit:entry_page", "visit:channel"],
+                "filters": [page, ["is", "visit:device", ["Desktop"]], ["is", "visit:entry_page", passing]]}  # fmt: skip
+        q = parse(body, site, NOW)
+        implied = plan(q)
+        assert implied.query.filters is not None and "event:page" not in str(implied.query.filters)
+        tested = Plan(q, implied.sums, None)  # every event tested, as before
+        (fast,), statements = await traced(conn, [implied])
+        (slow,) = await reads.sums(conn, [tested])
+    assert fast == slow and len(fast) >= 3
+    assert not any("FROM events" in sql for sql in statements)
+
+
+def plan_passes(condition: list[Any], value: str) -> bool:
+    op, dimension, values = condition
+    return _passes(Condition(op, dimension, tuple(values)), value)

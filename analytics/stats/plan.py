@@ -18,7 +18,7 @@ from analytics.stats import patterns
 from analytics.stats.imported import skip_reason
 from analytics.stats.medians import Groups
 from analytics.stats.metrics import MEDIAN, needed_sums
-from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query
+from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query, filter_dimensions, joined
 
 _VISIT_SUMS = frozenset({"visitors", "visits", "pageviews", "bounces", "duration", "reads", "readers"})
 _PAGE_SUMS = frozenset({
@@ -154,9 +154,45 @@ def segment_for(query: Query, sums: frozenset[str]) -> Segment | None:
     return None if table is None else Segment(f.dimension, f.values[0], table)
 
 
+# Sums that only the matching visits decide, not which of their events matched.
+_VISIT_ONLY_SUMS = frozenset({"visitors", "visits", "bounces", "duration"})
+
+
+def entered(query: Query, sums: frozenset[str]) -> Query:
+    """`query` without its page conditions when its entry page condition implies them.
+
+    A visit's entry page is the page of the event that opened it, at its start. Under
+    "entry page is /blog/a, page contains /blog/", every visit that began in the range
+    and entered on /blog/a has a matching event, that one. So for sums the visits alone
+    decide (no event dimension, no page views or reads, which count matching events),
+    the page conditions test nothing more. The Headline check's entrances by channel of
+    its listed pages are such a query, and so is every visit tab of a page-filtered view
+    after a click on an entry page: read from the visits alone, not from every event.
+    Only case-sensitive conditions (`passes` tests them as the stores do), only when
+    the filter has no other event condition, and not when imported history is merged.
+    """
+    items = _and_items(query.filters)
+    if not items or not sums <= _VISIT_ONLY_SUMS or any(d.startswith("event:") for d in query.dimensions):
+        return query
+    if query.include_imports and skip_reason(query) is None:
+        return query
+    pages = [c for c in items if isinstance(c, Condition) and c.dimension == "event:page" and c.case_sensitive]
+    entries = [
+        c for c in items
+        if isinstance(c, Condition) and c.dimension == "visit:entry_page" and c.op == "is" and c.case_sensitive
+    ]  # fmt: skip
+    others = [c for c in items if c not in pages]
+    if not pages or not entries or any(d.startswith("event:") for d in filter_dimensions(joined(others))):
+        return query
+    if not any(all(passes(p, v) for p in pages for v in c.values) for c in entries):
+        return query
+    return dataclasses.replace(query, filters=joined(others))
+
+
 def plan(query: Query, sums: set[str] | frozenset[str] | None = None, *, raw: bool = False) -> Plan:
     """The plan for `query`. `raw=True` skips rollups: tests use it to check both ways agree."""
     needed = frozenset(needed_sums(query.metrics) if sums is None else sums) - {MEDIAN}
+    query = entered(query, needed)
     rollup = None if raw else rollup_for(query, needed)
     imports = query.include_imports and skip_reason(query) is None
     if raw or rollup is not None:

@@ -7,6 +7,7 @@ touches a database, and nothing here is specific to one backend.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -61,6 +62,11 @@ def filter_dimensions(f: Filter | None) -> set[str]:
     if isinstance(f, Not):
         return filter_dimensions(f.item)
     return set().union(*(filter_dimensions(i) for i in f.items))
+
+
+def joined(items: Sequence[Filter]) -> Filter | None:
+    """The AND of `items`; None for none."""
+    return None if not items else items[0] if len(items) == 1 else And(tuple(items))
 
 
 @dataclass(frozen=True, slots=True)

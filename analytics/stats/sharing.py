@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 from analytics.stats.plan import Plan
-from analytics.stats.query import And, Filter, filter_dimensions
+from analytics.stats.query import And, Filter, filter_dimensions, joined
 
 
 def shared_key(plan: Plan) -> Hashable | None:
@@ -27,11 +27,6 @@ def shared_key(plan: Plan) -> Hashable | None:
 def conditions(f: Filter | None) -> tuple[Filter, ...]:
     """The conditions a filter ANDs together (itself, when it is not an AND)."""
     return () if f is None else f.items if isinstance(f, And) else (f,)
-
-
-def joined(items: Sequence[Filter]) -> Filter | None:
-    """The AND of `items`; None for none."""
-    return None if not items else items[0] if len(items) == 1 else And(tuple(items))
 
 
 def groups(plans: Sequence[Plan]) -> list[tuple[Filter, list[int]]]:

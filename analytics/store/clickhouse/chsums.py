@@ -28,7 +28,7 @@ from analytics.stats.imported import (
     import_tables,
 )
 from analytics.stats.plan import Plan, rollup_tables
-from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query, filter_dimensions
+from analytics.stats.query import And, Condition, Filter, Not, Or, PageGoal, Query, filter_dimensions, joined
 from analytics.store.clickhouse import chdays
 from analytics.store.clickhouse.chbatch import Grouping, Part
 from analytics.visits.rollups import COUNTERS
@@ -288,9 +288,9 @@ class Compiler:
         on_events = [c for c in items if c not in on_visits]
         if not on_events or any(not set(filter_dimensions(c)) <= set(_VISIT_COL) for c in on_visits):
             return None
-        both = sharing.joined(on_events)
+        both = joined(on_events)
         assert both is not None
-        return both, sharing.joined(on_visits)
+        return both, joined(on_visits)
 
     def raw_where(self, f: Filter | None = None) -> str:
         """The events a raw part reads: the site, the range and the plan's filter (or `f`, when given)."""

@@ -11,6 +11,7 @@ parts of one plan are tagged and joined with UNION ALL into one statement.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +34,22 @@ _EVENT_COL = {d.name: f"e.{d.column}" for d in BY_NAME.values() if d.level == "e
 FEW_STRINGS = 50_000
 # Visit day numbers are date ordinals (< 2**20): shifted past 40 bits they never overflow.
 _DAY_SHIFT = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Half:
+    """One of the two halves a shared set's range is read in, on two readers at once (store.sqlite.reads).
+
+    The range splits at a local midnight, `cut`. Event sums are counted where the event
+    happened, and a visitor per local day there, so the halves split them by time. A visit,
+    its page visits and its scroll depth belong to its start: the first half also reads the
+    events up to `tail` of the visits it began before the cut (`tail` bounds their last event),
+    and the second leaves those visits out. Every sum then adds up over the halves, exactly.
+    """
+
+    first: bool
+    cut: int
+    tail: int
 
 
 def visitor_day(visitor: str, day: str) -> str:
@@ -71,18 +88,21 @@ class Compiler:
         shared: bool = False,
         rest: Filter | None = None,
         strings: int = FEW_STRINGS + 1,
+        half: Half | None = None,
     ) -> None:
         """`shared`: raw parts read the batch's filtered sets (store.sqlite.segments) instead of
         events and visits: `fe`, the events in the range that pass the shared filter, each carrying
         its visit's columns as `s_<column>`, and `fs`, the visits started in the range that pass it.
         `rest`: what the plan's filter adds to the shared one (event conditions, e.g. a goal).
-        `strings`: how many strings the shared table holds (its largest id; see `condition`)."""
+        `strings`: how many strings the shared table holds (its largest id; see `condition`).
+        `half`: read one half of the range (`Half`), from the shared sets or from events and visits."""
         self.plan = plan
         self.q = plan.query
         self.through_day = through_day  # the site's daily tier covers local days up to this one
         self.shared = shared
         self.rest = rest
         self.strings = strings
+        self.half = half
         self.params: list[Any] = []
         self.pv = name_ids.get("pageview", -1)
         self.eng = name_ids.get("engagement", -1)
@@ -112,6 +132,38 @@ class Compiler:
     def bounds(self, column: str, scale: int = 1) -> str:
         start, end = int(self.q.start.timestamp()) // scale, int(self.q.end.timestamp()) // scale
         return f"{column} >= {self.p(start)} AND {column} < {self.p(end)}"
+
+    def visit_bounds(self, start: str) -> str:
+        """Visits that began in the range (in its `half`, when it has one), by their `start` column."""
+        h = self.half
+        if h is None:
+            return self.bounds(start)
+        if h.first:
+            return f"{start} >= {self.p(int(self.q.start.timestamp()))} AND {start} < {self.p(h.cut)}"
+        return f"{start} >= {self.p(h.cut)} AND {start} < {self.p(int(self.q.end.timestamp()))}"
+
+    def event_bounds(self) -> str:
+        """The events a raw plan reads by time: its range, or its half's events (see `Half`)."""
+        h = self.half
+        if h is None:
+            return self.bounds("e.ts")
+        if h.first:
+            start = self.p(int(self.q.start.timestamp()))
+            return (
+                f"e.ts >= {start} AND e.ts < {self.p(h.tail)} AND (e.ts < {self.p(h.cut)} OR s.start < {self.p(h.cut)})"
+            )
+        return f"e.ts >= {self.p(h.cut)} AND e.ts < {self.p(int(self.q.end.timestamp()))}"
+
+    def at_event(self) -> str:
+        """` AND <the event is in this half>`, for sums counted where the event happened ("" without halves).
+        The cut is a whole number of our own, written into the SQL like the event-name ids."""
+        return f" AND e.ts < {int(self.half.cut)}" if self.half is not None and self.half.first else ""
+
+    def at_visit(self) -> str:
+        """` AND <the event's visit began in this half>`, for sums that belong to the visit ("" without halves)."""
+        if self.half is None or self.half.first:
+            return ""
+        return f" AND {self.visit_col('start')} >= {int(self.half.cut)}"
 
     def parts(self) -> list[tuple[Part, bool]]:
         """Every part of the plan, each with whether it reads imported history."""
@@ -185,14 +237,14 @@ class Compiler:
 
     def filtered_events(self) -> str:
         """The WHERE of the events a raw plan reads: its site, range and filter."""
-        where = f"e.site_id = {self.p(self.q.site.id)} AND {self.bounds('e.ts')}"
+        where = f"e.site_id = {self.p(self.q.site.id)} AND {self.event_bounds()}"
         if self.q.filters is not None:
             where += " AND " + self.filter_sql(self.q.filters)
         return where
 
     def filtered_visits(self) -> str:
         """The WHERE of the visits a visits-only plan reads: started in the range, passing the filter."""
-        where = f"s.site_id = {self.p(self.q.site.id)} AND {self.bounds('s.start')}"
+        where = f"s.site_id = {self.p(self.q.site.id)} AND {self.visit_bounds('s.start')}"
         if self.q.filters is not None:
             where += " AND " + self.filter_sql(self.q.filters)
         return where
@@ -246,15 +298,17 @@ class Compiler:
             # are those who viewed it, and engagement events never make a visitor.
             counted = f"e.name = {self.pv}" if {"event:page", "event:hostname"} & set(dims) else f"e.name != {self.eng}"
             per_day = visitor_day(self.visit_col("visitor_id"), self.local_day("e.ts"))
+            # In a half (`Half`), sums of events count its events, page visits its visits' pages.
+            here, mine = self.at_event(), self.at_visit()
             exprs = {
-                "visitors": f"COUNT(DISTINCT CASE WHEN {counted} THEN {per_day} END)",
-                "pageviews": f"SUM(e.name = {self.pv})",
-                "events": f"COALESCE(SUM(e.name NOT IN ({self.pv}, {self.eng})), 0)",
-                "time_total": f"COALESCE(SUM(CASE WHEN e.name = {self.eng} THEN e.engaged_ms END), 0)",
-                "page_visits": f"COUNT(DISTINCT CASE WHEN e.name = {self.pv}{{seen}}"
+                "visitors": f"COUNT(DISTINCT CASE WHEN {counted}{here} THEN {per_day} END)",
+                "pageviews": f"SUM(e.name = {self.pv}{here})",
+                "events": f"COALESCE(SUM(e.name NOT IN ({self.pv}, {self.eng}){here}), 0)",
+                "time_total": f"COALESCE(SUM(CASE WHEN e.name = {self.eng}{here} THEN e.engaged_ms END), 0)",
+                "page_visits": f"COUNT(DISTINCT CASE WHEN e.name = {self.pv}{mine}{{seen}}"
                 " THEN e.session_id * 4294967296 + e.page END)",
-                "reads": "COALESCE(SUM(e.read), 0)",
-                "readers": f"COUNT(DISTINCT CASE WHEN e.read = 1 THEN {per_day} END)",
+                "reads": f"COALESCE(SUM(CASE WHEN 1{here} THEN e.read END), 0)" if here else "COALESCE(SUM(e.read), 0)",
+                "readers": f"COUNT(DISTINCT CASE WHEN e.read = 1{here} THEN {per_day} END)",
             }
             cols = [self.raw_dim(d) for d in dims]
             # Parameters bind in the order their marks appear: the columns', then page visits'.
@@ -300,7 +354,7 @@ class Compiler:
                 stmt(f"SELECT {select} FROM {source} WHERE {where}{_group(len(cols))}", session_sums)
             else:
                 inner_cols = [f"{self.raw_dim(d, session_level=True)} AS d{i}" for i, d in enumerate(dims)]
-                where = self.raw_where() + f" AND {self.bounds(self.visit_col('start'))}"
+                where = self.raw_where() + f" AND {self.visit_bounds(self.visit_col('start'))}"
                 # Per visit, whether one of its matching events made a pageview read: a reader
                 # under an event filter read a matching page, not just any page.
                 keys = [*(f"d{i}" for i in range(len(dims))), "sid"]
@@ -321,7 +375,7 @@ class Compiler:
             # (Its parameters come first: they bind in the order their marks appear.)
             earlier = self.earlier("MAX(e2.scroll_depth)", "st", "sid", "pg", f"e2.name = {self.eng}")
             inner_cols = [f"{self.raw_dim(d)} AS d{i}" for i, d in enumerate(dims)]
-            where = self.raw_where() + f" AND e.name = {self.eng} AND e.scroll_depth IS NOT NULL"
+            where = self.raw_where() + f" AND e.name = {self.eng} AND e.scroll_depth IS NOT NULL{self.at_visit()}"
             group = ", ".join([*(f"d{i}" for i in range(len(dims))), "e.session_id", "e.page"])
             cols = [f"d{i}" for i in range(len(dims))]
             if self.plan.continues:
@@ -371,7 +425,7 @@ class Compiler:
         seconds = f"COALESCE(SUM(CASE WHEN e.name = {self.eng} THEN e.engaged_ms END), 0) / 1000"
         inner = (
             f"SELECT {', '.join([*inner_cols, f'{seconds} AS secs'])} {frm}"
-            f" WHERE {self.raw_where()} AND e.name IN ({self.pv}, {self.eng})"
+            f" WHERE {self.raw_where()} AND e.name IN ({self.pv}, {self.eng}){self.at_visit()}"
             f" GROUP BY {', '.join([*keys, 'e.session_id', 'e.page'])} HAVING SUM(e.name = {self.pv}) > 0"
         )
         sql = f"SELECT {', '.join([*keys, 'secs'])}, COUNT(*) FROM ({inner}){_group(len(keys) + 1)}"

@@ -7,10 +7,12 @@ and every interned string id in every result is resolved in one statement.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -20,8 +22,8 @@ from analytics.catalog import BY_NAME, PROPS_PREFIX
 from analytics.stats import dates, sharing
 from analytics.stats.metrics import Sums
 from analytics.stats.plan import Plan, kept
-from analytics.store.sqlite import segments
-from analytics.store.sqlite.compiler import Compiler, regexp, union
+from analytics.store.sqlite import halves, segments
+from analytics.store.sqlite.compiler import Compiler, Half, regexp, union
 from analytics.store.sqlite.days import EPOCH, day_number
 
 Key = tuple[Any, ...]
@@ -70,13 +72,20 @@ async def _all(
 
 
 async def sums(
-    conn: aiosqlite.Connection, plans: Sequence[Plan], budget: Budget | None = None, *, share: bool = True
+    conn: aiosqlite.Connection,
+    plans: Sequence[Plan],
+    budget: Budget | None = None,
+    *,
+    share: bool = True,
+    spare: Spare | None = None,
 ) -> list[Groups]:
     """Per plan: group key (dimension values, strings resolved) -> sums.
 
     With a `budget` (installed on `conn`), each statement gets the whole budget.
     `share=False` runs every plan alone, even those that could share a filtered set
-    (the design before; the bench measures both).
+    (the design before; the bench measures both). With a `spare` (lending another reader
+    and its budget once one is free), each raw plan or filtered set is read in two halves
+    of its range (store.sqlite.halves), and the spare reader runs statements beside `conn`.
     """
     await conn.create_function("regexp", 2, regexp, deterministic=True)
     # One statement for the batch's bookkeeping: how far each site's daily tier reaches,
@@ -134,6 +143,19 @@ async def sums(
         if key is not None:
             by_range.setdefault(key, []).append(i)
     alone = [i for i, plan in enumerate(plans) if not share or sharing.shared_key(plan) is None]
+    pairs: dict[Hashable, tuple[Half, Half] | None] = {}
+
+    async def halves_of(plan: Plan) -> Sequence[Half | None]:
+        """The halves a raw plan is read in, with a spare reader (store.sqlite.halves); else (None,)."""
+        if spare is None:
+            return (None,)
+        q = plan.query
+        key = (q.site.id, q.site.timezone, q.start, q.end)
+        if key not in pairs:
+            pairs[key] = await halves.half_pair(conn, plan)
+        return pairs[key] or (None,)
+
+    jobs: list[Job] = []
     for indexes in by_range.values():
         for shared, positions in sharing.groups([plans[i] for i in indexes]):
             members = [indexes[p] for p in positions]
@@ -143,19 +165,33 @@ async def sums(
             q = plans[members[0]].query
             group = [plans[i] for i in members]
             tier = through.get((q.site.id, q.site.timezone))
-            sql, params, tagged = segments.statement(group, shared, names, tier, string_count)
-            for row in await _all(conn, sql, params, budget):
-                member, (_, _, names_of), from_imports = tagged[row[0]]
-                add(members[member], row, group[member].key_width, names_of, from_imports)
+            for half in await halves_of(group[0]):
+                sql, params, tagged = segments.statement(group, shared, names, tier, string_count, half)
+
+                def shared_row(
+                    row: Sequence[Any], tagged: list[segments.Tagged] = tagged, m: list[int] = members
+                ) -> None:
+                    member, (_, _, names_of), from_imports = tagged[row[0]]
+                    add(m[member], row, plans[m[member]].key_width, names_of, from_imports)
+
+                jobs.append((sql, params, shared_row))
     for i in alone:
         q = plans[i].query
         tier = (segment_through if plans[i].segment else through).get((q.site.id, q.site.timezone))
-        parts = Compiler(plans[i], names, tier, strings=string_count).parts()
-        if parts:
+        for half in await halves_of(plans[i]) if plans[i].rollup is None else (None,):
+            # Imported history is read with the first half only.
+            read = plans[i] if half is None or half.first else dataclasses.replace(plans[i], imports=False)
+            parts = Compiler(read, names, tier, strings=string_count, half=half).parts()
+            if not parts:
+                continue
             sql, params, layout = union(parts, plans[i].key_width)
-            for row in await _all(conn, sql, params, budget):
+
+            def alone_row(row: Sequence[Any], layout: list[tuple[tuple[str, ...], bool]] = layout, i: int = i) -> None:
                 names_of, from_imports = layout[row[0]]
                 add(i, row, plans[i].key_width, names_of, from_imports)
+
+            jobs.append((sql, params, alone_row))
+    await _run(conn, budget, spare, jobs)
 
     plans = plans[:count]
     strings = await _resolve(conn, plans, native, budget)
@@ -173,6 +209,51 @@ async def sums(
         for name in given:
             totals[name] = sum(r.get(name, 0) for r in tab_rows)
     return out
+
+
+# A statement of a batch: its SQL, its parameters, and what to do with each of its rows.
+Job = tuple[str, list[Any], Callable[[Sequence[Any]], None]]
+# Lends another reader connection and its budget, once one is free.
+Spare = Callable[[], AbstractAsyncContextManager[tuple[aiosqlite.Connection, Budget | None]]]
+
+
+async def _run(conn: aiosqlite.Connection, budget: Budget | None, spare: Spare | None, jobs: Sequence[Job]) -> None:
+    """Run `jobs` in order on `conn`, and on a spare reader from the moment one is free, each
+    taking the next job as it comes free. The spare is never waited for: once `conn` has taken
+    the last job, a spare not yet lent is given up (two batches each waiting for a second reader
+    would wait forever). Rows are handled on the event loop. A failure stops both readers after
+    their statement and is raised once neither is running one."""
+    pending = list(reversed(jobs))
+    lent = False
+
+    async def work(c: aiosqlite.Connection, b: Budget | None) -> None:
+        while pending:
+            sql, params, handle = pending.pop()
+            try:
+                rows = await _all(c, sql, params, b)
+            except BaseException:
+                pending.clear()  # the other reader stops after its statement
+                raise
+            for row in rows:
+                handle(row)
+
+    async def helper(lend: Spare) -> None:
+        nonlocal lent
+        async with lend() as (c, b):
+            lent = True
+            await c.create_function("regexp", 2, regexp, deterministic=True)
+            await work(c, b)
+
+    task = asyncio.ensure_future(helper(spare)) if spare is not None and len(jobs) > 1 else None
+    try:
+        await work(conn, budget)
+    finally:
+        if task is not None:
+            if not lent:
+                task.cancel()  # still waiting for a reader: no longer needed
+            await asyncio.wait([task])  # or let it finish its statement (no job is left)
+    if task is not None and not task.cancelled() and (failed := task.exception()) is not None:
+        raise failed
 
 
 def _split(plan: Plan, segment_through: int | None) -> tuple[Plan, Plan | None] | None:

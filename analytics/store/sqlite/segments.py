@@ -23,7 +23,7 @@ from analytics.catalog import BY_NAME
 from analytics.stats import sharing
 from analytics.stats.plan import Plan
 from analytics.stats.query import Filter, Or
-from analytics.store.sqlite.compiler import Compiler, Part, visitor_day
+from analytics.store.sqlite.compiler import Compiler, Half, Part, visitor_day
 
 # The event columns the compiled parts read, and the visit columns every part may read.
 _EVENT_COLUMNS = ("ts", "session_id", "name", "hostname", "page", "scroll_depth", "engaged_ms", "read", "props")
@@ -38,17 +38,26 @@ Tagged = tuple[int, Part, bool]
 
 
 def statement(
-    plans: Sequence[Plan], shared: Filter, names: dict[str, int], through_day: int | None, strings: int
+    plans: Sequence[Plan],
+    shared: Filter,
+    names: dict[str, int],
+    through_day: int | None,
+    strings: int,
+    half: Half | None = None,
 ) -> tuple[str, list[Any], list[Tagged]]:
     """One statement for plans whose filters all hold `shared`: the filtered sets, then every part, tagged.
 
     Each row is (tag, the part's dimension values, its sums, NULL padding); the
-    tag indexes the returned parts.
+    tag indexes the returned parts. With `half`, the sets hold that half of the
+    range (compiler.Half) and imported history is read by the first half only.
     """
+    if half is not None and not half.first:
+        plans = [dataclasses.replace(p, imports=False) for p in plans]
     parts: list[Tagged] = []
     for i, plan in enumerate(plans):
         extra = sharing.rest(plan, shared)
-        for part, imported in Compiler(plan, names, through_day, shared=True, rest=extra, strings=strings).parts():
+        compiler = Compiler(plan, names, through_day, shared=True, rest=extra, strings=strings, half=half)
+        for part, imported in compiler.parts():
             parts.append((i, part, imported))
     dims = [d for plan in plans for d in plan.query.dimensions]
     visit_columns = sorted({BY_NAME[d].column for d in dims if d in BY_NAME and BY_NAME[d].level == "visit"})
@@ -62,7 +71,7 @@ def statement(
     if any(" FROM fe e" in sql or " FROM fv s" in sql for _, (sql, _, _), _ in parts):  # `fv` reads `fe`
         # Only the event columns a part names: a narrower set is quicker to materialise.
         used = {name for sql in over_events for name in _EVENT_REF.findall(sql)}
-        c = Compiler(first, names, strings=strings)
+        c = Compiler(first, names, strings=strings, half=half)
         cols = [f"e.{x}" for x in _EVENT_COLUMNS if x in _EVENT_ALWAYS or x in used]
         cols += [f"s.{x} AS s_{x}" for x in (*_VISIT_COLUMNS, *event_visit_columns)]
         where = c.filtered_events()
@@ -79,7 +88,7 @@ def statement(
         )
         params += c.params
     if any(" FROM fs s" in sql for _, (sql, _, _), _ in parts):
-        c = Compiler(first, names, strings=strings)
+        c = Compiler(first, names, strings=strings, half=half)
         cols = [f"s.{x}" for x in dict.fromkeys((*_VISITS_ONLY, *visit_columns))]
         where = c.filtered_visits()
         ctes.append(f"fs AS MATERIALIZED (SELECT {', '.join(cols)} FROM sessions s WHERE {where})")
@@ -88,13 +97,13 @@ def statement(
     if any(" FROM fv s" in sql for _, (sql, _, _), _ in parts):
         # The visits that started in the range and have an event in `fe`, with whether one of
         # those events made a read: one join to `sessions` for every visit-level tab.
-        c = Compiler(first, names, shared=True, strings=strings)
+        c = Compiler(first, names, shared=True, strings=strings, half=half)
         cols = [f"s.{x}" for x in dict.fromkeys((*_VISITS_ONLY, *visit_columns))]
         # Each also carries its visitor-day (`vd`) and whether it is the only visit of that visitor-day
         # here (`solo`), decided on these narrow rows before the join: see store.sqlite.compiler.once.
         matching = (
             f"SELECT e.session_id AS sid, MAX(COALESCE(e.read, 0)) AS r, {visitor_day('e.s_visitor_id', 'e.s_day')}"
-            f" AS vd FROM fe e WHERE {c.bounds('e.s_start')} GROUP BY e.session_id"
+            f" AS vd FROM fe e WHERE {c.visit_bounds('e.s_start')} GROUP BY e.session_id"
         )
         marked = f"SELECT m.*, COUNT(*) OVER (PARTITION BY m.vd) = 1 AS solo FROM ({matching}) m"
         ctes.append(

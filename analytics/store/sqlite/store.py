@@ -369,9 +369,21 @@ class SQLiteStore:
                 return [tuple(r) for r in await cur.fetchall()]
 
     async def sums(self, plans: Sequence[Plan]) -> list[Groups]:
-        """Sums for each plan, in one batch on one reader connection."""
+        """Sums for each plan, in one batch: on a second reader too, from when one is free."""
         async with self.reader() as conn:
-            return await reads.sums(conn, plans, self._budgets.get(conn), share=self.shared_sets)
+            return await reads.sums(
+                conn,
+                plans,
+                self._budgets.get(conn),
+                share=self.shared_sets,
+                spare=self._spare if self._reader_count > 1 else None,
+            )
+
+    @contextlib.asynccontextmanager
+    async def _spare(self) -> AsyncIterator[tuple[aiosqlite.Connection, Budget | None]]:
+        """Another reader and its budget, for one batch's statements beside its own reader (reads.sums)."""
+        async with self._lend(self._readers) as conn:
+            yield conn, self._budgets.get(conn)
 
     async def current_visitors(self, site: Site, since: datetime, until: datetime) -> int:
         async with self.reader() as conn:

@@ -7,11 +7,15 @@ is read in two halves of the range, each on its own reader, and the halves'
 sums are added (compiler.Half says why they add up exactly).
 
 The cut is the local midnight that best halves the range's traffic, by the
-15-minute rollups (a 12-month range with 90 days of data splits inside those
-90 days). The first half must also read the events after the cut of the visits
+15-minute rollups from the range's first raw event on (a 12-month range with 90
+days of data splits inside those 90 days). The first half must also read the events after the cut of the visits
 it began before the cut. A visit has no gap over 30 minutes (visits.sessions),
 so each such visit has an event in the 30 minutes after the cut, and its `last`
 bounds the rest: one look at those 30 minutes finds the `tail` to read up to.
+
+Each reader reads its own snapshot: an event committed between the two halves'
+first steps may count in the later one only, as if the view were read a moment
+later. Stored history is read the same either way.
 """
 
 from __future__ import annotations
@@ -45,11 +49,14 @@ async def half_pair(conn: aiosqlite.Connection, plan: Plan) -> tuple[Half, Half]
     start, end = int(q.start.timestamp()), int(q.end.timestamp())
     c = Compiler(plan, {})
     day = c.local_day(f"bucket * {BUCKET}")
+    # The traffic per local day by the rollups, from the first raw event in the range on (raw
+    # events may be pruned while the rollups stay).
+    first = "(SELECT MIN(ts) FROM events WHERE site_id = ? AND ts >= ? AND ts < ?)"
     sql = (
         f"SELECT {day}, SUM(pageviews + events) FROM rollup_totals"
-        f" WHERE site_id = ? AND bucket >= ? AND bucket < ? GROUP BY 1 ORDER BY 1"
+        f" WHERE site_id = ? AND bucket >= {first} / {BUCKET} AND bucket < ? GROUP BY 1 ORDER BY 1"
     )
-    async with conn.execute(sql, (*c.params, q.site.id, start // BUCKET, -(-end // BUCKET))) as cur:
+    async with conn.execute(sql, (*c.params, q.site.id, q.site.id, start, end, -(-end // BUCKET))) as cur:
         weights = [(int(d), int(w or 0)) for d, w in await cur.fetchall()]
     cut = _middle(weights)
     if cut is None:

@@ -44,13 +44,10 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def store(data: Path, tmp_path: Path) -> AsyncIterator[tuple[SQLiteStore, Site]]:
-    copy = tmp_path / "analytics.db"
-    shutil.copy(data, copy)
-    shutil.copy(data.with_name("accounts.db"), tmp_path / "accounts.db")
-    async with Accounts.in_dir(tmp_path) as accounts:
+async def store(data: Path) -> AsyncIterator[tuple[SQLiteStore, Site]]:
+    async with Accounts.in_dir(data.parent) as accounts:
         site = await accounts.sites.get(DOMAIN)
-    s = SQLiteStore(copy)
+    s = SQLiteStore(data)
     await s.open()
     yield s, site
     await s.close()

@@ -23,7 +23,6 @@ from analytics.stats.parse import parse
 from analytics.stats.plan import Plan, plan
 from analytics.store.sqlite import halves, reads
 from analytics.store.sqlite.store import SQLiteStore
-from analytics.visits.sessions import TIMEOUT
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 DOMAIN = "halves.example"
@@ -71,6 +70,10 @@ async def both_ways(s: SQLiteStore, plans: list[Plan]) -> tuple[list[Any], list[
     return alone, paired, statements
 
 
+def fetcher(conn: Any) -> halves.Fetch:
+    return lambda sql, params: reads._all(conn, sql, params)
+
+
 def dashboard(site: Site, filters: list[Any], date_range: str | list[str] = "30d") -> list[Plan]:
     return [plan(parse({"site_id": site.domain, "date_range": date_range, "filters": filters, **body}, site, NOW))
             for body in [*PANELS, *EXTRA]]  # fmt: skip
@@ -91,10 +94,10 @@ async def test_a_twelve_month_range_splits_where_the_traffic_is(store: tuple[SQL
     s, site = store
     plans = dashboard(site, FILTERS[2], "12mo")
     async with s.reader() as conn:
-        pair = await halves.half_pair(conn, plans[0])
+        pair = await halves.half_pair(fetcher(conn), plans[0])
     assert pair is not None
     first, second = pair
-    assert first.first and not second.first and first.cut == second.cut and first.tail == second.tail
+    assert first.first and not second.first and first.cut == second.cut
     assert NOW - timedelta(days=20) < datetime.fromtimestamp(first.cut, UTC) < NOW
     alone, paired, _ = await both_ways(s, plans)
     assert paired == alone
@@ -163,12 +166,9 @@ async def test_visits_across_the_cut_count_once(crossing: tuple[SQLiteStore, Sit
     s, site = crossing
     plans = dashboard(site, filters, ["2026-03-01", "2026-03-02"])
     async with s.reader() as conn:
-        pair = await halves.half_pair(conn, plans[0])
+        pair = await halves.half_pair(fetcher(conn), plans[0])
     assert pair is not None
-    cut = int(datetime(2026, 3, 1, 23, 0, tzinfo=UTC).timestamp())  # midnight in Zurich
-    last = cut + (20 * 9 + 2) * 60  # visitor 1's last event before the new visit
-    assert (pair[0].cut, pair[0].tail) == (cut, last + 1)
-    assert pair[0].tail > cut + TIMEOUT
+    assert pair[0].cut == int(datetime(2026, 3, 1, 23, 0, tzinfo=UTC).timestamp())  # midnight in Zurich
     alone, paired, statements = await both_ways(s, plans)
     assert paired == alone
     assert len([sql for sql in statements if sql.startswith(SHARED)]) == 2
@@ -205,6 +205,50 @@ async def test_the_numbers_of_a_visit_across_the_cut(crossing: tuple[SQLiteStore
     assert pages == {("/a",): {"pageviews": 5, "page_visits": 4, "visits": 3, "visitors": 4, "time_total": 50_000}}
     # Scroll depth of /a in visitor 1's first visit is its deepest, 90, once.
     assert totals[()]["scroll_visits"] == 1 and totals[()]["scroll_total"] == 90
+
+
+async def test_a_visit_is_read_past_the_cut_to_its_last_event(crossing: tuple[SQLiteStore, Site]) -> None:
+    """Visitor 1's first visit views /c only from 40 minutes after the cut to three hours after it:
+    the first half reads its events up to its last, found in the first half's own statement."""
+    s, site = crossing
+    body = {"site_id": DOMAIN, "date_range": ["2026-03-01", "2026-03-02"], "filters": [["is", "event:page", ["/c"]]]}
+    plans = [
+        plan(parse({**body, "metrics": ["visits", "visitors"], "dimensions": ["visit:source"]}, site, NOW)),
+        plan(parse({**body, "metrics": ["pageviews", "time_on_page_median"]}, site, NOW)),
+    ]
+    alone, paired, statements = await both_ways(s, plans)
+    assert paired == alone
+    assert paired[0] == {("Google",): {"visits": 1, "visitors": 1}}  # begun before the cut
+    assert paired[1][()]["pageviews"] == 8
+    assert any("MAX(s2.last)" in sql for sql in statements)
+
+
+async def test_visits_stored_in_another_zone_keep_the_range_whole(tmp_path: Path) -> None:
+    """Visits stored their local day in UTC, then the site moved to Zurich: visitor 1's visits at
+    22:00 and 23:40 UTC are one visitor-day as stored, on both sides of Zurich's midnight. The
+    range is read whole (split by start, the visits would count that visitor twice)."""
+    old = Site(1, DOMAIN, "UTC")
+    s = SQLiteStore(tmp_path / "analytics.db", batch_ms=0)
+    await s.open()
+    try:
+        day1, day2 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC), datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+        filler = [pageview(old, day + timedelta(minutes=7 * i), 5000 + i + 100 * n, "/f", "Bing")
+                  for n, day in enumerate((day1, day2)) for i in range(40)]  # fmt: skip
+        one = [pageview(old, datetime(2026, 3, 1, 22, 0, tzinfo=UTC), 1, "/a"),
+               pageview(old, datetime(2026, 3, 1, 23, 40, tzinfo=UTC), 1, "/a")]  # fmt: skip
+        await s.submit(sorted([*filler, *one], key=lambda e: e.ts))
+        site = Site(1, DOMAIN, "Europe/Zurich")
+        body = {"site_id": DOMAIN, "date_range": ["2026-03-01", "2026-03-02"],
+                "filters": [["is_not", "visit:source", ["Bing"]]], "metrics": ["visitors", "visits"]}  # fmt: skip
+        plans = [plan(parse(body, site, NOW))]
+        async with s.reader() as conn:
+            assert await halves.half_pair(fetcher(conn), plans[0]) is None
+            # In the zone they were stored in, the range splits.
+            assert await halves.half_pair(fetcher(conn), plan(parse(body, old, NOW))) is not None
+        alone, paired, _ = await both_ways(s, plans)
+        assert paired == alone == [{(): {"visitors": 1, "visits": 2}}]
+    finally:
+        await s.close()
 
 
 async def test_a_busy_second_reader_leaves_the_batch_on_one(store: tuple[SQLiteStore, Site]) -> None:

@@ -177,3 +177,12 @@ def test_page_conditions_stay_when_the_entry_page_does_not_imply_them(
 ) -> None:
     q = query(metrics, dimensions, filters=filters)
     assert plan(q).query == q
+
+
+def test_page_conditions_stay_when_imported_history_would_answer_without_them() -> None:
+    """Imported entry pages answer "entry page is /blog/a" but not with a page filter beside it:
+    dropping the page filter would merge imported history the query asked without."""
+    q = query(["visits"], ["visit:entry_page"], filters=[BLOG, ["is", "visit:entry_page", ["/blog/a"]]],
+              include={"imports": True})  # fmt: skip
+    p = plan(q)
+    assert (p.query, p.imports) == (q, False)

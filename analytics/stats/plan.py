@@ -174,8 +174,6 @@ def entered(query: Query, sums: frozenset[str]) -> Query:
     items = _and_items(query.filters)
     if not items or not sums <= _VISIT_ONLY_SUMS or any(d.startswith("event:") for d in query.dimensions):
         return query
-    if query.include_imports and skip_reason(query) is None:
-        return query
     pages = [c for c in items if isinstance(c, Condition) and c.dimension == "event:page" and c.case_sensitive]
     entries = [
         c for c in items
@@ -186,7 +184,10 @@ def entered(query: Query, sums: frozenset[str]) -> Query:
         return query
     if not any(all(passes(p, v) for p in pages for v in c.values) for c in entries):
         return query
-    return dataclasses.replace(query, filters=joined(others))
+    implied = dataclasses.replace(query, filters=joined(others))
+    if implied.include_imports and skip_reason(implied) is None:
+        return query  # imported history answers the narrower query, not the one asked
+    return implied
 
 
 def plan(query: Query, sums: set[str] | frozenset[str] | None = None, *, raw: bool = False) -> Plan:

@@ -23,6 +23,7 @@ from analytics.stats.query import Condition, Filter, filter_dimensions
 from analytics.store.sqlite.conditions import POSITIVE, filter_sql, match_sql
 from analytics.store.sqlite.days import EPOCH, day_number, local_offset_sql
 from analytics.store.sqlite.history import ImportCompiler
+from analytics.visits.sessions import TIMEOUT
 
 Part = tuple[str, list[Any], tuple[str, ...]]  # SQL, its parameters, the sums its columns hold
 
@@ -38,18 +39,20 @@ _DAY_SHIFT = 40
 
 @dataclass(frozen=True, slots=True)
 class Half:
-    """One of the two halves a shared set's range is read in, on two readers at once (store.sqlite.reads).
+    """One of the two halves a raw plan's range is read in, on two readers at once (store.sqlite.halves).
 
     The range splits at a local midnight, `cut`. Event sums are counted where the event
     happened, and a visitor per local day there, so the halves split them by time. A visit,
     its page visits and its scroll depth belong to its start: the first half also reads the
-    events up to `tail` of the visits it began before the cut (`tail` bounds their last event),
-    and the second leaves those visits out. Every sum then adds up over the halves, exactly.
+    events after the cut of the visits it began before it, and the second leaves those visits
+    out. Every sum then adds up over the halves, exactly. A visit has no gap over 30 minutes
+    (visits.sessions), so each visit across the cut has an event in the 30 minutes after it,
+    and the largest `last` of those visits bounds their events (`tail`), in the first half's
+    own statement and snapshot.
     """
 
     first: bool
     cut: int
-    tail: int
 
 
 def visitor_day(visitor: str, day: str) -> str:
@@ -147,12 +150,16 @@ class Compiler:
         h = self.half
         if h is None:
             return self.bounds("e.ts")
-        if h.first:
-            start = self.p(int(self.q.start.timestamp()))
-            return (
-                f"e.ts >= {start} AND e.ts < {self.p(h.tail)} AND (e.ts < {self.p(h.cut)} OR s.start < {self.p(h.cut)})"
-            )
-        return f"e.ts >= {self.p(h.cut)} AND e.ts < {self.p(int(self.q.end.timestamp()))}"
+        end = int(self.q.end.timestamp())
+        if not h.first:
+            return f"e.ts >= {self.p(h.cut)} AND e.ts < {self.p(end)}"
+        start = self.p(int(self.q.start.timestamp()))
+        tail = (
+            f"MIN({self.p(end)}, COALESCE((SELECT MAX(s2.last) FROM events e2 JOIN sessions s2 ON s2.id = e2.session_id"
+            f" WHERE e2.site_id = {self.p(self.q.site.id)} AND e2.ts >= {self.p(h.cut)}"
+            f" AND e2.ts <= {self.p(h.cut + TIMEOUT)} AND s2.start < {self.p(h.cut)}) + 1, {self.p(h.cut)}))"
+        )
+        return f"e.ts >= {start} AND e.ts < {tail} AND (e.ts < {self.p(h.cut)} OR s.start < {self.p(h.cut)})"
 
     def at_event(self) -> str:
         """` AND <the event is in this half>`, for sums counted where the event happened ("" without halves).

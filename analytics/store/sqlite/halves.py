@@ -1,17 +1,16 @@
-"""Where a filtered set's range splits in two, so two readers can read the halves at once.
+"""Where a raw plan's range splits in two, so two readers can read the halves at once.
 
 A filtered dashboard spends nearly all its time in one statement over its
 filtered set (store.sqlite.segments), on one reader, while the store's other
-reader and the machine's other core wait. When both readers are free, the set
-is read in two halves of the range, each on its own reader, and the halves'
-sums are added (compiler.Half says why they add up exactly).
+reader and the machine's other core wait. With a second reader, each raw plan
+or filtered set is read in two halves of its range, one on each reader, and the
+halves' sums are added (compiler.Half says why they add up exactly).
 
 The cut is the local midnight that best halves the range's traffic, by the
 15-minute rollups from the range's first raw event on (a 12-month range with 90
-days of data splits inside those 90 days). The first half must also read the events after the cut of the visits
-it began before the cut. A visit has no gap over 30 minutes (visits.sessions),
-so each such visit has an event in the 30 minutes after the cut, and its `last`
-bounds the rest: one look at those 30 minutes finds the `tail` to read up to.
+days of data splits inside those 90 days). A range is not split when a visit
+near the cut stored its day in a zone the site has since left: visit figures
+count a visitor once per stored day, and both halves must agree on its side.
 
 Each reader reads its own snapshot: an event committed between the two halves'
 first steps may count in the later one only, as if the view were read a moment
@@ -20,24 +19,31 @@ later. Stored history is read the same either way.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-
-import aiosqlite
+from typing import Any
 
 from analytics.model import BUCKET
 from analytics.stats import dates
 from analytics.stats.plan import Plan
 from analytics.store.sqlite.compiler import Compiler, Half
 from analytics.store.sqlite.days import EPOCH
-from analytics.visits.sessions import TIMEOUT
 
 # A range shorter than this many days is read whole: halves would cost more than they save.
 MIN_DAYS = 2
 
 
-async def half_pair(conn: aiosqlite.Connection, plan: Plan) -> tuple[Half, Half] | None:
+# Sessions store their local day as computed when they began. A change of the site's time zone
+# leaves older days in the old zone, up to 26 hours (UTC-12 to UTC+14) from the new zone's.
+_ZONE_SPREAD = 27 * 3600
+
+Fetch = Callable[[str, Sequence[Any]], Awaitable[list[Any]]]
+
+
+async def half_pair(fetch: Fetch, plan: Plan) -> tuple[Half, Half] | None:
     """The two halves of `plan`'s range, or None when it is not split (part days, under MIN_DAYS,
-    no traffic on both sides of any midnight)."""
+    no traffic on both sides of any midnight, visits near the cut whose stored day is in another
+    zone). `fetch` runs a statement on the batch's reader, within its budget."""
     q = plan.query
     tz = dates.zone(q.site.timezone)
     days = (q.last_day - q.first_day).days + 1
@@ -56,23 +62,22 @@ async def half_pair(conn: aiosqlite.Connection, plan: Plan) -> tuple[Half, Half]
         f"SELECT {day}, SUM(pageviews + events) FROM rollup_totals"
         f" WHERE site_id = ? AND bucket >= {first} / {BUCKET} AND bucket < ? GROUP BY 1 ORDER BY 1"
     )
-    async with conn.execute(sql, (*c.params, q.site.id, q.site.id, start, end, -(-end // BUCKET))) as cur:
-        weights = [(int(d), int(w or 0)) for d, w in await cur.fetchall()]
-    cut = _middle(weights)
+    rows = await fetch(sql, (*c.params, q.site.id, q.site.id, start, end, -(-end // BUCKET)))
+    cut = _middle([(int(d), int(w or 0)) for d, w in rows])
     if cut is None:
         return None
-    cut_at = int(dates.local_midnight(EPOCH + timedelta(days=cut), tz).timestamp())
+    cut_day = EPOCH + timedelta(days=cut)
+    cut_at = int(dates.local_midnight(cut_day, tz).timestamp())
     if not start < cut_at < end:
         return None
-    probe = (
-        "SELECT MAX(s.last) FROM events e JOIN sessions s ON s.id = e.session_id"
-        " WHERE e.site_id = ? AND e.ts >= ? AND e.ts <= ? AND s.start < ?"
+    # Visitors of visits are counted per stored day, the halves split visits by their start:
+    # both must put every visit near the cut on the same side.
+    other_zone = (
+        "SELECT 1 FROM sessions WHERE site_id = ? AND start >= ? AND start < ? AND (day >= ?) != (start >= ?) LIMIT 1"
     )
-    async with conn.execute(probe, (q.site.id, cut_at, cut_at + TIMEOUT, cut_at)) as cur:
-        row = await cur.fetchone()
-    last = row[0] if row is not None else None
-    tail = cut_at if last is None else min(end, max(cut_at, int(last) + 1))
-    return Half(True, cut_at, tail), Half(False, cut_at, tail)
+    if await fetch(other_zone, (q.site.id, cut_at - _ZONE_SPREAD, cut_at + _ZONE_SPREAD, cut_day.toordinal(), cut_at)):
+        return None
+    return Half(True, cut_at), Half(False, cut_at)
 
 
 def _middle(weights: list[tuple[int, int]]) -> int | None:

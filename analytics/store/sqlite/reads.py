@@ -67,8 +67,8 @@ async def _all(
 ) -> list[Any]:
     if budget is not None:
         budget.arm()
-    async with conn.execute(sql, params) as cur:
-        return list(await cur.fetchall())
+    # One call on the connection's thread: a caller cancelled while it runs leaves no open cursor.
+    return list(await conn.execute_fetchall(sql, params))
 
 
 async def sums(
@@ -152,7 +152,7 @@ async def sums(
         q = plan.query
         key = (q.site.id, q.site.timezone, q.start, q.end)
         if key not in pairs:
-            pairs[key] = await halves.half_pair(conn, plan)
+            pairs[key] = await halves.half_pair(lambda sql, params: _all(conn, sql, params, budget), plan)
         return pairs[key] or (None,)
 
     jobs: list[Job] = []
@@ -230,12 +230,11 @@ async def _run(conn: aiosqlite.Connection, budget: Budget | None, spare: Spare |
         while pending:
             sql, params, handle = pending.pop()
             try:
-                rows = await _all(c, sql, params, b)
+                for row in await _all(c, sql, params, b):
+                    handle(row)
             except BaseException:
                 pending.clear()  # the other reader stops after its statement
                 raise
-            for row in rows:
-                handle(row)
 
     async def helper(lend: Spare) -> None:
         nonlocal lent
@@ -245,6 +244,7 @@ async def _run(conn: aiosqlite.Connection, budget: Budget | None, spare: Spare |
             await work(c, b)
 
     task = asyncio.ensure_future(helper(spare)) if spare is not None and len(jobs) > 1 else None
+    failed: BaseException | None = None
     try:
         await work(conn, budget)
     finally:
@@ -252,7 +252,9 @@ async def _run(conn: aiosqlite.Connection, budget: Budget | None, spare: Spare |
             if not lent:
                 task.cancel()  # still waiting for a reader: no longer needed
             await asyncio.wait([task])  # or let it finish its statement (no job is left)
-    if task is not None and not task.cancelled() and (failed := task.exception()) is not None:
+            if not task.cancelled():
+                failed = task.exception()  # retrieved even when `conn` failed first (that one is raised)
+    if failed is not None:
         raise failed
 
 

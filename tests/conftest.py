@@ -216,3 +216,28 @@ def live_server_factory(tmp_path: Path) -> Iterator[Any]:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+@pytest.fixture(scope="module")
+def demo_file(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The requesting module's demo site in a real SQLite file: 6,000 events over 20 days up to its
+    `NOW`, for its `DOMAIN`, from its `DEMO_SEED`."""
+    from analytics.devtools import demo
+
+    module = request.module
+    db = tmp_path_factory.mktemp(module.DOMAIN) / "analytics.db"
+    demo.generate(db, module.DOMAIN, 6000, 20, seed=module.DEMO_SEED, now=module.NOW.timestamp(), progress=False)
+    return db
+
+
+@pytest.fixture
+async def demo_store(request: pytest.FixtureRequest, demo_file: Path) -> AsyncIterator[tuple[Any, Any]]:
+    """An SQLite store on `demo_file` and the module's demo site."""
+    from analytics.store.sqlite.store import SQLiteStore
+
+    async with Accounts.in_dir(demo_file.parent) as accounts:
+        site = await accounts.sites.get(request.module.DOMAIN)
+    s = SQLiteStore(demo_file)
+    await s.open()
+    yield s, site
+    await s.close()

@@ -15,7 +15,6 @@ import pytest
 from dashboard_plans import FILTERS, PANELS
 
 from analytics.accounts import Accounts
-from analytics.devtools import demo
 from analytics.errors import QueryTimeout
 from analytics.model import Event, SessionAttrs, Site
 from analytics.stats.dates import local_day
@@ -25,6 +24,7 @@ from analytics.store.sqlite import halves, reads
 from analytics.store.sqlite.store import SQLiteStore
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+DEMO_SEED = 5  # the demo site of `demo_file` (conftest)
 DOMAIN = "halves.example"
 SHARED = "WITH fe AS MATERIALIZED"
 # Every panel of a dashboard, plus the Headline check's medians and page visits per page.
@@ -33,23 +33,6 @@ EXTRA: list[dict[str, Any]] = [
     {"metrics": ["visits", "visitors"], "dimensions": ["event:page"]},
     {"metrics": ["visits"], "dimensions": ["visit:entry_page", "visit:channel"]},
 ]
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("halves") / "analytics.db"
-    demo.generate(db, DOMAIN, 6000, 20, seed=5, now=NOW.timestamp(), progress=False)
-    return db
-
-
-@pytest.fixture
-async def store(data: Path) -> AsyncIterator[tuple[SQLiteStore, Site]]:
-    async with Accounts.in_dir(data.parent) as accounts:
-        site = await accounts.sites.get(DOMAIN)
-    s = SQLiteStore(data)
-    await s.open()
-    yield s, site
-    await s.close()
 
 
 async def both_ways(s: SQLiteStore, plans: list[Plan]) -> tuple[list[Any], list[Any], list[str]]:
@@ -80,8 +63,8 @@ def dashboard(site: Site, filters: list[Any], date_range: str | list[str] = "30d
 
 
 @pytest.mark.parametrize("filters", FILTERS, ids=range(len(FILTERS)))
-async def test_two_halves_give_the_one_reader_sums(store: tuple[SQLiteStore, Site], filters: list[Any]) -> None:
-    s, site = store
+async def test_two_halves_give_the_one_reader_sums(demo_store: tuple[SQLiteStore, Site], filters: list[Any]) -> None:
+    s, site = demo_store
     alone, paired, statements = await both_ways(s, dashboard(site, filters))
     assert paired == alone
     assert sum(len(g) for g in paired) > 20  # the filters select real rows
@@ -89,9 +72,9 @@ async def test_two_halves_give_the_one_reader_sums(store: tuple[SQLiteStore, Sit
     assert shared and len(shared) % 2 == 0  # each filtered set, in two halves
 
 
-async def test_a_twelve_month_range_splits_where_the_traffic_is(store: tuple[SQLiteStore, Site]) -> None:
+async def test_a_twelve_month_range_splits_where_the_traffic_is(demo_store: tuple[SQLiteStore, Site]) -> None:
     """20 days of data in a 12-month range: the cut halves the traffic, not the calendar."""
-    s, site = store
+    s, site = demo_store
     plans = dashboard(site, FILTERS[2], "12mo")
     async with s.reader() as conn:
         pair = await halves.half_pair(fetcher(conn), plans[0])
@@ -251,10 +234,10 @@ async def test_visits_stored_in_another_zone_keep_the_range_whole(tmp_path: Path
         await s.close()
 
 
-async def test_a_busy_second_reader_leaves_the_batch_on_one(store: tuple[SQLiteStore, Site]) -> None:
+async def test_a_busy_second_reader_leaves_the_batch_on_one(demo_store: tuple[SQLiteStore, Site]) -> None:
     """The second reader is taken for the whole batch: the batch does not wait for it, and reads
     its halves one after the other on its own reader, with the same sums."""
-    s, site = store
+    s, site = demo_store
     plans = dashboard(site, FILTERS[2])
     both = await s.sums(plans)
     statements: list[str] = []
@@ -269,9 +252,9 @@ async def test_a_busy_second_reader_leaves_the_batch_on_one(store: tuple[SQLiteS
     assert s._readers.qsize() == 2
 
 
-async def test_a_half_past_its_budget_stops_the_batch_and_frees_both_readers(data: Path, tmp_path: Path) -> None:
-    shutil.copy(data, tmp_path / "analytics.db")
-    async with Accounts.in_dir(data.parent) as accounts:
+async def test_a_half_past_its_budget_stops_the_batch_and_frees_both_readers(demo_file: Path, tmp_path: Path) -> None:
+    shutil.copy(demo_file, tmp_path / "analytics.db")
+    async with Accounts.in_dir(demo_file.parent) as accounts:
         site = await accounts.sites.get(DOMAIN)
     bounded = SQLiteStore(tmp_path / "analytics.db", query_timeout=1e-9)
     await bounded.open()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,10 @@ import pytest
 from conftest import Instance
 from dashboard_plans import FILTERS, PANELS
 
-from analytics.accounts import Accounts
-from analytics.devtools import demo
 from analytics.model import Site
 from analytics.stats import sharing
 from analytics.stats.parse import parse
-from analytics.stats.plan import Plan, plan
-from analytics.stats.plan import passes as _passes
+from analytics.stats.plan import Plan, passes, plan
 from analytics.stats.query import Condition
 from analytics.store.sqlite import reads, segments
 from analytics.store.sqlite.compiler import FEW_STRINGS
@@ -30,24 +26,8 @@ from analytics.store.sqlite.store import SQLiteStore
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SCOPE = re.compile(r"SELECT [es]2\.\w+ FROM events e2")
+DEMO_SEED = 3  # the demo site of `demo_file` (conftest)
 DOMAIN = "segments.example"
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("segments") / "analytics.db"
-    demo.generate(db, DOMAIN, 6000, 20, seed=3, now=NOW.timestamp(), progress=False)
-    return db
-
-
-@pytest.fixture
-async def store(data: Path) -> AsyncIterator[tuple[SQLiteStore, Site]]:
-    async with Accounts.in_dir(data.parent) as accounts:
-        site = await accounts.sites.get(DOMAIN)
-    s = SQLiteStore(data)
-    await s.open()
-    yield s, site
-    await s.close()
 
 
 async def traced(conn: aiosqlite.Connection, plans: list[Plan]) -> tuple[list[Any], list[str]]:
@@ -77,8 +57,8 @@ def plans_for(site: Site, filters: list[Any], date_range: str = "30d") -> list[P
 
 
 @pytest.mark.parametrize("filters", FILTERS, ids=range(len(FILTERS)))
-async def test_a_batch_gets_what_each_plan_gets_alone(store: tuple[SQLiteStore, Site], filters: list[Any]) -> None:
-    s, site = store
+async def test_a_batch_gets_what_each_plan_gets_alone(demo_store: tuple[SQLiteStore, Site], filters: list[Any]) -> None:
+    s, site = demo_store
     plans = plans_for(site, filters)
     # One set for every raw plan (a tab filtered by its own value reads its rollup: `plan.own_filter`).
     assert len({sharing.shared_key(p) for p in plans if p.rollup is None}) == 1
@@ -96,8 +76,8 @@ async def test_a_batch_gets_what_each_plan_gets_alone(store: tuple[SQLiteStore, 
     assert sum(len(g) for g in together) > 20  # the filters select real rows
 
 
-async def test_one_statement_per_filtered_set(store: tuple[SQLiteStore, Site]) -> None:
-    s, site = store
+async def test_one_statement_per_filtered_set(demo_store: tuple[SQLiteStore, Site]) -> None:
+    s, site = demo_store
     # A device filter: one value of a channel or source reads per-segment rollups (store.sqlite.splits).
     plans = [*plans_for(site, FILTERS[3]), *plans_for(site, FILTERS[1]), *plans_for(site, FILTERS[1], "7d")]
     unfiltered = plan(parse({"site_id": DOMAIN, "date_range": "30d", "metrics": ["visitors"]}, site, NOW))
@@ -112,10 +92,12 @@ async def test_one_statement_per_filtered_set(store: tuple[SQLiteStore, Site]) -
     assert sum("fs AS MATERIALIZED" in sql for sql in shared) == 1  # visits alone only for a visit filter
 
 
-async def test_a_tab_that_adds_an_event_condition_reads_the_dashboard_s_set(store: tuple[SQLiteStore, Site]) -> None:
+async def test_a_tab_that_adds_an_event_condition_reads_the_dashboard_s_set(
+    demo_store: tuple[SQLiteStore, Site],
+) -> None:
     """Outbound links on a filtered dashboard: the dashboard's filter and the goal. It reads the
     dashboard's filtered set and tests the goal there; a tab adding a visit condition does not."""
-    s, site = store
+    s, site = demo_store
     base = [["is_not", "visit:device", ["Mobile"]]]  # one channel or source would read per-segment rollups
     goal = ["is", "event:goal", ["Outbound Link: Click"]]
     links = {"metrics": ["visitors", "events"], "dimensions": ["event:props:url"]}
@@ -174,11 +156,11 @@ def test_visit_tabs_under_an_event_filter_read_the_matching_visits_once() -> Non
 
 
 async def test_a_set_whose_plans_all_add_event_conditions_keeps_only_their_events(
-    store: tuple[SQLiteStore, Site],
+    demo_store: tuple[SQLiteStore, Site],
 ) -> None:
     """Tabs that each add an event condition (the goal-link tabs, the Headline check's listed pages):
     the set keeps only events one of them can pass, and every tab gets what it gets alone."""
-    s, site = store
+    s, site = demo_store
     base = ["is_not", "visit:device", ["Mobile"]]
     links = {"metrics": ["visitors", "events"], "dimensions": ["event:props:url"]}
     pages = {"metrics": ["visitors", "pageviews"], "dimensions": ["event:page"]}
@@ -205,14 +187,14 @@ async def test_a_set_whose_plans_all_add_event_conditions_keeps_only_their_event
 
 
 async def test_a_pattern_filter_answers_the_same_once_the_strings_table_is_large(
-    store: tuple[SQLiteStore, Site], data: Path, tmp_path: Path
+    demo_store: tuple[SQLiteStore, Site], demo_file: Path, tmp_path: Path
 ) -> None:
     # Past FEW_STRINGS, `contains` and `matches` test only the strings the site used in the range
     # (`SCOPE`, the site's strings of the dimension in the range):
     # strings of another site, matching or not, change nothing either way.
-    _, site = store
+    _, site = demo_store
     copy = tmp_path / "analytics.db"
-    shutil.copy(data, copy)
+    shutil.copy(demo_file, copy)
     batches = [plans_for(site, FILTERS[i]) for i in (2, 4, 6)]
     s = SQLiteStore(copy)
     await s.open()
@@ -236,18 +218,18 @@ async def test_a_pattern_filter_answers_the_same_once_the_strings_table_is_large
     "page", [["contains", "event:page", ["/blog/"]], ["is", "event:page", ["/"]]], ids=["blog", "home"]
 )
 async def test_entry_pages_that_imply_the_page_filter_read_the_visits_alone(
-    store: tuple[SQLiteStore, Site], page: list[Any]
+    demo_store: tuple[SQLiteStore, Site], page: list[Any]
 ) -> None:
     """Entrances by channel under a page filter, for entry pages that pass it (`plan.entered`):
     the same sums as the raw plan that tests every event, read from the visits alone."""
-    s, site = store
+    s, site = demo_store
     base = {"site_id": DOMAIN, "date_range": "30d"}
     entries = plan(
         parse({**base, "metrics": ["visits"], "dimensions": ["visit:entry_page"], "filters": [page]}, site, NOW)
     )
     async with s.reader() as conn:
         (by_entry,) = await reads.sums(conn, [entries])
-        passing = sorted(key[0] for key in by_entry if plan_passes(page, key[0]))[:5]
+        passing = sorted(key[0] for key in by_entry if passes(Condition(page[0], page[1], tuple(page[2])), key[0]))[:5]
         assert passing
         body = {**base, "metrics": ["visitors", "visits", "bounce_rate", "visit_duration"],
                 "dimensions": ["visit:entry_page", "visit:channel"],
@@ -260,8 +242,3 @@ async def test_entry_pages_that_imply_the_page_filter_read_the_visits_alone(
         (slow,) = await reads.sums(conn, [tested])
     assert fast == slow and len(fast) >= 3
     assert not any("FROM events" in sql for sql in statements)
-
-
-def plan_passes(condition: list[Any], value: str) -> bool:
-    op, dimension, values = condition
-    return _passes(Condition(op, dimension, tuple(values)), value)

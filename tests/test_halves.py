@@ -265,3 +265,31 @@ async def test_a_half_past_its_budget_stops_the_batch_and_frees_both_readers(dem
         assert bounded._readers.qsize() == 2
     finally:
         await bounded.close()
+
+
+async def test_a_batch_cancelled_mid_statement_leaves_both_readers_working(demo_file: Path, tmp_path: Path) -> None:
+    """A client that hangs up cancels its batch, at any point: both readers come back to the pool,
+    answer the next batch exactly, and hold no read open (they see the next event written)."""
+    shutil.copy(demo_file, tmp_path / "analytics.db")
+    async with Accounts.in_dir(demo_file.parent) as accounts:
+        site = await accounts.sites.get(DOMAIN)
+    s = SQLiteStore(tmp_path / "analytics.db", batch_ms=0)
+    await s.open()
+    try:
+        plans = dashboard(site, FILTERS[3])
+        expected = await s.sums(plans)
+        for delay in (0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05):
+            task = asyncio.ensure_future(s.sums(plans))
+            await asyncio.sleep(delay)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            assert await s.sums(plans) == expected, delay
+            assert s._readers.qsize() == 2, delay
+        counts = "SELECT COUNT(*) FROM events"
+        before = [(await c.execute_fetchall(counts))[0][0] for c in s._reader_conns]
+        await s.submit([pageview(site, NOW - timedelta(hours=1), 777_777, "/new")])
+        after = [(await c.execute_fetchall(counts))[0][0] for c in s._reader_conns]
+        assert after == [n + 1 for n in before]
+    finally:
+        await s.close()

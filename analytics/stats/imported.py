@@ -10,11 +10,7 @@ This is planning, the same for every backend; backends only sum the tables.
 
 from __future__ import annotations
 
-from datetime import timedelta
-from zoneinfo import ZoneInfo
-
 from analytics.catalog import DIMENSIONS
-from analytics.stats.dates import local_midnight
 from analytics.stats.metrics import needed_sums
 from analytics.stats.query import Query, filter_dimensions
 
@@ -87,10 +83,7 @@ def skip_reason(query: Query) -> str | None:
     for d in query.dimensions:
         if d == "time:hour" or (d == "time" and query.time_granularity == "hour"):
             return "imported data is daily, so it has no hours"
-    tz = ZoneInfo(query.site.timezone)
-    if query.start != local_midnight(query.first_day, tz) or query.end != local_midnight(
-        query.last_day + timedelta(days=1), tz
-    ):
+    if not query.whole_days:
         return "imported data is daily, and the date range is not whole days"
     dims = [d for d in query.dimensions if not d.startswith("time")] + sorted(filter_dimensions(query.filters))
     for d in dims:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from analytics.model import Site
+from analytics.stats import dates
 
 OPERATORS = ("is", "is_not", "contains", "contains_not", "matches", "matches_not")
 
@@ -86,6 +87,14 @@ class Query:
     time_labels: bool = False
     total_rows: bool = False
     time_granularity: str = "day"  # what the plain "time" dimension means for this range
+
+    @property
+    def whole_days(self) -> bool:
+        """Whether the range is whole local days of the site (not, e.g., "24h")."""
+        tz = dates.zone(self.site.timezone)
+        return self.start == dates.local_midnight(self.first_day, tz) and self.end == dates.local_midnight(
+            self.last_day + timedelta(days=1), tz
+        )
 
 
 @dataclass(slots=True)

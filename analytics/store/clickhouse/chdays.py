@@ -115,10 +115,7 @@ def whole_days(q: Query, through_day: int | None) -> tuple[int, int] | None:
         d == "time:hour" or (d == "time" and q.time_granularity == "hour") for d in q.dimensions
     ):
         return None
-    tz = dates.zone(q.site.timezone)
-    if q.start != dates.local_midnight(q.first_day, tz) or q.end != dates.local_midnight(
-        q.last_day + timedelta(days=1), tz
-    ):
+    if not q.whole_days:
         return None
     first, last = day_number(q.first_day), min(day_number(q.last_day), through_day)
     return (first, last) if first <= last else None

@@ -178,7 +178,7 @@ class Compiler:
         sums = set(plan.sums)
         native = self.rollup_statements(plan.rollup, sums) if plan.rollup else self.raw_statements(sums)
         out = [(part, False) for part in native]
-        if plan.imports:
+        if plan.imports and (self.half is None or self.half.first):  # imported history: in one half only
             out += [(part, True) for part in ImportCompiler(plan.query).statements(sums)]
         return out
 
@@ -444,14 +444,12 @@ class Compiler:
 
     def daily_days(self) -> tuple[int, int] | None:
         """The local days [first, last] the daily tier can answer, if the range is whole days."""
-        q, tz = self.q, dates.zone(self.q.site.timezone)
+        q = self.q
         if self.through_day is None or any(
             d == "time:hour" or (d == "time" and q.time_granularity == "hour") for d in q.dimensions
         ):
             return None
-        if q.start != dates.local_midnight(q.first_day, tz) or q.end != dates.local_midnight(
-            q.last_day + timedelta(days=1), tz
-        ):
+        if not q.whole_days:
             return None  # e.g. "24h": not whole local days
         first, last = day_number(q.first_day), min(day_number(q.last_day), self.through_day)
         return (first, last) if first <= last else None

@@ -23,11 +23,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from analytics.model import BUCKET
+from analytics.model import BUCKET, DAY
 from analytics.stats import dates
 from analytics.stats.plan import Plan
-from analytics.store.sqlite.compiler import Compiler, Half
-from analytics.store.sqlite.days import EPOCH
+from analytics.store.sqlite.compiler import Half
+from analytics.store.sqlite.days import EPOCH, local_offset_sql
 
 # A range shorter than this many days is read whole: halves would cost more than they save.
 MIN_DAYS = 2
@@ -46,15 +46,11 @@ async def half_pair(fetch: Fetch, plan: Plan) -> tuple[Half, Half] | None:
     zone). `fetch` runs a statement on the batch's reader, within its budget."""
     q = plan.query
     tz = dates.zone(q.site.timezone)
-    days = (q.last_day - q.first_day).days + 1
-    whole = q.start == dates.local_midnight(q.first_day, tz) and q.end == dates.local_midnight(
-        q.last_day + timedelta(days=1), tz
-    )
-    if days < MIN_DAYS or not whole:
+    if (q.last_day - q.first_day).days + 1 < MIN_DAYS or not q.whole_days:
         return None
     start, end = int(q.start.timestamp()), int(q.end.timestamp())
-    c = Compiler(plan, {})
-    day = c.local_day(f"bucket * {BUCKET}")
+    at = f"bucket * {BUCKET}"
+    day = f"(({at} + {local_offset_sql(q.site.timezone, q.start, q.end, at)}) / {DAY})"
     # The traffic per local day by the rollups, from the first raw event in the range on (raw
     # events may be pruned while the rollups stay).
     first = "(SELECT MIN(ts) FROM events WHERE site_id = ? AND ts >= ? AND ts < ?)"
@@ -62,7 +58,7 @@ async def half_pair(fetch: Fetch, plan: Plan) -> tuple[Half, Half] | None:
         f"SELECT {day}, SUM(pageviews + events) FROM rollup_totals"
         f" WHERE site_id = ? AND bucket >= {first} / {BUCKET} AND bucket < ? GROUP BY 1 ORDER BY 1"
     )
-    rows = await fetch(sql, (*c.params, q.site.id, q.site.id, start, end, -(-end // BUCKET)))
+    rows = await fetch(sql, (q.site.id, q.site.id, start, end, -(-end // BUCKET)))
     cut = _middle([(int(d), int(w or 0)) for d, w in rows])
     if cut is None:
         return None

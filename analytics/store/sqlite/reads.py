@@ -179,9 +179,7 @@ async def sums(
         q = plans[i].query
         tier = (segment_through if plans[i].segment else through).get((q.site.id, q.site.timezone))
         for half in await halves_of(plans[i]) if plans[i].rollup is None else (None,):
-            # Imported history is read with the first half only.
-            read = plans[i] if half is None or half.first else dataclasses.replace(plans[i], imports=False)
-            parts = Compiler(read, names, tier, strings=string_count, half=half).parts()
+            parts = Compiler(plans[i], names, tier, strings=string_count, half=half).parts()
             if not parts:
                 continue
             sql, params, layout = union(parts, plans[i].key_width)

@@ -49,10 +49,8 @@ def statement(
 
     Each row is (tag, the part's dimension values, its sums, NULL padding); the
     tag indexes the returned parts. With `half`, the sets hold that half of the
-    range (compiler.Half) and imported history is read by the first half only.
+    range (compiler.Half).
     """
-    if half is not None and not half.first:
-        plans = [dataclasses.replace(p, imports=False) for p in plans]
     parts: list[Tagged] = []
     for i, plan in enumerate(plans):
         extra = sharing.rest(plan, shared)

@@ -41,6 +41,15 @@ BOUNDS = f"dates must lie between {FIRST_DAY.isoformat()} and {LAST_DAY.isoforma
 PRESETS = ("day", "24h", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all")
 
 
+# Day 0 of both stores' daily tables: their `day` column counts local days from here.
+EPOCH = date(1970, 1, 1)
+
+
+def day_number(day: date) -> int:
+    """Days since 1970-01-01: the `day` column of both stores' daily tables."""
+    return (day - EPOCH).days
+
+
 @functools.lru_cache(maxsize=256)
 def zone(tz_name: str) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(tz_name)

@@ -80,9 +80,8 @@ def imported_table(query: Query) -> str | None:
 
 def skip_reason(query: Query) -> str | None:
     """Why imported data cannot answer `query`, or None when it can."""
-    for d in query.dimensions:
-        if d == "time:hour" or (d == "time" and query.time_granularity == "hour"):
-            return "imported data is daily, so it has no hours"
+    if query.hourly:
+        return "imported data is daily, so it has no hours"
     if not query.whole_days:
         return "imported data is daily, and the date range is not whole days"
     dims = [d for d in query.dimensions if not d.startswith("time")] + sorted(filter_dimensions(query.filters))

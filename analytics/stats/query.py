@@ -89,6 +89,21 @@ class Query:
     time_granularity: str = "day"  # what the plain "time" dimension means for this range
 
     @property
+    def hourly(self) -> bool:
+        """Whether it breaks down by hour: daily tables (rollup tiers, imported history) cannot answer it."""
+        return any(d == "time:hour" or (d == "time" and self.time_granularity == "hour") for d in self.dimensions)
+
+    def daily_days(self, through_day: int | None) -> tuple[int, int] | None:
+        """The local days [first, last] (`dates.day_number`) a store's daily tier answers, when it is
+        settled through `through_day`: whole local days, no hours, at least one settled day.
+
+        Whole days are tested first, so a site's unknown time zone fails here, as it always did."""
+        if not self.whole_days or through_day is None or self.hourly:
+            return None  # e.g. "24h": not whole local days
+        first, last = dates.day_number(self.first_day), min(dates.day_number(self.last_day), through_day)
+        return (first, last) if first <= last else None
+
+    @property
     def whole_days(self) -> bool:
         """Whether the range is whole local days of the site (not, e.g., "24h")."""
         tz = dates.zone(self.site.timezone)

@@ -17,22 +17,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from analytics.model import BUCKET, DAY, Site
 from analytics.stats import dates
+from analytics.stats.dates import EPOCH as EPOCH  # re-exported for this store
+from analytics.stats.dates import day_number as day_number
 from analytics.stats.query import Query
 from analytics.store.clickhouse.chclient import Connection
 from analytics.store.clickhouse.ddl import DELTA_COUNTERS, DELTA_KEYS
 
 SETTLE_DAYS = 3
-EPOCH = date(1970, 1, 1)
 _KEYS = ", ".join(f"k{i}" for i in range(DELTA_KEYS))
-
-
-def day_number(day: date) -> int:
-    """Days since 1970-01-01: the `day` column of `rollups_day`."""
-    return (day - EPOCH).days
 
 
 def local_offset(tz_name: str, start: datetime, end: datetime, ts: str) -> str:
@@ -111,14 +107,7 @@ def whole_days(q: Query, through_day: int | None) -> tuple[int, int] | None:
 
     None for an hourly breakdown, a range that is not whole local days ("24h"), or no tier.
     """
-    if through_day is None or any(
-        d == "time:hour" or (d == "time" and q.time_granularity == "hour") for d in q.dimensions
-    ):
-        return None
-    if not q.whole_days:
-        return None
-    first, last = day_number(q.first_day), min(day_number(q.last_day), through_day)
-    return (first, last) if first <= last else None
+    return q.daily_days(through_day)
 
 
 def after(q: Query, last_day: int) -> int:

@@ -21,7 +21,7 @@ from analytics.stats import dates, patterns
 from analytics.stats.plan import Plan, rollup_tables
 from analytics.stats.query import Condition, Filter, filter_dimensions
 from analytics.store.sqlite.conditions import POSITIVE, filter_sql, match_sql
-from analytics.store.sqlite.days import EPOCH, day_number, local_offset_sql
+from analytics.store.sqlite.days import EPOCH, local_offset_sql
 from analytics.store.sqlite.history import ImportCompiler
 from analytics.visits.sessions import TIMEOUT
 
@@ -442,18 +442,6 @@ class Compiler:
 
     # -- rollup plan -------------------------------------------------------------
 
-    def daily_days(self) -> tuple[int, int] | None:
-        """The local days [first, last] the daily tier can answer, if the range is whole days."""
-        q = self.q
-        if not q.whole_days:  # (first: a site's unknown time zone fails the batch here, as it always did)
-            return None  # e.g. "24h": not whole local days
-        if self.through_day is None or any(
-            d == "time:hour" or (d == "time" and q.time_granularity == "hour") for d in q.dimensions
-        ):
-            return None
-        first, last = day_number(q.first_day), min(day_number(q.last_day), self.through_day)
-        return (first, last) if first <= last else None
-
     def rollup_statements(self, table: str, sums: set[str]) -> list[Part]:
         dims = self.q.dimensions
         groups = rollup_tables(table, sums)
@@ -466,7 +454,7 @@ class Compiler:
         # A segment plan (store.sqlite.reads) reads its settled days per segment, `through_day` being
         # the segment tier's; the days after are a raw plan of their own.
         parts: list[tuple[str, str, list[str], list[Any]]] = []
-        days = self.daily_days()
+        days = self.q.daily_days(self.through_day)
         segment = self.plan.segment
         bucket_start = int(self.q.start.timestamp()) // BUCKET
         if days is not None:

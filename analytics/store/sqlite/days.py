@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import aiosqlite
 
 from analytics.model import BUCKET, DAY, Site
 from analytics.stats import dates
+from analytics.stats.dates import EPOCH as EPOCH  # re-exported for this store
+from analytics.stats.dates import day_number as day_number
 
 SETTLE_DAYS = 3
-EPOCH = date(1970, 1, 1)
-
-
-def day_number(day: date) -> int:
-    """Days since 1970-01-01: the `day` column of the daily tables."""
-    return (day - EPOCH).days
 
 
 def local_offset_sql(tz_name: str, start: datetime, end: datetime, ts_expr: str) -> str:
@@ -97,5 +93,3 @@ async def drop(conn: aiosqlite.Connection, site_id: int) -> None:
     for table in ROLLUP_KEYS:
         await conn.execute(f"DELETE FROM {table}_day WHERE site_id = ?", (site_id,))
     await conn.execute("DELETE FROM rollup_days WHERE site_id = ?", (site_id,))
-
-

@@ -263,7 +263,7 @@ def _split(plan: Plan, segment_through: int | None) -> tuple[Plan, Plan | None] 
     if segment is None or segment_through is None:
         return None
     settled = dataclasses.replace(plan, rollup=segment.table)
-    days = Compiler(settled, {}, segment_through).daily_days()
+    days = plan.query.daily_days(segment_through)
     if days is None:
         return None
     q = plan.query
